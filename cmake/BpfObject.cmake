@@ -15,6 +15,8 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -E rename ${LEARND_GEN_DIR}/vmlinux.h.tmp ${LEARND_GEN_DIR}/vmlinux.h
   COMMENT "Generating vmlinux.h from ${VMLINUX_BTF}"
   VERBATIM)
+# A target, so that bpf_object() calls in other directories can depend on it.
+add_custom_target(vmlinux_h DEPENDS ${LEARND_GEN_DIR}/vmlinux.h)
 
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|amd64")
   set(BPF_TARGET_ARCH x86)
@@ -34,7 +36,7 @@ function(bpf_object name source)
             -Wall -Wno-unused-function -Werror
             -I${LEARND_GEN_DIR} -I${CMAKE_SOURCE_DIR}/include
             -c ${source} -o ${obj}
-    DEPENDS ${source} ${LEARND_GEN_DIR}/vmlinux.h ${BO_DEPENDS}
+    DEPENDS ${source} ${BO_DEPENDS}
     COMMENT "BPF ${name}.bpf.o"
     VERBATIM)
   add_custom_command(
@@ -45,6 +47,7 @@ function(bpf_object name source)
     COMMENT "Skeleton ${name}.skel.h"
     VERBATIM)
   add_custom_target(${name}_skel_gen DEPENDS ${skel})
+  add_dependencies(${name}_skel_gen vmlinux_h)
   add_library(${name}_skel INTERFACE)
   add_dependencies(${name}_skel ${name}_skel_gen)
   target_include_directories(${name}_skel INTERFACE ${LEARND_GEN_DIR})

@@ -117,7 +117,8 @@ struct learnd_record {
 	__u32 data_segs_in;
 	__u32 snd_wnd;          /* peer's advertised window at established, bytes */
 	__u32 mss;
-	__u32 _pad2;
+	__u16 rport;          /* remote port, host byte order */
+	__u16 lport;          /* local port, host byte order */
 	__u64 duration_us;      /* first op to close */
 	__u64 busy_us;          /* tcp chrono busy time (sender side) */
 	__u64 bytes_acked;
