@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cidr.h"
+
+static const char *const param_names[LD_NPARAM] = { "iw", "rwnd", "syn_rto_ms", "base_rtt_us" };
+
+const char *ld_param_name(enum ld_param p)
+{
+	return (unsigned)p < LD_NPARAM ? param_names[p] : "?";
+}
+
+void ld_param_limits(enum ld_param p, uint32_t *min, uint32_t *max)
+{
+	static const uint32_t lim[LD_NPARAM][2] = {
+		[LD_IW] = { 1, LEARND_IW_MAX },
+		[LD_RWND] = { 1, LEARND_RWND_MAX },
+		[LD_SYN_RTO_MS] = { LEARND_SYN_RTO_MS_MIN, LEARND_SYN_RTO_MS_MAX },
+		[LD_BASE_RTT_US] = { 1, LEARND_BASE_RTT_US_MAX },
+	};
+	*min = lim[p][0];
+	*max = lim[p][1];
+}
+
+void ld_config_init(struct ld_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->db, sizeof(cfg->db), "/var/lib/learnd/learnd.db");
+	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "/sys/fs/bpf/learnd");
+	cfg->sample_rate = 1;
+	cfg->heartbeat_ttl_ms = 10000;
+	cfg->tick_ms = 1000;
+	cfg->max_prefixes = 65536;
+	cfg->ringbuf_kb = 4096;
+}
+
+struct parse_state {
+	struct ld_config *cfg;
+	char section[256];          /* current section, to spot a repeated one */
+	struct ld_bounds *target;   /* where range keys of this section go */
+	struct ld_prefix_cfg *pfx;  /* current [prefix] or NULL */
+	FILE *f;
+	int line;                   /* line the reader is on: inih's handler is not told */
+	int header_line;            /* line of the last [section] header */
+	char msg[256];
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct parse_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->msg, sizeof(st->msg), fmt, ap);
+	va_end(ap);
+	return 0; /* inih: stop, and report this line */
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end != '\0' || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
+		*out = true;
+	else if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "N" (fixed) or "MIN..MAX" (bounds), within the kernel's limits. */
+static int parse_range(struct parse_state *st, enum ld_param p, const char *name, const char *value,
+		       struct ld_range *out)
+{
+	char lo[32];
+	const char *dots = strstr(value, "..");
+	uint32_t kmin, kmax;
+
+	ld_param_limits(p, &kmin, &kmax);
+	if (dots) {
+		size_t n = (size_t)(dots - value);
+
+		if (n == 0 || n >= sizeof(lo))
+			return fail(st, "%s = %s: expected a number or MIN..MAX", name, value);
+		memcpy(lo, value, n);
+		lo[n] = '\0';
+		if (parse_u32(lo, &out->min) || parse_u32(dots + 2, &out->max))
+			return fail(st, "%s = %s: expected a number or MIN..MAX", name, value);
+		if (out->min > out->max)
+			return fail(st, "%s = %s: MIN is above MAX", name, value);
+	} else {
+		if (parse_u32(value, &out->min))
+			return fail(st, "%s = %s: expected a number or MIN..MAX", name, value);
+		out->max = out->min;
+	}
+	if (out->min < kmin || out->max > kmax) {
+		return fail(st, "%s = %s: outside %u..%u (the kernel's limits)", name, value, kmin, kmax);
+	}
+	out->set = true;
+	return 1;
+}
+
+static int start_section(struct parse_state *st, const char *section)
+{
+	struct ld_config *cfg = st->cfg;
+	char err[160];
+
+	snprintf(st->section, sizeof(st->section), "%s", section);
+	st->pfx = NULL;
+	st->target = NULL;
+	if (!strcmp(section, "learnd"))
+		return 1;
+	if (!strcmp(section, "defaults")) {
+		st->target = &cfg->defaults;
+		return 1;
+	}
+	if (!strncmp(section, "prefix ", 7)) {
+		struct learnd_key key;
+		struct ld_prefix_cfg *np;
+		const char *text = section + 7;
+
+		while (*text == ' ')
+			text++;
+		if (ld_cidr_parse(text, &key, err, sizeof(err)))
+			return fail(st, "[%s]: %s", section, err);
+		for (size_t i = 0; i < cfg->nprefixes; i++) {
+			if (cfg->prefixes[i].key.prefixlen == key.prefixlen &&
+			    !memcmp(cfg->prefixes[i].key.addr, key.addr, 16)) {
+				return fail(st, "[%s]: duplicate prefix (first at line %u)", section, cfg->prefixes[i].line);
+			}
+		}
+		np = realloc(cfg->prefixes, (cfg->nprefixes + 1) * sizeof(*np));
+		if (!np)
+			return fail(st, "out of memory");
+		cfg->prefixes = np;
+		st->pfx = &np[cfg->nprefixes++];
+		memset(st->pfx, 0, sizeof(*st->pfx));
+		st->pfx->key = key;
+		st->pfx->line = (unsigned)st->header_line;
+		st->target = &st->pfx->b;
+		return 1;
+	}
+	return fail(st, "unknown section [%s] (expected [learnd], [defaults] or [prefix CIDR])", section);
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	struct ld_config *cfg = st->cfg;
+	uint32_t *u32 = NULL, min = 0;
+
+	if (strcmp(section, st->section) != 0 || (!st->target && strcmp(section, "learnd"))) {
+		if (!start_section(st, section))
+			return 0;
+	}
+	if (st->target) {
+		for (int p = 0; p < LD_NPARAM; p++)
+			if (!strcmp(name, param_names[p]))
+				return parse_range(st, (enum ld_param)p, name, value, &st->target->r[p]);
+		return fail(st, "unknown key '%s' in [%s] (expected iw, rwnd, syn_rto_ms or base_rtt_us)", name, section);
+	}
+	if (!strcmp(name, "cgroup") || !strcmp(name, "db") || !strcmp(name, "pin_dir")) {
+		char *dst = !strcmp(name, "cgroup") ? cfg->cgroup : !strcmp(name, "db") ? cfg->db : cfg->pin_dir;
+
+		if (value[0] != '/' || strlen(value) >= PATH_MAX)
+			return fail(st, "%s = %s: expected an absolute path", name, value);
+		memcpy(dst, value, strlen(value) + 1);
+		return 1;
+	}
+	if (!strcmp(name, "observe_only")) {
+		if (parse_bool(value, &cfg->observe_only))
+			return fail(st, "%s = %s: expected true or false", name, value);
+		return 1;
+	}
+	if (!strcmp(name, "sample_rate"))
+		u32 = &cfg->sample_rate, min = 1;
+	else if (!strcmp(name, "heartbeat_ttl_ms"))
+		u32 = &cfg->heartbeat_ttl_ms, min = 100;
+	else if (!strcmp(name, "tick_ms"))
+		u32 = &cfg->tick_ms, min = 10;
+	else if (!strcmp(name, "max_prefixes"))
+		u32 = &cfg->max_prefixes, min = 1;
+	else if (!strcmp(name, "ringbuf_kb"))
+		u32 = &cfg->ringbuf_kb, min = 4;
+	if (!u32)
+		return fail(st, "unknown key '%s' in [%s]", name, section);
+	if (parse_u32(value, u32) || *u32 < min) {
+		return fail(st, "%s = %s: expected a whole number >= %u", name, value, min);
+	}
+	if (u32 == &cfg->ringbuf_kb && (*u32 & (*u32 - 1)))
+		return fail(st, "%s = %s: must be a power of two", name, value);
+	return 1;
+}
+
+/* fgets for inih that counts lines, so messages can name the line of a key. */
+static char *read_line(char *buf, int size, void *user)
+{
+	struct parse_state *st = user;
+	const char *p;
+
+	if (!fgets(buf, size, st->f))
+		return NULL;
+	st->line++;
+	for (p = buf; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '[')
+		st->header_line = st->line;
+	return buf;
+}
+
+int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t errlen)
+{
+	struct parse_state st = { .cfg = cfg };
+	int line;
+
+	ld_config_init(cfg);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	st.f = fopen(path, "re");
+	if (!st.f) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		return -e;
+	}
+	line = ini_parse_stream(read_line, &st, on_key, &st);
+	fclose(st.f);
+	if (line == -2) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		ld_config_free(cfg);
+		return -ENOMEM;
+	}
+	if (line > 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, line, st.msg[0] ? st.msg : "syntax error (expected key = value or [section])");
+		ld_config_free(cfg);
+		return -EINVAL;
+	}
+	/* A [prefix] key not given inherits [defaults]. */
+	for (size_t i = 0; i < cfg->nprefixes; i++)
+		for (int p = 0; p < LD_NPARAM; p++)
+			if (!cfg->prefixes[i].b.r[p].set)
+				cfg->prefixes[i].b.r[p] = cfg->defaults.r[p];
+	return 0;
+}
+
+void ld_config_free(struct ld_config *cfg)
+{
+	free(cfg->prefixes);
+	cfg->prefixes = NULL;
+	cfg->nprefixes = 0;
+}

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * learnd: attaches the data plane to a cgroup, installs per-prefix policies and
+ * keeps the heartbeat fresh, so that the BPF program applies them; consumes the
+ * close records.
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cidr.h"
+#include "config.h"
+#include "loader.h"
+#include "log.h"
+#include "policy.h"
+#include "record.h"
+
+#define EXIT_USAGE 2
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: learnd [OPTIONS]\n"
+		"\n"
+		"Learn, per remote IP prefix, the TCP connection-setup values (initial congestion\n"
+		"window, initial receive window, SYN RTO, base RTT) that make connections fastest,\n"
+		"and apply them with a BPF sock_ops program attached to a cgroup v2.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE   configuration (INI); default " LD_DEFAULT_CONFIG ",\n"
+		"                      built-in defaults when that file does not exist\n"
+		"      --cgroup DIR    cgroup v2 directory whose sockets are tuned\n"
+		"                      (default: config 'cgroup', else the cgroup v2 mount: the whole host)\n"
+		"      --db FILE       SQLite history database (default: config 'db', else\n"
+		"                      /var/lib/learnd/learnd.db)\n"
+		"      --pin-dir DIR   bpffs directory for pinned maps and link (default: config\n"
+		"                      'pin_dir', else /sys/fs/bpf/learnd)\n"
+		"      --observe-only  record and learn, but leave every connection on kernel defaults\n"
+		"  -v, --verbose       log more: once for info (one line per close record), twice for debug\n"
+		"  -V, --version       print the version and exit\n"
+		"  -h, --help          print this help and exit\n"
+		"\n"
+		"Signals: SIGHUP reloads the configuration (a bad one is refused and the old one\n"
+		"stays); SIGTERM/SIGINT stop learnd, detach the program and remove the pins, so\n"
+		"every connection is back on kernel defaults.  If learnd dies without that, the\n"
+		"pinned program keeps the last values until the heartbeat TTL, then defaults.\n"
+		"\n"
+		"Exit status: 0 success, 1 runtime failure, 2 bad usage or bad configuration.\n");
+}
+
+struct opts {
+	const char *config, *cgroup, *db, *pin_dir;
+	bool observe_only;
+	int verbose;
+};
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_CGROUP = 256, OPT_DB, OPT_PIN_DIR, OPT_OBSERVE };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ "observe-only", no_argument, NULL, OPT_OBSERVE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:vVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case OPT_CGROUP: o->cgroup = optarg; break;
+		case OPT_DB: o->db = optarg; break;
+		case OPT_PIN_DIR: o->pin_dir = optarg; break;
+		case OPT_OBSERVE: o->observe_only = true; break;
+		case 'v': o->verbose++; break;
+		case 'V': printf("learnd %s\n", LEARND_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		case ':':
+			fprintf(stderr, "learnd: option '%s' needs an argument (see learnd --help)\n", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			fprintf(stderr, "learnd: unknown option '%s' (see learnd --help)\n", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "learnd: unexpected argument '%s' (see learnd --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Config file plus command-line overrides.  Returns 0 or a negative errno, with
+ * the message already printed. */
+static int load_config(const struct opts *o, struct ld_config *cfg)
+{
+	const char *path = o->config ? o->config : LD_DEFAULT_CONFIG;
+	char err[512];
+	int rc;
+
+	if (!o->config && access(path, F_OK) != 0) {
+		ld_config_init(cfg);
+	} else {
+		rc = ld_config_load(path, cfg, err, sizeof(err));
+		if (rc) {
+			ld_err("%s", err);
+			return rc;
+		}
+	}
+	if (o->cgroup)
+		snprintf(cfg->cgroup, sizeof(cfg->cgroup), "%s", o->cgroup);
+	if (o->db)
+		snprintf(cfg->db, sizeof(cfg->db), "%s", o->db);
+	if (o->pin_dir)
+		snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", o->pin_dir);
+	if (o->observe_only)
+		cfg->observe_only = true;
+	if (!cfg->cgroup[0]) {
+		const char *root = ld_cgroup2_mount();
+
+		if (!root) {
+			ld_err("no cgroup v2 mount found; mount one or pass --cgroup");
+			return -ENOENT;
+		}
+		snprintf(cfg->cgroup, sizeof(cfg->cgroup), "%s", root);
+	}
+	return 0;
+}
+
+struct daemon {
+	struct ld_config cfg;
+	struct ld_dataplane dp;
+	struct ring_buffer *rb;
+	unsigned long long records, bad_records;
+};
+
+/* Configured prefixes get their fixed values; learnable ones stay on kernel
+ * defaults until the learner decides. */
+static int install_policies(struct daemon *d, const struct ld_config *old)
+{
+	int fd = ld_dp_policy_fd(&d->dp), rc = 0;
+	struct learnd_policy pol;
+	char text[LD_CIDR_STRLEN];
+
+	for (size_t i = 0; old && i < old->nprefixes; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < d->cfg.nprefixes && !kept; j++)
+			kept = !memcmp(&old->prefixes[i].key, &d->cfg.prefixes[j].key, sizeof(struct learnd_key));
+		if (!kept)
+			ld_policy_del(fd, &old->prefixes[i].key);
+	}
+	for (size_t i = 0; i < d->cfg.nprefixes; i++) {
+		const struct ld_prefix_cfg *pc = &d->cfg.prefixes[i];
+		int err;
+
+		ld_policy_fixed(&pc->b, (uint32_t)i + 1, &pol);
+		err = ld_policy_put(fd, &pc->key, &pol, &pc->b);
+		ld_cidr_format(&pc->key, text, sizeof(text));
+		if (err) {
+			ld_err("cannot install the policy for %s: %s", text, strerror(-err));
+			rc = err;
+			continue;
+		}
+		ld_debug("policy %s: iw=%u rwnd=%u syn_rto_ms=%u base_rtt_us=%u", text, pol.slots[0].iw,
+			 pol.slots[0].rwnd, pol.slots[0].syn_rto_ms, pol.slots[0].base_rtt_us);
+	}
+	return rc;
+}
+
+static int heartbeat(struct daemon *d)
+{
+	struct learnd_ctl ctl = {
+		.heartbeat_ns = ld_now_ns(),
+		.ttl_ns = (uint64_t)d->cfg.heartbeat_ttl_ms * 1000000ull,
+		.flags = d->cfg.observe_only ? LEARND_CTL_OBSERVE_ONLY : 0,
+		.sample_rate = d->cfg.sample_rate,
+	};
+	struct learnd_ctl cur;
+
+	/* learnctl pause/resume own the PAUSED bit: keep it. */
+	if (ld_ctl_read(ld_dp_ctl_fd(&d->dp), &cur) == 0)
+		ctl.flags |= cur.flags & LEARND_CTL_PAUSED;
+	return ld_ctl_write(ld_dp_ctl_fd(&d->dp), &ctl);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	struct learnd_record rec;
+	char line[768];
+
+	if (ld_record_decode(data, size, &rec)) {
+		d->bad_records++;
+		return 0;
+	}
+	d->records++;
+	if (ld_log_enabled(LOG_INFO)) {
+		ld_record_format(&rec, line, sizeof(line));
+		ld_info("%s", line);
+	}
+	return 0;
+}
+
+static void reload(struct daemon *d, const struct opts *o)
+{
+	struct ld_config next, old;
+
+	if (load_config(o, &next)) {
+		ld_err("configuration not reloaded; the previous one stays in force");
+		return;
+	}
+	if (strcmp(next.cgroup, d->cfg.cgroup) || strcmp(next.pin_dir, d->cfg.pin_dir))
+		ld_warn("cgroup and pin_dir changes take effect at the next start");
+	old = d->cfg;
+	d->cfg = next;
+	install_policies(d, &old);
+	ld_config_free(&old);
+	heartbeat(d);
+	ld_info("configuration reloaded from %s", d->cfg.path[0] ? d->cfg.path : "(built-in defaults)");
+}
+
+static int run(struct daemon *d, const struct opts *o)
+{
+	uint64_t next_tick = 0;
+	int err;
+
+	while (!stop_requested) {
+		err = ring_buffer__poll(d->rb, 100);
+		if (err < 0 && err != -EINTR) {
+			ld_err("ring buffer: %s", strerror(-err));
+			return err;
+		}
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(d, o);
+		}
+		if (ld_now_ns() >= next_tick) {
+			err = heartbeat(d);
+			if (err)
+				ld_warn("heartbeat: %s", strerror(-err));
+			next_tick = ld_now_ns() + (uint64_t)d->cfg.tick_ms * 1000000ull;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct daemon d;
+	struct sigaction sa;
+	int err;
+
+	memset(&d, 0, sizeof(d));
+	if (parse_args(argc, argv, &o))
+		return EXIT_USAGE;
+	ld_log_init("learnd", o.verbose);
+	if (load_config(&o, &d.cfg))
+		return EXIT_USAGE;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	struct ld_dp_opts dpo = {
+		.cgroup = d.cfg.cgroup,
+		.pin_dir = d.cfg.pin_dir,
+		.max_prefixes = d.cfg.max_prefixes,
+		.ringbuf_kb = d.cfg.ringbuf_kb,
+	};
+	err = ld_dp_open(&d.dp, &dpo);
+	if (err)
+		goto out;
+	err = install_policies(&d, NULL);
+	if (err)
+		goto out;
+	d.rb = ring_buffer__new(ld_dp_records_fd(&d.dp), on_record, &d, NULL);
+	if (!d.rb) {
+		err = -errno;
+		ld_err("ring buffer: %s", strerror(-err));
+		goto out;
+	}
+	err = heartbeat(&d);
+	if (err)
+		goto out;
+	ld_info("attached to %s (%zu configured prefixes, sample 1/%u, ttl %u ms%s)", d.cfg.cgroup,
+		d.cfg.nprefixes, d.cfg.sample_rate, d.cfg.heartbeat_ttl_ms, d.cfg.observe_only ? ", observe-only" : "");
+	err = run(&d, &o);
+	ld_info("stopping: %llu records", d.records);
+out:
+	ring_buffer__free(d.rb);
+	ld_dp_close(&d.dp, true);
+	ld_config_free(&d.cfg);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Encoding decisions into policy-map values, and the single gate through which
+ * every value reaches the map: nothing outside its bounds is ever written. */
+#ifndef LEARND_POLICY_H
+#define LEARND_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "config.h"
+#include "learnd_abi.h"
+
+/* The value of parameter p in an arm. */
+uint32_t ld_arm_get(const struct learnd_arm *arm, enum ld_param p);
+void ld_arm_set(struct learnd_arm *arm, enum ld_param p, uint32_t v);
+
+/* One slot holding the fixed values of b; learnable and unset parameters get 0
+ * (kernel default). */
+void ld_policy_fixed(const struct ld_bounds *b, uint32_t prefix_id, struct learnd_policy *out);
+
+/* True when every slot's values respect b (unset: 0; fixed: exact; bounds: 0 or
+ * within), shares add up to LEARND_SHARE_ONE and nslots is sane.  why (may be NULL)
+ * gets a reason when false. */
+bool ld_policy_valid(const struct learnd_policy *p, const struct ld_bounds *b, char *why, size_t whylen);
+
+/* Write p for key after ld_policy_valid(); -EINVAL (nothing written) if invalid. */
+int ld_policy_put(int map_fd, const struct learnd_key *key, const struct learnd_policy *p, const struct ld_bounds *b);
+int ld_policy_del(int map_fd, const struct learnd_key *key);
+
+#endif
