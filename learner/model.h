@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * learnd's learning model: per-prefix statistics and the decision of the arm
+ * slots.  Pure C: no libbpf, no SQLite, no I/O, no allocation, no clock.  The
+ * caller owns the memory (one struct learnd_model per prefix, fixed size),
+ * routes each close record to its prefix, passes "now", and persists the rows
+ * that learnd_model_export() produces.  docs/model.md explains the algorithm.
+ *
+ *   learnd_model_cfg_default(&cfg);  ...set cfg.bound[]...
+ *   learnd_model_init(&m, &cfg);                  (or _init_from_parent)
+ *   learnd_model_observe(&m, &rec, now_ns);       per record, O(1)
+ *   learnd_model_decide(&m, &dec);                per tick: slots + why
+ *   learnd_model_export(&m, rows, n);  learnd_model_import(&m, rows, n);
+ *
+ * Functions that can fail return 0 or a negative errno (-EINVAL).
+ */
+#ifndef LEARND_MODEL_H
+#define LEARND_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "learnd_abi.h"
+
+/* The four parameters, in the order of the cfg.bound[] array. */
+enum learnd_param {
+	LEARND_PARAM_IW = 0,   /* packets; learned by A/B probes (sender side) */
+	LEARND_PARAM_RWND,     /* packets; learned by A/B probes (receiver side) */
+	LEARND_PARAM_SYN_RTO,  /* ms; estimated from handshake RTTs, never probed */
+	LEARND_PARAM_BASE_RTT, /* us; estimated from min RTTs, never probed */
+	LEARND_PARAM__MAX,
+};
+
+enum learnd_bound_mode {
+	LEARND_BOUND_UNSET = 0, /* kernel default: the value 0 is written, never touched */
+	LEARND_BOUND_FIXED,     /* always .min (== .max) */
+	LEARND_BOUND_LEARN,     /* learned within .min ... .max (inclusive) */
+};
+
+struct learnd_bound {
+	uint32_t mode; /* enum learnd_bound_mode */
+	uint32_t min;  /* FIXED: the value; LEARN: lower bound */
+	uint32_t max;  /* FIXED: ignored (treated as min); LEARN: upper bound */
+};
+
+/* How the sender-side (IW) cost measures the time a connection's data took. */
+enum learnd_time_source {
+	LEARND_TIME_BUSY = 0, /* busy_us: sender busy time (jiffy granularity, unbiased) */
+	LEARND_TIME_DURATION, /* duration_us, minus the handshake for active opens */
+};
+
+/*
+ * Bounds and knobs.  learnd_model_cfg_default() fills the knobs with the values
+ * docs/model.md measures; all four bounds default to UNSET.  A copy is kept in
+ * each struct learnd_model, so per-prefix bounds are just per-prefix cfgs.
+ */
+struct learnd_model_cfg {
+	struct learnd_bound bound[LEARND_PARAM__MAX];
+
+	/* IW / RWND bandit */
+	uint32_t window;         /* discount: gamma = 1 - 1/window, per record of the stream (2000) */
+	double probe_min_total;  /* share of all probes together, at least (0.05) */
+	double probe_max_each;   /* share of one probe, at most (0.20) */
+	double retrans_penalty;  /* cost in round trips per retransmitted data segment (0.5) */
+	double cost_clip;        /* a record's normalised cost is clipped at this (8) */
+	double z;                /* switch when better by margin + z standard errors (2.0) */
+	double margin;           /* ... and by this fraction of the incumbent's cost (0.02) */
+	double n_min;            /* discounted samples both values need before a switch (10) */
+	double cap_frac;         /* don't probe IW above v if peer window <= v this often (0.9) */
+	uint64_t min_bytes;      /* ignore flows below this (and below min allowed value * mss) (0) */
+	uint32_t iw_time;        /* enum learnd_time_source (BUSY) */
+
+	/* SYN RTO and BASE_RTT estimators */
+	uint32_t est_window;     /* histogram discount: gamma = 1 - 1/est_window, per record (1000) */
+	double rto_quantile;     /* of clean handshake times (0.99) */
+	double rto_margin;       /* multiply the quantile by this (1.5) */
+	double rto_pad_ms;       /* then add this (8 = 2 jiffies at HZ=250) */
+	double spurious_max;     /* spurious SYN retransmit rate above which RTO backs off (0.02) */
+	double est_min_samples;  /* discounted samples before an estimate replaces the default (20) */
+	double base_rtt_quantile;/* of min_rtt_us (0.10) */
+	double est_hysteresis;   /* publish a new estimate only if it moved by this fraction (0.1) */
+
+	/* parent borrowing */
+	double borrow_n;         /* a child starts with at most this much of each parent value (4) */
+};
+
+/* ---- state (fields are private: use the functions) ---- */
+
+#define LEARND_MODEL_MAX_VALUES 16 /* grid (12) + two bounds */
+#define LEARND_MODEL_NCLASSES 12   /* flow-size classes: floor(log2(segments)), last >= 2048 */
+#define LEARND_MODEL_QBUCKETS 193  /* log histogram: 8 buckets per octave, 24 octaves + 1 */
+
+struct learnd_model_cell {        /* one (value, flow-size class) */
+	float n;      /* discounted count (scaled by the stream's w) */
+	float s;      /* sum of normalised cost */
+	float s2;     /* sum of squared normalised cost */
+};
+
+struct learnd_model_arm_stat {    /* one value */
+	double n;     /* discounted count, all classes (scaled by the stream's w) */
+	double raw;   /* sum of raw cost in round trips (for reports) */
+	uint64_t last_ns;  /* "now" of the last update */
+	uint64_t last_seq; /* the stream's count at the last update */
+	struct learnd_model_cell cell[LEARND_MODEL_NCLASSES];
+};
+
+struct learnd_model_stream {     /* one per probed parameter: IW, RWND */
+	double w;                     /* inflation weight: discounted sum = stored / w */
+	uint64_t count;               /* records used, not discounted */
+	uint32_t nvalues;             /* allowed values (0 or 1: not learnable) */
+	uint32_t inc;                 /* index of the incumbent in values[] */
+	uint16_t values[LEARND_MODEL_MAX_VALUES]; /* ascending */
+	uint32_t changes;             /* change detections (diagnostics; not exported) */
+	uint32_t _pad;
+	struct learnd_model_arm_stat arm[LEARND_MODEL_MAX_VALUES];
+	float cu_hi[LEARND_MODEL_MAX_VALUES]; /* CUSUM of each value's costs (not exported) */
+	float cu_lo[LEARND_MODEL_MAX_VALUES];
+};
+
+struct learnd_model_qhist {      /* discounted log-bucket histogram */
+	double w;                     /* inflation weight: discounted count = b[i] / w */
+	double aux[2];                /* counters kept in the same scale */
+	float b[LEARND_MODEL_QBUCKETS];
+};
+
+struct learnd_model {
+	struct learnd_model_cfg cfg;
+	double g_arm, g_est;          /* 1 / gamma of the streams and of the histograms */
+	struct learnd_model_stream st[2];  /* [LEARND_PARAM_IW], [LEARND_PARAM_RWND] */
+	struct learnd_model_qhist hs;      /* handshake_us; aux[0] spurious, aux[1] handshakes */
+	struct learnd_model_qhist minrtt;  /* min_rtt_us */
+	struct learnd_model_qhist peerwnd; /* peer window in packets (snd_wnd / mss) */
+	uint32_t pub_rto_ms;          /* published SYN RTO (slot value when learning) */
+	uint32_t pub_base_rtt_us;     /* published BASE_RTT */
+	uint32_t decided;             /* learnd_model_decide() has run */
+	uint32_t pending;             /* bitmask of params snapped by a bounds change */
+	uint64_t samples;             /* records observed, all kinds */
+	uint64_t failed;              /* records of connections that never established */
+	uint64_t last_ns;             /* "now" of the last observe (for LRU eviction) */
+};
+
+/* ---- configuration ---- */
+
+void learnd_model_cfg_default(struct learnd_model_cfg *cfg);
+/* 0 or -EINVAL with a message naming the field and value in err (may be NULL). */
+int learnd_model_cfg_check(const struct learnd_model_cfg *cfg, char *err, size_t errlen);
+
+/*
+ * The values a probed parameter may take: the grid 4,6,8,10,14,20,28,40,56,80,
+ * 112,128 within [min,max] plus min and max; {v} when FIXED; {0} when UNSET.
+ * Returns the count (ascending in out[], which needs LEARND_MODEL_MAX_VALUES).
+ */
+unsigned learnd_model_allowed(const struct learnd_bound *b, uint16_t *out);
+
+/* ---- lifetime ---- */
+
+/* Fresh state: incumbent IW/RWND = allowed value nearest 10 (the kernel's),
+ * SYN RTO = 1000 ms (the kernel's) and BASE_RTT = min, each clamped to bounds. */
+int learnd_model_init(struct learnd_model *m, const struct learnd_model_cfg *cfg);
+
+/* A new (sparse) prefix that starts from its parent's estimate: the parent's
+ * incumbent, published estimates and statistics, each value's evidence scaled
+ * down to at most cfg->borrow_n samples, so its own records soon dominate. */
+int learnd_model_init_from_parent(struct learnd_model *m, const struct learnd_model_cfg *cfg,
+				  const struct learnd_model *parent);
+
+/* New bounds/knobs for an existing prefix (config reload, pin/unpin): keeps the
+ * statistics of values still allowed, snaps incumbents into the new bounds. */
+int learnd_model_set_cfg(struct learnd_model *m, const struct learnd_model_cfg *cfg);
+
+/* ---- intake ---- */
+
+enum learnd_model_used {
+	LEARND_USED_IW = 1u << 0,        /* cost entered the IW statistics */
+	LEARND_USED_RWND = 1u << 1,      /* cost entered the RWND statistics */
+	LEARND_USED_HANDSHAKE = 1u << 2, /* handshake time entered the SYN RTO histogram */
+	LEARND_USED_MIN_RTT = 1u << 3,   /* min RTT entered the BASE_RTT histogram */
+	LEARND_USED_SPURIOUS = 1u << 4,  /* counted as a spurious SYN retransmit */
+};
+
+/* Fold one close record into the prefix.  O(1), no allocation.  Any record is
+ * accepted (garbage is ignored field by field); returns enum learnd_model_used bits. */
+unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record *rec,
+			      uint64_t now_ns);
+
+static inline uint64_t learnd_model_samples(const struct learnd_model *m) { return m->samples; }
+static inline uint64_t learnd_model_last_used(const struct learnd_model *m) { return m->last_ns; }
+
+/* ---- decision ---- */
+
+enum learnd_model_why {
+	LEARND_WHY_NONE = 0,  /* no value of slot 0 changed */
+	LEARND_WHY_INIT,      /* first decision of this state */
+	LEARND_WHY_ESTIMATE,  /* SYN RTO / BASE_RTT estimate moved */
+	LEARND_WHY_EVIDENCE,  /* a probe beat the incumbent */
+	LEARND_WHY_BOUNDS,    /* bounds changed: incumbent snapped into them */
+};
+
+struct learnd_model_decision {
+	struct learnd_arm slots[LEARND_MAX_SLOTS]; /* slot 0 incumbent; shares sum to 65536 */
+	uint32_t nslots;
+	uint32_t changed;      /* bit (1u << enum learnd_param): slot-0 value changed */
+	uint32_t why;          /* enum learnd_model_why, the most important change */
+	char text[320];        /* e.g. "iw 10->20: cost 0.81 vs 1.00 (3.1 vs 4.0 rtts), n=54 vs 610" */
+};
+
+/* Decide the slots.  Deterministic (no randomness): the same state gives the
+ * same decision, which is what makes export/import reproduce the policy.
+ * May switch the incumbent (hence not const).  Returns 0. */
+int learnd_model_decide(struct learnd_model *m, struct learnd_model_decision *out);
+
+/* Current estimates, for reports (NAN where there is no data). */
+struct learnd_model_estimates {
+	double handshake_q_us;   /* cfg.rto_quantile of handshake times */
+	double handshake_n;      /* discounted handshake samples */
+	double spurious_rate;    /* spurious SYN retransmits / handshakes */
+	double min_rtt_q_us;     /* cfg.base_rtt_quantile of min RTTs */
+	double min_rtt_n;
+	double peer_wnd_p50;     /* packets */
+	uint32_t rto_ms;         /* what the estimator proposes now (before hysteresis); 0: no data */
+	uint32_t base_rtt_us;
+	uint32_t changes;        /* path changes detected (IW + RWND) since init/import */
+};
+void learnd_model_estimates(const struct learnd_model *m, struct learnd_model_estimates *e);
+
+/* ---- persistence: plain rows, no I/O ---- */
+
+enum learnd_model_row_kind {
+	LEARND_ROW_PREFIX = 1, /* key = decided; n = samples, sum = failed, sum2 = pending; last_ns */
+	LEARND_ROW_PARAM,      /* param; key = incumbent / published value; n = stream count;
+				  SYN_RTO: sum = spurious, sum2 = handshakes (discounted) */
+	LEARND_ROW_ARM,        /* param, key = value: n, sum_raw, last_ns, age */
+	LEARND_ROW_CELL,       /* param, key = value | class << 16: n, sum, sum2 */
+	LEARND_ROW_HIST,       /* param = enum learnd_model_hist, key = bucket: n */
+};
+
+enum learnd_model_hist {
+	LEARND_HIST_HANDSHAKE = 0, /* us */
+	LEARND_HIST_MIN_RTT,       /* us */
+	LEARND_HIST_PEER_WND,      /* packets */
+};
+
+struct learnd_model_row {
+	uint8_t kind;   /* enum learnd_model_row_kind */
+	uint8_t param;  /* enum learnd_param, or enum learnd_model_hist for HIST rows */
+	uint16_t _pad;
+	uint32_t key;
+	double n;       /* discounted counts, already discounted to "now" */
+	double sum;
+	double sum2;
+	double sum_raw;
+	uint64_t last_ns;
+	uint64_t age;   /* ARM: records of its stream since the value's last update */
+};
+
+/* Upper bound of the rows one prefix exports. */
+#define LEARND_MODEL_MAX_ROWS \
+	(1 + LEARND_PARAM__MAX + 2 * LEARND_MODEL_MAX_VALUES * (1 + LEARND_MODEL_NCLASSES) + \
+	 3 * LEARND_MODEL_QBUCKETS)
+
+/* Writes the non-empty rows (at most max) and returns how many there are in
+ * all (a return > max means rows was too small and was truncated). */
+size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row *rows, size_t max);
+
+/* Replaces m's statistics with the rows (m must have been initialised with the
+ * prefix's cfg first).  Rows for values the bounds no longer allow are skipped,
+ * malformed rows (negative or non-finite numbers, unknown kinds) too.  Returns
+ * the number of rows skipped (0 when all applied). */
+int learnd_model_import(struct learnd_model *m, const struct learnd_model_row *rows, size_t n);
+
+#endif /* LEARND_MODEL_H */

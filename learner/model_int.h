@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Internals shared by model.c, bandit.c and quantile.c.  Not an API. */
+#ifndef LEARND_MODEL_INT_H
+#define LEARND_MODEL_INT_H
+
+#include <stdbool.h>
+
+#include "model.h"
+
+/* Histogram ranges: bucket 0 holds x < 2^lo, then 8 buckets per octave. */
+#define LM_US_LO 4  /* microseconds: 16 us ... 2^28 us (268 s), beyond in the last bucket */
+#define LM_PKT_LO 0 /* packets: 1 ... 2^24 */
+
+/* Renormalise inflated weights before they overflow (exact: powers of two). */
+#define LM_ARM_RESCALE_AT 0x1p64 /* cells are floats */
+#define LM_ARM_RESCALE_BY 0x1p-64
+#define LM_HIST_RESCALE_AT 0x1p64
+#define LM_HIST_RESCALE_BY 0x1p-64
+
+/* Bandit prior: a value with no data looks like K0 samples no better than the
+ * incumbent, with variance VAR0 (normalised cost units, i.e. sd 0.5 ideal). */
+#define LM_K0 2.0
+#define LM_VAR0 0.25
+/* Evidence older than window/2 records of the stream (the value has not been
+ * sampled since) is shrunk to LM_K0 samples: the path may have changed under it. */
+#define LM_STALE_DIV 2u
+/* Change detector (two-sided CUSUM on standardised costs): slack K, alarm at H,
+ * each step clipped at CLIP standard deviations, variance floor. */
+#define LM_CU_K 0.5
+#define LM_CU_H 12.0
+#define LM_CU_H_PROBE 6.0 /* alarm threshold for a probe (cheaper to be wrong) */
+#define LM_CU_CLIP 3.0
+#define LM_CU_VAR_MIN 0.01
+#define LM_CU_CELL_MIN 2.0 /* samples a class needs before it is a reference */
+/* A class enters a comparison when both values have this many samples in it. */
+#define LM_CELL_MIN 1.0
+
+/* quantile.c */
+unsigned lm_qbucket(uint64_t x, unsigned lo);
+double lm_qlower(unsigned i, unsigned lo);
+double lm_qupper(unsigned i, unsigned lo);
+void lm_qadd(struct learnd_model_qhist *h, unsigned idx, double g, double aux0, double aux1);
+void lm_qreset(struct learnd_model_qhist *h);
+/* Normalised (discounted-to-now) buckets into v[LEARND_MODEL_QBUCKETS]; returns their sum. */
+double lm_qnorm(const struct learnd_model_qhist *h, float *v);
+double lm_qquantile(const float *v, double total, unsigned lo, double q);
+double lm_qcdf(const float *v, double total, unsigned lo, double x);
+
+/* bandit.c */
+struct lm_view {                 /* one value, discounted to now */
+	double n;                     /* discounted count */
+	double raw;                   /* mean raw cost, round trips */
+	bool stale;                   /* not sampled for window / LM_STALE_DIV records */
+	struct learnd_model_cell cell[LEARND_MODEL_NCLASSES];
+};
+struct lm_cmp {                  /* a value against the incumbent */
+	double delta, se;             /* incumbent's cost - value's cost (>0: value better) */
+	double mi, mc;                /* class-weighted mean normalised costs */
+	double ni, nc;                /* counts in the classes compared */
+};
+void lm_stream_setup(struct learnd_model_stream *s, const struct learnd_bound *b);
+int lm_stream_index(const struct learnd_model_stream *s, uint32_t v);
+unsigned lm_stream_nearest(const struct learnd_model_stream *s, uint32_t v);
+void lm_stream_add(struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, double g,
+		   unsigned vi, unsigned k, double r, double cost, uint64_t now_ns);
+/* discounted-to-now numbers of value i, exactly as export writes them */
+void lm_arm_norm(const struct learnd_model_stream *s, unsigned i, double *n, double *raw,
+		 struct learnd_model_cell *cell);
+void lm_stream_view(const struct learnd_model_stream *s, uint32_t window, unsigned i,
+		    struct lm_view *v);
+void lm_compare(const struct lm_view *inc, const struct lm_view *c, struct lm_cmp *out);
+/* Switch the incumbent if a value beats it with evidence; text gets the reason. */
+bool lm_stream_switch(struct learnd_model_stream *s, const struct learnd_model_cfg *cfg,
+		      const bool *capped, const char *name, char *text, size_t len);
+
+struct lm_probe {
+	unsigned param;  /* LEARND_PARAM_IW / _RWND */
+	unsigned vi;     /* value index */
+	unsigned order;  /* canonical order, for stable slot positions */
+	double p;        /* probability-style score that it beats the incumbent */
+	double prio;
+};
+/* capped[i]: the peer's window caps values[i] for most records (NULL: unknown).
+ * Appends the probe candidates of stream s (param) to out; returns the new count. */
+unsigned lm_stream_candidates(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg,
+			      unsigned param, const bool *capped, struct lm_probe *out, unsigned n);
+
+#endif /* LEARND_MODEL_INT_H */

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Shared by the model's tests and benchmark: a seeded PRNG (xoshiro256**, seeded
+ * with splitmix64: deterministic on every platform, unlike rand()), a tiny test
+ * runner, and a path simulator that turns (path, values) into close records.
+ * Header-only (static functions) so each test program is one source file.
+ */
+#ifndef LEARND_TEST_MODEL_H
+#define LEARND_TEST_MODEL_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model.h"
+
+/* ---- PRNG ---- */
+
+struct rng {
+	uint64_t s[4];
+};
+
+static inline uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static inline void rng_seed(struct rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+static inline uint64_t rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t rng_u64(struct rng *r)
+{
+	uint64_t *s = r->s, res = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl64(s[3], 45);
+	return res;
+}
+
+/* [0, 1) */
+static inline double rng_unif(struct rng *r)
+{
+	return (rng_u64(r) >> 11) * 0x1p-53;
+}
+
+/* [0, n) */
+static inline uint32_t rng_below(struct rng *r, uint32_t n)
+{
+	return (uint32_t)(((rng_u64(r) >> 32) * n) >> 32);
+}
+
+static inline double rng_normal(struct rng *r)
+{
+	double u = rng_unif(r), v = rng_unif(r);
+
+	return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * v);
+}
+
+/* ---- test runner ---- */
+
+static int t_failed_checks __attribute__((unused));
+static int t_passed __attribute__((unused)), t_failed __attribute__((unused));
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			t_failed_checks++;                                                         \
+			printf("    check failed at %s:%d: %s: ", __FILE__, __LINE__, #cond);       \
+			printf(__VA_ARGS__);                                                       \
+			printf("\n");                                                              \
+		}                                                                                  \
+	} while (0)
+
+#define RUN(fn)                                                                                    \
+	do {                                                                                       \
+		int before_ = t_failed_checks;                                                     \
+		fn();                                                                              \
+		if (t_failed_checks == before_) {                                                  \
+			t_passed++;                                                                \
+			printf("ok   %s\n", #fn);                                                  \
+		} else {                                                                           \
+			t_failed++;                                                                \
+			printf("FAIL %s\n", #fn);                                                  \
+		}                                                                                  \
+		fflush(stdout);                                                                    \
+	} while (0)
+
+static inline int t_summary(void)
+{
+	printf("%d passed, %d failed\n", t_passed, t_failed);
+	return t_failed ? 1 : 0;
+}
+
+/* ---- helpers ---- */
+
+/* Which slot a connection lands in (the BPF side draws the same way). */
+static inline unsigned pick_slot(const struct learnd_model_decision *d, struct rng *r)
+{
+	uint32_t u = rng_below(r, LEARND_SHARE_ONE), acc = 0;
+
+	for (unsigned i = 0; i < d->nslots; i++) {
+		acc += d->slots[i].share;
+		if (u < acc)
+			return i;
+	}
+	return 0;
+}
+
+static inline void bound_learn(struct learnd_model_cfg *c, unsigned p, uint32_t lo, uint32_t hi)
+{
+	c->bound[p].mode = LEARND_BOUND_LEARN;
+	c->bound[p].min = lo;
+	c->bound[p].max = hi;
+}
+
+/* ---- path simulator ---- */
+
+struct sim_path {
+	double rtt_us;      /* base RTT */
+	unsigned knee;      /* 0: deep path; else a first flight above knee segments loses the rest */
+	unsigned peer_wnd;  /* peer's advertised window, packets: caps the IW */
+	unsigned peer_iw;   /* receiver side: the peer's IW (what our rwnd can cap) */
+	unsigned mss;
+	double sigma;       /* lognormal noise on the transfer time */
+	double tail_p;      /* probability of a stall of up to 10 extra RTTs */
+};
+
+static inline void sim_path_deep(struct sim_path *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->rtt_us = 40000;
+	p->peer_wnd = 4000;
+	p->peer_iw = 10;
+	p->mss = 1448;
+	p->sigma = 0.2;
+	p->tail_p = 0.01;
+}
+
+static inline void sim_path_shallow(struct sim_path *p)
+{
+	sim_path_deep(p);
+	p->knee = 16;
+}
+
+/* Slow start from a first flight of w segments: rounds until segs are out. */
+static inline double ss_rounds(double segs, double w)
+{
+	return ceil(log2(segs / w + 1.0));
+}
+
+/* Noise-free cost in round trips (+ penalty) of a flow of segs with IW iw. */
+static inline double sim_cost(const struct sim_path *p, double segs, unsigned iw, double penalty,
+			      unsigned *lost_out)
+{
+	double w = iw < p->peer_wnd ? iw : p->peer_wnd;
+	double burst = w < segs ? w : segs, lost = 0, r;
+
+	if (p->knee && burst > p->knee)
+		lost = burst - p->knee;
+	if (lost > 0)
+		r = ss_rounds(segs, p->knee) + 1.0 + 0.1 * lost;
+	else
+		r = ss_rounds(segs, w);
+	if (lost_out)
+		*lost_out = (unsigned)lost;
+	return r + penalty * lost;
+}
+
+static inline double sim_flow_bytes(struct rng *r)
+{
+	return exp2(10.0 + 12.0 * rng_unif(r)); /* log-uniform 1 KB .. 4 MB */
+}
+
+/*
+ * One close record of a sender-side flow (we send the response) carrying the
+ * slot's values; rwnd-side flows when recv != 0 (we receive, the peer's IW is
+ * capped by our rwnd).
+ */
+static inline void sim_record(const struct sim_path *p, struct rng *r, const struct learnd_arm *a,
+			      unsigned slot, int recv, struct learnd_record *rec)
+{
+	double bytes = sim_flow_bytes(r), segs = ceil(bytes / p->mss), rounds, t, phase;
+	double min_rtt = p->rtt_us * (1.0 + 0.05 * rng_unif(r));
+	unsigned lost = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED | (rng_unif(r) < 0.5 ? LEARND_REC_ACTIVE : 0);
+	rec->slot = (uint8_t)slot;
+	rec->iw = a->iw;
+	rec->rwnd = a->rwnd;
+	rec->syn_rto_ms = a->syn_rto_ms;
+	rec->base_rtt_us = a->base_rtt_us;
+	rec->mss = p->mss;
+	rec->snd_wnd = p->peer_wnd * p->mss;
+	rec->min_rtt_us = (uint32_t)min_rtt;
+	rec->handshake_us = (uint32_t)(min_rtt * (1.0 + 0.1 * rng_unif(r)));
+	if (!recv) {
+		rounds = sim_cost(p, segs, a->iw ? a->iw : 10, 0.0, &lost);
+		rec->bytes_acked = (uint64_t)bytes;
+		rec->bytes_received = 300;
+	} else {
+		unsigned w = a->rwnd ? a->rwnd : 10;
+
+		rounds = ss_rounds(segs, p->peer_iw < w ? p->peer_iw : w);
+		rec->bytes_received = (uint64_t)bytes;
+		rec->bytes_acked = 300;
+	}
+	if (rng_unif(r) < p->tail_p)
+		rounds += 10.0 * rng_unif(r);
+	if (rng_unif(r) < 0.02) { /* random loss, same for every value */
+		lost += 1;
+		rounds += 1.0;
+	}
+	t = rounds * min_rtt * exp(p->sigma * rng_normal(r));
+	/* busy time comes in jiffies (4 ms): difference of two floors, random phase */
+	phase = 4000.0 * rng_unif(r);
+	rec->busy_us = recv ? 0 : (uint64_t)(floor((phase + t) / 4000.0) - floor(phase / 4000.0)) * 4000;
+	rec->duration_us = (uint64_t)(t + min_rtt) + ((rec->flags & LEARND_REC_ACTIVE) ? rec->handshake_us : 0);
+	rec->total_retrans = lost;
+	rec->data_segs_out = recv ? 1 : (uint32_t)segs + lost;
+	rec->srtt_us = (uint32_t)(min_rtt * 1.2);
+}
+
+#endif /* LEARND_TEST_MODEL_H */
