@@ -25,7 +25,7 @@
 #define LEARND_IW_MAX 1024u          /* TCP_BPF_IW: packets; the kernel takes any > 0 */
 #define LEARND_RWND_MAX 1024u        /* RWND_INIT: packets */
 #define LEARND_SYN_RTO_MS_MIN 4u     /* one jiffy at HZ=250; rounded up to jiffies anyway */
-#define LEARND_SYN_RTO_MS_MAX 120000u /* TCP_RTO_MAX */
+#define LEARND_SYN_RTO_MS_MAX 60000u  /* fits arm.syn_rto_ms (u16); 60 s is past any useful SYN RTO */
 #define LEARND_BASE_RTT_US_MAX 10000000u
 
 /*
