@@ -340,7 +340,33 @@ static __always_inline __u64 busy_us(struct bpf_sock *sk)
 	return j * (1000000 / hz);
 }
 
-static __always_inline void emit_record(struct bpf_sock_ops *skops, struct conn *c, __u64 now)
+/*
+ * The kernel's bytes_acked and bytes_received count sequence space: the active
+ * side's bytes_acked includes its SYN, and each counter includes a FIN once it
+ * is acked (ours) or received (the peer's).  Records carry data bytes, what the
+ * applications wrote and read, so take those out.  old_state is the state the
+ * socket leaves for TCP_CLOSE.
+ */
+static __always_inline void data_bytes(struct bpf_sock *sk, __u32 old_state, bool syn_acked, __u64 *acked,
+				       __u64 *received)
+{
+	struct tcp_sock *tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
+	__u64 adj = syn_acked ? 1 : 0;
+	bool fin_queued;
+
+	if (!tp)
+		return;
+	fin_queued = old_state == BPF_TCP_FIN_WAIT1 || old_state == BPF_TCP_FIN_WAIT2 ||
+		     old_state == BPF_TCP_CLOSING || old_state == BPF_TCP_LAST_ACK;
+	if (fin_queued && tp->snd_una == tp->write_seq) /* write_seq counts a queued FIN */
+		adj++;
+	*acked = *acked > adj ? *acked - adj : 0;
+	/* tcp_fin() sets SOCK_DONE; tcp_done() runs the CLOSE callback before it could */
+	if (*received && (tp->inet_conn.icsk_inet.sk.__sk_common.skc_flags & (1UL << SOCK_DONE)))
+		*received -= 1;
+}
+
+static __always_inline void emit_record(struct bpf_sock_ops *skops, struct conn *c, __u32 old_state, __u64 now)
 {
 	/* Context fields read once, into locals (see remote_key). */
 	__u32 total_retrans = skops->total_retrans, srtt = skops->srtt_us, rtt_min = skops->rtt_min;
@@ -383,6 +409,9 @@ static __always_inline void emit_record(struct bpf_sock_ops *skops, struct conn 
 	r->lport = lport;
 	r->duration_us = (now - c->start_ns) / 1000;
 	r->busy_us = busy_us(skops->sk);
+	data_bytes(skops->sk, old_state,
+		   (c->flags & (LEARND_REC_ACTIVE | LEARND_REC_ESTABLISHED)) == (LEARND_REC_ACTIVE | LEARND_REC_ESTABLISHED),
+		   &acked, &received);
 	r->bytes_acked = acked;
 	r->bytes_received = received;
 	r->close_ns = now;
@@ -440,9 +469,11 @@ int learnd_sockops(struct bpf_sock_ops *skops)
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		if (skops->args[1] == BPF_TCP_CLOSE) {
+			__u32 old_state = skops->args[0];
+
 			c = conn_get(skops);
 			if (c && (c->flags & CONN_SAMPLED))
-				emit_record(skops, c, now);
+				emit_record(skops, c, old_state, now);
 		}
 		rv = 1;
 		break;
