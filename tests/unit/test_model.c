@@ -15,7 +15,7 @@
 static struct learnd_model A, B, C;
 
 static const uint32_t lim_min[LEARND_PARAM__MAX] = { 1, 1, 4, 1 };
-static const uint32_t lim_max[LEARND_PARAM__MAX] = { 1024, 1024, 65535, 10000000 };
+static const uint32_t lim_max[LEARND_PARAM__MAX] = { LEARND_IW_MAX, LEARND_RWND_MAX, LEARND_SYN_RTO_MS_MAX, LEARND_BASE_RTT_US_MAX };
 
 /* A plausible record carrying slot sl of decision d. */
 static void rec_from_slot(struct learnd_record *r, const struct learnd_model_decision *d, unsigned sl)
