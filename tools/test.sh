@@ -1,0 +1,62 @@
+#!/bin/bash
+# The test suite, as CI runs it (README: "Tests").  Installs the Debian packages it
+# needs, builds twice (release, and ASan+UBSan for user space), runs every test
+# (unit tests; as root also the kernel and testbed tests), and checks that nothing
+# was left behind: network namespaces, cgroups, bpffs pins, attached programs.
+#
+#   tools/test.sh            everything (root: kernel + testbed tests too)
+#   tools/test.sh -R REGEX   only tests whose name matches, in both builds
+set -euo pipefail
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$SRC"
+JOBS=$(nproc)
+CTEST_ARGS=("$@")
+
+"$SRC/tools/deps.sh"
+
+build() { # dir, extra cmake args...
+	local dir=$1
+	shift
+	cmake -S "$SRC" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+	cmake --build "$dir" -j "$JOBS" -- --no-print-directory >/dev/null ||
+		cmake --build "$dir" -j 1 # again, serially, so the error is readable
+}
+
+# What exists before, to tell what the suite left behind.
+snapshot() {
+	local cg
+	cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	{
+		ip netns list 2>/dev/null | awk '{ print "netns " $1 }'
+		[ -n "$cg" ] && find "$cg" -mindepth 1 -maxdepth 1 -type d -printf 'cgroup %f\n'
+		[ -d /sys/fs/bpf ] && find /sys/fs/bpf -mindepth 1 -maxdepth 1 -printf 'pin %f\n'
+		command -v bpftool >/dev/null && bpftool prog show 2>/dev/null | awk '/sock_ops/ { print "prog sock_ops " $NF }'
+		ip -o link show 2>/dev/null | awk -F': ' '/tun|t-/ { print "link " $2 }'
+	} | sort
+}
+
+echo "== build (release) and build-asan (AddressSanitizer + UBSan)"
+build "$SRC/build"
+build "$SRC/build-asan" -DLEARND_SANITIZE=ON
+
+before=$(snapshot)
+rc=0
+echo "== tests (release build)"
+ctest --test-dir "$SRC/build" --output-on-failure "${CTEST_ARGS[@]}" || rc=1
+# Timing-accuracy tests of the emulator are run on the release build only: the
+# sanitizers slow pathemu down, which is what they would then measure.
+echo "== tests (sanitizer build)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir "$SRC/build-asan" --output-on-failure -LE timing "${CTEST_ARGS[@]}" || rc=1
+
+after=$(snapshot)
+left=$(comm -13 <(echo "$before") <(echo "$after"))
+if [ -n "$left" ]; then
+	echo "FAIL: the suite left these behind:" >&2
+	echo "$left" >&2
+	rc=1
+else
+	echo "== nothing left behind (namespaces, cgroups, pins, programs, links)"
+fi
+[ $rc -eq 0 ] && echo "== all tests passed" || echo "== SOME TESTS FAILED" >&2
+exit $rc
