@@ -50,7 +50,7 @@ static void usage(FILE *out)
 		"      --pin-dir DIR   bpffs directory for pinned maps and link (default: config\n"
 		"                      'pin_dir', else /sys/fs/bpf/learnd)\n"
 		"      --observe-only  record and learn, but leave every connection on kernel defaults\n"
-		"  -v, --verbose       log more: once for info (one line per close record), twice for debug\n"
+		"  -v, --verbose       log more: once for one line per close record, twice for libbpf's debug output\n"
 		"  -V, --version       print the version and exit\n"
 		"  -h, --help          print this help and exit\n"
 		"\n"
@@ -215,9 +215,9 @@ static int on_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	d->records++;
-	if (ld_log_enabled(LOG_INFO)) {
+	if (ld_log_enabled(LOG_DEBUG)) {
 		ld_record_format(&rec, line, sizeof(line));
-		ld_info("%s", line);
+		ld_debug("%s", line);
 	}
 	return 0;
 }

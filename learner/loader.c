@@ -50,7 +50,7 @@ static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list
 	char *buf = NULL;
 	size_t n;
 
-	if (level == LIBBPF_DEBUG && !ld_log_enabled(LOG_DEBUG))
+	if (level == LIBBPF_DEBUG && ld_log_verbosity() < 2)
 		return 0;
 	/* Whole messages: a verifier log is one message of many kilobytes. */
 	if (vasprintf(&buf, fmt, ap) < 0)

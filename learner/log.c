@@ -7,14 +7,23 @@
 #include <time.h>
 
 static const char *log_prog = "learnd";
-static int log_max = LOG_WARNING;
+static int log_max = LOG_INFO;
+static int log_verbosity;
 static bool log_journal;
 
 void ld_log_init(const char *prog, int verbosity)
 {
 	log_prog = prog;
-	log_max = verbosity <= 0 ? LOG_WARNING : verbosity == 1 ? LOG_INFO : LOG_DEBUG;
+	/* A daemon says what it does (start, attach, decisions, reloads) at info by
+	 * default; -v adds debug lines (one per close record), -vv libbpf's own. */
+	log_verbosity = verbosity;
+	log_max = verbosity <= 0 ? LOG_INFO : LOG_DEBUG;
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+int ld_log_verbosity(void)
+{
+	return log_verbosity;
 }
 
 bool ld_log_enabled(int level)

@@ -10,6 +10,8 @@
  * (JOURNAL_STREAM set) lines carry a "<N>" level prefix and no timestamp. */
 void ld_log_init(const char *prog, int verbosity);
 bool ld_log_enabled(int level);
+/* How many -v were given: 1 adds debug lines, 2 also libbpf's debug output. */
+int ld_log_verbosity(void);
 void ld_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define ld_err(...) ld_log(LOG_ERR, __VA_ARGS__)

@@ -1,0 +1,193 @@
+#!/bin/bash
+# Learning quality on the testbed (docs/benchmarks.md, "Learning quality").
+#
+# One run, four settings measured one after another on the same emulated paths
+# (tools/paths/example.paths), with the same flow-size sequence:
+#   default   no learnd: the kernel's IW 10, 1 s SYN RTO
+#   global64  learnd with one static value everywhere: iw = 64 (what an operator sets by hand)
+#   best      learnd with the per-path best static values (docs/sweep.md; SYN RTO by hand)
+#   learnd    learnd learning within bounds, measured after a warm-up
+# and prints, per path and size class, mean and p95 FCT under each, the ratios
+# learnd/default and learnd/best, the server's retransmit rate, p99 connect time,
+# and the values learnd chose.
+#
+#   sudo tools/bench/learning.sh [-m SECONDS] [-w SECONDS] [-o DIR]
+#     -m  measuring time per setting (default 90)
+#     -w  learnd warm-up before measuring (default 180)
+#     -o  output directory for CSVs, configs and logs (default results/learning)
+#   Environment: LEARND_BUILD=DIR uses that build as it is (no deps, no build step).
+set -euo pipefail
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MEASURE=90 WARMUP=180 OUT=$SRC/results/learning
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+while getopts "m:w:o:h" o; do
+	case $o in
+	m) MEASURE=$OPTARG ;;
+	w) WARMUP=$OPTARG ;;
+	o) OUT=$OPTARG ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+for v in "$MEASURE" "$WARMUP"; do
+	[[ $v =~ ^[0-9]+$ ]] || { echo "learning.sh: seconds must be whole numbers, got '$v'" >&2; exit 2; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "learning.sh: needs root" >&2; exit 2; }
+
+B=${LEARND_BUILD:-$SRC/build}
+PATHS=$SRC/tools/paths/example.paths
+PIN=/sys/fs/bpf/learnd-bench
+PORT=5401
+SIZES=10k,100k,200k,300k,1m
+# Per-path best static values: IW from docs/sweep.md (100-300 KB flows); the sweep
+# does not cover SYN RTO, so the synloss path gets 3 x its 10 ms RTT + 2 jiffies.
+declare -A BEST=([deep]="iw = 128" [shallow]="" [synloss]="syn_rto_ms = 40" [lossy]="iw = 128")
+LEARN_BOUNDS="iw = 4..128
+syn_rto_ms = 20..1000"
+
+if [ -z "${LEARND_BUILD:-}" ]; then # else: use that build as it is
+	"$SRC/tools/deps.sh"
+	cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$B" -j "$(nproc)" --target learnd learnctl flowgen pathemu >/dev/null
+fi
+export LEARND_BUILD=$B LD_TOPO=lbench
+mkdir -p "$OUT"
+rm -f "$OUT"/*.csv "$OUT"/learnd.db*
+SRV_PID="" LEARND_PID=""
+
+stop_learnd() {
+	[ -n "$LEARND_PID" ] || return 0
+	kill "$LEARND_PID" 2>/dev/null || true
+	wait "$LEARND_PID" 2>/dev/null || true
+	LEARND_PID=""
+}
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	stop_learnd
+	[ -z "$SRV_PID" ] || { kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true; }
+	"$SRC/tools/topo.sh" down >/dev/null 2>&1 || true
+	rm -rf "$PIN"
+	exit $rc
+}
+trap cleanup EXIT INT TERM
+
+"$SRC/tools/topo.sh" up "$PATHS" >/dev/null
+# shellcheck disable=SC1091,SC2154 # topo.env defines TOPO_*
+. "/run/learnd-topo/$LD_TOPO/topo.env"
+for name in $TOPO_PATHS; do
+	ns=TOPO_NS_$name
+	ip netns exec "${!ns}" sysctl -q -w net.ipv4.tcp_rmem="4096 524288 33554432" net.ipv4.tcp_no_metrics_save=1
+done
+ip netns exec "$TOPO_SRV_NS" sysctl -q -w net.ipv4.tcp_no_metrics_save=1
+"$SRC/tools/topo.sh" exec srv -- "$B/tools/flowgen" server --port $PORT --congestion cubic 2>"$OUT/server.log" &
+SRV_PID=$!
+sleep 0.5
+
+# start_learnd NAME: write $OUT/NAME.conf from stdin (the sections after [learnd]) and run it
+start_learnd() {
+	local name=$1
+	{
+		printf '[learnd]\ncgroup = %s\ndb = %s\npin_dir = %s\nsample_rate = 1\ntick_ms = 1000\n\n' \
+			"$TOPO_CGROUP" "$OUT/$name.db" "$PIN"
+		cat
+	} >"$OUT/$name.conf"
+	rm -f "$OUT/$name.db"*
+	"$B/learner/learnd" --config "$OUT/$name.conf" >"$OUT/$name.log" 2>&1 &
+	LEARND_PID=$!
+	for _ in $(seq 100); do grep -q 'attached to' "$OUT/$name.log" && break; sleep 0.1; done
+	grep -q 'attached to' "$OUT/$name.log" || { cat "$OUT/$name.log" >&2; exit 1; }
+}
+
+# traffic LABEL SECONDS: every path at once, 2 flows in flight each, same seed
+traffic() {
+	local label=$1 secs=$2 pids=() name ns
+	for name in $TOPO_PATHS; do
+		ns=TOPO_NS_$name
+		ip netns exec "${!ns}" "$B/tools/flowgen" client --server "$TOPO_SRV4" --port $PORT \
+			--sizes $SIZES --order random --seed 7 --duration "$secs" --concurrency 2 --timeout 15 \
+			--srv-retrans --path "$name" --out "$OUT/$label.$name.csv" 2>/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	cat "$OUT/$label".*.csv | awk -v m="$label" 'NR == 1 { print "mode," $0; next } !/^path/ { print m "," $0 }' \
+		>>"$OUT/all.csv.tmp"
+}
+
+: >"$OUT/all.csv.tmp"
+echo "== default ($MEASURE s)"
+traffic default "$MEASURE"
+
+echo "== global64 ($MEASURE s)"
+printf '[defaults]\niw = 64\n' | start_learnd global64
+traffic global64 "$MEASURE"
+stop_learnd
+
+echo "== best static ($MEASURE s)"
+for name in $TOPO_PATHS; do
+	p=TOPO_PREFIX4_$name
+	[ -n "${BEST[$name]:-}" ] && printf '[prefix %s]\n%s\n\n' "${!p}" "${BEST[$name]}"
+done | start_learnd best
+traffic best "$MEASURE"
+stop_learnd
+
+echo "== learnd: warm-up $WARMUP s, then $MEASURE s"
+printf '[defaults]\n%s\n' "$LEARN_BOUNDS" | start_learnd learnd
+[ "$WARMUP" -eq 0 ] || traffic warmup "$WARMUP"
+traffic learnd "$MEASURE"
+CHOSEN=$("$B/learner/learnctl" --config "$OUT/learnd.conf" report --csv 2>&1 || true)
+stop_learnd
+# one header
+awk 'NR == 1 || !/^mode,/' "$OUT/all.csv.tmp" >"$OUT/all.csv" && rm -f "$OUT/all.csv.tmp"
+
+echo
+echo "FCT by path and size class (ms; mean / p95), server retransmit rate, p99 connect time"
+awk -F, '
+function cls(s) { return s < 50000 ? "10k" : s <= 300000 ? "100-300k" : "1m" }
+function p(arr, n, q,   i, j, t) { # q-quantile of arr[1..n], sorted in place
+	for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j > 0 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
+	return n ? arr[int(q * (n - 1)) + 1] : 0
+}
+NR == 1 { next }
+$1 == "warmup" || $7 != 1 { if ($1 != "warmup" && $7 != 1) fail[$1 SUBSEP $2]++; next }
+{
+	m = $1; path = $2; c = cls($3); k = m SUBSEP path SUBSEP c
+	n[k]++; sum[k] += $5 / 1000; v[k, n[k]] = $5 / 1000
+	kp = m SUBSEP path; rtx[kp] += $13; segs[kp] += $14; nc[kp]++; cv[kp, nc[kp]] = $4 / 1000
+	paths[path] = 1; classes[c] = 1
+}
+END {
+	split("default global64 best learnd", modes, " ")
+	split("10k 100-300k 1m", cl, " ")
+	printf "%-8s %-9s", "path", "size"
+	for (i = 1; i <= 4; i++) printf " %17s", modes[i]
+	printf " %9s %9s\n", "lrn/def", "lrn/best"
+	for (path in paths) {
+		for (ci = 1; ci <= 3; ci++) {
+			c = cl[ci]
+			printf "%-8s %-9s", path, c
+			for (i = 1; i <= 4; i++) {
+				k = modes[i] SUBSEP path SUBSEP c
+				if (!n[k]) { printf " %17s", "-"; mean[i] = 0; continue }
+				delete a; for (j = 1; j <= n[k]; j++) a[j] = v[k, j]
+				mean[i] = sum[k] / n[k]
+				printf " %8.1f/%8.1f", mean[i], p(a, n[k], 0.95)
+			}
+			printf " %9s %9s\n", mean[1] ? sprintf("%.2f", mean[4] / mean[1]) : "-", mean[3] ? sprintf("%.2f", mean[4] / mean[3]) : "-"
+		}
+		printf "%-8s %-9s", path, "rtx%"
+		for (i = 1; i <= 4; i++) { kp = modes[i] SUBSEP path; printf " %17s", segs[kp] ? sprintf("%.2f%%", 100 * rtx[kp] / segs[kp]) : "-" }
+		printf "\n%-8s %-9s", path, "conn p99"
+		for (i = 1; i <= 4; i++) {
+			kp = modes[i] SUBSEP path
+			delete a; for (j = 1; j <= nc[kp]; j++) a[j] = cv[kp, j]
+			printf " %14.1f ms", p(a, nc[kp], 0.99)
+		}
+		printf "\n%-8s %-9s", path, "flows"
+		for (i = 1; i <= 4; i++) { kp = modes[i] SUBSEP path; printf " %11d (%d err)", nc[kp], fail[kp] }
+		printf "\n\n"
+	}
+}' "$OUT/all.csv"
+echo "learnd's choices at the end (learnctl report --csv):"
+echo "$CHOSEN"
+echo "CSV of every flow: $OUT/all.csv"
