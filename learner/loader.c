@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -80,6 +81,36 @@ static int check_cgroup(const char *cgroup, uint64_t *id)
 		return -EINVAL;
 	}
 	*id = st.st_ino; /* a cgroup v2 directory's inode number is its cgroup id */
+	return 0;
+}
+
+/* One learnd per pin directory: a second one would adopt the first one's link and
+ * maps and the two would overwrite each other's policies.  flock() on the directory
+ * is released by the kernel however the holder dies, kill -9 included. */
+static int lock_pin_dir(struct ld_dataplane *dp)
+{
+	int fd = open(dp->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+
+		ld_err("pin directory %s: %s", dp->pin_dir, strerror(e));
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK) {
+			ld_err("pin directory %s is in use by another running learnd (one learnd per pin_dir)",
+			       dp->pin_dir);
+			return -EBUSY;
+		}
+		ld_err("cannot lock pin directory %s: %s", dp->pin_dir, strerror(e));
+		return -e;
+	}
+	dp->lock_fd = fd;
+	dp->locked = true;
 	return 0;
 }
 
@@ -179,6 +210,8 @@ int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts)
 	if (opts->pin_dir) {
 		snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", opts->pin_dir);
 		err = prepare_pin_dir(dp->pin_dir);
+		if (!err)
+			err = lock_pin_dir(dp);
 		if (err)
 			return err;
 	}
@@ -248,6 +281,9 @@ void ld_dp_close(struct ld_dataplane *dp, bool detach)
 	}
 	learnd__destroy(dp->skel);
 	dp->skel = NULL;
+	if (dp->locked)
+		close(dp->lock_fd);
+	dp->locked = false;
 }
 
 int ld_dp_policy_fd(const struct ld_dataplane *dp)

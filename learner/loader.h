@@ -31,6 +31,8 @@ struct ld_dataplane {
 	struct bpf_link *link;
 	char pin_dir[4096];
 	bool adopted; /* the link (and maybe maps) came from a previous learnd */
+	bool locked;  /* lock_fd holds the pin directory's lock: one learnd per pin_dir */
+	int lock_fd;
 	uint64_t cgroup_id;
 };
 

@@ -2,7 +2,8 @@
 # test_learnd_fixed: `learnd --config` on the testbed, as an operator runs it.
 # Two 40 ms paths; the config gives path "fast" (10.201.1.0/24) iw = 37 and leaves
 # path "plain" at kernel defaults.  Checks that:
-#   - learnd attaches to the topology's server cgroup and pins under pin_dir;
+#   - learnd attaches to the topology's server cgroup and pins under pin_dir; a
+#     second learnd on the same pin_dir is refused and changes nothing;
 #   - every flow produces one close record line (-v) with the right prefix id,
 #     direction, IW and byte count, and none for flows that are not sampled away;
 #   - the IW shows in the flows' completion time: a 50 KB answer fits in 37
@@ -71,6 +72,13 @@ for _ in $(seq 100); do grep -q 'attached to' "$WORK/learnd.log" && break; sleep
 grep -q 'attached to' "$WORK/learnd.log" || fail "learnd did not attach"
 [ -e "$PIN/link" ] && [ -e "$PIN/policy_map" ] || fail "nothing pinned under $PIN"
 bpftool cgroup show "$TOPO_CGROUP" | grep -q sock_ops || fail "no sock_ops program on $TOPO_CGROUP"
+# a second learnd on the same pin_dir would take over the first one's maps: refused
+rc=0
+timeout 10 "$LEARND" --config "$WORK/learnd.conf" >"$WORK/second.log" 2>&1 || rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "a second learnd on the same pin_dir was not refused (rc $rc)"
+grep -q 'in use by another running learnd' "$WORK/second.log" || fail "second learnd: $(cat "$WORK/second.log")"
+kill -0 $LEARND_PID || fail "the first learnd died when a second one started"
+[ -e "$PIN/link" ] || fail "the second learnd removed the first one's pins"
 
 "$TOPO" exec srv -- "$FG" server --port $PORT --congestion cubic 2>"$WORK/server.log" &
 SRV_PID=$!

@@ -119,20 +119,25 @@ echo "== default ($MEASURE s)"
 traffic default "$MEASURE"
 
 echo "== global64 ($MEASURE s)"
-printf '[defaults]\niw = 64\n' | start_learnd global64
+start_learnd global64 < <(printf '[defaults]\niw = 64\n')
 traffic global64 "$MEASURE"
 stop_learnd
 
 echo "== best static ($MEASURE s)"
-for name in $TOPO_PATHS; do
-	p=TOPO_PREFIX4_$name
-	[ -n "${BEST[$name]:-}" ] && printf '[prefix %s]\n%s\n\n' "${!p}" "${BEST[$name]}"
-done | start_learnd best
+best_conf() {
+	local name p
+	for name in $TOPO_PATHS; do
+		p=TOPO_PREFIX4_$name
+		[ -z "${BEST[$name]:-}" ] || printf '[prefix %s]\n%s\n\n' "${!p}" "${BEST[$name]}"
+	done
+}
+# (not a pipe: start_learnd must run in this shell, to keep LEARND_PID)
+start_learnd best < <(best_conf)
 traffic best "$MEASURE"
 stop_learnd
 
 echo "== learnd: warm-up $WARMUP s, then $MEASURE s"
-printf '[defaults]\n%s\n' "$LEARN_BOUNDS" | start_learnd learnd
+start_learnd learnd < <(printf '[defaults]\n%s\n' "$LEARN_BOUNDS")
 [ "$WARMUP" -eq 0 ] || traffic warmup "$WARMUP"
 traffic learnd "$MEASURE"
 CHOSEN=$("$B/learner/learnctl" --config "$OUT/learnd.conf" report --csv 2>&1 || true)
