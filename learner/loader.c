@@ -197,6 +197,35 @@ static int adopt_link(struct ld_dataplane *dp, const char *path)
 	return -ENOENT;
 }
 
+/*
+ * Capabilities the data plane needs that this process lacks, as text; false when
+ * none is missing.  Measured: CAP_BPF, CAP_NET_ADMIN (sock_ops attach) and
+ * CAP_PERFMON (without it the verifier rejects the tcp_sock reads, EINVAL) are
+ * enough; CAP_SYS_ADMIN only to mount bpffs when nothing is mounted.
+ */
+static bool missing_caps(char *buf, size_t len)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} need[] = { { 39, "CAP_BPF" }, { 12, "CAP_NET_ADMIN" }, { 38, "CAP_PERFMON" } };
+	unsigned long long eff = ~0ull;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+	size_t off = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (!(eff & (1ull << need[i].bit)) && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? " " : "", need[i].name);
+	return buf[0] != '\0';
+}
+
 int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts)
 {
 	char link_path[4096 + 16];
@@ -231,8 +260,14 @@ int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts)
 	}
 	err = learnd__load(dp->skel);
 	if (err) {
-		ld_err("cannot load the BPF program: %s%s", strerror(-err),
-		       dp->pin_dir[0] ? " (maps pinned by an incompatible learnd? remove the pin directory)" : "");
+		char missing[64];
+
+		if (missing_caps(missing, sizeof(missing)))
+			ld_err("cannot load the BPF program: %s (missing %s; learnd needs CAP_BPF, CAP_NET_ADMIN "
+			       "and CAP_PERFMON)", strerror(-err), missing);
+		else
+			ld_err("cannot load the BPF program: %s%s", strerror(-err),
+			       dp->pin_dir[0] ? " (maps pinned by an incompatible learnd? remove the pin directory)" : "");
 		goto fail;
 	}
 
