@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,11 @@ void ld_config_init(struct ld_config *cfg)
 	cfg->tick_ms = 1000;
 	cfg->max_prefixes = 65536;
 	cfg->ringbuf_kb = 4096;
+	cfg->auto_prefix_v4 = 24;
+	cfg->auto_prefix_v6 = 48;
+	cfg->window = 2000;
+	cfg->probe_pct = 5;
+	cfg->retention_days = 30;
 }
 
 struct parse_state {
@@ -166,7 +172,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 {
 	struct parse_state *st = user;
 	struct ld_config *cfg = st->cfg;
-	uint32_t *u32 = NULL, min = 0;
+	uint32_t *u32 = NULL, min = 0, max = 0;
 
 	if (strcmp(section, st->section) != 0 || (!st->target && strcmp(section, "learnd"))) {
 		if (!start_section(st, section))
@@ -191,21 +197,34 @@ static int on_key(void *user, const char *section, const char *name, const char 
 			return fail(st, "%s = %s: expected true or false", name, value);
 		return 1;
 	}
-	if (!strcmp(name, "sample_rate"))
-		u32 = &cfg->sample_rate, min = 1;
-	else if (!strcmp(name, "heartbeat_ttl_ms"))
-		u32 = &cfg->heartbeat_ttl_ms, min = 100;
-	else if (!strcmp(name, "tick_ms"))
-		u32 = &cfg->tick_ms, min = 10;
-	else if (!strcmp(name, "max_prefixes"))
-		u32 = &cfg->max_prefixes, min = 1;
-	else if (!strcmp(name, "ringbuf_kb"))
-		u32 = &cfg->ringbuf_kb, min = 4;
+	static const struct {
+		const char *name;
+		size_t off;
+		uint32_t min, max;
+	} keys[] = {
+#define KEY(k, lo, hi) { #k, offsetof(struct ld_config, k), lo, hi }
+		KEY(sample_rate, 1, 1u << 30),
+		KEY(heartbeat_ttl_ms, 100, 3600000),
+		KEY(tick_ms, 10, 600000),
+		KEY(max_prefixes, 16, 1u << 24),
+		KEY(ringbuf_kb, 4, 1u << 20),
+		KEY(auto_prefix_v4, 0, 32),
+		KEY(auto_prefix_v6, 0, 128),
+		KEY(window, 50, 10000000),
+		KEY(probe_pct, 1, 50),
+		KEY(retention_days, 1, 3650),
+#undef KEY
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !u32; i++)
+		if (!strcmp(name, keys[i].name)) {
+			u32 = (uint32_t *)((char *)cfg + keys[i].off);
+			min = keys[i].min;
+			max = keys[i].max;
+		}
 	if (!u32)
 		return fail(st, "unknown key '%s' in [%s]", name, section);
-	if (parse_u32(value, u32) || *u32 < min) {
-		return fail(st, "%s = %s: expected a whole number >= %u", name, value, min);
-	}
+	if (parse_u32(value, u32) || *u32 < min || *u32 > max)
+		return fail(st, "%s = %s: expected a whole number from %u to %u", name, value, min, max);
 	if (u32 == &cfg->ringbuf_kb && (*u32 & (*u32 - 1)))
 		return fail(st, "%s = %s: must be a power of two", name, value);
 	return 1;
@@ -258,6 +277,18 @@ int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t er
 		for (int p = 0; p < LD_NPARAM; p++)
 			if (!cfg->prefixes[i].b.r[p].set)
 				cfg->prefixes[i].b.r[p] = cfg->defaults.r[p];
+	if (cfg->tick_ms * 2 > cfg->heartbeat_ttl_ms) {
+		snprintf(err, errlen, "%s: tick_ms = %u must be at most half of heartbeat_ttl_ms = %u, or the "
+			 "heartbeat goes stale between ticks", path, cfg->tick_ms, cfg->heartbeat_ttl_ms);
+		ld_config_free(cfg);
+		return -EINVAL;
+	}
+	if (cfg->nprefixes + 1 > cfg->max_prefixes) {
+		snprintf(err, errlen, "%s: %zu [prefix] sections do not fit max_prefixes = %u", path,
+			 cfg->nprefixes, cfg->max_prefixes);
+		ld_config_free(cfg);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -266,4 +297,15 @@ void ld_config_free(struct ld_config *cfg)
 	free(cfg->prefixes);
 	cfg->prefixes = NULL;
 	cfg->nprefixes = 0;
+}
+
+void ld_bounds_to_model(const struct ld_bounds *b, struct learnd_bound out[LEARND_PARAM__MAX])
+{
+	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
+		const struct ld_range *r = &b->r[p];
+
+		out[p].min = r->set ? r->min : 0;
+		out[p].max = r->set ? r->max : 0;
+		out[p].mode = !r->set ? LEARND_BOUND_UNSET : r->min == r->max ? LEARND_BOUND_FIXED : LEARND_BOUND_LEARN;
+	}
 }

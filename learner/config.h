@@ -8,8 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "learnd_abi.h"
+#include "model.h"
 
-enum ld_param { LD_IW, LD_RWND, LD_SYN_RTO_MS, LD_BASE_RTT_US, LD_NPARAM };
+/* The four parameters are model.h's enum learnd_param; these are the short names
+ * the configuration code uses for it (one definition, two spellings). */
+#define ld_param learnd_param
+#define LD_IW LEARND_PARAM_IW
+#define LD_RWND LEARND_PARAM_RWND
+#define LD_SYN_RTO_MS LEARND_PARAM_SYN_RTO
+#define LD_BASE_RTT_US LEARND_PARAM_BASE_RTT
+#define LD_NPARAM LEARND_PARAM__MAX
 
 /* A parameter's setting: unset (kernel default), fixed (min == max) or bounds. */
 struct ld_range {
@@ -37,6 +45,11 @@ struct ld_config {
 	uint32_t tick_ms;
 	uint32_t max_prefixes;  /* policy map capacity */
 	uint32_t ringbuf_kb;
+	uint32_t auto_prefix_v4; /* length of discovered IPv4 prefixes; 0: no discovery */
+	uint32_t auto_prefix_v6;
+	uint32_t window;         /* the model's discount, in records of a prefix */
+	uint32_t probe_pct;      /* share of connections on probes, at least, % */
+	uint32_t retention_days; /* aggregates older than this are dropped */
 	bool observe_only;
 	struct ld_bounds defaults;
 	struct ld_prefix_cfg *prefixes;
@@ -56,5 +69,7 @@ void ld_config_init(struct ld_config *cfg);
  * it allocated; cfg is then unusable. */
 int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t errlen);
 void ld_config_free(struct ld_config *cfg);
+/* The model's view of a prefix's bounds: unset, fixed (min == max) or learn. */
+void ld_bounds_to_model(const struct ld_bounds *b, struct learnd_bound out[LEARND_PARAM__MAX]);
 
 #endif

@@ -17,7 +17,9 @@
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
+#include "learner.h"
 #include "record.h"
+#include "store.h"
 
 #define EXIT_USAGE 2
 
@@ -43,8 +45,8 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -c, --config FILE   configuration (INI); default " LD_DEFAULT_CONFIG ",\n"
 		"                      built-in defaults when that file does not exist\n"
-		"      --cgroup DIR    cgroup v2 directory whose sockets are tuned\n"
-		"                      (default: config 'cgroup', else the cgroup v2 mount: the whole host)\n"
+		"      --cgroup DIR    cgroup v2 directory whose sockets are tuned (default: config\n"
+		"                      'cgroup'; required: the cgroup v2 mount itself means the whole host)\n"
 		"      --db FILE       SQLite history database (default: config 'db', else\n"
 		"                      /var/lib/learnd/learnd.db)\n"
 		"      --pin-dir DIR   bpffs directory for pinned maps and link (default: config\n"
@@ -135,14 +137,12 @@ static int load_config(const struct opts *o, struct ld_config *cfg)
 		snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", o->pin_dir);
 	if (o->observe_only)
 		cfg->observe_only = true;
+	/* No default: the cgroup decides whose connections are changed, so it is
+	 * always the operator's explicit choice (the mount point itself = the host). */
 	if (!cfg->cgroup[0]) {
-		const char *root = ld_cgroup2_mount();
-
-		if (!root) {
-			ld_err("no cgroup v2 mount found; mount one or pass --cgroup");
-			return -ENOENT;
-		}
-		snprintf(cfg->cgroup, sizeof(cfg->cgroup), "%s", root);
+		ld_err("no cgroup to attach to: set 'cgroup' in [learnd] or pass --cgroup");
+		ld_config_free(cfg);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -150,57 +150,49 @@ static int load_config(const struct opts *o, struct ld_config *cfg)
 struct daemon {
 	struct ld_config cfg;
 	struct ld_dataplane dp;
+	struct ld_store *store;
+	struct ld_learner *learner;
 	struct ring_buffer *rb;
 	unsigned long long records, bad_records;
 };
 
-/* Configured prefixes get their fixed values; learnable ones stay on kernel
- * defaults until the learner decides. */
-static int install_policies(struct daemon *d, const struct ld_config *old)
+/* The configuration text goes into the history with every change. */
+static void store_config(struct daemon *d)
 {
-	int fd = ld_dp_policy_fd(&d->dp), rc = 0;
-	struct learnd_policy pol;
-	char text[LD_CIDR_STRLEN];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
 
-	for (size_t i = 0; old && i < old->nprefixes; i++) {
-		bool kept = false;
-
-		for (size_t j = 0; j < d->cfg.nprefixes && !kept; j++)
-			kept = !memcmp(&old->prefixes[i].key, &d->cfg.prefixes[j].key, sizeof(struct learnd_key));
-		if (!kept)
-			ld_policy_del(fd, &old->prefixes[i].key);
+	if (!d->store || !d->cfg.path[0])
+		return;
+	f = fopen(d->cfg.path, "re");
+	if (f) {
+		text = calloc(1, 1 << 20);
+		if (text)
+			len = fread(text, 1, (1 << 20) - 1, f);
+		fclose(f);
 	}
-	for (size_t i = 0; i < d->cfg.nprefixes; i++) {
-		const struct ld_prefix_cfg *pc = &d->cfg.prefixes[i];
-		int err;
-
-		ld_policy_fixed(&pc->b, (uint32_t)i + 1, &pol);
-		err = ld_policy_put(fd, &pc->key, &pol, &pc->b);
-		ld_cidr_format(&pc->key, text, sizeof(text));
-		if (err) {
-			ld_err("cannot install the policy for %s: %s", text, strerror(-err));
-			rc = err;
-			continue;
-		}
-		ld_debug("policy %s: iw=%u rwnd=%u syn_rto_ms=%u base_rtt_us=%u", text, pol.slots[0].iw,
-			 pol.slots[0].rwnd, pol.slots[0].syn_rto_ms, pol.slots[0].base_rtt_us);
-	}
-	return rc;
+	if (text && ld_store_put_config(d->store, ld_wall_ns(), d->cfg.path, text))
+		ld_warn("database: configuration not recorded: %s", ld_store_errmsg(d->store));
+	(void)len;
+	free(text);
 }
 
 static int heartbeat(struct daemon *d)
 {
+	struct ld_learner_stats st;
 	struct learnd_ctl ctl = {
 		.heartbeat_ns = ld_now_ns(),
 		.ttl_ns = (uint64_t)d->cfg.heartbeat_ttl_ms * 1000000ull,
 		.flags = d->cfg.observe_only ? LEARND_CTL_OBSERVE_ONLY : 0,
 		.sample_rate = d->cfg.sample_rate,
 	};
-	struct learnd_ctl cur;
 
-	/* learnctl pause/resume own the PAUSED bit: keep it. */
-	if (ld_ctl_read(ld_dp_ctl_fd(&d->dp), &cur) == 0)
-		ctl.flags |= cur.flags & LEARND_CTL_PAUSED;
+	/* the operator's pause lives in the database (learnctl pause), so it holds
+	 * across restarts; learnctl also sets the bit itself for a learnd that is down */
+	ld_learner_stats(d->learner, &st);
+	if (st.paused)
+		ctl.flags |= LEARND_CTL_PAUSED;
 	return ld_ctl_write(ld_dp_ctl_fd(&d->dp), &ctl);
 }
 
@@ -219,6 +211,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		ld_record_format(&rec, line, sizeof(line));
 		ld_debug("%s", line);
 	}
+	ld_learner_record(d->learner, &rec);
 	return 0;
 }
 
@@ -230,23 +223,45 @@ static void reload(struct daemon *d, const struct opts *o)
 		ld_err("configuration not reloaded; the previous one stays in force");
 		return;
 	}
-	if (strcmp(next.cgroup, d->cfg.cgroup) || strcmp(next.pin_dir, d->cfg.pin_dir))
-		ld_warn("cgroup and pin_dir changes take effect at the next start");
+	if (strcmp(next.cgroup, d->cfg.cgroup) || strcmp(next.pin_dir, d->cfg.pin_dir) || strcmp(next.db, d->cfg.db) ||
+	    next.max_prefixes != d->cfg.max_prefixes || next.ringbuf_kb != d->cfg.ringbuf_kb)
+		ld_warn("cgroup, pin_dir, db, max_prefixes and ringbuf_kb changes take effect at the next start");
 	old = d->cfg;
 	d->cfg = next;
-	install_policies(d, &old);
+	/* keep what only a restart can change */
+	memcpy(d->cfg.cgroup, old.cgroup, sizeof(old.cgroup));
+	memcpy(d->cfg.pin_dir, old.pin_dir, sizeof(old.pin_dir));
+	memcpy(d->cfg.db, old.db, sizeof(old.db));
+	d->cfg.max_prefixes = old.max_prefixes;
+	d->cfg.ringbuf_kb = old.ringbuf_kb;
+	ld_learner_set_config(d->learner, &d->cfg);
 	ld_config_free(&old);
+	store_config(d);
 	heartbeat(d);
 	ld_info("configuration reloaded from %s", d->cfg.path[0] ? d->cfg.path : "(built-in defaults)");
 }
 
+/* Ring-buffer drops, from the data plane's counters: logged when they grow. */
+static void check_drops(struct daemon *d, uint64_t *last)
+{
+	uint64_t c[LEARND_CNT__MAX];
+
+	if (ld_counters_read(ld_dp_counters_fd(&d->dp), c))
+		return;
+	if (c[LEARND_CNT_RB_DROPS] > *last)
+		ld_warn("%llu close records dropped: ring buffer full (raise ringbuf_kb or sample_rate)",
+			(unsigned long long)(c[LEARND_CNT_RB_DROPS] - *last));
+	*last = c[LEARND_CNT_RB_DROPS];
+}
+
 static int run(struct daemon *d, const struct opts *o)
 {
-	uint64_t next_tick = 0;
+	uint64_t next_tick = 0, drops = 0;
 	int err;
 
 	while (!stop_requested) {
-		err = ring_buffer__poll(d->rb, 100);
+		/* short polls: the ring buffer is drained far faster than it fills */
+		err = ring_buffer__poll(d->rb, 50);
 		if (err < 0 && err != -EINTR) {
 			ld_err("ring buffer: %s", strerror(-err));
 			return err;
@@ -256,9 +271,11 @@ static int run(struct daemon *d, const struct opts *o)
 			reload(d, o);
 		}
 		if (ld_now_ns() >= next_tick) {
+			ld_learner_tick(d->learner); /* a store failure is logged, not fatal */
 			err = heartbeat(d);
 			if (err)
 				ld_warn("heartbeat: %s", strerror(-err));
+			check_drops(d, &drops);
 			next_tick = ld_now_ns() + (uint64_t)d->cfg.tick_ms * 1000000ull;
 		}
 	}
@@ -270,6 +287,7 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	struct daemon d;
 	struct sigaction sa;
+	char msg[600];
 	int err;
 
 	memset(&d, 0, sizeof(d));
@@ -278,6 +296,15 @@ int main(int argc, char **argv)
 	ld_log_init("learnd", o.verbose);
 	if (load_config(&o, &d.cfg))
 		return EXIT_USAGE;
+
+	/* the database first: a corrupt or foreign one is bad input (exit 2), and
+	 * nothing is attached before it is known to be usable */
+	err = ld_store_open(d.cfg.db, LD_STORE_WRITE, &d.store, msg, sizeof(msg));
+	if (err) {
+		ld_err("%s", msg);
+		ld_config_free(&d.cfg);
+		return err == -EPROTO || err == -EILSEQ || err == -EINVAL ? EXIT_USAGE : 1;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -294,9 +321,14 @@ int main(int argc, char **argv)
 	err = ld_dp_open(&d.dp, &dpo);
 	if (err)
 		goto out;
-	err = install_policies(&d, NULL);
-	if (err)
+	d.learner = ld_learner_new(&d.cfg, d.store, ld_dp_policy_fd(&d.dp));
+	if (!d.learner) {
+		err = -ENOMEM;
 		goto out;
+	}
+	store_config(&d);
+	/* policies (restored or configured) in the map before the heartbeat says so */
+	ld_learner_tick(d.learner);
 	d.rb = ring_buffer__new(ld_dp_records_fd(&d.dp), on_record, &d, NULL);
 	if (!d.rb) {
 		err = -errno;
@@ -309,10 +341,16 @@ int main(int argc, char **argv)
 	ld_info("attached to %s (%zu configured prefixes, sample 1/%u, ttl %u ms%s)", d.cfg.cgroup,
 		d.cfg.nprefixes, d.cfg.sample_rate, d.cfg.heartbeat_ttl_ms, d.cfg.observe_only ? ", observe-only" : "");
 	err = run(&d, &o);
+	ring_buffer__poll(d.rb, 0); /* what is still in the ring */
+	if (ld_learner_flush(d.learner))
+		ld_err("database: the last tick's history could not be written");
 	ld_info("stopping: %llu records", d.records);
 out:
 	ring_buffer__free(d.rb);
+	ld_learner_free(d.learner);
+	/* a clean stop detaches: every connection is back on kernel defaults at once */
 	ld_dp_close(&d.dp, true);
+	ld_store_close(d.store);
 	ld_config_free(&d.cfg);
 	return err ? 1 : 0;
 }

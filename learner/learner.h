@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The learner: the table of prefixes learnd knows (configured, discovered from
+ * traffic, and the catch-all default), each with its model; routing of close
+ * records to prefixes; the per-tick decisions written into the policy map; and
+ * the history written to the store.  No BPF calls except through the policy map
+ * fd, so the intake benchmark can run it with map_fd < 0.
+ *
+ *   ld_learner_new(cfg, store, policy_fd) -- restores prefixes and statistics
+ *   ld_learner_record(l, rec)              -- per close record, O(1)
+ *   ld_learner_tick(l)                     -- per tick: decide, write, store
+ */
+#ifndef LEARND_LEARNER_H
+#define LEARND_LEARNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "config.h"
+#include "learnd_abi.h"
+#include "store.h"
+
+struct ld_learner;
+
+struct ld_learner_stats {
+	uint64_t records;       /* close records taken in */
+	uint64_t discovered;    /* prefixes created from traffic */
+	uint64_t evicted;       /* discovered prefixes dropped at the cap */
+	uint64_t decisions;     /* value changes written */
+	uint64_t store_errors;  /* ticks whose transaction failed */
+	uint32_t prefixes;      /* in the table now */
+	bool paused;            /* the operator's pause (learnctl pause) */
+};
+
+/* cfg must outlive the learner (or be replaced with ld_learner_set_config).
+ * store may be NULL (nothing persisted); policy_fd < 0: no map writes.
+ * Returns NULL with a message logged on failure. */
+struct ld_learner *ld_learner_new(const struct ld_config *cfg, struct ld_store *store, int policy_fd);
+void ld_learner_free(struct ld_learner *l);
+
+void ld_learner_record(struct ld_learner *l, const struct learnd_record *rec);
+/* Decide, write changed policies, persist.  Returns 0, or -errno when the
+ * store failed (the policies are written anyway; history is retried next tick). */
+int ld_learner_tick(struct ld_learner *l);
+/* Persist everything now (at exit). */
+int ld_learner_flush(struct ld_learner *l);
+
+/* New bounds (SIGHUP): configured prefixes added, removed and re-bounded;
+ * discovered ones take the new [defaults].  Statistics of values still
+ * allowed are kept. */
+void ld_learner_set_config(struct ld_learner *l, const struct ld_config *cfg);
+
+void ld_learner_stats(const struct ld_learner *l, struct ld_learner_stats *out);
+
+#endif

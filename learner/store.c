@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+
+static const char *const param_col[LEARND_PARAM__MAX] = { "iw", "rwnd", "syn_rto_ms", "base_rtt_us" };
+
+enum stmt {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_PUT_PREFIX,
+	S_EVICT,
+	S_PUT_MODEL,
+	S_DEL_SLOTS,
+	S_PUT_SLOT,
+	S_ADD_AGG,
+	S_ADD_DECISION,
+	S_PUT_SAMPLE,
+	S_LAST_CONFIG,
+	S_PUT_CONFIG,
+	S_PUT_DAEMON,
+	S_PRUNE,
+	S_DATA_VERSION,
+	S__MAX,
+};
+
+static const char *const stmt_sql[S__MAX] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_PUT_PREFIX] = "INSERT INTO prefixes(id, cidr, origin, parent_id, created_ns, last_used_ns, conns_total, "
+			 "iw_min, iw_max, rwnd_min, rwnd_max, syn_rto_ms_min, syn_rto_ms_max, base_rtt_us_min, "
+			 "base_rtt_us_max) VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+			 "?14, ?15) ON CONFLICT(id) DO UPDATE SET origin = ?3, last_used_ns = ?6, conns_total = ?7, "
+			 "evicted_ns = NULL, iw_min = ?8, iw_max = ?9, rwnd_min = ?10, rwnd_max = ?11, "
+			 "syn_rto_ms_min = ?12, syn_rto_ms_max = ?13, base_rtt_us_min = ?14, base_rtt_us_max = ?15",
+	[S_EVICT] = "UPDATE prefixes SET evicted_ns = ?2 WHERE id = ?1",
+	[S_PUT_MODEL] = "INSERT OR REPLACE INTO model_state(prefix_id, format, nrows, rows, saved_ns) "
+			"VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_DEL_SLOTS] = "DELETE FROM slots WHERE prefix_id = ?1",
+	[S_PUT_SLOT] = "INSERT INTO slots(prefix_id, slot, share, iw, rwnd, syn_rto_ms, base_rtt_us, epoch) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_ADD_AGG] = "INSERT INTO aggregates(prefix_id, param, value, bucket_ns, n, failed, cost_sum, cost_sum2, "
+		      "handshake_sum, retrans, segs_out, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+		      "?11, ?12) ON CONFLICT DO UPDATE SET n = n + ?5, failed = failed + ?6, "
+		      "cost_sum = cost_sum + ?7, cost_sum2 = cost_sum2 + ?8, handshake_sum = handshake_sum + ?9, "
+		      "retrans = retrans + ?10, segs_out = segs_out + ?11, bytes = bytes + ?12",
+	[S_ADD_DECISION] = "INSERT INTO decisions(ts_ns, prefix_id, param, old_value, new_value, reason, why) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_PUT_SAMPLE] = "INSERT OR REPLACE INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+			 "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+	[S_LAST_CONFIG] = "SELECT path, text FROM config ORDER BY id DESC LIMIT 1",
+	[S_PUT_CONFIG] = "INSERT INTO config(ts_ns, path, text) VALUES (?1, ?2, ?3)",
+	[S_PUT_DAEMON] = "INSERT OR REPLACE INTO daemon(key, value) VALUES (?1, ?2)",
+	[S_PRUNE] = "DELETE FROM aggregates WHERE bucket_ns < ?1",
+	[S_DATA_VERSION] = "PRAGMA data_version",
+};
+
+struct ld_store {
+	sqlite3 *db;
+	sqlite3_stmt *st[S__MAX];
+	int64_t data_version;
+	char path[4096];
+};
+
+/* The row format stored in model_state.rows: the struct as this build lays it
+ * out, tagged so a different layout is detected and ignored, not misread. */
+#define MODEL_FORMAT ((int64_t)sizeof(struct learnd_model_row) << 8 | 1)
+
+uint64_t ld_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *ld_store_errmsg(const struct ld_store *h)
+{
+	return h && h->db ? sqlite3_errmsg(h->db) : "no database";
+}
+
+/* SQLite result codes as errno, so callers can tell a full disk from the rest. */
+static int sql_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return -EILSEQ;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+/* Run a prepared statement to completion and reset it. */
+static int step(struct ld_store *h, enum stmt s)
+{
+	sqlite3_stmt *st = h->st[s];
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+}
+
+static int exec(struct ld_store *h, const char *sql)
+{
+	return sql_errno(sqlite3_exec(h->db, sql, NULL, NULL, NULL));
+}
+
+static int user_version(struct ld_store *h, int *v)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &st, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*v = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return sql_errno(rc);
+}
+
+/* quick_check: structure of every page, not the indexes' contents (fast). */
+static int quick_check(struct ld_store *h, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	const char *res;
+
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: not a learnd database or corrupt: %s", h->path, sqlite3_errmsg(h->db));
+		return -EILSEQ;
+	}
+	rc = sqlite3_step(st);
+	res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (rc != SQLITE_ROW || !res || strcmp(res, "ok")) {
+		snprintf(err, errlen, "%s: database is corrupt (%s); it was left as it is",
+			 h->path, res ? res : sqlite3_errmsg(h->db));
+		sqlite3_finalize(st);
+		return -EILSEQ;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int migrate(struct ld_store *h, int from, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < ld_nmigrations; i++) {
+		const struct ld_migration *m = &ld_migrations[i];
+		char pragma[64];
+		int rc;
+
+		if ((int)m->version <= from)
+			continue;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %u", m->version);
+		rc = exec(h, "BEGIN IMMEDIATE");
+		if (!rc)
+			rc = exec(h, m->sql);
+		if (!rc)
+			rc = exec(h, pragma);
+		if (!rc)
+			rc = exec(h, "COMMIT");
+		if (rc) {
+			snprintf(err, errlen, "%s: migration %s failed: %s", h->path, m->name, sqlite3_errmsg(h->db));
+			exec(h, "ROLLBACK");
+			return rc;
+		}
+		ld_info("database %s: applied %s", h->path, m->name);
+	}
+	return 0;
+}
+
+int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen)
+{
+	int flags = mode == LD_STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	struct ld_store *h;
+	struct stat sb;
+	int rc, ver = 0;
+
+	*out = NULL;
+	if (stat(path, &sb)) {
+		if (errno != ENOENT || mode != LD_STORE_WRITE) {
+			snprintf(err, errlen, "database %s: %s", path, strerror(errno));
+			return -errno;
+		}
+		flags |= SQLITE_OPEN_CREATE;
+	} else if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "database %s: not a regular file", path);
+		return -EINVAL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(h->path, sizeof(h->path), "%s", path);
+	if (flags & SQLITE_OPEN_CREATE) {
+		/* the history says what every peer did: readable by root only */
+		int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "database %s: %s", path, strerror(errno));
+			free(h);
+			return rc;
+		}
+		close(fd);
+	}
+	rc = sqlite3_open_v2(path, &h->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "database %s: %s", path, h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
+		rc = sql_errno(rc);
+		goto fail;
+	}
+	sqlite3_busy_timeout(h->db, 2000);
+	sqlite3_extended_result_codes(h->db, 1);
+	rc = quick_check(h, err, errlen);
+	if (rc)
+		goto fail;
+	rc = user_version(h, &ver);
+	if (rc) {
+		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(h->db));
+		goto fail;
+	}
+	if (ver > LD_STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "database %s has schema version %d, newer than this learnd's %d: use a newer learnd",
+			 path, ver, LD_STORE_SCHEMA_VERSION);
+		rc = -EPROTO;
+		goto fail;
+	}
+	if (mode != LD_STORE_WRITE) {
+		if (ver == 0) {
+			snprintf(err, errlen, "database %s: not a learnd database (no schema)", path);
+			rc = -EILSEQ;
+			goto fail;
+		}
+		*out = h;
+		return 0;
+	}
+	/* WAL: readers (learnctl) never block the writer; NORMAL: a commit is durable
+	 * against a process crash, and against power loss up to the last checkpoint. */
+	if ((rc = exec(h, "PRAGMA journal_mode = WAL")) || (rc = exec(h, "PRAGMA synchronous = NORMAL")) ||
+	    (rc = exec(h, "PRAGMA foreign_keys = OFF"))) {
+		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(h->db));
+		goto fail;
+	}
+	rc = migrate(h, ver, err, errlen);
+	if (rc)
+		goto fail;
+	for (int s = 0; s < S__MAX; s++) {
+		if (sqlite3_prepare_v3(h->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &h->st[s], NULL) !=
+		    SQLITE_OK) {
+			snprintf(err, errlen, "database %s: %s (schema from another learnd?)", path,
+				 sqlite3_errmsg(h->db));
+			rc = -EILSEQ;
+			goto fail;
+		}
+	}
+	ld_store_changed(h); /* baseline for data_version */
+	*out = h;
+	return 0;
+fail:
+	ld_store_close(h);
+	return rc;
+}
+
+void ld_store_close(struct ld_store *h)
+{
+	if (!h)
+		return;
+	for (int s = 0; s < S__MAX; s++)
+		sqlite3_finalize(h->st[s]);
+	sqlite3_close(h->db);
+	free(h);
+}
+
+int ld_store_begin(struct ld_store *h)
+{
+	return step(h, S_BEGIN);
+}
+
+int ld_store_commit(struct ld_store *h)
+{
+	int rc = step(h, S_COMMIT);
+
+	if (rc && !sqlite3_get_autocommit(h->db))
+		step(h, S_ROLLBACK);
+	return rc;
+}
+
+static void bind_bound(sqlite3_stmt *st, int col, const struct learnd_bound *b)
+{
+	if (b->mode == LEARND_BOUND_UNSET) {
+		sqlite3_bind_null(st, col);
+		sqlite3_bind_null(st, col + 1);
+		return;
+	}
+	sqlite3_bind_int64(st, col, b->min);
+	sqlite3_bind_int64(st, col + 1, b->mode == LEARND_BOUND_FIXED ? b->min : b->max);
+}
+
+int ld_store_put_prefix(struct ld_store *h, const struct ld_store_prefix *p)
+{
+	sqlite3_stmt *st = h->st[S_PUT_PREFIX];
+
+	sqlite3_bind_int64(st, 1, p->id);
+	sqlite3_bind_text(st, 2, p->cidr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, p->parent_id);
+	sqlite3_bind_int64(st, 5, (int64_t)p->created_ns);
+	sqlite3_bind_int64(st, 6, (int64_t)p->last_used_ns);
+	sqlite3_bind_int64(st, 7, (int64_t)p->conns_total);
+	for (int i = 0; i < LEARND_PARAM__MAX; i++)
+		bind_bound(st, 8 + 2 * i, &p->bound[i]);
+	return step(h, S_PUT_PREFIX);
+}
+
+int ld_store_evict_prefix(struct ld_store *h, uint32_t id, uint64_t ts_ns)
+{
+	sqlite3_bind_int64(h->st[S_EVICT], 1, id);
+	sqlite3_bind_int64(h->st[S_EVICT], 2, (int64_t)ts_ns);
+	return step(h, S_EVICT);
+}
+
+int ld_store_max_prefix_id(struct ld_store *h, uint32_t *id)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h->db, "SELECT coalesce(max(id), 0) FROM prefixes", -1, &st, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*id = (uint32_t)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return sql_errno(rc);
+}
+
+static void column_bound(sqlite3_stmt *st, int col, struct learnd_bound *b)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		*b = (struct learnd_bound){ .mode = LEARND_BOUND_UNSET };
+		return;
+	}
+	b->min = (uint32_t)sqlite3_column_int64(st, col);
+	b->max = (uint32_t)sqlite3_column_int64(st, col + 1);
+	b->mode = b->min == b->max ? LEARND_BOUND_FIXED : LEARND_BOUND_LEARN;
+}
+
+int ld_store_load(struct ld_store *h, ld_store_prefix_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(
+		h->db,
+		"SELECT p.id, coalesce(p.parent_id, 0), p.cidr, p.origin, p.created_ns, p.last_used_ns, "
+		"p.conns_total, p.iw_min, p.iw_max, p.rwnd_min, p.rwnd_max, p.syn_rto_ms_min, p.syn_rto_ms_max, "
+		"p.base_rtt_us_min, p.base_rtt_us_max, m.format, m.nrows, m.rows "
+		"FROM prefixes p LEFT JOIN model_state m ON m.prefix_id = p.id WHERE p.evicted_ns IS NULL ORDER BY p.id",
+		-1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ld_store_prefix p = { 0 };
+		const struct learnd_model_row *rows = NULL;
+		const char *cidr = (const char *)sqlite3_column_text(st, 2);
+		const char *origin = (const char *)sqlite3_column_text(st, 3);
+		size_t nrows = 0;
+		int err;
+
+		p.id = (uint32_t)sqlite3_column_int64(st, 0);
+		p.parent_id = (uint32_t)sqlite3_column_int64(st, 1);
+		snprintf(p.cidr, sizeof(p.cidr), "%s", cidr ? cidr : "");
+		p.origin = !origin ? "discovered" : !strcmp(origin, "configured") ? "configured"
+						  : !strcmp(origin, "default")    ? "default"
+										  : "discovered";
+		p.created_ns = (uint64_t)sqlite3_column_int64(st, 4);
+		p.last_used_ns = (uint64_t)sqlite3_column_int64(st, 5);
+		p.conns_total = (uint64_t)sqlite3_column_int64(st, 6);
+		for (int i = 0; i < LEARND_PARAM__MAX; i++)
+			column_bound(st, 7 + 2 * i, &p.bound[i]);
+		if (sqlite3_column_int64(st, 15) == MODEL_FORMAT) {
+			size_t bytes = (size_t)sqlite3_column_bytes(st, 17);
+
+			nrows = (size_t)sqlite3_column_int64(st, 16);
+			rows = sqlite3_column_blob(st, 17);
+			if (!rows || bytes != nrows * sizeof(*rows)) {
+				ld_warn("database: model state of prefix %s has a bad size; it starts afresh", p.cidr);
+				rows = NULL;
+				nrows = 0;
+			}
+		}
+		err = fn(ctx, &p, rows, nrows);
+		if (err) {
+			sqlite3_finalize(st);
+			return err;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+}
+
+int ld_store_put_model(struct ld_store *h, uint32_t id, const struct learnd_model_row *rows, size_t n,
+		       uint64_t ts_ns)
+{
+	sqlite3_stmt *st = h->st[S_PUT_MODEL];
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, MODEL_FORMAT);
+	sqlite3_bind_int64(st, 3, (int64_t)n);
+	sqlite3_bind_blob(st, 4, rows, (int)(n * sizeof(*rows)), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)ts_ns);
+	return step(h, S_PUT_MODEL);
+}
+
+int ld_store_put_slots(struct ld_store *h, uint32_t id, const struct learnd_policy *p)
+{
+	int rc;
+
+	sqlite3_bind_int64(h->st[S_DEL_SLOTS], 1, id);
+	rc = step(h, S_DEL_SLOTS);
+	for (uint32_t i = 0; !rc && i < p->nslots && i < LEARND_MAX_SLOTS; i++) {
+		sqlite3_stmt *st = h->st[S_PUT_SLOT];
+		const struct learnd_arm *a = &p->slots[i];
+
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, i);
+		sqlite3_bind_double(st, 3, a->share / (double)LEARND_SHARE_ONE);
+		sqlite3_bind_int64(st, 4, a->iw);
+		sqlite3_bind_int64(st, 5, a->rwnd);
+		sqlite3_bind_int64(st, 6, a->syn_rto_ms);
+		sqlite3_bind_int64(st, 7, a->base_rtt_us);
+		sqlite3_bind_int64(st, 8, p->epoch);
+		rc = step(h, S_PUT_SLOT);
+	}
+	return rc;
+}
+
+/* Shares are stored as fractions for people; the map needs them to add up to
+ * LEARND_SHARE_ONE exactly: slot 0 takes the rounding. */
+static void emit_slots(ld_store_slots_fn fn, void *ctx, struct learnd_policy *pol)
+{
+	uint32_t rest = 0;
+
+	for (uint32_t i = 1; i < pol->nslots; i++)
+		rest += pol->slots[i].share;
+	pol->slots[0].share = rest < LEARND_SHARE_ONE ? LEARND_SHARE_ONE - rest : 0;
+	fn(ctx, pol->prefix_id, pol);
+}
+
+int ld_store_load_slots(struct ld_store *h, ld_store_slots_fn fn, void *ctx)
+{
+	struct learnd_policy pol = { 0 };
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h->db,
+				    "SELECT prefix_id, slot, share, iw, rwnd, syn_rto_ms, base_rtt_us, epoch FROM slots "
+				    "ORDER BY prefix_id, slot",
+				    -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0), slot = (uint32_t)sqlite3_column_int64(st, 1);
+		struct learnd_arm *a;
+
+		if (pol.nslots && id != pol.prefix_id) {
+			emit_slots(fn, ctx, &pol);
+			memset(&pol, 0, sizeof(pol));
+		}
+		if (slot >= LEARND_MAX_SLOTS)
+			continue;
+		pol.prefix_id = id;
+		pol.epoch = (uint32_t)sqlite3_column_int64(st, 7);
+		a = &pol.slots[slot];
+		a->share = (uint32_t)(sqlite3_column_double(st, 2) * LEARND_SHARE_ONE + 0.5);
+		a->iw = (uint16_t)sqlite3_column_int64(st, 3);
+		a->rwnd = (uint16_t)sqlite3_column_int64(st, 4);
+		a->syn_rto_ms = (uint16_t)sqlite3_column_int64(st, 5);
+		a->base_rtt_us = (uint32_t)sqlite3_column_int64(st, 6);
+		if (slot + 1 > pol.nslots)
+			pol.nslots = slot + 1;
+	}
+	if (pol.nslots)
+		emit_slots(fn, ctx, &pol);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+}
+
+int ld_store_add_aggregate(struct ld_store *h, uint32_t id, enum learnd_param p, uint32_t value,
+			   uint64_t bucket_ns, const struct ld_agg *a)
+{
+	sqlite3_stmt *st = h->st[S_ADD_AGG];
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, param_col[p], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, value);
+	sqlite3_bind_int64(st, 4, (int64_t)bucket_ns);
+	sqlite3_bind_int64(st, 5, (int64_t)a->n);
+	sqlite3_bind_int64(st, 6, (int64_t)a->failed);
+	sqlite3_bind_double(st, 7, a->cost_sum);
+	sqlite3_bind_double(st, 8, a->cost_sum2);
+	sqlite3_bind_double(st, 9, a->handshake_sum);
+	sqlite3_bind_int64(st, 10, (int64_t)a->retrans);
+	sqlite3_bind_int64(st, 11, (int64_t)a->segs_out);
+	sqlite3_bind_int64(st, 12, (int64_t)a->bytes);
+	return step(h, S_ADD_AGG);
+}
+
+int ld_store_add_decision(struct ld_store *h, uint64_t ts_ns, uint32_t id, enum learnd_param p, int64_t old_value,
+			  uint32_t new_value, const char *reason, const char *why)
+{
+	sqlite3_stmt *st = h->st[S_ADD_DECISION];
+
+	sqlite3_bind_int64(st, 1, (int64_t)ts_ns);
+	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_text(st, 3, param_col[p], -1, SQLITE_STATIC);
+	if (old_value < 0)
+		sqlite3_bind_null(st, 4);
+	else
+		sqlite3_bind_int64(st, 4, old_value);
+	sqlite3_bind_int64(st, 5, new_value);
+	sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, why, -1, SQLITE_STATIC);
+	return step(h, S_ADD_DECISION);
+}
+
+int ld_store_put_sample(struct ld_store *h, uint32_t id, uint32_t seq, uint64_t ts_ns, const struct learnd_record *r)
+{
+	sqlite3_stmt *st = h->st[S_PUT_SAMPLE];
+	char addr[LD_CIDR_STRLEN];
+	int64_t v[] = {
+		id, seq, (int64_t)ts_ns, 0, !!(r->flags & LEARND_REC_ACTIVE), !!(r->flags & LEARND_REC_ESTABLISHED),
+		!!(r->flags & LEARND_REC_APPLIED), r->slot, r->iw, r->rwnd, r->syn_rto_ms, r->base_rtt_us,
+		r->handshake_us, r->syn_retrans, r->srtt_us, r->min_rtt_us, r->total_retrans, r->data_segs_out,
+		r->data_segs_in, (int64_t)r->duration_us, (int64_t)r->busy_us, (int64_t)r->bytes_acked,
+		(int64_t)r->bytes_received,
+	};
+
+	ld_addr_format(r->raddr, addr, sizeof(addr));
+	for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++) {
+		if (i == 3)
+			sqlite3_bind_text(st, 4, addr, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, i + 1, v[i]);
+	}
+	return step(h, S_PUT_SAMPLE);
+}
+
+int ld_store_put_config(struct ld_store *h, uint64_t ts_ns, const char *path, const char *text)
+{
+	sqlite3_stmt *st = h->st[S_LAST_CONFIG];
+	bool same = false;
+	int rc;
+
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(st, 0), *t = (const char *)sqlite3_column_text(st, 1);
+
+		same = p && t && !strcmp(p, path) && !strcmp(t, text);
+	}
+	sqlite3_reset(st);
+	if (same)
+		return 0;
+	st = h->st[S_PUT_CONFIG];
+	sqlite3_bind_int64(st, 1, (int64_t)ts_ns);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	rc = step(h, S_PUT_CONFIG);
+	return rc;
+}
+
+int ld_store_put_daemon(struct ld_store *h, const char *key, int64_t value)
+{
+	sqlite3_bind_text(h->st[S_PUT_DAEMON], 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(h->st[S_PUT_DAEMON], 2, value);
+	return step(h, S_PUT_DAEMON);
+}
+
+int ld_store_prune(struct ld_store *h, uint64_t before_ns)
+{
+	sqlite3_bind_int64(h->st[S_PRUNE], 1, (int64_t)before_ns);
+	return step(h, S_PRUNE);
+}
+
+bool ld_store_changed(struct ld_store *h)
+{
+	sqlite3_stmt *st = h->st[S_DATA_VERSION];
+	int64_t v = h->data_version;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (v == h->data_version)
+		return false;
+	h->data_version = v;
+	return true;
+}
+
+int ld_store_paused(struct ld_store *h, bool *paused)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h->db, "SELECT value FROM control WHERE key = 'paused'", -1, &st, NULL);
+
+	*paused = false;
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+
+		*paused = v && !strcmp(v, "1");
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return sql_errno(rc);
+}
+
+int ld_store_pins(struct ld_store *h, ld_store_pin_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h->db, "SELECT cidr, iw, rwnd, syn_rto_ms, base_rtt_us FROM pins", -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t vals[LEARND_PARAM__MAX];
+		const char *cidr = (const char *)sqlite3_column_text(st, 0);
+
+		for (int i = 0; i < LEARND_PARAM__MAX; i++)
+			vals[i] = sqlite3_column_type(st, i + 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i + 1);
+		if (cidr)
+			fn(ctx, cidr, vals);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+}

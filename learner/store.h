@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * learnd's history in SQLite (schema/, docs/store.md): prefixes, the model's
+ * statistics, slots in force, time-bucketed aggregates, decisions, a bounded
+ * sample of raw records, the configuration, and the operator's pins and pause.
+ *
+ * WAL mode, synchronous=NORMAL: a crash (kill -9) loses nothing committed; the
+ * learner writes one transaction per tick.  A database that is not SQLite, fails
+ * its quick check or comes from a newer schema is refused, never "repaired".
+ */
+#ifndef LEARND_STORE_H
+#define LEARND_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "cidr.h"
+#include "config.h"
+#include "learnd_abi.h"
+#include "model.h"
+
+#define LD_STORE_SCHEMA_VERSION 1 /* the newest schema/NNN_*.sql this code knows */
+
+struct ld_migration {
+	unsigned version;
+	const char *name;
+	const char *sql;
+};
+extern const struct ld_migration ld_migrations[]; /* generated from schema/ */
+extern const unsigned ld_nmigrations;
+
+struct ld_store;
+
+enum ld_store_mode {
+	LD_STORE_WRITE,    /* learnd: create if missing, migrate */
+	LD_STORE_READONLY, /* learnctl readers: must exist, no changes */
+	LD_STORE_CONTROL,  /* learnctl writers: must exist, no migration */
+};
+
+/*
+ * Open (and with LD_STORE_WRITE create and migrate) the database at path.
+ * Returns 0, or a negative errno with a one-line reason in err:
+ *   -EPROTO  the file is from a newer learnd (schema version above ours)
+ *   -EILSEQ  not an SQLite database, or corrupt
+ *   -ENOENT  missing (read-only/control modes)
+ */
+int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen);
+void ld_store_close(struct ld_store *h);
+/* The last SQLite error message, for logs. */
+const char *ld_store_errmsg(const struct ld_store *h);
+
+/* One transaction per tick.  commit returns -errno (e.g. -ENOSPC) on failure and
+ * rolls back; the caller keeps its state and tries again next tick. */
+int ld_store_begin(struct ld_store *h);
+int ld_store_commit(struct ld_store *h);
+
+struct ld_store_prefix {
+	uint32_t id;
+	uint32_t parent_id;      /* 0: none */
+	char cidr[LD_CIDR_STRLEN];
+	const char *origin;      /* "configured", "discovered", "default" */
+	uint64_t created_ns, last_used_ns, conns_total;
+	struct learnd_bound bound[LEARND_PARAM__MAX];
+};
+
+int ld_store_put_prefix(struct ld_store *h, const struct ld_store_prefix *p);
+int ld_store_evict_prefix(struct ld_store *h, uint32_t id, uint64_t ts_ns);
+/* Largest prefix id ever used (ids are never reused). */
+int ld_store_max_prefix_id(struct ld_store *h, uint32_t *id);
+
+/* Prefixes not evicted, each with its model rows (rows NULL, n 0 when none). */
+typedef int (*ld_store_prefix_fn)(void *ctx, const struct ld_store_prefix *p, const struct learnd_model_row *rows,
+				    size_t nrows);
+int ld_store_load(struct ld_store *h, ld_store_prefix_fn fn, void *ctx);
+
+int ld_store_put_model(struct ld_store *h, uint32_t id, const struct learnd_model_row *rows, size_t n,
+			 uint64_t ts_ns);
+int ld_store_put_slots(struct ld_store *h, uint32_t id, const struct learnd_policy *p);
+/* The slots last stored for each prefix, as policies (prefix_id, epoch, slots). */
+typedef void (*ld_store_slots_fn)(void *ctx, uint32_t id, const struct learnd_policy *p);
+int ld_store_load_slots(struct ld_store *h, ld_store_slots_fn fn, void *ctx);
+
+struct ld_agg {
+	uint64_t n, failed, retrans, segs_out, bytes;
+	double cost_sum, cost_sum2, handshake_sum; /* ms */
+};
+int ld_store_add_aggregate(struct ld_store *h, uint32_t id, enum learnd_param p, uint32_t value,
+			     uint64_t bucket_ns, const struct ld_agg *a);
+/* old_value < 0: first decision. */
+int ld_store_add_decision(struct ld_store *h, uint64_t ts_ns, uint32_t id, enum learnd_param p,
+			    int64_t old_value, uint32_t new_value, const char *reason, const char *why);
+int ld_store_put_sample(struct ld_store *h, uint32_t id, uint32_t seq, uint64_t ts_ns,
+			  const struct learnd_record *r);
+/* Stores text unless it equals the last configuration stored. */
+int ld_store_put_config(struct ld_store *h, uint64_t ts_ns, const char *path, const char *text);
+int ld_store_put_daemon(struct ld_store *h, const char *key, int64_t value);
+/* Drop aggregates older than before_ns (retention). */
+int ld_store_prune(struct ld_store *h, uint64_t before_ns);
+
+/* Operator control (learnctl).  changed: true when another connection wrote to
+ * the database since the last call (PRAGMA data_version), so pins and pause are
+ * read only then. */
+bool ld_store_changed(struct ld_store *h);
+int ld_store_paused(struct ld_store *h, bool *paused);
+/* vals[p] < 0: not pinned. */
+typedef void (*ld_store_pin_fn)(void *ctx, const char *cidr, const int64_t vals[LEARND_PARAM__MAX]);
+int ld_store_pins(struct ld_store *h, ld_store_pin_fn fn, void *ctx);
+
+/* CLOCK_REALTIME in ns: the database's clock (ld_now_ns() is monotonic). */
+uint64_t ld_wall_ns(void);
+
+#endif
