@@ -40,6 +40,8 @@ struct pfx {
 	uint64_t samples_at_decide;          /* model samples at the last decision */
 	bool cfg_changed;                    /* decide even without new samples */
 	bool in_map;                         /* written is in the policy map (this run) */
+	bool save_model;                     /* the decision changed: save the state that made it */
+	bool map_pending;                    /* written goes into the map after the commit */
 	bool dirty;                          /* prefix row / model state to save */
 	bool has_sample;
 	uint32_t sample_seq;
@@ -428,15 +430,13 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 	if (same && p->in_map)
 		return;
 	pol.epoch = same ? p->written.epoch : p->written.epoch + 1;
-	if (wants_map(p) && l->policy_fd >= 0) {
-		int err = ld_policy_put(l->policy_fd, &p->key, &pol, &p->bounds);
-
-		if (err) { /* the gate refused it: say why, keep what is there */
-			ld_policy_valid(&pol, &p->bounds, why, sizeof(why));
-			ld_err("prefix %s: policy not written: %s", p->cidr, why);
-			return;
-		}
+	if (wants_map(p) && !ld_policy_valid(&pol, &p->bounds, why, sizeof(why))) {
+		ld_err("prefix %s: policy not written: %s", p->cidr, why); /* keep what is there */
+		return;
 	}
+	/* into the map after the tick's transaction commits (apply_map): the
+	 * database is the record of what is in force, so it goes first */
+	p->map_pending = wants_map(p);
 	p->in_map = true;
 	if (same)
 		return; /* rewritten after a restart: not a new decision */
@@ -455,6 +455,7 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 					      ov < 0 ? "init" : why_name(d.why), why);
 	}
 	p->written = pol;
+	p->save_model = true; /* so a restart decides the same from the saved state */
 	if (l->store)
 		ld_store_put_slots(l->store, p->id, &pol);
 }
@@ -508,7 +509,7 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 				p->last_used_ns = wall;
 			prefix_row(p, &row);
 			rc = ld_store_put_prefix(l->store, &row);
-			if (!rc && (all_models || l->ticks % MODEL_SAVE_TICKS == 0))
+			if (!rc && (all_models || p->save_model || l->ticks % MODEL_SAVE_TICKS == 0))
 				rc = save_model(l, p, wall);
 		}
 	}
@@ -549,8 +550,9 @@ clear:
 			p->sample_seq++;
 		p->has_sample = false;
 		p->nagg = 0;
-		if (all_models || l->ticks % MODEL_SAVE_TICKS == 0)
+		if (all_models || p->save_model || l->ticks % MODEL_SAVE_TICKS == 0)
 			p->dirty = false;
+		p->save_model = false;
 	}
 	return 0;
 }
@@ -611,16 +613,40 @@ static void decide_all(struct ld_learner *l, uint64_t wall)
 		decide(l, l->all[i], wall);
 }
 
+/* The tick's decisions into the policy map, after they were committed (or the
+ * commit failed: the data plane does not wait for a disk). */
+static void apply_map(struct ld_learner *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct pfx *p = l->all[i];
+		int err;
+
+		if (!p->map_pending)
+			continue;
+		p->map_pending = false;
+		if (l->policy_fd < 0)
+			continue;
+		err = ld_policy_put(l->policy_fd, &p->key, &p->written, &p->bounds);
+		if (err) {
+			ld_err("prefix %s: policy map update failed: %s", p->cidr, strerror(-err));
+			p->in_map = false; /* again next tick */
+		}
+	}
+}
+
 int ld_learner_tick(struct ld_learner *l)
 {
 	uint64_t wall = ld_wall_ns();
+	int rc;
 
 	l->ticks++;
 	read_control(l);
 	if (l->store && ld_store_begin(l->store))
 		ld_debug("store: begin: %s", ld_store_errmsg(l->store));
 	decide_all(l, wall);
-	return persist(l, wall, false);
+	rc = persist(l, wall, false);
+	apply_map(l);
+	return rc;
 }
 
 int ld_learner_flush(struct ld_learner *l)
