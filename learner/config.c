@@ -54,6 +54,7 @@ struct parse_state {
 	FILE *f;
 	int line;                   /* line the reader is on: inih's handler is not told */
 	int header_line;            /* line of the last [section] header */
+	int err_line;               /* a bad [section] header, found by read_line */
 	char msg[256];
 };
 
@@ -174,10 +175,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	struct ld_config *cfg = st->cfg;
 	uint32_t *u32 = NULL, min = 0, max = 0;
 
-	if (strcmp(section, st->section) != 0 || (!st->target && strcmp(section, "learnd"))) {
-		if (!start_section(st, section))
-			return 0;
-	}
+	if (!section[0])
+		return fail(st, "'%s' outside any section (expected [learnd], [defaults] or [prefix CIDR] first)", name);
+	if (strcmp(section, st->section) != 0 && !start_section(st, section))
+		return 0; /* (read_line has started every section already) */
 	if (st->target) {
 		for (int p = 0; p < LD_NPARAM; p++)
 			if (!strcmp(name, param_names[p]))
@@ -241,8 +242,23 @@ static char *read_line(char *buf, int size, void *user)
 	st->line++;
 	for (p = buf; *p == ' ' || *p == '\t'; p++)
 		;
-	if (*p == '[')
+	if (*p == '[' && !st->err_line) {
+		/* Sections are checked here, as inih reads them: its handler only sees
+		 * keys, so an empty [prefix 10.1.2.3/24] would otherwise pass unnoticed. */
+		char name[256];
+		const char *end = strchr(p, ']');
+		size_t n = end ? (size_t)(end - p - 1) : 0;
+
 		st->header_line = st->line;
+		if (end && n < sizeof(name)) {
+			memcpy(name, p + 1, n);
+			name[n] = '\0';
+			if (!start_section(st, name)) {
+				st->err_line = st->line;
+				return NULL; /* stop reading: the first error is the one reported */
+			}
+		}
+	}
 	return buf;
 }
 
@@ -262,6 +278,8 @@ int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t er
 	}
 	line = ini_parse_stream(read_line, &st, on_key, &st);
 	fclose(st.f);
+	if (st.err_line && (line <= 0 || line > st.err_line))
+		line = st.err_line;
 	if (line == -2) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		ld_config_free(cfg);

@@ -144,6 +144,12 @@ static int load_config(const struct opts *o, struct ld_config *cfg)
 		ld_config_free(cfg);
 		return -EINVAL;
 	}
+	/* checked here too, before the database is created for nothing */
+	if (access(cfg->cgroup, F_OK)) {
+		ld_err("cgroup %s: %s (create it first: mkdir %s)", cfg->cgroup, strerror(errno), cfg->cgroup);
+		ld_config_free(cfg);
+		return -ENOENT;
+	}
 	return 0;
 }
 

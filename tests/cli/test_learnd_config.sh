@@ -1,0 +1,78 @@
+#!/bin/bash
+# test_learnd_config: bad configuration and arguments, every key wrong in turn.
+# Each must exit 2 with one message naming file, line and value, before learnd
+# touches BPF, cgroups or the database (so this runs without root).
+set -euo pipefail
+LEARND=${LEARND_BUILD:?}/learner/learnd
+WORK=$(mktemp -d /tmp/test_learnd_config.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+HEAD='[learnd]
+cgroup = /sys/fs/cgroup/unified/never-created
+db = '"$WORK"'/never.db
+pin_dir = /sys/fs/bpf/never-created'
+
+# expect_bad LINE EXPECTED-TEXT BODY: the body follows HEAD (4 lines), so the bad
+# line number is known
+expect_bad() {
+	local line=$1 want=$2 body=$3 rc=0 out
+	printf '%s\n%s\n' "$HEAD" "$body" >"$WORK/c.conf"
+	out=$("$LEARND" --config "$WORK/c.conf" 2>&1) || rc=$?
+	[ $rc -eq 2 ] || fail "[$body]: exit $rc, want 2 ($out)"
+	[ "$(echo "$out" | grep -c .)" -eq 1 ] || fail "[$body]: not one line: $out"
+	echo "$out" | grep -qF "c.conf:$line: " || [ "$line" = - ] || fail "[$body]: no 'c.conf:$line:' in: $out"
+	echo "$out" | grep -qF -- "$want" || fail "[$body]: '$want' not in: $out"
+	[ ! -e "$WORK/never.db" ] || fail "[$body]: the database was created"
+}
+
+expect_bad 5 "unknown key 'colour'" 'colour = blue'
+expect_bad 5 "sample_rate = abc" 'sample_rate = abc'
+expect_bad 5 "sample_rate = 0" 'sample_rate = 0'
+expect_bad 5 "tick_ms = 99999999999" 'tick_ms = 99999999999'
+expect_bad 5 "ringbuf_kb = 1000: must be a power of two" 'ringbuf_kb = 1000'
+expect_bad 5 "auto_prefix_v4 = 33" 'auto_prefix_v4 = 33'
+expect_bad 5 "observe_only = maybe" 'observe_only = maybe'
+expect_bad 5 "db = relative.db" 'db = relative.db'
+expect_bad 6 "iw = 128..4: MIN is above MAX" '[defaults]
+iw = 128..4'
+expect_bad 6 "iw = 0" '[defaults]
+iw = 0'
+expect_bad 6 "rwnd = 2000: outside 1..1024" '[defaults]
+rwnd = 2000'
+expect_bad 6 "syn_rto_ms = 70000" '[defaults]
+syn_rto_ms = 70000'
+expect_bad 6 "base_rtt_us = -5" '[defaults]
+base_rtt_us = -5'
+expect_bad 6 "iw = 4..x" '[defaults]
+iw = 4..x'
+expect_bad 5 "10.1.2.3/24" '[prefix 10.1.2.3/24]'
+expect_bad 5 "did you mean 10.1.2.0/24" '[prefix 10.1.2.3/24]'
+expect_bad 5 "300.1.2.0/24" '[prefix 300.1.2.0/24]'
+expect_bad 5 "fd00::/129" '[prefix fd00::/129]'
+expect_bad 7 "10.1.0.0/16" '[prefix 10.1.0.0/16]
+iw = 10
+[prefix 10.1.0.0/16]'
+expect_bad 6 "unknown key 'cwnd'" '[prefix 10.1.0.0/16]
+cwnd = 10'
+expect_bad 5 "unknown section [lernd]" '[lernd]'
+expect_bad - "tick_ms = 6000 must be at most half of heartbeat_ttl_ms = 10000" 'tick_ms = 6000'
+
+# command line
+rc=0; out=$("$LEARND" --frobnicate 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "unknown option '--frobnicate'" || fail "unknown option: exit $rc: $out"
+rc=0; out=$("$LEARND" --config "$WORK/missing.conf" 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "missing.conf: cannot read" || fail "missing config: exit $rc: $out"
+rc=0; out=$("$LEARND" --config 2>&1) || rc=$?
+[ $rc -eq 2 ] || fail "--config without a file: exit $rc"
+printf '[learnd]\ndb = %s/x.db\n' "$WORK" >"$WORK/nocg.conf"
+rc=0; out=$("$LEARND" --config "$WORK/nocg.conf" 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "no cgroup to attach to" || fail "no cgroup: exit $rc: $out"
+out=$("$LEARND" --help) && echo "$out" | grep -q '^Usage: learnd' || fail "--help"
+for opt in --config --cgroup --db --pin-dir --observe-only --verbose --version --help; do
+	echo "$out" | grep -q -- "$opt" || fail "--help does not mention $opt"
+done
+"$LEARND" --version | grep -q '^learnd [0-9]' || fail "--version"
+
+[ $fails -eq 0 ] && echo "PASS: test_learnd_config" || { echo "$fails failures" >&2; exit 1; }
