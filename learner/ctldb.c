@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "ctldb.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "store.h" /* LD_STORE_SCHEMA_VERSION: the newest schema this build knows */
+
+static int found_version;
+
+int lc_db_version(void)
+{
+	return found_version;
+}
+
+static bool corrupt_rc(int rc)
+{
+	rc &= 0xff;
+	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+int lc_db_error(struct lc *lc, sqlite3 *db, int rc, const char *what)
+{
+	if (corrupt_rc(rc))
+		return lc_fail(lc, LC_EXIT_USAGE, "database %s is corrupt or not a learnd database (%s: %s)", lc->db, what,
+			       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	return lc_fail(lc, LC_EXIT_FAIL, "database %s: %s: %s", lc->db, what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+int lc_db_prepare(struct lc *lc, sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK) {
+		/* A table or view that should be there and is not: not our schema. */
+		if (strstr(sqlite3_errmsg(db), "no such"))
+			return lc_fail(lc, LC_EXIT_USAGE, "database %s does not have learnd's schema (%s)", lc->db,
+				       sqlite3_errmsg(db));
+		return lc_db_error(lc, db, rc, "query");
+	}
+	return 0;
+}
+
+int lc_db_exec(struct lc *lc, sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		int status = corrupt_rc(rc) ? LC_EXIT_USAGE : LC_EXIT_FAIL;
+
+		lc_fail(lc, status, "database %s: %s", lc->db, msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return status;
+	}
+	return 0;
+}
+
+/* lc_sqrt(x): for confidence intervals in SQL, whether or not this SQLite was
+ * built with its math functions; NULL for NULL or negative x. */
+static void sql_sqrt(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	double x;
+
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL || (x = sqlite3_value_double(argv[0])) < 0) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	sqlite3_result_double(ctx, sqrt(x));
+}
+
+int lc_db_open(struct lc *lc, bool write, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	struct stat sb;
+	int rc, flags = (write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+	int version = -1;
+
+	*out = NULL;
+	if (stat(lc->db, &sb) != 0)
+		return lc_fail(lc, LC_EXIT_USAGE, "database %s: %s (is learnd's 'db' right? try --db or -c)", lc->db,
+			       strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return lc_fail(lc, LC_EXIT_USAGE, "database %s is not a regular file", lc->db);
+	rc = sqlite3_open_v2(lc->db, &db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		int status = lc_db_error(lc, db, rc, "open");
+
+		sqlite3_close(db);
+		return status;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_create_function(db, "lc_sqrt", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_sqrt, NULL, NULL);
+	/* The header is read here: a file that is not SQLite fails now. */
+	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			version = sqlite3_column_int(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_OK) {
+		int status = lc_db_error(lc, db, rc, "reading the schema version");
+
+		sqlite3_close(db);
+		return status;
+	}
+	/* A short structural check of the schema pages: catches a damaged file
+	 * before any command trusts it, without reading every row. */
+	rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(db);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		int status = lc_db_error(lc, db, rc, "reading the schema");
+
+		sqlite3_close(db);
+		return status;
+	}
+	found_version = version;
+	if (version > LD_STORE_SCHEMA_VERSION) {
+		sqlite3_close(db);
+		return lc_fail(lc, LC_EXIT_USAGE,
+			       "database %s has schema version %d, newer than this learnctl knows (%d): use a newer learnctl",
+			       lc->db, version, LD_STORE_SCHEMA_VERSION);
+	}
+	if (version < 1) {
+		sqlite3_close(db);
+		return lc_fail(lc, LC_EXIT_USAGE, "database %s has no learnd schema (user_version %d)", lc->db, version);
+	}
+	*out = db;
+	return 0;
+}
+
+void lc_db_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}
+
+const char *lc_col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+bool lc_col_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL;
+}

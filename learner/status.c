@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * learnctl status (is learnd alive, where is it attached, counters, database,
+ * config in force) and learnctl metrics (the same facts plus per-prefix gauges,
+ * in Prometheus text format).
+ */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "cidr.h"
+#include "ctldb.h"
+#include "dpinfo.h"
+#include "jsonw.h"
+#include "loader.h"
+#include "learnctl.h"
+#include "report.h"
+
+struct db_facts {
+	bool ok;
+	int version;
+	int64_t size, wal_size;
+	int64_t prefixes, pins, decisions;
+	bool paused;
+	int64_t last_decision_ns;
+	int64_t last_tick_ns, records, store_errors; /* learnd's daemon table; -1: absent */
+};
+
+static int64_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? -1 : (int64_t)sb.st_size;
+}
+
+static int64_t scalar(sqlite3 *db, const char *sql, int64_t dflt)
+{
+	sqlite3_stmt *st;
+	int64_t v = dflt;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return dflt;
+	if (sqlite3_step(st) == SQLITE_ROW && !lc_col_null(st, 0))
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Reads the database facts; returns 0 or the exit status of a bad database. */
+static int read_db_facts(struct lc *lc, struct db_facts *f)
+{
+	char wal[PATH_MAX + 8];
+	sqlite3 *db;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->size = file_size(lc->db);
+	snprintf(wal, sizeof(wal), "%s-wal", lc->db);
+	f->wal_size = file_size(wal);
+	rc = lc_db_open(lc, false, &db);
+	if (rc)
+		return rc;
+	f->ok = true;
+	f->version = lc_db_version();
+	f->prefixes = scalar(db, "SELECT count(*) FROM prefixes", -1);
+	f->pins = scalar(db, "SELECT count(*) FROM pins", -1);
+	f->decisions = scalar(db, "SELECT count(*) FROM decisions", -1);
+	f->last_decision_ns = scalar(db, "SELECT max(ts_ns) FROM decisions", 0);
+	f->paused = scalar(db, "SELECT value = '1' FROM control WHERE key = 'paused'", 0) == 1;
+	f->last_tick_ns = scalar(db, "SELECT value FROM daemon WHERE key = 'last_tick_ns'", -1);
+	f->records = scalar(db, "SELECT value FROM daemon WHERE key = 'records'", -1);
+	f->store_errors = scalar(db, "SELECT value FROM daemon WHERE key = 'store_errors'", -1);
+	lc_db_close(db);
+	return 0;
+}
+
+static const char *attach_name(uint32_t t)
+{
+	return t == BPF_CGROUP_SOCK_OPS ? "sock_ops" : "other";
+}
+
+static void fmt_range(const struct ld_range *r, char *buf, size_t len)
+{
+	if (!r->set)
+		snprintf(buf, len, "-");
+	else if (r->min == r->max)
+		snprintf(buf, len, "%u", r->min);
+	else
+		snprintf(buf, len, "%u..%u", r->min, r->max);
+}
+
+static void json_bounds(struct jw *w, const struct ld_bounds *b)
+{
+	jw_obj(w);
+	for (int p = 0; p < LD_NPARAM; p++) {
+		const struct ld_range *r = &b->r[p];
+
+		jw_key(w, ld_param_name((enum ld_param)p));
+		if (!r->set) {
+			jw_null(w);
+			continue;
+		}
+		jw_obj(w);
+		jw_kv_u64(w, "min", r->min);
+		jw_kv_u64(w, "max", r->max);
+		jw_end(w);
+	}
+	jw_end(w);
+}
+
+static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *f, const char *db_err)
+{
+	struct jw w;
+	int64_t age;
+	bool alive = lc_dp_alive(dp, &age);
+
+	jw_init(&w, stdout, lc->pretty);
+	jw_obj(&w);
+	jw_key(&w, "learnd");
+	jw_obj(&w);
+	jw_kv_bool(&w, "alive", alive);
+	jw_kv_str(&w, "state", !dp->have_ctl ? "absent" : alive ? "alive" : "stale");
+	if (dp->have_ctl && dp->ctl_val.heartbeat_ns) {
+		jw_kv_dbl(&w, "heartbeat_age_s", (double)age / 1e9);
+	} else {
+		jw_kv_null(&w, "heartbeat_age_s");
+	}
+	if (dp->have_ctl) {
+		jw_kv_dbl(&w, "ttl_s", (double)dp->ctl_val.ttl_ns / 1e9);
+		jw_kv_bool(&w, "paused", dp->ctl_val.flags & LEARND_CTL_PAUSED);
+		jw_kv_bool(&w, "observe_only", dp->ctl_val.flags & LEARND_CTL_OBSERVE_ONLY);
+		jw_kv_u64(&w, "sample_rate", dp->ctl_val.sample_rate);
+	}
+	jw_end(&w);
+
+	jw_key(&w, "dataplane");
+	jw_obj(&w);
+	jw_kv_str(&w, "pin_dir", lc->pin_dir);
+	jw_key(&w, "link");
+	if (dp->link_present) {
+		jw_obj(&w);
+		jw_kv_u64(&w, "id", dp->link_id);
+		jw_kv_u64(&w, "cgroup_id", dp->cgroup_id);
+		jw_kv_str(&w, "cgroup", dp->cgroup_path[0] ? dp->cgroup_path : NULL);
+		jw_kv_str(&w, "attach_type", attach_name(dp->attach_type));
+		jw_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_key(&w, "program");
+	if (dp->link_present && dp->prog_id) {
+		jw_obj(&w);
+		jw_kv_u64(&w, "id", dp->prog_id);
+		jw_kv_str(&w, "name", dp->prog_name);
+		jw_kv_str(&w, "tag", dp->prog_tag);
+		jw_kv_u64(&w, "run_cnt", dp->prog_run_cnt);
+		jw_kv_u64(&w, "run_time_ns", dp->prog_run_time_ns);
+		jw_key(&w, "map_ids");
+		jw_arr(&w);
+		for (uint32_t i = 0; i < dp->prog_nr_maps; i++)
+			jw_u64(&w, dp->prog_map_ids[i]);
+		jw_end(&w);
+		jw_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_key(&w, "maps");
+	jw_obj(&w);
+	const struct lc_map_info *maps[] = { &dp->policy, &dp->ctl, &dp->counters, &dp->records };
+	const char *names[] = { "policy_map", "ctl_map", "counters", "records" };
+	for (int i = 0; i < 4; i++) {
+		jw_key(&w, names[i]);
+		if (!maps[i]->present) {
+			jw_obj(&w);
+			jw_kv_str(&w, "error", strerror(-(maps[i]->err ? maps[i]->err : -ENOENT)));
+			jw_end(&w);
+			continue;
+		}
+		jw_obj(&w);
+		jw_kv_u64(&w, "id", maps[i]->id);
+		jw_kv_u64(&w, "max_entries", maps[i]->max_entries);
+		if (i == 0 && dp->policy_entries >= 0)
+			jw_kv_i64(&w, "entries", dp->policy_entries);
+		jw_end(&w);
+	}
+	jw_end(&w);
+	jw_key(&w, "counters");
+	if (dp->have_counters) {
+		jw_obj(&w);
+		for (int c = 0; c < LEARND_CNT__MAX; c++)
+			jw_kv_u64(&w, ld_counter_name((enum learnd_counter)c), dp->counter[c]);
+		jw_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_end(&w);
+
+	jw_key(&w, "database");
+	jw_obj(&w);
+	jw_kv_str(&w, "path", lc->db);
+	if (f->ok) {
+		jw_kv_i64(&w, "size_bytes", f->size);
+		jw_kv_i64(&w, "wal_bytes", f->wal_size > 0 ? f->wal_size : 0);
+		jw_kv_i64(&w, "schema_version", f->version);
+		jw_kv_i64(&w, "prefixes", f->prefixes);
+		jw_kv_i64(&w, "pins", f->pins);
+		jw_kv_i64(&w, "decisions", f->decisions);
+		jw_kv_bool(&w, "paused", f->paused);
+		if (f->last_tick_ns > 0)
+			jw_kv_dbl(&w, "last_tick_age_s", (double)(lc_wall_ns() - f->last_tick_ns) / 1e9);
+		else
+			jw_kv_null(&w, "last_tick_age_s");
+		jw_kv_i64(&w, "records", f->records);
+		jw_kv_i64(&w, "store_errors", f->store_errors);
+	} else {
+		jw_kv_str(&w, "error", db_err);
+	}
+	jw_end(&w);
+
+	jw_key(&w, "config");
+	jw_obj(&w);
+	jw_kv_str(&w, "path", lc->cfg_from_file ? lc->cfg.path : NULL);
+	jw_kv_str(&w, "cgroup", lc->cfg.cgroup[0] ? lc->cfg.cgroup : NULL);
+	jw_kv_u64(&w, "sample_rate", lc->cfg.sample_rate);
+	jw_kv_u64(&w, "heartbeat_ttl_ms", lc->cfg.heartbeat_ttl_ms);
+	jw_kv_u64(&w, "tick_ms", lc->cfg.tick_ms);
+	jw_kv_u64(&w, "max_prefixes", lc->cfg.max_prefixes);
+	jw_kv_u64(&w, "ringbuf_kb", lc->cfg.ringbuf_kb);
+	jw_kv_bool(&w, "observe_only", lc->cfg.observe_only);
+	jw_key(&w, "defaults");
+	json_bounds(&w, &lc->cfg.defaults);
+	jw_key(&w, "prefixes");
+	jw_arr(&w);
+	for (size_t i = 0; i < lc->cfg.nprefixes; i++) {
+		char text[LD_CIDR_STRLEN];
+
+		ld_cidr_format(&lc->cfg.prefixes[i].key, text, sizeof(text));
+		jw_obj(&w);
+		jw_kv_str(&w, "prefix", text);
+		jw_key(&w, "bounds");
+		json_bounds(&w, &lc->cfg.prefixes[i].b);
+		jw_end(&w);
+	}
+	jw_end(&w);
+	jw_end(&w);
+	jw_end(&w);
+	jw_finish(&w);
+}
+
+static void print_bounds_line(const char *label, const struct ld_bounds *b)
+{
+	char r[LD_NPARAM][32];
+
+	for (int p = 0; p < LD_NPARAM; p++)
+		fmt_range(&b->r[p], r[p], sizeof(r[p]));
+	printf("  %-20s iw %s, rwnd %s, syn_rto_ms %s, base_rtt_us %s\n", label, r[0], r[1], r[2], r[3]);
+}
+
+static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *f, const char *db_err)
+{
+	char age_s[32];
+	int64_t age;
+	bool alive = lc_dp_alive(dp, &age);
+
+	if (!dp->have_ctl) {
+		printf("learnd:     not running (no readable %s/ctl_map: %s)\n", lc->pin_dir,
+		       strerror(-(dp->ctl.err ? dp->ctl.err : -ENOENT)));
+	} else if (!dp->ctl_val.heartbeat_ns) {
+		printf("learnd:     never ticked (heartbeat 0): kernel defaults\n");
+	} else {
+		snprintf(age_s, sizeof(age_s), "%.1fs", (double)age / 1e9);
+		printf("learnd:     %s (heartbeat %s ago, ttl %.1fs)%s\n", alive ? "alive" : "STALE", age_s,
+		       (double)dp->ctl_val.ttl_ns / 1e9, alive ? "" : ": kernel defaults everywhere");
+	}
+	if (dp->have_ctl) {
+		uint32_t fl = dp->ctl_val.flags;
+
+		printf("control:    %s%s%s, sample 1/%u\n", fl & LEARND_CTL_PAUSED ? "PAUSED (kernel defaults)" : "running",
+		       fl & LEARND_CTL_OBSERVE_ONLY ? ", observe-only" : "", "", dp->ctl_val.sample_rate);
+	}
+	if (dp->link_present) {
+		printf("attached:   cgroup %s (id %" PRIu64 ") via link %u (%s)\n",
+		       dp->cgroup_path[0] ? dp->cgroup_path : "(not found under the cgroup v2 mount)", dp->cgroup_id,
+		       dp->link_id, attach_name(dp->attach_type));
+		printf("program:    %s id %u tag %s, maps", dp->prog_name, dp->prog_id, dp->prog_tag);
+		for (uint32_t i = 0; i < dp->prog_nr_maps; i++)
+			printf(" %u", dp->prog_map_ids[i]);
+		if (dp->prog_run_cnt)
+			printf(", %" PRIu64 " runs, %.0f ns/run", dp->prog_run_cnt,
+			       (double)dp->prog_run_time_ns / (double)dp->prog_run_cnt);
+		printf("\n");
+	} else {
+		printf("attached:   no (no pinned link under %s: %s)\n", lc->pin_dir,
+		       strerror(-(dp->link_err ? dp->link_err : -ENOENT)));
+	}
+	if (dp->policy.present) {
+		printf("policy map: id %u, ", dp->policy.id);
+		if (dp->policy_entries >= 0)
+			printf("%" PRId64 " of %u entries (%.1f%%)\n", dp->policy_entries, dp->policy.max_entries,
+			       dp->policy.max_entries ? 100.0 * (double)dp->policy_entries / dp->policy.max_entries : 0.0);
+		else
+			printf("%u entries max\n", dp->policy.max_entries);
+	}
+	if (dp->ctl.present || dp->counters.present || dp->records.present)
+		printf("maps:       ctl_map id %u, counters id %u, records id %u (%u KiB ring)\n", dp->ctl.id,
+		       dp->counters.id, dp->records.id, dp->records.max_entries / 1024);
+	if (dp->have_counters) {
+		printf("counters:   records %" PRIu64 ", ringbuf_drops %" PRIu64 ", lookups %" PRIu64 ", misses %" PRIu64
+		       ",\n            defaulted %" PRIu64 ", iw_fail %" PRIu64 ", rcvbuf_fail %" PRIu64 ", storage_fail %" PRIu64
+		       "\n",
+		       dp->counter[LEARND_CNT_RECORDS], dp->counter[LEARND_CNT_RB_DROPS], dp->counter[LEARND_CNT_LOOKUPS],
+		       dp->counter[LEARND_CNT_MISSES], dp->counter[LEARND_CNT_DEFAULTED], dp->counter[LEARND_CNT_IW_FAIL],
+		       dp->counter[LEARND_CNT_RCVBUF_FAIL], dp->counter[LEARND_CNT_STORAGE_FAIL]);
+	}
+	if (f->ok) {
+		char last[40];
+
+		lc_fmt_time(f->last_decision_ns, last, sizeof(last));
+		printf("database:   %s, %.1f MiB", lc->db, (double)f->size / 1048576.0);
+		if (f->wal_size > 0)
+			printf(" + %.1f MiB WAL", (double)f->wal_size / 1048576.0);
+		printf(", schema %d\n            %" PRId64 " prefixes, %" PRId64 " pins, %" PRId64
+		       " decisions (last %s), %s\n",
+		       f->version, f->prefixes, f->pins, f->decisions, last, f->paused ? "paused=1" : "paused=0");
+		if (f->last_tick_ns > 0) {
+			char ago[16];
+
+			lc_fmt_age(lc_wall_ns() - f->last_tick_ns, ago, sizeof(ago));
+			printf("            learnd's last tick in the database: %s ago", ago);
+			if (f->records >= 0)
+				printf(", %" PRId64 " records", f->records);
+			if (f->store_errors >= 0)
+				printf(", %" PRId64 " store errors", f->store_errors);
+			printf("\n");
+		}
+		if (dp->have_ctl && !!(dp->ctl_val.flags & LEARND_CTL_PAUSED) != f->paused)
+			printf("            note: database paused=%d but ctl_map PAUSED=%d (learnd syncs at its next tick)\n",
+			       f->paused, !!(dp->ctl_val.flags & LEARND_CTL_PAUSED));
+	} else {
+		printf("database:   %s\n", db_err);
+	}
+	printf("config:     %s\n", lc->cfg_from_file ? lc->cfg.path : "(built-in defaults: " LD_DEFAULT_CONFIG " not found)");
+	printf("            tick %u ms, heartbeat ttl %u ms, sample 1/%u, max_prefixes %u, ringbuf %u KiB%s\n",
+	       lc->cfg.tick_ms, lc->cfg.heartbeat_ttl_ms, lc->cfg.sample_rate, lc->cfg.max_prefixes, lc->cfg.ringbuf_kb,
+	       lc->cfg.observe_only ? ", observe-only" : "");
+	print_bounds_line("[defaults]", &lc->cfg.defaults);
+	for (size_t i = 0; i < lc->cfg.nprefixes; i++) {
+		char text[LD_CIDR_STRLEN];
+
+		ld_cidr_format(&lc->cfg.prefixes[i].key, text, sizeof(text));
+		print_bounds_line(text, &lc->cfg.prefixes[i].b);
+	}
+}
+
+int cmd_status(struct lc *lc, int argc, char **argv)
+{
+	struct db_facts f;
+	struct lc_dp dp;
+	int first, rc, dbrc;
+	enum lc_fmt fmt;
+	char db_err[1024] = "";
+
+	rc = lc_parse_opts(lc, argc, argv, NULL, NULL, NULL, NULL, &first);
+	if (rc)
+		return rc;
+	if (first < argc)
+		return lc_fail(lc, LC_EXIT_USAGE, "unexpected argument '%s' (see learnctl status --help)", argv[first]);
+	lc_dp_open(&dp, lc->pin_dir, false);
+	lc_dp_info(&dp);
+	/* The database's one-line error goes to stderr; the rest is still shown. */
+	fmt = lc->fmt;
+	lc->fmt = LC_TEXT;
+	lc->error_printed = true;
+	dbrc = read_db_facts(lc, &f);
+	lc->fmt = fmt;
+	lc->error_printed = false;
+	if (dbrc)
+		snprintf(db_err, sizeof(db_err), "%s", lc->last_err);
+	if (lc->fmt == LC_JSON)
+		status_json(lc, &dp, &f, db_err);
+	else
+		status_text(lc, &dp, &f, db_err);
+	lc_dp_close(&dp);
+	return dbrc;
+}
+
+/* ---- metrics ---- */
+
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void prom_label(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(out, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void prom_head(const char *name, const char *type, const char *help)
+{
+	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static const char *const counter_help[LEARND_CNT__MAX] = {
+	[LEARND_CNT_RECORDS] = "Close records written to the ring buffer.",
+	[LEARND_CNT_RB_DROPS] = "Close records lost because the ring buffer was full.",
+	[LEARND_CNT_LOOKUPS] = "Policy map lookups.",
+	[LEARND_CNT_MISSES] = "Policy map lookups that matched no prefix.",
+	[LEARND_CNT_IW_FAIL] = "bpf_setsockopt(TCP_BPF_IW) failures.",
+	[LEARND_CNT_RCVBUF_FAIL] = "bpf_setsockopt(SO_RCVBUF) failures.",
+	[LEARND_CNT_STORAGE_FAIL] = "Socket storage allocation failures.",
+	[LEARND_CNT_DEFAULTED] = "Replies forced to kernel defaults (stale heartbeat, paused, observe-only).",
+};
+
+struct metrics_opts {
+	bool no_prefixes;
+};
+
+static int metrics_opt(struct lc *lc, void *st, int id, const char *arg)
+{
+	struct metrics_opts *o = st;
+
+	(void)lc;
+	(void)arg;
+	if (id == 300)
+		o->no_prefixes = true;
+	return 0;
+}
+
+int cmd_metrics(struct lc *lc, int argc, char **argv)
+{
+	static const struct option extra[] = { { "no-prefixes", no_argument, NULL, 300 }, { 0 } };
+	struct metrics_opts o = { 0 };
+	struct lc_report_rows rows = { 0 };
+	struct db_facts f;
+	struct lc_dp dp;
+	int first, rc;
+	int64_t age;
+	bool alive;
+
+	rc = lc_parse_opts(lc, argc, argv, NULL, extra, metrics_opt, &o, &first);
+	if (rc)
+		return rc;
+	if (first < argc)
+		return lc_fail(lc, LC_EXIT_USAGE, "unexpected argument '%s' (see learnctl metrics --help)", argv[first]);
+	/* Bad database: exit 2 before anything is printed. */
+	rc = read_db_facts(lc, &f);
+	if (rc)
+		return rc;
+	if (!o.no_prefixes) {
+		rc = lc_report_load(lc, &rows, NULL);
+		if (rc)
+			return rc;
+	}
+	lc_dp_open(&dp, lc->pin_dir, false);
+	lc_dp_info(&dp);
+	alive = lc_dp_alive(&dp, &age);
+
+	prom_head("learnd_up", "gauge", "1 if learnd's heartbeat is within its TTL.");
+	printf("learnd_up %d\n", alive);
+	if (dp.have_ctl && dp.ctl_val.heartbeat_ns) {
+		prom_head("learnd_heartbeat_age_seconds", "gauge", "Seconds since learnd's last heartbeat.");
+		printf("learnd_heartbeat_age_seconds %.3f\n", (double)age / 1e9);
+	}
+	prom_head("learnd_paused", "gauge", "1 if the operator paused learnd (database control 'paused').");
+	printf("learnd_paused %d\n", f.paused);
+	if (dp.have_ctl) {
+		prom_head("learnd_dataplane_paused", "gauge", "1 if the PAUSED flag is set in the pinned ctl_map.");
+		printf("learnd_dataplane_paused %d\n", !!(dp.ctl_val.flags & LEARND_CTL_PAUSED));
+		prom_head("learnd_observe_only", "gauge", "1 if learnd runs observe-only.");
+		printf("learnd_observe_only %d\n", !!(dp.ctl_val.flags & LEARND_CTL_OBSERVE_ONLY));
+	}
+	if (dp.have_counters) {
+		for (int c = 0; c < LEARND_CNT__MAX; c++) {
+			char name[96];
+
+			snprintf(name, sizeof(name), "learnd_bpf_%s_total", ld_counter_name((enum learnd_counter)c));
+			prom_head(name, "counter", counter_help[c]);
+			printf("%s %" PRIu64 "\n", name, dp.counter[c]);
+		}
+	}
+	if (dp.policy.present) {
+		prom_head("learnd_policy_map_capacity", "gauge", "Policy map max_entries.");
+		printf("learnd_policy_map_capacity %u\n", dp.policy.max_entries);
+		if (dp.policy_entries >= 0) {
+			prom_head("learnd_policy_map_entries", "gauge", "Prefixes in the policy map.");
+			printf("learnd_policy_map_entries %" PRId64 "\n", dp.policy_entries);
+		}
+	}
+	prom_head("learnd_db_size_bytes", "gauge", "Size of the SQLite database file (without WAL).");
+	printf("learnd_db_size_bytes %" PRId64 "\n", f.size);
+	prom_head("learnd_prefixes", "gauge", "Prefixes in the database.");
+	printf("learnd_prefixes %" PRId64 "\n", f.prefixes);
+	prom_head("learnd_pins", "gauge", "Prefixes with an operator pin.");
+	printf("learnd_pins %" PRId64 "\n", f.pins);
+	prom_head("learnd_decisions_total", "counter", "Decisions the learner recorded.");
+	printf("learnd_decisions_total %" PRId64 "\n", f.decisions);
+
+	if (!o.no_prefixes && rows.n) {
+		static const struct {
+			const char *name, *help;
+		} g[] = {
+			{ "learnd_prefix_connections_total", "Connections recorded for the prefix." },
+			{ "learnd_prefix_connections_last_hour", "Connections recorded for the prefix in the last hour." },
+			{ "learnd_prefix_iw_packets", "Initial congestion window in force (0: kernel default)." },
+			{ "learnd_prefix_rwnd_packets", "Initial receive window in force (0: kernel default)." },
+			{ "learnd_prefix_syn_rto_seconds", "SYN RTO in force (0: kernel default)." },
+			{ "learnd_prefix_base_rtt_seconds", "BASE_RTT in force (0: kernel default)." },
+			{ "learnd_prefix_probe_share", "Share of connections on probe slots." },
+			{ "learnd_prefix_fct_change_ratio", "Estimated flow completion time change against the kernel default (-0.3: 30% faster)." },
+			{ "learnd_prefix_retrans_ratio", "Retransmitted over sent data segments." },
+		};
+		for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+			prom_head(g[k].name, k == 0 ? "counter" : "gauge", g[k].help);
+			for (size_t i = 0; i < rows.n; i++) {
+				const struct lc_report_row *r = &rows.row[i];
+				double v;
+
+				switch (k) {
+				case 0: v = (double)r->conns_total; break;
+				case 1: v = (double)r->conns_1h; break;
+				case 2: v = r->val[LD_IW]; break;
+				case 3: v = r->val[LD_RWND]; break;
+				case 4: v = r->val[LD_SYN_RTO_MS] / 1e3; break;
+				case 5: v = r->val[LD_BASE_RTT_US] / 1e6; break;
+				case 6: v = r->probe_share; break;
+				case 7: v = r->fct_change; break;
+				default: v = r->retrans_rate; break;
+				}
+				if (v != v) /* NaN: no estimate */
+					continue;
+				printf("%s{prefix=\"", g[k].name);
+				prom_label(stdout, r->cidr);
+				printf("\",origin=\"");
+				prom_label(stdout, r->origin);
+				printf("\"} %.10g\n", v);
+			}
+		}
+	}
+	lc_report_free(&rows);
+	lc_dp_close(&dp);
+	return 0;
+}

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "table.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+static bool shown(const struct tab *t, int c)
+{
+	unsigned fl = t->cols[c].flags;
+
+	return t->fmt == LC_TEXT ? !(fl & TC_DATA_ONLY) : !(fl & TC_TEXT_ONLY);
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* Display width of UTF-8 text: count code points (no wide characters here). */
+static int text_width(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Text: one cell, right-aligned in its column unless TC_LEFT; a cell wider than
+ * its column pushes the rest of the line right rather than being cut. */
+static void text_cell(struct tab *t, int c, const char *raw)
+{
+	char s[512];
+
+	lc_text_clean(raw, s, sizeof(s));
+	const struct tab_col *col = &t->cols[c];
+	int w = text_width(s);
+	int sep = t->text_pos ? 1 : 0;
+
+	t->text_want += (t->text_want ? 1 : 0) + col->width;
+	if (col->flags & TC_LEFT) {
+		fprintf(t->f, "%*s%s", sep, "", s);
+		t->text_pos += sep + w;
+	} else {
+		int pad = t->text_want - t->text_pos - w;
+
+		if (pad < sep)
+			pad = sep;
+		fprintf(t->f, "%*s%s", pad, "", s);
+		t->text_pos += pad + w;
+	}
+	if (col->flags & TC_LEFT) {
+		/* pad to the column's end now, unless it is the last column shown */
+		bool last = true;
+
+		for (int k = c + 1; k < t->ncols; k++)
+			if (shown(t, k))
+				last = false;
+		if (!last && t->text_pos < t->text_want) {
+			fprintf(t->f, "%*s", t->text_want - t->text_pos, "");
+			t->text_pos = t->text_want;
+		}
+	}
+}
+
+void tab_begin(struct tab *t, FILE *f, enum lc_fmt fmt, bool pretty, const struct tab_col *cols, int ncols)
+{
+	memset(t, 0, sizeof(*t));
+	t->f = f;
+	t->fmt = fmt;
+	t->cols = cols;
+	t->ncols = ncols;
+	if (fmt == LC_JSON) {
+		jw_init(&t->jw, f, pretty);
+		jw_arr(&t->jw);
+		return;
+	}
+	bool first = true;
+
+	for (int c = 0; c < ncols; c++) {
+		if (!shown(t, c))
+			continue;
+		if (fmt == LC_CSV) {
+			if (!first)
+				fputc(',', f);
+			csv_field(f, cols[c].name);
+		} else {
+			text_cell(t, c, cols[c].name);
+		}
+		first = false;
+	}
+	fputc('\n', f);
+}
+
+void tab_row(struct tab *t)
+{
+	t->col = 0;
+	t->text_pos = 0;
+	t->text_want = 0;
+	if (t->fmt == LC_JSON)
+		jw_obj(&t->jw);
+}
+
+/* Skip columns not shown in this format; true if column c is to be written. */
+static bool next_col(struct tab *t, int *c)
+{
+	*c = t->col++;
+	return *c < t->ncols && shown(t, *c);
+}
+
+static void csv_sep(struct tab *t, int c)
+{
+	for (int k = 0; k < c; k++)
+		if (shown(t, k)) {
+			fputc(',', t->f);
+			return;
+		}
+}
+
+void tab_str(struct tab *t, const char *v)
+{
+	int c;
+
+	if (!next_col(t, &c))
+		return;
+	if (t->fmt == LC_JSON) {
+		jw_kv_str(&t->jw, t->cols[c].name, v);
+	} else if (t->fmt == LC_CSV) {
+		csv_sep(t, c);
+		if (v)
+			csv_field(t->f, v);
+	} else {
+		text_cell(t, c, v ? v : "-");
+	}
+}
+
+void tab_null(struct tab *t)
+{
+	int c;
+
+	if (!next_col(t, &c))
+		return;
+	if (t->fmt == LC_JSON)
+		jw_kv_null(&t->jw, t->cols[c].name);
+	else if (t->fmt == LC_CSV)
+		csv_sep(t, c);
+	else
+		text_cell(t, c, "-");
+}
+
+void tab_i64(struct tab *t, int64_t v)
+{
+	char buf[32];
+	int c;
+
+	if (!next_col(t, &c))
+		return;
+	if (t->fmt == LC_JSON) {
+		jw_kv_i64(&t->jw, t->cols[c].name, v);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	if (t->fmt == LC_CSV) {
+		csv_sep(t, c);
+		fputs(buf, t->f);
+	} else {
+		text_cell(t, c, buf);
+	}
+}
+
+void tab_dbl(struct tab *t, double v, const char *text)
+{
+	char buf[48];
+	int c;
+
+	if (!next_col(t, &c))
+		return;
+	if (t->fmt == LC_JSON) {
+		jw_kv_dbl(&t->jw, t->cols[c].name, v);
+		return;
+	}
+	if (t->fmt == LC_CSV) {
+		csv_sep(t, c);
+		if (isfinite(v))
+			fprintf(t->f, "%.10g", v);
+		return;
+	}
+	if (!text) {
+		if (isfinite(v))
+			snprintf(buf, sizeof(buf), "%.3g", v);
+		else
+			snprintf(buf, sizeof(buf), "-");
+		text = buf;
+	}
+	text_cell(t, c, text);
+}
+
+void tab_row_end(struct tab *t)
+{
+	/* columns not given: null/empty */
+	while (t->col < t->ncols) {
+		int c = t->col;
+
+		if (!shown(t, c)) {
+			t->col++;
+			continue;
+		}
+		tab_null(t);
+	}
+	if (t->fmt == LC_JSON)
+		jw_end(&t->jw);
+	else
+		fputc('\n', t->f);
+}
+
+int tab_end(struct tab *t)
+{
+	if (t->fmt == LC_JSON) {
+		jw_end(&t->jw);
+		return jw_finish(&t->jw);
+	}
+	return fflush(t->f) || ferror(t->f) ? -EIO : 0;
+}
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+int tab_from_stmt(FILE *f, enum lc_fmt fmt, bool pretty, struct sqlite3_stmt *st, long *nrows)
+{
+	int n = sqlite3_column_count(st), rc;
+	struct tab_col *cols = calloc((size_t)(n ? n : 1), sizeof(*cols));
+	struct tab t;
+
+	*nrows = 0;
+	if (!cols)
+		return SQLITE_NOMEM;
+	for (int i = 0; i < n; i++) {
+		cols[i].name = sqlite3_column_name(st, i);
+		cols[i].width = 10;
+	}
+	tab_begin(&t, f, fmt, pretty, cols, n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		tab_row(&t);
+		for (int i = 0; i < n; i++) {
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_INTEGER: tab_i64(&t, sqlite3_column_int64(st, i)); break;
+			case SQLITE_FLOAT: tab_dbl(&t, sqlite3_column_double(st, i), NULL); break;
+			case SQLITE_NULL: tab_null(&t); break;
+			default: tab_str(&t, (const char *)sqlite3_column_text(st, i)); break;
+			}
+		}
+		tab_row_end(&t);
+		(*nrows)++;
+	}
+	if (tab_end(&t) && rc == SQLITE_DONE)
+		rc = SQLITE_IOERR;
+	free(cols);
+	return rc;
+}
