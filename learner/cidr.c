@@ -2,6 +2,7 @@
 #include "cidr.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +77,7 @@ int ld_cidr_parse(const char *text, struct learnd_key *key, char *err, size_t er
 	} else {
 		errno = 0;
 		len = strtoul(slash + 1, &end, 10);
-		if (slash[1] == '\0' || *end != '\0' || errno || len > (v4 ? 32u : 128u) || slash[1] == '-') {
+		if (!isdigit((unsigned char)slash[1]) || *end != '\0' || errno || len > (v4 ? 32u : 128u)) {
 			snprintf(err, errlen, "'%s': prefix length must be 0..%u", text, v4 ? 32 : 128);
 			return -EINVAL;
 		}

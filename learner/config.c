@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <ini.h>
@@ -62,10 +63,15 @@ __attribute__((format(printf, 2, 3))) static int fail(struct parse_state *st, co
 {
 	va_list ap;
 
+	/* inih goes on after an error and reports the first one's line: keep the
+	 * first message too, with its line */
+	if (st->err_line)
+		return 0;
 	va_start(ap, fmt);
 	vsnprintf(st->msg, sizeof(st->msg), fmt, ap);
 	va_end(ap);
-	return 0; /* inih: stop, and report this line */
+	st->err_line = st->line;
+	return 0;
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -177,8 +183,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
 	if (!section[0])
 		return fail(st, "'%s' outside any section (expected [learnd], [defaults] or [prefix CIDR] first)", name);
-	if (strcmp(section, st->section) != 0 && !start_section(st, section))
-		return 0; /* (read_line has started every section already) */
+	/* (read_line has started the section: inih's copy of its name may be cut) */
 	if (st->target) {
 		for (int p = 0; p < LD_NPARAM; p++)
 			if (!strcmp(name, param_names[p]))
@@ -236,15 +241,24 @@ static char *read_line(char *buf, int size, void *user)
 {
 	struct parse_state *st = user;
 	const char *p;
+	size_t len;
 
-	if (!fgets(buf, size, st->f))
-		return NULL;
+	if (st->err_line || !fgets(buf, size, st->f))
+		return NULL; /* after an error: stop, the first one is reported */
 	st->line++;
-	for (p = buf; *p == ' ' || *p == '\t'; p++)
+	len = strlen(buf);
+	if (len && buf[len - 1] != '\n' && !feof(st->f)) {
+		/* inih would take the rest as lines of their own (a long comment could
+		 * then set a key): refuse */
+		fail(st, "line longer than %d characters", size - 2);
+		return NULL;
+	}
+	for (p = buf; isspace((unsigned char)*p); p++)
 		;
-	if (*p == '[' && !st->err_line) {
+	if (*p == '[') {
 		/* Sections are checked here, as inih reads them: its handler only sees
-		 * keys, so an empty [prefix 10.1.2.3/24] would otherwise pass unnoticed. */
+		 * keys (an empty [prefix 10.1.2.3/24] would pass unnoticed) and it cuts
+		 * long names, so on_key relies on what this function set up. */
 		char name[256];
 		const char *end = strchr(p, ']');
 		size_t n = end ? (size_t)(end - p - 1) : 0;
@@ -253,10 +267,8 @@ static char *read_line(char *buf, int size, void *user)
 		if (end && n < sizeof(name)) {
 			memcpy(name, p + 1, n);
 			name[n] = '\0';
-			if (!start_section(st, name)) {
-				st->err_line = st->line;
-				return NULL; /* stop reading: the first error is the one reported */
-			}
+			if (!start_section(st, name))
+				return NULL;
 		}
 	}
 	return buf;
@@ -278,7 +290,9 @@ int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t er
 	}
 	line = ini_parse_stream(read_line, &st, on_key, &st);
 	fclose(st.f);
-	if (st.err_line && (line <= 0 || line > st.err_line))
+	if (line > 0 && (!st.err_line || line < st.err_line))
+		st.msg[0] = '\0'; /* inih's own syntax error came first */
+	else if (st.err_line)
 		line = st.err_line;
 	if (line == -2) {
 		snprintf(err, errlen, "%s: out of memory", path);
