@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libsqlite3-dev sqlite3 libinih-dev nftables iproute2 iputils-ping
-tcpdump python3 procps"
+tcpdump python3 procps valgrind libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

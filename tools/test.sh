@@ -49,6 +49,32 @@ echo "== tests (sanitizer build)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir "$SRC/build-asan" --output-on-failure -LE timing "${CTEST_ARGS[@]}" || rc=1
 
+# Fuzz targets (clang, libFuzzer + ASan + UBSan): a short run of each on its seed
+# corpus, which holds every input that once found a bug (docs/fuzzing.md).
+echo "== fuzz targets (build-fuzz, clang)"
+if cmake -S "$SRC" -B "$SRC/build-fuzz" -DCMAKE_C_COMPILER=clang -DLEARND_FUZZ=ON >/dev/null &&
+	cmake --build "$SRC/build-fuzz" -j "$JOBS" --target fuzz_config fuzz_cidr fuzz_record -- --no-print-directory >/dev/null; then
+	ctest --test-dir "$SRC/build-fuzz" --output-on-failure -L fuzz "${CTEST_ARGS[@]}" || rc=1
+else
+	echo "FAIL: the fuzz targets do not build" >&2
+	rc=1
+fi
+
+# Valgrind on the C unit tests that are quick under it (test_model_sim takes
+# minutes there; it runs under ASan above).
+echo "== valgrind (memcheck, leaks are errors)"
+for t in test_model test_jsonw test_store; do
+	exe=$(find "$SRC/build/tests/unit" -maxdepth 1 -name "$t" -type f | head -n 1)
+	[ -n "$exe" ] || continue
+	if ! (cd "$(mktemp -d)" && valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=1 "$exe" >/dev/null); then
+		echo "FAIL: valgrind: $t" >&2
+		rc=1
+	else
+		echo "   $t: clean"
+	fi
+done
+
 after=$(snapshot)
 left=$(comm -13 <(echo "$before") <(echo "$after"))
 if [ -n "$left" ]; then

@@ -11,6 +11,11 @@
 # learnd/default and learnd/best, the server's retransmit rate, p99 connect time,
 # and the values learnd chose.
 #
+# The server's learnd governs what the server controls: IW and RWND of its
+# answers, the SYN-ACK RTO.  A lost SYN is retransmitted by the client, so on the
+# SYN-loss path the client side runs a learnd too (its own cgroup, holding only
+# that path's flow generator), as a host making outgoing connections would.
+#
 #   sudo tools/bench/learning.sh [-m SECONDS] [-w SECONDS] [-o DIR]
 #     -m  measuring time per setting (default 90)
 #     -w  learnd warm-up before measuring (default 180)
@@ -37,11 +42,13 @@ done
 B=${LEARND_BUILD:-$SRC/build}
 PATHS=$SRC/tools/paths/example.paths
 PIN=/sys/fs/bpf/learnd-bench
+CLI_PIN=/sys/fs/bpf/learnd-bench-cli
 PORT=5401
 SIZES=10k,100k,200k,300k,1m
 # Per-path best static values: IW from docs/sweep.md (100-300 KB flows); the sweep
 # does not cover SYN RTO, so the synloss path gets 3 x its 10 ms RTT + 2 jiffies.
 declare -A BEST=([deep]="iw = 128" [shallow]="" [synloss]="syn_rto_ms = 40" [lossy]="iw = 128")
+CLI_PATH=synloss # the path whose client side runs a learnd too
 LEARN_BOUNDS="iw = 4..128
 syn_rto_ms = 20..1000"
 
@@ -53,13 +60,15 @@ fi
 export LEARND_BUILD=$B LD_TOPO=lbench
 mkdir -p "$OUT"
 rm -f "$OUT"/*.csv "$OUT"/learnd.db*
-SRV_PID="" LEARND_PID=""
+SRV_PID="" LEARND_PID="" CLI_PID="" CLI_CG=""
 
 stop_learnd() {
-	[ -n "$LEARND_PID" ] || return 0
-	kill "$LEARND_PID" 2>/dev/null || true
-	wait "$LEARND_PID" 2>/dev/null || true
-	LEARND_PID=""
+	local pid
+	for pid in $LEARND_PID $CLI_PID; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	LEARND_PID="" CLI_PID=""
 }
 cleanup() {
 	local rc=$?
@@ -67,7 +76,8 @@ cleanup() {
 	stop_learnd
 	[ -z "$SRV_PID" ] || { kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true; }
 	"$SRC/tools/topo.sh" down >/dev/null 2>&1 || true
-	rm -rf "$PIN"
+	[ -z "$CLI_CG" ] || rmdir "$CLI_CG" 2>/dev/null || true
+	rm -rf "$PIN" "$CLI_PIN"
 	exit $rc
 }
 trap cleanup EXIT INT TERM
@@ -84,17 +94,23 @@ ip netns exec "$TOPO_SRV_NS" sysctl -q -w net.ipv4.tcp_no_metrics_save=1
 SRV_PID=$!
 sleep 0.5
 
-# start_learnd NAME: write $OUT/NAME.conf from stdin (the sections after [learnd]) and run it
+CLI_CG=${TOPO_CGROUP}-cli
+mkdir -p "$CLI_CG"
+
+# start_learnd NAME [cli]: write $OUT/NAME.conf from stdin (the sections after
+# [learnd]) and run it on the server's cgroup, or with "cli" on the client one
 start_learnd() {
-	local name=$1
+	local name=$1 side=${2:-srv} cg=$TOPO_CGROUP pin=$PIN pid
+	if [ "$side" = cli ]; then cg=$CLI_CG pin=$CLI_PIN name=$name-cli; fi
 	{
 		printf '[learnd]\ncgroup = %s\ndb = %s\npin_dir = %s\nsample_rate = 1\ntick_ms = 1000\n\n' \
-			"$TOPO_CGROUP" "$OUT/$name.db" "$PIN"
+			"$cg" "$OUT/$name.db" "$pin"
 		cat
 	} >"$OUT/$name.conf"
 	rm -f "$OUT/$name.db"*
 	"$B/learner/learnd" --config "$OUT/$name.conf" >"$OUT/$name.log" 2>&1 &
-	LEARND_PID=$!
+	pid=$!
+	if [ "$side" = cli ]; then CLI_PID=$pid; else LEARND_PID=$pid; fi
 	for _ in $(seq 100); do grep -q 'attached to' "$OUT/$name.log" && break; sleep 0.1; done
 	grep -q 'attached to' "$OUT/$name.log" || { cat "$OUT/$name.log" >&2; exit 1; }
 }
@@ -104,7 +120,10 @@ traffic() {
 	local label=$1 secs=$2 pids=() name ns
 	for name in $TOPO_PATHS; do
 		ns=TOPO_NS_$name
-		ip netns exec "${!ns}" "$B/tools/flowgen" client --server "$TOPO_SRV4" --port $PORT \
+		# the client of CLI_PATH runs in the client-side cgroup
+		sh -c 'cg=$1; shift; [ "$cg" = - ] || echo $$ >"$cg/cgroup.procs"; exec "$@"' sh \
+			"$([ "$name" = "$CLI_PATH" ] && echo "$CLI_CG" || echo -)" \
+			ip netns exec "${!ns}" "$B/tools/flowgen" client --server "$TOPO_SRV4" --port $PORT \
 			--sizes $SIZES --order random --seed 7 --duration "$secs" --concurrency 2 --timeout 15 \
 			--srv-retrans --path "$name" --out "$OUT/$label.$name.csv" 2>/dev/null &
 		pids+=($!)
@@ -120,6 +139,7 @@ traffic default "$MEASURE"
 
 echo "== global64 ($MEASURE s)"
 start_learnd global64 < <(printf '[defaults]\niw = 64\n')
+start_learnd global64 cli < <(printf '[defaults]\niw = 64\n')
 traffic global64 "$MEASURE"
 stop_learnd
 
@@ -133,14 +153,17 @@ best_conf() {
 }
 # (not a pipe: start_learnd must run in this shell, to keep LEARND_PID)
 start_learnd best < <(best_conf)
+start_learnd best cli < <(printf '[defaults]\n%s\n' "${BEST[$CLI_PATH]}")
 traffic best "$MEASURE"
 stop_learnd
 
 echo "== learnd: warm-up $WARMUP s, then $MEASURE s"
 start_learnd learnd < <(printf '[defaults]\n%s\n' "$LEARN_BOUNDS")
+start_learnd learnd cli < <(printf '[defaults]\n%s\n' "$LEARN_BOUNDS")
 [ "$WARMUP" -eq 0 ] || traffic warmup "$WARMUP"
 traffic learnd "$MEASURE"
-CHOSEN=$("$B/learner/learnctl" --config "$OUT/learnd.conf" report --csv 2>&1 || true)
+CHOSEN=$("$B/learner/learnctl" --config "$OUT/learnd.conf" report 2>&1 || true)
+CHOSEN_CLI=$("$B/learner/learnctl" --config "$OUT/learnd-cli.conf" report 2>&1 || true)
 stop_learnd
 # one header
 awk 'NR == 1 || !/^mode,/' "$OUT/all.csv.tmp" >"$OUT/all.csv" && rm -f "$OUT/all.csv.tmp"
@@ -193,6 +216,8 @@ END {
 		printf "\n\n"
 	}
 }' "$OUT/all.csv"
-echo "learnd's choices at the end (learnctl report --csv):"
+echo "learnd's choices at the end, server side (learnctl report):"
 echo "$CHOSEN"
+echo "client side of the $CLI_PATH path (remote = the server):"
+echo "$CHOSEN_CLI"
 echo "CSV of every flow: $OUT/all.csv"
