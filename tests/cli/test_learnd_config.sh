@@ -58,6 +58,18 @@ expect_bad 6 "unknown key 'cwnd'" '[prefix 10.1.0.0/16]
 cwnd = 10'
 expect_bad 5 "unknown section [lernd]" '[lernd]'
 expect_bad - "tick_ms = 6000 must be at most half of heartbeat_ttl_ms = 10000" 'tick_ms = 6000'
+# found by fuzz_config (tests/fuzz/crashes): a long comment's tail is no key; the
+# same prefix twice in a row is a duplicate; inih cuts long section names; the
+# first error is reported, with its own line
+expect_bad 5 "line longer than" "# $(printf 'x%.0s' $(seq 190)) sample_rate = 1000"
+expect_bad 6 "duplicate prefix (first at line 5)" '[prefix 10.0.0.0/8]
+[prefix 10.0.0.0/8]
+iw = 10'
+expect_bad 5 "/129" '[prefix 0000:0000:0000:0000:0000:0000:0000:0000/129]'
+expect_bad 5 "unknown key 'o'" 'o = 1
+[defaults]
+iw = r'
+
 
 # command line
 rc=0; out=$("$LEARND" --frobnicate 2>&1) || rc=$?
