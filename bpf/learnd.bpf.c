@@ -321,8 +321,10 @@ static __always_inline void established(struct bpf_sock_ops *skops, struct conn 
 			c->snd_wnd = tp->snd_wnd;
 	}
 	iw = APPLIED(c, iw);
-	if (iw > 0 && bpf_setsockopt(skops, SOL_TCP, TCP_BPF_IW, &iw, sizeof(iw)))
+	if (iw > 0 && bpf_setsockopt(skops, SOL_TCP, TCP_BPF_IW, &iw, sizeof(iw))) {
 		count(LEARND_CNT_IW_FAIL);
+		c->flags |= LEARND_REC_IW_FAILED; /* the learner must not credit this IW */
+	}
 }
 
 /* Sender busy time, as tcp_get_info() computes tcpi_busy_time, in microseconds. */
@@ -415,7 +417,14 @@ static __always_inline void emit_record(struct bpf_sock_ops *skops, struct conn 
 	r->bytes_acked = acked;
 	r->bytes_received = received;
 	r->close_ns = now;
-	bpf_ringbuf_submit(r, 0);
+	/* Wake the reader only when the ring is a quarter full: a wake-up per record
+	 * is a self-interrupt each (a VM exit on virtual machines), measured at
+	 * 1109 -> 225 ns per op with sample_rate 1.  learnd consumes every 50 ms
+	 * anyway (ring_buffer__consume after each poll). */
+	bpf_ringbuf_submit(r, bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) >=
+					  bpf_ringbuf_query(&records, BPF_RB_RING_SIZE) / 4
+				  ? BPF_RB_FORCE_WAKEUP
+				  : BPF_RB_NO_WAKEUP);
 	count(LEARND_CNT_RECORDS);
 }
 

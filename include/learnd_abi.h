@@ -18,6 +18,7 @@
 
 /* Arm slots per prefix: slot 0 is the incumbent, the others are probes. */
 #define LEARND_MAX_SLOTS 4
+#define LEARND_REC_FLAGS_KNOWN 0x1fu /* every enum learnd_rec_flags bit */
 /* Shares of connections are out of this many. */
 #define LEARND_SHARE_ONE 65536u
 
@@ -93,6 +94,7 @@ enum learnd_rec_flags {
 	LEARND_REC_ESTABLISHED = 1u << 1, /* the handshake completed */
 	LEARND_REC_IPV6 = 1u << 2,        /* remote is a real IPv6 address (not v4-mapped) */
 	LEARND_REC_APPLIED = 1u << 3,     /* the slot's values were applied (not defaulted) */
+	LEARND_REC_IW_FAILED = 1u << 4,   /* ... but the kernel refused TCP_BPF_IW (e.g. data already sent) */
 };
 
 /* One record per sampled connection, written at the move to TCP_CLOSE. */

@@ -268,6 +268,10 @@ static int run(struct daemon *d, const struct opts *o)
 	while (!stop_requested) {
 		/* short polls: the ring buffer is drained far faster than it fills */
 		err = ring_buffer__poll(d->rb, 50);
+		/* the program wakes us only when the ring is a quarter full: take
+		 * whatever is there after every wait */
+		if (err >= 0 || err == -EINTR)
+			err = ring_buffer__consume(d->rb);
 		if (err < 0 && err != -EINTR) {
 			ld_err("ring buffer: %s", strerror(-err));
 			return err;

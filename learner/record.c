@@ -11,7 +11,7 @@ int ld_record_decode(const void *data, size_t size, struct learnd_record *rec)
 	if (!data || size != sizeof(*rec))
 		return -EINVAL;
 	memcpy(rec, data, sizeof(*rec));
-	if (rec->slot >= LEARND_MAX_SLOTS || (rec->flags & ~0xfu))
+	if (rec->slot >= LEARND_MAX_SLOTS || (rec->flags & ~LEARND_REC_FLAGS_KNOWN))
 		return -EINVAL;
 	return 0;
 }
@@ -22,12 +22,13 @@ void ld_record_format(const struct learnd_record *r, char *buf, size_t len)
 
 	ld_addr_format(r->raddr, addr, sizeof(addr));
 	snprintf(buf, len,
-		 "record raddr=%s rport=%u lport=%u dir=%s est=%u applied=%u prefix_id=%u epoch=%u slot=%u "
+		 "record raddr=%s rport=%u lport=%u dir=%s est=%u applied=%u iw_failed=%u prefix_id=%u epoch=%u slot=%u "
 		 "iw=%u rwnd=%u syn_rto_ms=%u base_rtt_us=%u handshake_us=%u syn_retrans=%u srtt_us=%u "
 		 "min_rtt_us=%u retrans=%u segs_out=%u segs_in=%u snd_wnd=%u mss=%u duration_us=%llu "
 		 "busy_us=%llu bytes_acked=%llu bytes_received=%llu",
 		 addr, r->rport, r->lport, (r->flags & LEARND_REC_ACTIVE) ? "active" : "passive",
-		 !!(r->flags & LEARND_REC_ESTABLISHED), !!(r->flags & LEARND_REC_APPLIED), r->prefix_id, r->epoch,
+		 !!(r->flags & LEARND_REC_ESTABLISHED), !!(r->flags & LEARND_REC_APPLIED),
+		 !!(r->flags & LEARND_REC_IW_FAILED), r->prefix_id, r->epoch,
 		 r->slot, r->iw, r->rwnd, r->syn_rto_ms, r->base_rtt_us, r->handshake_us, r->syn_retrans, r->srtt_us,
 		 r->min_rtt_us, r->total_retrans, r->data_segs_out, r->data_segs_in, r->snd_wnd, r->mss,
 		 (unsigned long long)r->duration_us, (unsigned long long)r->busy_us,
