@@ -29,6 +29,7 @@ struct agg {
 struct pfx {
 	struct learnd_key key;
 	char cidr[LD_CIDR_STRLEN];
+	size_t pos;                          /* in l->all */
 	uint32_t id, parent_id;
 	enum origin origin;
 	struct ld_bounds bounds;             /* from the configuration */
@@ -67,6 +68,10 @@ struct ld_learner {
 	struct pfx *dflt;
 	uint32_t next_id;
 	uint64_t ticks, last_prune_ns, last_err_log_ns;
+	uint64_t wall_ns;   /* CLOCK_REALTIME of the last tick (or of the start) */
+	bool control_stale; /* read pins and pause at the next tick even if nobody wrote */
+	uint32_t *gone;     /* ids removed from the table, marked evicted in the next tick's transaction */
+	size_t ngone, gone_cap;
 	struct ld_learner_stats st;
 };
 
@@ -207,13 +212,21 @@ static struct pfx *pfx_new(struct ld_learner *l, const struct learnd_key *key, e
 	ld_cidr_format(key, p->cidr, sizeof(p->cidr));
 	p->origin = origin;
 	p->bounds = *b;
-	p->id = id ? id : l->next_id++;
+	/* a prefix stored before (evicted at the cap, or removed from the config)
+	 * comes back under its old id: cidr is UNIQUE in the database, a new id
+	 * would fail every tick's transaction from then on */
+	p->id = id;
+	if (!p->id && l->store && ld_store_prefix_id(l->store, p->cidr, &p->id))
+		ld_debug("store: id of %s: %s", p->cidr, ld_store_errmsg(l->store));
+	if (!p->id || (!id && find_id(l, p->id)))
+		p->id = l->next_id++;
 	if (p->id >= l->next_id)
 		l->next_id = p->id + 1;
 	for (int i = 0; i < LEARND_PARAM__MAX; i++)
 		p->pin[i] = -1;
 	p->created_ns = p->last_used_ns = ld_wall_ns();
 	p->cfg_changed = p->dirty = true;
+	l->control_stale = true; /* a pin may name it (rediscovered, or configured on SIGHUP) */
 	model_cfg(l, p, &mc);
 	if (parent) {
 		p->parent_id = parent->id;
@@ -221,6 +234,7 @@ static struct pfx *pfx_new(struct ld_learner *l, const struct learnd_key *key, e
 	} else {
 		learnd_model_init(&p->model, &mc);
 	}
+	p->pos = l->n;
 	l->all[l->n++] = p;
 	index_put(l, &l->by_id, p);
 	index_put(l, &l->by_key, p);
@@ -229,19 +243,32 @@ static struct pfx *pfx_new(struct ld_learner *l, const struct learnd_key *key, e
 	return p;
 }
 
+/* Removed from the table (and the map) now; marked evicted in the database by
+ * the next tick's transaction (write_gone): a spray of new prefixes evicts
+ * thousands at once, and one autocommit each would stall the intake. */
 static void pfx_remove(struct ld_learner *l, struct pfx *p)
 {
 	if (l->policy_fd >= 0 && p->in_map)
 		ld_policy_del(l->policy_fd, &p->key);
-	if (l->store && ld_store_evict_prefix(l->store, p->id, ld_wall_ns()))
-		ld_debug("store: evict %s: %s", p->cidr, ld_store_errmsg(l->store));
+	if (l->store) {
+		if (l->ngone == l->gone_cap) {
+			size_t cap = l->gone_cap ? 2 * l->gone_cap : 256;
+			uint32_t *g = realloc(l->gone, cap * sizeof(*g));
+
+			if (g) {
+				l->gone = g;
+				l->gone_cap = cap;
+			}
+		}
+		if (l->ngone < l->gone_cap)
+			l->gone[l->ngone++] = p->id;
+		else if (ld_store_evict_prefix(l->store, p->id, l->wall_ns)) /* out of memory: at once */
+			ld_debug("store: evict %s: %s", p->cidr, ld_store_errmsg(l->store));
+	}
 	index_del(l, &l->by_id, p);
 	index_del(l, &l->by_key, p);
-	for (size_t i = 0; i < l->n; i++)
-		if (l->all[i] == p) {
-			l->all[i] = l->all[--l->n];
-			break;
-		}
+	l->all[p->pos] = l->all[--l->n];
+	l->all[p->pos]->pos = p->pos;
 	if (p->origin == ORIGIN_DISCOVERED)
 		l->ndiscovered--;
 	if (l->dflt == p)
@@ -368,8 +395,16 @@ static void observe(struct pfx *p, const struct learnd_record *r, uint64_t now)
 	p->has_sample = true;
 }
 
-void ld_learner_record(struct ld_learner *l, const struct learnd_record *rec)
+void ld_learner_record(struct ld_learner *l, const struct learnd_record *in)
 {
+	struct learnd_record copy;
+	const struct learnd_record *rec = in;
+
+	if (in->flags & LEARND_REC_IW_FAILED) { /* it ran on the kernel's IW: not evidence for its slot's */
+		copy = *in;
+		copy.iw = 0;
+		rec = &copy;
+	}
 	uint64_t now = ld_now_ns();
 	struct pfx *p = rec->prefix_id ? find_id(l, rec->prefix_id) : NULL;
 
@@ -484,17 +519,36 @@ static int save_model(struct ld_learner *l, struct pfx *p, uint64_t wall)
 				  wall);
 }
 
+/* Prefixes removed from the table since the last commit: evicted in the
+ * database (history stays), and their slots gone, since the map no longer has
+ * them.  One that came back under its old id is live again and skipped. */
+static int write_gone(struct ld_learner *l, uint64_t wall)
+{
+	static const struct learnd_policy none;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < l->ngone; i++) {
+		if (find_id(l, l->gone[i]))
+			continue;
+		rc = ld_store_evict_prefix(l->store, l->gone[i], wall);
+		if (!rc)
+			rc = ld_store_put_slots(l->store, l->gone[i], &none);
+	}
+	return rc;
+}
+
 /* The rest of this tick's transaction (begun by the caller, before the
  * decisions), then commit.  The in-memory aggregates are cleared only once it
  * commits, so a failed tick (full disk) loses nothing. */
 static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 {
 	uint64_t bucket = wall - wall % AGG_BUCKET_NS;
+	char msg[256];
 	int rc;
 
 	if (!l->store)
 		goto clear;
-	rc = 0; /* the caller began the transaction */
+	rc = write_gone(l, wall); /* the caller began the transaction */
 	for (size_t i = 0; !rc && i < l->n; i++) {
 		struct pfx *p = l->all[i];
 		struct ld_store_prefix row;
@@ -524,16 +578,19 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 		if (!rc)
 			l->last_prune_ns = wall;
 	}
-	if (!rc)
+	if (!rc) {
 		rc = ld_store_commit(l->store);
-	else
+		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store));
+	} else {
+		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store)); /* before the rollback resets it */
 		ld_store_commit(l->store); /* rolls back */
+	}
 	if (rc) {
 		l->st.store_errors++;
 		/* once a minute, not once a tick: a full disk stays full for a while */
 		if (wall - l->last_err_log_ns > 60ull * 1000000000ull) {
 			ld_err("database: history not written (%s: %s); the data plane is unaffected, retrying every tick",
-			       strerror(-rc), ld_store_errmsg(l->store));
+			       strerror(-rc), msg);
 			l->last_err_log_ns = wall;
 		}
 		return rc;
@@ -542,6 +599,7 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 		ld_info("database: writing again");
 		l->last_err_log_ns = 0;
 	}
+	l->ngone = 0;
 clear:
 	for (size_t i = 0; i < l->n; i++) {
 		struct pfx *p = l->all[i];
@@ -572,20 +630,33 @@ static void on_pin(void *ctx, const char *cidr, const int64_t vals[LEARND_PARAM_
 	}
 	p = find_key(l, &key);
 	if (!p) {
-		ld_warn("pin %s ignored: no such prefix", cidr);
+		/* evicted, or not configured any more: learnctl refuses new pins of
+		 * unknown prefixes, so this is expected and not worth a warning */
+		ld_debug("pin %s not applied: no such prefix in the table", cidr);
 		return;
 	}
 	memcpy(p->pin, vals, sizeof(p->pin));
 }
 
-/* Pins and pause, read only when another connection (learnctl) wrote. */
+/* Pins and pause: read when another connection (learnctl) wrote, and when this
+ * learner has not read them for its current prefixes yet (at start: what the
+ * operator set while learnd was down; after a prefix was added).  PRAGMA
+ * data_version only sees other connections' commits, so the first read cannot
+ * wait for it. */
 static void read_control(struct ld_learner *l)
 {
-	bool was_paused = l->st.paused;
+	bool was_paused = l->st.paused, paused;
+	int rc;
 
-	if (!l->store || !ld_store_changed(l->store))
+	if (!l->store)
 		return;
-	ld_store_paused(l->store, &l->st.paused);
+	if (!ld_store_changed(l->store) && !l->control_stale)
+		return;
+	l->control_stale = false;
+	if (ld_store_paused(l->store, &paused))
+		l->control_stale = true; /* busy: keep what is in force, try again next tick */
+	else
+		l->st.paused = paused;
 	if (was_paused != l->st.paused)
 		ld_info("operator %s learnd", l->st.paused ? "paused" : "resumed");
 	for (size_t i = 0; i < l->n; i++) {
@@ -593,7 +664,15 @@ static void read_control(struct ld_learner *l)
 		for (int k = 0; k < LEARND_PARAM__MAX; k++)
 			l->all[i]->pin[k] = -1;
 	}
-	ld_store_pins(l->store, on_pin, l);
+	rc = ld_store_pins(l->store, on_pin, l);
+	if (rc) {
+		/* a half-read table must not unpin anything */
+		for (size_t i = 0; i < l->n; i++)
+			memcpy(l->all[i]->pin, l->all[i]->pin_prev, sizeof(l->all[i]->pin));
+		l->control_stale = true;
+		ld_debug("store: pins: %s", ld_store_errmsg(l->store));
+		return;
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		struct pfx *p = l->all[i];
 
@@ -639,6 +718,7 @@ int ld_learner_tick(struct ld_learner *l)
 	uint64_t wall = ld_wall_ns();
 	int rc;
 
+	l->wall_ns = wall;
 	l->ticks++;
 	read_control(l);
 	if (l->store && ld_store_begin(l->store))
@@ -668,6 +748,16 @@ static const struct ld_prefix_cfg *configured(const struct ld_config *cfg, const
 
 static const struct learnd_key default_key = { .prefixlen = 0 };
 
+/* A stored prefix this learnd does not take back: evicted, and out of the slots
+ * table (reconcile_map takes it out of the map). */
+static int forget(struct ld_learner *l, uint32_t id)
+{
+	static const struct learnd_policy none;
+	int rc = ld_store_evict_prefix(l->store, id, l->wall_ns);
+
+	return rc ? rc : ld_store_put_slots(l->store, id, &none);
+}
+
 /* One prefix row of the database: back into the table with its statistics. */
 static int restore_one(void *ctx, const struct ld_store_prefix *row, const struct learnd_model_row *rows, size_t n)
 {
@@ -687,7 +777,7 @@ static int restore_one(void *ctx, const struct ld_store_prefix *row, const struc
 	if (pc)
 		origin = ORIGIN_CONFIGURED;
 	else if (!strcmp(row->origin, "configured") || (origin == ORIGIN_DISCOVERED && l->ndiscovered >= discovered_cap(l)))
-		return l->store ? ld_store_evict_prefix(l->store, row->id, ld_wall_ns()) : 0; /* no longer wanted */
+		return l->store ? forget(l, row->id) : 0; /* no longer wanted */
 	if (find_key(l, &key) || find_id(l, row->id))
 		return 0;
 	p = pfx_new(l, &key, origin, pc ? &pc->b : &l->cfg->defaults, row->id, NULL);
@@ -747,6 +837,7 @@ struct ld_learner *ld_learner_new(const struct ld_config *cfg, struct ld_store *
 	l->cfg = cfg;
 	l->store = store;
 	l->policy_fd = policy_fd;
+	l->wall_ns = ld_wall_ns();
 	l->cap = (size_t)cfg->max_prefixes + cfg->nprefixes + 2;
 	l->all = calloc(l->cap, sizeof(*l->all));
 	if (!l->all || index_init(&l->by_id, l->cap) || index_init(&l->by_key, l->cap))
@@ -795,35 +886,24 @@ void ld_learner_free(struct ld_learner *l)
 	free(l->all);
 	free(l->by_id.slot);
 	free(l->by_key.slot);
+	free(l->gone);
 	free(l);
 }
 
 void ld_learner_set_config(struct ld_learner *l, const struct ld_config *cfg)
 {
 	l->cfg = cfg;
-	for (size_t i = 0; i < cfg->nprefixes; i++) {
-		const struct ld_prefix_cfg *pc = &cfg->prefixes[i];
-		struct pfx *p = find_key(l, &pc->key);
-
-		if (!p) {
-			pfx_new(l, &pc->key, ORIGIN_CONFIGURED, &pc->b, 0, NULL);
-			continue;
-		}
-		if (p->origin == ORIGIN_DISCOVERED)
-			l->ndiscovered--;
-		p->origin = ORIGIN_CONFIGURED;
-		p->bounds = pc->b;
-		apply_cfg(l, p);
-	}
+	/* first what goes away or changes, then room at the cap, then what is new:
+	 * the table never holds more than max_prefixes (its arrays are sized so) */
 	for (size_t i = 0; i < l->n;) {
 		struct pfx *p = l->all[i];
 
 		if (p->origin == ORIGIN_CONFIGURED && !configured(cfg, &p->key)) {
 			ld_info("%s: no longer configured; removed", p->cidr);
-			pfx_remove(l, p);
+			pfx_remove(l, p); /* moves the last entry into i */
 			continue;
 		}
-		if (p->origin != ORIGIN_CONFIGURED) {
+		if (p->origin != ORIGIN_CONFIGURED && !configured(cfg, &p->key)) {
 			p->bounds = cfg->defaults;
 			apply_cfg(l, p);
 			if (p->origin == ORIGIN_DEFAULT && !wants_map(p) && l->policy_fd >= 0)
@@ -831,8 +911,35 @@ void ld_learner_set_config(struct ld_learner *l, const struct ld_config *cfg)
 		}
 		i++;
 	}
-	while (l->ndiscovered > discovered_cap(l))
+	for (size_t i = 0; i < cfg->nprefixes; i++) {
+		const struct ld_prefix_cfg *pc = &cfg->prefixes[i];
+		struct pfx *p = find_key(l, &pc->key);
+
+		if (!p)
+			continue;
+		if (p->origin == ORIGIN_DISCOVERED)
+			l->ndiscovered--;
+		p->origin = ORIGIN_CONFIGURED;
+		p->bounds = pc->b;
+		apply_cfg(l, p);
+	}
+	while (l->ndiscovered > discovered_cap(l)) {
+		size_t before = l->ndiscovered;
+
 		evict_lru(l);
+		if (l->ndiscovered == before)
+			break; /* out of memory */
+	}
+	for (size_t i = 0; i < cfg->nprefixes; i++) {
+		const struct ld_prefix_cfg *pc = &cfg->prefixes[i];
+		char cidr[LD_CIDR_STRLEN];
+
+		if (find_key(l, &pc->key) || pfx_new(l, &pc->key, ORIGIN_CONFIGURED, &pc->b, 0, NULL))
+			continue;
+		ld_cidr_format(&pc->key, cidr, sizeof(cidr));
+		ld_err("[prefix %s]: not added: out of memory or the table is full (max_prefixes = %u)", cidr,
+		       cfg->max_prefixes);
+	}
 }
 
 void ld_learner_stats(const struct ld_learner *l, struct ld_learner_stats *out)

@@ -20,6 +20,8 @@ enum stmt {
 	S_ROLLBACK,
 	S_PUT_PREFIX,
 	S_EVICT,
+	S_DEL_MODEL,
+	S_PREFIX_ID,
 	S_PUT_MODEL,
 	S_DEL_SLOTS,
 	S_PUT_SLOT,
@@ -30,6 +32,12 @@ enum stmt {
 	S_PUT_CONFIG,
 	S_PUT_DAEMON,
 	S_PRUNE,
+	S_PRUNE_DECISIONS,
+	S_KEEP_MAX_ID,
+	S_PRUNE_GONE_SAMPLES,
+	S_PRUNE_GONE_AGGREGATES,
+	S_PRUNE_GONE_DECISIONS,
+	S_PRUNE_GONE,
 	S_DATA_VERSION,
 	S__MAX,
 };
@@ -45,6 +53,8 @@ static const char *const stmt_sql[S__MAX] = {
 			 "evicted_ns = NULL, iw_min = ?8, iw_max = ?9, rwnd_min = ?10, rwnd_max = ?11, "
 			 "syn_rto_ms_min = ?12, syn_rto_ms_max = ?13, base_rtt_us_min = ?14, base_rtt_us_max = ?15",
 	[S_EVICT] = "UPDATE prefixes SET evicted_ns = ?2 WHERE id = ?1",
+	[S_DEL_MODEL] = "DELETE FROM model_state WHERE prefix_id = ?1",
+	[S_PREFIX_ID] = "SELECT id FROM prefixes WHERE cidr = ?1",
 	[S_PUT_MODEL] = "INSERT OR REPLACE INTO model_state(prefix_id, format, nrows, rows, saved_ns) "
 			"VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_DEL_SLOTS] = "DELETE FROM slots WHERE prefix_id = ?1",
@@ -63,6 +73,23 @@ static const char *const stmt_sql[S__MAX] = {
 	[S_PUT_CONFIG] = "INSERT INTO config(ts_ns, path, text) VALUES (?1, ?2, ?3)",
 	[S_PUT_DAEMON] = "INSERT OR REPLACE INTO daemon(key, value) VALUES (?1, ?2)",
 	[S_PRUNE] = "DELETE FROM aggregates WHERE bucket_ns < ?1",
+	/* decisions older than the retention, except the last one of each
+	 * (prefix, param): "in force since" stays known however old it is */
+	[S_PRUNE_DECISIONS] = "DELETE FROM decisions WHERE ts_ns < ?1 AND EXISTS (SELECT 1 FROM decisions d "
+			      "WHERE d.prefix_id = decisions.prefix_id AND d.param = decisions.param AND d.id > decisions.id)",
+	/* evicted prefixes not used within the retention: the row and what is left of
+	 * their history (their aggregates are older than their last use, so
+	 * normally already gone) */
+	/* ids are never reused: the largest stays known when its row goes */
+	[S_KEEP_MAX_ID] = "INSERT OR REPLACE INTO daemon(key, value) SELECT 'max_prefix_id', max(coalesce(max(id), 0), "
+			  "coalesce((SELECT value FROM daemon WHERE key = 'max_prefix_id'), 0)) FROM prefixes",
+	[S_PRUNE_GONE_SAMPLES] = "DELETE FROM samples WHERE prefix_id IN (SELECT id FROM prefixes "
+				 "WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1)",
+	[S_PRUNE_GONE_AGGREGATES] = "DELETE FROM aggregates WHERE prefix_id IN (SELECT id FROM prefixes "
+				    "WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1)",
+	[S_PRUNE_GONE_DECISIONS] = "DELETE FROM decisions WHERE prefix_id IN (SELECT id FROM prefixes "
+				   "WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1)",
+	[S_PRUNE_GONE] = "DELETE FROM prefixes WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1",
 	[S_DATA_VERSION] = "PRAGMA data_version",
 };
 
@@ -218,6 +245,25 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 		snprintf(err, errlen, "database %s: not a regular file", path);
 		return -EINVAL;
 	}
+	/* In WAL mode the directory is written too (-wal and -shm): a read-only
+	 * one fails here with its cause, not in SQLite as "unable to open
+	 * database file", which reads like a corrupt file (and exits 2). */
+	if (mode == LD_STORE_WRITE) {
+		char dir[4096], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (!slash)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			slash[slash == dir] = '\0';
+		if (access(dir, W_OK | X_OK) || (!(flags & SQLITE_OPEN_CREATE) && access(path, R_OK | W_OK))) {
+			rc = -errno;
+			snprintf(err, errlen, "database %s: %s (learnd writes it and its -wal and -shm files in %s)", path,
+				 strerror(-rc), dir);
+			return rc;
+		}
+	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
@@ -269,8 +315,14 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 	}
 	/* WAL: readers (learnctl) never block the writer; NORMAL: a commit is durable
 	 * against a process crash, and against power loss up to the last checkpoint. */
+	/* ignore_check_constraints, on learnd's connection only: the CHECKs of
+	 * schema/ (param IN (...), origin IN (...)) are coded by SQLite as an
+	 * ephemeral b-tree opened and freed on every INSERT, which was 60% of a
+	 * tick's CPU (docs/store.md, "Intake benchmark").  learnd binds those
+	 * columns from fixed tables (param_col, the learner's origin names), so
+	 * they cannot fail here; learnctl's connections still enforce them. */
 	if ((rc = exec(h, "PRAGMA journal_mode = WAL")) || (rc = exec(h, "PRAGMA synchronous = NORMAL")) ||
-	    (rc = exec(h, "PRAGMA foreign_keys = OFF"))) {
+	    (rc = exec(h, "PRAGMA foreign_keys = OFF")) || (rc = exec(h, "PRAGMA ignore_check_constraints = ON"))) {
 		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(h->db));
 		goto fail;
 	}
@@ -333,6 +385,10 @@ int ld_store_put_prefix(struct ld_store *h, const struct ld_store_prefix *p)
 {
 	sqlite3_stmt *st = h->st[S_PUT_PREFIX];
 
+	/* the CHECK on origin is not evaluated on this connection (ld_store_open) */
+	if (!p->origin || (strcmp(p->origin, "configured") && strcmp(p->origin, "discovered") &&
+			   strcmp(p->origin, "default")))
+		return -EINVAL;
 	sqlite3_bind_int64(st, 1, p->id);
 	sqlite3_bind_text(st, 2, p->cidr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, p->origin, -1, SQLITE_STATIC);
@@ -347,15 +403,28 @@ int ld_store_put_prefix(struct ld_store *h, const struct ld_store_prefix *p)
 
 int ld_store_evict_prefix(struct ld_store *h, uint32_t id, uint64_t ts_ns)
 {
+	int rc;
+
 	sqlite3_bind_int64(h->st[S_EVICT], 1, id);
 	sqlite3_bind_int64(h->st[S_EVICT], 2, (int64_t)ts_ns);
-	return step(h, S_EVICT);
+	rc = step(h, S_EVICT);
+	/* its statistics are never read again (a prefix that comes back starts
+	 * from its parent): under a spray of new prefixes they would be most of
+	 * the file.  The history (prefixes row, aggregates, decisions) stays. */
+	if (!rc) {
+		sqlite3_bind_int64(h->st[S_DEL_MODEL], 1, id);
+		rc = step(h, S_DEL_MODEL);
+	}
+	return rc;
 }
 
 int ld_store_max_prefix_id(struct ld_store *h, uint32_t *id)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(h->db, "SELECT coalesce(max(id), 0) FROM prefixes", -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(h->db,
+				    "SELECT max(coalesce((SELECT max(id) FROM prefixes), 0), coalesce((SELECT value FROM "
+				    "daemon WHERE key = 'max_prefix_id'), 0))",
+				    -1, &st, NULL);
 
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*id = (uint32_t)sqlite3_column_int64(st, 0);
@@ -363,6 +432,21 @@ int ld_store_max_prefix_id(struct ld_store *h, uint32_t *id)
 	}
 	sqlite3_finalize(st);
 	return sql_errno(rc);
+}
+
+int ld_store_prefix_id(struct ld_store *h, const char *cidr, uint32_t *id)
+{
+	sqlite3_stmt *st = h->st[S_PREFIX_ID];
+	int rc;
+
+	*id = 0;
+	sqlite3_bind_text(st, 1, cidr, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_errno(rc);
 }
 
 static void column_bound(sqlite3_stmt *st, int col, struct learnd_bound *b)
@@ -520,6 +604,8 @@ int ld_store_add_aggregate(struct ld_store *h, uint32_t id, enum learnd_param p,
 {
 	sqlite3_stmt *st = h->st[S_ADD_AGG];
 
+	if ((unsigned)p >= LEARND_PARAM__MAX)
+		return -EINVAL;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, param_col[p], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, value);
@@ -540,6 +626,8 @@ int ld_store_add_decision(struct ld_store *h, uint64_t ts_ns, uint32_t id, enum 
 {
 	sqlite3_stmt *st = h->st[S_ADD_DECISION];
 
+	if ((unsigned)p >= LEARND_PARAM__MAX)
+		return -EINVAL;
 	sqlite3_bind_int64(st, 1, (int64_t)ts_ns);
 	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_text(st, 3, param_col[p], -1, SQLITE_STATIC);
@@ -606,8 +694,16 @@ int ld_store_put_daemon(struct ld_store *h, const char *key, int64_t value)
 
 int ld_store_prune(struct ld_store *h, uint64_t before_ns)
 {
-	sqlite3_bind_int64(h->st[S_PRUNE], 1, (int64_t)before_ns);
-	return step(h, S_PRUNE);
+	static const enum stmt order[] = { S_PRUNE, S_PRUNE_DECISIONS, S_KEEP_MAX_ID, S_PRUNE_GONE_SAMPLES,
+					   S_PRUNE_GONE_AGGREGATES, S_PRUNE_GONE_DECISIONS, S_PRUNE_GONE };
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < sizeof(order) / sizeof(order[0]); i++) {
+		if (sqlite3_bind_parameter_count(h->st[order[i]]))
+			sqlite3_bind_int64(h->st[order[i]], 1, (int64_t)before_ns);
+		rc = step(h, order[i]);
+	}
+	return rc;
 }
 
 bool ld_store_changed(struct ld_store *h)

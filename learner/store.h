@@ -64,9 +64,13 @@ struct ld_store_prefix {
 };
 
 int ld_store_put_prefix(struct ld_store *h, const struct ld_store_prefix *p);
+/* Mark a prefix evicted (out of the table and the map) and drop its model state. */
 int ld_store_evict_prefix(struct ld_store *h, uint32_t id, uint64_t ts_ns);
 /* Largest prefix id ever used (ids are never reused). */
 int ld_store_max_prefix_id(struct ld_store *h, uint32_t *id);
+/* The id cidr was stored under (evicted or not), 0 when it never was: a prefix
+ * that comes back keeps its id, its row and its history (cidr is UNIQUE). */
+int ld_store_prefix_id(struct ld_store *h, const char *cidr, uint32_t *id);
 
 /* Prefixes not evicted, each with its model rows (rows NULL, n 0 when none). */
 typedef int (*ld_store_prefix_fn)(void *ctx, const struct ld_store_prefix *p, const struct learnd_model_row *rows,
@@ -94,7 +98,10 @@ int ld_store_put_sample(struct ld_store *h, uint32_t id, uint32_t seq, uint64_t 
 /* Stores text unless it equals the last configuration stored. */
 int ld_store_put_config(struct ld_store *h, uint64_t ts_ns, const char *path, const char *text);
 int ld_store_put_daemon(struct ld_store *h, const char *key, int64_t value);
-/* Drop aggregates older than before_ns (retention). */
+/* Retention (learnd calls it hourly with now - retention_days): drop aggregates
+ * of buckets before before_ns, decisions before it except the last of each
+ * (prefix, param), and evicted prefixes last used before it with what is left
+ * of their history (samples, aggregates, decisions). */
 int ld_store_prune(struct ld_store *h, uint64_t before_ns);
 
 /* Operator control (learnctl).  changed: true when another connection wrote to
