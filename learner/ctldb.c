@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "store.h" /* LD_STORE_SCHEMA_VERSION: the newest schema this build knows */
 
 static int found_version;
@@ -80,9 +81,18 @@ int lc_db_open(struct lc *lc, bool write, sqlite3 **out)
 	int version = -1;
 
 	*out = NULL;
-	if (stat(lc->db, &sb) != 0)
+	rc = stat(lc->db, &sb) ? errno : 0;
+	if (rc && rc != EACCES)
 		return lc_fail(lc, LC_EXIT_USAGE, "database %s: %s (is learnd's 'db' right? try --db or -c)", lc->db,
-			       strerror(errno));
+			       strerror(rc));
+	/* Not ours to read or write (learnd creates it 0600, root's): say so, and
+	 * not SQLite's "unable to open database file". */
+	if (rc || access(lc->db, write ? R_OK | W_OK : R_OK)) {
+		rc = errno;
+		return lc_fail(lc, LC_EXIT_FAIL, "database %s: %s%s", lc->db, strerror(rc),
+			       rc != EACCES ? "" : write ? " (needs read and write permission: run as root)"
+							 : " (needs read permission: run as root)");
+	}
 	if (!S_ISREG(sb.st_mode))
 		return lc_fail(lc, LC_EXIT_USAGE, "database %s is not a regular file", lc->db);
 	rc = sqlite3_open_v2(lc->db, &db, flags, NULL);

@@ -75,7 +75,7 @@ static int64_t col_i64(sqlite3_stmt *st, int i)
 static const char REPORT_SQL[] =
 	"SELECT s.prefix_id, s.cidr, s.origin, s.conns_total, s.iw, s.rwnd, s.syn_rto_ms, s.base_rtt_us, "
 	"s.iw_min, s.iw_max, s.rwnd_min, s.rwnd_max, s.syn_rto_ms_min, s.syn_rto_ms_max, s.base_rtt_us_min, "
-	"s.base_rtt_us_max, s.probe_share, s.changed_ts_ns, "
+	"s.base_rtt_us_max, s.probe_share, s.changed_ts_ns, s.evicted_ns, "
 	"p.iw AS pin_iw, p.rwnd AS pin_rwnd, p.syn_rto_ms AS pin_syn_rto_ms, p.base_rtt_us AS pin_base_rtt_us "
 	"FROM v_prefix_summary s LEFT JOIN pins p ON p.cidr = s.cidr";
 
@@ -177,7 +177,7 @@ static int add_aggregates(const struct agg_stmts *s, struct lc_report_row *r, in
 
 struct report_cols {
 	int prefix_id, cidr, origin, conns_total, conns_1h, val[LD_NPARAM], bmin[LD_NPARAM], bmax[LD_NPARAM], pin[LD_NPARAM];
-	int probe_share, fct, fct_lo, fct_hi, retrans, changed;
+	int probe_share, fct, fct_lo, fct_hi, retrans, changed, evicted;
 };
 
 static void report_cols_find(sqlite3_stmt *st, struct report_cols *c)
@@ -205,6 +205,7 @@ static void report_cols_find(sqlite3_stmt *st, struct report_cols *c)
 	c->fct_hi = col_index(st, "fct_change_hi");
 	c->retrans = col_index(st, "retrans_rate");
 	c->changed = col_index(st, "changed_ts_ns");
+	c->evicted = col_index(st, "evicted_ns");
 }
 
 static void report_row_read(sqlite3_stmt *st, const struct report_cols *c, struct lc_report_row *r)
@@ -315,7 +316,7 @@ static int load_aggregates(struct lc *lc, struct lc_report_rows *rows)
 	return rc;
 }
 
-int lc_report_load(struct lc *lc, struct lc_report_rows *rows, const struct learnd_key *filter)
+int lc_report_load(struct lc *lc, struct lc_report_rows *rows, const struct learnd_key *filter, bool with_evicted)
 {
 	struct report_cols rcols;
 	sqlite3 *db;
@@ -333,8 +334,14 @@ int lc_report_load(struct lc *lc, struct lc_report_rows *rows, const struct lear
 	}
 	report_cols_find(st, &rcols);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct lc_report_row *r = add_row(rows);
+		struct lc_report_row *r;
 		char err[128];
+
+		/* evicted at the cap: history only, no longer in the map (a spray of
+		 * addresses leaves thousands of them) */
+		if (!with_evicted && rcols.evicted >= 0 && !lc_col_null(st, rcols.evicted))
+			continue;
+		r = add_row(rows);
 
 		if (!r) {
 			rc = SQLITE_NOMEM;
@@ -631,7 +638,7 @@ int cmd_report(struct lc *lc, int argc, char **argv)
 		return rc;
 	if (first < argc)
 		return lc_fail(lc, LC_EXIT_USAGE, "unexpected argument '%s' (see learnctl report --help)", argv[first]);
-	rc = lc_report_load(lc, &rows, o.have_filter ? &o.filter : NULL);
+	rc = lc_report_load(lc, &rows, o.have_filter ? &o.filter : NULL, false);
 	if (rc)
 		return rc;
 	sort_by = o.sort;

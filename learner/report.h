@@ -30,9 +30,9 @@ struct lc_report_rows {
 	size_t n, cap;
 };
 
-/* Every prefix (inside filter, if not NULL), in database order.  0 or an exit
- * status (message printed). */
-int lc_report_load(struct lc *lc, struct lc_report_rows *rows, const struct learnd_key *filter);
+/* Every prefix (inside filter, if not NULL; evicted ones only with
+ * with_evicted), in database order.  0 or an exit status (message printed). */
+int lc_report_load(struct lc *lc, struct lc_report_rows *rows, const struct learnd_key *filter, bool with_evicted);
 void lc_report_free(struct lc_report_rows *rows);
 
 #endif

@@ -233,7 +233,7 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 	struct lc_report_rows rows;
 	const struct lc_report_row *me = NULL;
 
-	rc = lc_report_load(lc, &rows, &key);
+	rc = lc_report_load(lc, &rows, &key, true);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < rows.n; i++)

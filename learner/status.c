@@ -76,6 +76,21 @@ static int read_db_facts(struct lc *lc, struct db_facts *f)
 	return 0;
 }
 
+/* learnd ticks (and writes the heartbeat) at least twice per TTL, and its
+ * database in the same tick: a fresh heartbeat with a database tick older than
+ * the TTL means its writes fail (disk full, read-only, I/O errors).  The
+ * daemon table cannot say so itself, it is written by the failing
+ * transaction.  Returns the database tick's age, or -1 when it is not stale. */
+static int64_t db_stale_ns(struct lc_dp *dp, const struct db_facts *f)
+{
+	int64_t hb_age, age;
+
+	if (!f->ok || f->last_tick_ns <= 0 || !lc_dp_alive(dp, &hb_age))
+		return -1;
+	age = lc_wall_ns() - f->last_tick_ns;
+	return age > (int64_t)dp->ctl_val.ttl_ns ? age : -1;
+}
+
 static const char *attach_name(uint32_t t)
 {
 	return t == BPF_CGROUP_SOCK_OPS ? "sock_ops" : "other";
@@ -214,6 +229,7 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 			jw_kv_null(&w, "last_tick_age_s");
 		jw_kv_i64(&w, "records", f->records);
 		jw_kv_i64(&w, "store_errors", f->store_errors);
+		jw_kv_bool(&w, "stale", db_stale_ns(dp, f) >= 0);
 	} else {
 		jw_kv_str(&w, "error", db_err);
 	}
@@ -335,6 +351,13 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 				printf(", %" PRId64 " store errors", f->store_errors);
 			printf("\n");
 		}
+		if (db_stale_ns(dp, f) >= 0) {
+			char ago[16];
+
+			lc_fmt_age(db_stale_ns(dp, f), ago, sizeof(ago));
+			printf("            STALE: database not written for %s while learnd is alive: its writes fail"
+			       " (disk full? see its log)\n", ago);
+		}
 		if (dp->have_ctl && !!(dp->ctl_val.flags & LEARND_CTL_PAUSED) != f->paused)
 			printf("            note: database paused=%d but ctl_map PAUSED=%d (learnd syncs at its next tick)\n",
 			       f->paused, !!(dp->ctl_val.flags & LEARND_CTL_PAUSED));
@@ -453,7 +476,7 @@ int cmd_metrics(struct lc *lc, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (!o.no_prefixes) {
-		rc = lc_report_load(lc, &rows, NULL);
+		rc = lc_report_load(lc, &rows, NULL, false);
 		if (rc)
 			return rc;
 	}
@@ -494,6 +517,11 @@ int cmd_metrics(struct lc *lc, int argc, char **argv)
 	}
 	prom_head("learnd_db_size_bytes", "gauge", "Size of the SQLite database file (without WAL).");
 	printf("learnd_db_size_bytes %" PRId64 "\n", f.size);
+	if (f.last_tick_ns > 0) {
+		prom_head("learnd_db_last_tick_age_seconds", "gauge",
+			  "Seconds since learnd last committed a tick to the database (grows while its writes fail).");
+		printf("learnd_db_last_tick_age_seconds %.3f\n", (double)(lc_wall_ns() - f.last_tick_ns) / 1e9);
+	}
 	prom_head("learnd_prefixes", "gauge", "Prefixes in the database.");
 	printf("learnd_prefixes %" PRId64 "\n", f.prefixes);
 	prom_head("learnd_pins", "gauge", "Prefixes with an operator pin.");
