@@ -55,7 +55,7 @@ struct parse_state {
 	FILE *f;
 	int line;                   /* line the reader is on: inih's handler is not told */
 	int header_line;            /* line of the last [section] header */
-	int err_line;               /* a bad [section] header, found by read_line */
+	int err_line;               /* line of the first error (the one reported) */
 	char msg[256];
 };
 
@@ -190,8 +190,9 @@ static int on_key(void *user, const char *section, const char *name, const char 
 				return parse_range(st, (enum ld_param)p, name, value, &st->target->r[p]);
 		return fail(st, "unknown key '%s' in [%s] (expected iw, rwnd, syn_rto_ms or base_rtt_us)", name, section);
 	}
-	if (!strcmp(name, "cgroup") || !strcmp(name, "db") || !strcmp(name, "pin_dir")) {
-		char *dst = !strcmp(name, "cgroup") ? cfg->cgroup : !strcmp(name, "db") ? cfg->db : cfg->pin_dir;
+	if (!strcmp(name, "cgroup") || !strcmp(name, "db") || !strcmp(name, "pin_dir") || !strcmp(name, "metrics_file")) {
+		char *dst = !strcmp(name, "cgroup") ? cfg->cgroup : !strcmp(name, "db") ? cfg->db
+			  : !strcmp(name, "pin_dir") ? cfg->pin_dir : cfg->metrics_file;
 
 		if (value[0] != '/' || strlen(value) >= PATH_MAX)
 			return fail(st, "%s = %s: expected an absolute path", name, value);
@@ -242,17 +243,30 @@ static char *read_line(char *buf, int size, void *user)
 	struct parse_state *st = user;
 	const char *p;
 	size_t len;
+	int c;
 
-	if (st->err_line || !fgets(buf, size, st->f))
+	if (st->err_line)
 		return NULL; /* after an error: stop, the first one is reported */
-	st->line++;
-	len = strlen(buf);
-	if (len && buf[len - 1] != '\n' && !feof(st->f)) {
-		/* inih would take the rest as lines of their own (a long comment could
-		 * then set a key): refuse */
-		fail(st, "line longer than %d characters", size - 2);
-		return NULL;
+	/* fgets would hide a NUL byte and cut long lines into pieces that inih
+	 * takes as lines of their own (a long comment could then set a key) */
+	for (len = 0; (c = getc(st->f)) != EOF;) {
+		if (len == 0)
+			st->line++; /* one call, one whole line */
+		if (c == '\0') {
+			fail(st, "NUL byte: not a text file");
+			return NULL;
+		}
+		if (len + 1 >= (size_t)size) {
+			fail(st, "line longer than %d characters", size - 2);
+			return NULL;
+		}
+		buf[len++] = (char)c;
+		if (c == '\n')
+			break;
 	}
+	if (len == 0)
+		return NULL;
+	buf[len] = '\0';
 	for (p = buf; isspace((unsigned char)*p); p++)
 		;
 	if (*p == '[') {

@@ -43,8 +43,8 @@ before=$(snapshot)
 rc=0
 echo "== tests (release build)"
 ctest --test-dir "$SRC/build" --output-on-failure "${CTEST_ARGS[@]}" || rc=1
-# Timing-accuracy tests of the emulator are run on the release build only: the
-# sanitizers slow pathemu down, which is what they would then measure.
+# Tests labelled "timing" (the emulator's accuracy, learnd's memory under a spray)
+# run on the release build only: the sanitizers would be what they measure.
 echo "== tests (sanitizer build)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir "$SRC/build-asan" --output-on-failure -LE timing "${CTEST_ARGS[@]}" || rc=1

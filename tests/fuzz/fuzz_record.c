@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		CHECK(!memcmp(&rec, copy, sizeof(rec)));
 		CHECK(rec.slot < LEARND_MAX_SLOTS);
-		CHECK((rec.flags & ~0xfu) == 0);
+		CHECK((rec.flags & ~LEARND_REC_FLAGS_KNOWN) == 0);
 
 		ld_record_format(&rec, big, sizeof(big));
 		CHECK(strncmp(big, "record raddr=", 13) == 0);
