@@ -40,6 +40,7 @@ struct ld_config {
 	char cgroup[PATH_MAX];  /* "" = the cgroup v2 mount (the whole host) */
 	char db[PATH_MAX];
 	char pin_dir[PATH_MAX];
+	char metrics_file[PATH_MAX]; /* Prometheus textfile written every tick; "" = none */
 	uint32_t sample_rate;   /* record 1 in N connections */
 	uint32_t heartbeat_ttl_ms;
 	uint32_t tick_ms;
