@@ -16,6 +16,8 @@
 #include "config.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "policy.h"
 #include "learner.h"
 #include "record.h"
@@ -167,6 +169,8 @@ struct daemon {
 	struct ld_learner *learner;
 	struct ring_buffer *rb;
 	unsigned long long records, bad_records;
+	uint64_t start_wall_ns, heartbeat_wall_ns;
+	bool metrics_failing; /* logged once, until a write succeeds again */
 };
 
 /* The configuration text goes into the history with every change. */
@@ -194,6 +198,7 @@ static void store_config(struct daemon *d)
 static int heartbeat(struct daemon *d)
 {
 	struct ld_learner_stats st;
+	int err;
 	struct learnd_ctl ctl = {
 		.heartbeat_ns = ld_now_ns(),
 		.ttl_ns = (uint64_t)d->cfg.heartbeat_ttl_ms * 1000000ull,
@@ -206,7 +211,10 @@ static int heartbeat(struct daemon *d)
 	ld_learner_stats(d->learner, &st);
 	if (st.paused)
 		ctl.flags |= LEARND_CTL_PAUSED;
-	return ld_ctl_write(ld_dp_ctl_fd(&d->dp), &ctl);
+	err = ld_ctl_write(ld_dp_ctl_fd(&d->dp), &ctl);
+	if (!err)
+		d->heartbeat_wall_ns = ld_wall_ns();
+	return err;
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -255,21 +263,43 @@ static void reload(struct daemon *d, const struct opts *o)
 }
 
 /* Ring-buffer drops, from the data plane's counters: logged when they grow. */
-static void check_drops(struct daemon *d, uint64_t *last)
+static void check_drops(const uint64_t c[LEARND_CNT__MAX], uint64_t *last)
 {
-	uint64_t c[LEARND_CNT__MAX];
-
-	if (ld_counters_read(ld_dp_counters_fd(&d->dp), c))
-		return;
 	if (c[LEARND_CNT_RB_DROPS] > *last)
 		ld_warn("%llu close records dropped: ring buffer full (raise ringbuf_kb or sample_rate)",
 			(unsigned long long)(c[LEARND_CNT_RB_DROPS] - *last));
 	*last = c[LEARND_CNT_RB_DROPS];
 }
 
+/* The Prometheus textfile (metrics_file): a failure is logged once, not every tick. */
+static void write_metrics(struct daemon *d, const uint64_t *counters)
+{
+	struct ld_metrics m = {
+		.records = d->records,
+		.bad_records = d->bad_records,
+		.have_counters = counters != NULL,
+		.policy_capacity = d->cfg.max_prefixes,
+		.heartbeat_wall_ns = d->heartbeat_wall_ns,
+		.start_wall_ns = d->start_wall_ns,
+		.observe_only = d->cfg.observe_only,
+	};
+	int err;
+
+	ld_learner_stats(d->learner, &m.st);
+	if (counters)
+		memcpy(m.counter, counters, sizeof(m.counter));
+	err = ld_metrics_write(d->cfg.metrics_file, &m);
+	if (err && !d->metrics_failing)
+		ld_warn("metrics_file %s: %s (not written until this is fixed)", d->cfg.metrics_file, strerror(-err));
+	else if (!err && d->metrics_failing)
+		ld_info("metrics_file %s: written again", d->cfg.metrics_file);
+	d->metrics_failing = err != 0;
+}
+
 static int run(struct daemon *d, const struct opts *o)
 {
-	uint64_t next_tick = 0, drops = 0;
+	uint64_t next_tick = 0, drops = 0, counters[LEARND_CNT__MAX];
+	bool have_counters;
 	int err;
 
 	while (!stop_requested) {
@@ -285,14 +315,22 @@ static int run(struct daemon *d, const struct opts *o)
 		}
 		if (reload_requested) {
 			reload_requested = 0;
+			/* systemd (Type=notify): reloading until READY=1 again, also after a
+			 * refused configuration (the old one stays in force) */
+			ld_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)(ld_now_ns() / 1000));
 			reload(d, o);
+			ld_notify("READY=1");
 		}
 		if (ld_now_ns() >= next_tick) {
 			ld_learner_tick(d->learner); /* a store failure is logged, not fatal */
 			err = heartbeat(d);
 			if (err)
 				ld_warn("heartbeat: %s", strerror(-err));
-			check_drops(d, &drops);
+			have_counters = !ld_counters_read(ld_dp_counters_fd(&d->dp), counters);
+			if (have_counters)
+				check_drops(counters, &drops);
+			if (d->cfg.metrics_file[0])
+				write_metrics(d, have_counters ? counters : NULL);
 			next_tick = ld_now_ns() + (uint64_t)d->cfg.tick_ms * 1000000ull;
 		}
 	}
@@ -308,6 +346,7 @@ int main(int argc, char **argv)
 	int err;
 
 	memset(&d, 0, sizeof(d));
+	d.start_wall_ns = ld_wall_ns();
 	if (parse_args(argc, argv, &o))
 		return EXIT_USAGE;
 	ld_log_init("learnd", o.verbose);
@@ -357,7 +396,10 @@ int main(int argc, char **argv)
 		goto out;
 	ld_info("attached to %s (%zu configured prefixes, sample 1/%u, ttl %u ms%s)", d.cfg.cgroup,
 		d.cfg.nprefixes, d.cfg.sample_rate, d.cfg.heartbeat_ttl_ms, d.cfg.observe_only ? ", observe-only" : "");
+	/* systemd (Type=notify): attached, policies restored and in the map */
+	ld_notifyf("READY=1\nSTATUS=attached to %s", d.cfg.cgroup);
 	err = run(&d, &o);
+	ld_notify("STOPPING=1");
 	ring_buffer__poll(d.rb, 0); /* what is still in the ring */
 	if (ld_learner_flush(d.learner))
 		ld_err("database: the last tick's history could not be written");

@@ -394,3 +394,18 @@ const char *ld_counter_name(enum learnd_counter c)
 	};
 	return (unsigned)c < LEARND_CNT__MAX ? names[c] : "?";
 }
+
+const char *ld_counter_help(enum learnd_counter c)
+{
+	static const char *const help[LEARND_CNT__MAX] = {
+		[LEARND_CNT_RECORDS] = "Close records written to the ring buffer.",
+		[LEARND_CNT_RB_DROPS] = "Close records lost because the ring buffer was full.",
+		[LEARND_CNT_LOOKUPS] = "Policy map lookups.",
+		[LEARND_CNT_MISSES] = "Policy map lookups that matched no prefix.",
+		[LEARND_CNT_IW_FAIL] = "bpf_setsockopt(TCP_BPF_IW) failures.",
+		[LEARND_CNT_RCVBUF_FAIL] = "bpf_setsockopt(SO_RCVBUF) failures.",
+		[LEARND_CNT_STORAGE_FAIL] = "Socket storage allocation failures.",
+		[LEARND_CNT_DEFAULTED] = "Replies forced to kernel defaults (stale heartbeat, paused, observe-only).",
+	};
+	return (unsigned)c < LEARND_CNT__MAX ? help[c] : "?";
+}

@@ -56,5 +56,7 @@ uint64_t ld_now_ns(void);
 /* Sum of a per-CPU counter over all CPUs. */
 int ld_counters_read(int counters_fd, uint64_t out[LEARND_CNT__MAX]);
 const char *ld_counter_name(enum learnd_counter c);
+/* One sentence for a Prometheus HELP line (learnctl metrics, learnd's metrics_file). */
+const char *ld_counter_help(enum learnd_counter c);
 
 #endif

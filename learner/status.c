@@ -429,17 +429,6 @@ static void prom_head(const char *name, const char *type, const char *help)
 	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static const char *const counter_help[LEARND_CNT__MAX] = {
-	[LEARND_CNT_RECORDS] = "Close records written to the ring buffer.",
-	[LEARND_CNT_RB_DROPS] = "Close records lost because the ring buffer was full.",
-	[LEARND_CNT_LOOKUPS] = "Policy map lookups.",
-	[LEARND_CNT_MISSES] = "Policy map lookups that matched no prefix.",
-	[LEARND_CNT_IW_FAIL] = "bpf_setsockopt(TCP_BPF_IW) failures.",
-	[LEARND_CNT_RCVBUF_FAIL] = "bpf_setsockopt(SO_RCVBUF) failures.",
-	[LEARND_CNT_STORAGE_FAIL] = "Socket storage allocation failures.",
-	[LEARND_CNT_DEFAULTED] = "Replies forced to kernel defaults (stale heartbeat, paused, observe-only).",
-};
-
 struct metrics_opts {
 	bool no_prefixes;
 };
@@ -503,7 +492,7 @@ int cmd_metrics(struct lc *lc, int argc, char **argv)
 			char name[96];
 
 			snprintf(name, sizeof(name), "learnd_bpf_%s_total", ld_counter_name((enum learnd_counter)c));
-			prom_head(name, "counter", counter_help[c]);
+			prom_head(name, "counter", ld_counter_help((enum learnd_counter)c));
 			printf("%s %" PRIu64 "\n", name, dp.counter[c]);
 		}
 	}

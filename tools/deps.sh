@@ -3,9 +3,11 @@
 # Idempotent: only calls apt-get when something is missing. Needs root.
 set -eu
 
+# systemd (systemd-analyze), man-db and bsdextrautils (man -l, col): tests/packaging
 PKGS="build-essential cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libsqlite3-dev sqlite3 libinih-dev nftables iproute2 iputils-ping
-tcpdump python3 procps valgrind libclang-rt-14-dev"
+tcpdump python3 procps valgrind libclang-rt-14-dev
+systemd man-db bsdextrautils"
 
 missing=""
 for p in $PKGS; do

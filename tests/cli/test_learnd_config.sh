@@ -35,6 +35,7 @@ expect_bad 5 "ringbuf_kb = 1000: must be a power of two" 'ringbuf_kb = 1000'
 expect_bad 5 "auto_prefix_v4 = 33" 'auto_prefix_v4 = 33'
 expect_bad 5 "observe_only = maybe" 'observe_only = maybe'
 expect_bad 5 "db = relative.db" 'db = relative.db'
+expect_bad 5 "metrics_file = learnd.prom: expected an absolute path" 'metrics_file = learnd.prom'
 expect_bad 6 "iw = 128..4: MIN is above MAX" '[defaults]
 iw = 128..4'
 expect_bad 6 "iw = 0" '[defaults]
