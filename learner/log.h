@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <syslog.h>
 
-/* verbosity: 0 = warnings and errors, 1 = info, 2+ = debug.  Under systemd
+/* verbosity: 0 = info and above, 1 = also debug (close records), 2 = also libbpf.  Under systemd
  * (JOURNAL_STREAM set) lines carry a "<N>" level prefix and no timestamp. */
 void ld_log_init(const char *prog, int verbosity);
 bool ld_log_enabled(int level);
