@@ -21,7 +21,6 @@
  * Exit status: 0 all passed, 1 a check failed, 77 skipped (not root).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -30,17 +29,11 @@
 #include <netinet/in.h>
 #include <linux/tcp.h> /* glibc's tcp_info lacks tcpi_snd_wnd */
 #include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cidr.h"
@@ -49,25 +42,7 @@
 #include "log.h"
 #include "record.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                      \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
-			failures++;                                                           \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __func__, __LINE__, #cond);       \
-			fprintf(stderr, __VA_ARGS__);                                         \
-			fputc('\n', stderr);                                                  \
-		}                                                                             \
-	} while (0)
-
-#define DIE(...)                                                                              \
-	do {                                                                                  \
-		fprintf(stderr, "FATAL %s:%d: ", __func__, __LINE__);                         \
-		fprintf(stderr, __VA_ARGS__);                                                 \
-		fputc('\n', stderr);                                                          \
-		exit(1);                                                                      \
-	} while (0)
+#include "ktest.h"
 
 #define PORT_IW 7001
 #define PORT_RTO 7002
@@ -88,34 +63,12 @@ static const char *SRVB4 = "10.203.0.1", *SRVB6 = "fd00:203::1";
 /* ---- the data plane under test ---- */
 
 static struct ld_dataplane dp;
-static struct ring_buffer *rb;
-static struct learnd_record recs[4096];
-static int nrec;
 static unsigned hz;
-
-static int on_record(void *ctx, void *data, size_t size)
-{
-	(void)ctx;
-	if (nrec < (int)(sizeof(recs) / sizeof(recs[0])) && ld_record_decode(data, size, &recs[nrec]) == 0)
-		nrec++;
-	return 0;
-}
-
-/* Collect records until at least want have arrived or timeout_ms passed. */
-static void drain(int want, int timeout_ms)
-{
-	/* the program wakes readers only when the ring is a quarter full: consume */
-	for (int waited = 0; nrec < want && waited < timeout_ms; waited += 20) {
-		ring_buffer__poll(rb, 20);
-		ring_buffer__consume(rb);
-	}
-	ring_buffer__consume(rb);
-}
 
 static void reset_records(void)
 {
-	drain(1 << 30, 200); /* close records of the previous case still in flight */
-	nrec = 0;
+	kt_drain(1 << 30, 200); /* close records of the previous case still in flight */
+	kt_nrec = 0;
 }
 
 static void set_ctl(uint64_t heartbeat_ns, uint32_t flags, uint32_t sample_rate)
@@ -168,110 +121,6 @@ static void put_single(uint16_t iw, uint16_t rwnd, uint16_t syn_rto_ms)
 
 /* ---- sockets ---- */
 
-static socklen_t sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		return sizeof(*s4);
-	}
-	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		return sizeof(*s6);
-	}
-	DIE("bad address %s", addr);
-}
-
-static int tcp_socket(const char *bind_addr, int port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sockaddr_of(bind_addr, port, &ss);
-	int one = 1, fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		DIE("socket: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len))
-		DIE("bind %s:%d: %s", bind_addr, port, strerror(errno));
-	return fd;
-}
-
-static int tcp_listen(const char *addr, int port)
-{
-	int fd = tcp_socket(addr, port);
-
-	if (listen(fd, 512))
-		DIE("listen: %s", strerror(errno));
-	return fd;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* Blocking connect from src to dst:port; connect time in ms into *ms.  Returns
- * the socket, or -errno. */
-static int tcp_connect(const char *src, const char *dst, int port, double *ms)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sockaddr_of(dst, port, &ss);
-	int fd = tcp_socket(src, 0);
-	double t0 = now_ms();
-
-	if (connect(fd, (struct sockaddr *)&ss, len)) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	if (ms)
-		*ms = now_ms() - t0;
-	return fd;
-}
-
-static int accept_one(int lfd)
-{
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
-	int fd;
-
-	if (poll(&p, 1, 5000) != 1)
-		DIE("no connection to accept");
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		DIE("accept: %s", strerror(errno));
-	return fd;
-}
-
-static struct tcp_info tinfo(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
-		DIE("TCP_INFO: %s", strerror(errno));
-	return ti;
-}
-
-static int local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	getsockname(fd, (struct sockaddr *)&ss, &len);
-	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
 static void write_all(int fd, size_t n)
 {
 	static char buf[65536];
@@ -316,21 +165,9 @@ static void exchange(int cfd, int sfd, size_t req, size_t resp)
 
 /* ---- nftables: drop the first SYN (or SYN-ACK) of each connection to a port ---- */
 
-static void nft(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		DIE("command failed: %s", cmd);
-}
-
 static void nft_setup(void)
 {
-	nft("nft -f - <<'EOF'\n"
+	kt_sh("nft -f - <<'EOF'\n"
 	    "table inet learnd_test {\n"
 	    "  set syn_seen { type inet_service; flags dynamic,timeout; timeout 30s; }\n"
 	    "  set synack_seen { type inet_service; flags dynamic,timeout; timeout 30s; }\n"
@@ -361,31 +198,31 @@ static void case_iw(bool v6)
 	reset_records();
 	fresh_ctl();
 	put_single(37, 0, 0);
-	lfd = tcp_listen(srv, PORT_IW);
-	lfdb = tcp_listen(srvb, PORT_IW);
+	lfd = kt_tcp_listen(srv, PORT_IW);
+	lfdb = kt_tcp_listen(srvb, PORT_IW);
 
 	/* passive, client in prefix A: the server's accepted socket gets IW 37 */
-	cfd = tcp_connect(cla, srv, PORT_IW, NULL);
-	sfd = accept_one(lfd);
-	ti = tinfo(sfd);
+	cfd = kt_tcp_connect(cla, srv, PORT_IW, NULL);
+	sfd = kt_accept(lfd);
+	ti = kt_tcp_info(sfd);
 	CHECK(ti.tcpi_snd_cwnd == 37, "%s passive in prefix: cwnd %u, want 37", v6 ? "v6" : "v4", ti.tcpi_snd_cwnd);
-	ti = tinfo(cfd); /* the client's active side: server in no prefix */
+	ti = kt_tcp_info(cfd); /* the client's active side: server in no prefix */
 	CHECK(ti.tcpi_snd_cwnd == 10, "%s active to no prefix: cwnd %u, want 10", v6 ? "v6" : "v4", ti.tcpi_snd_cwnd);
 	exchange(cfd, sfd, 1000, 1000);
 
 	/* passive, client outside every prefix: kernel default */
-	cfd = tcp_connect(cln, srv, PORT_IW, NULL);
-	sfd = accept_one(lfd);
-	ti = tinfo(sfd);
+	cfd = kt_tcp_connect(cln, srv, PORT_IW, NULL);
+	sfd = kt_accept(lfd);
+	ti = kt_tcp_info(sfd);
 	CHECK(ti.tcpi_snd_cwnd == 10, "%s passive no prefix: cwnd %u, want 10", v6 ? "v6" : "v4", ti.tcpi_snd_cwnd);
 	exchange(cfd, sfd, 1000, 1000);
 
 	/* active, server in prefix B: the client's socket gets IW 37 */
-	cfd = tcp_connect(cln, srvb, PORT_IW, NULL);
-	sfd = accept_one(lfdb);
-	ti = tinfo(cfd);
+	cfd = kt_tcp_connect(cln, srvb, PORT_IW, NULL);
+	sfd = kt_accept(lfdb);
+	ti = kt_tcp_info(cfd);
 	CHECK(ti.tcpi_snd_cwnd == 37, "%s active in prefix: cwnd %u, want 37", v6 ? "v6" : "v4", ti.tcpi_snd_cwnd);
-	ti = tinfo(sfd);
+	ti = kt_tcp_info(sfd);
 	CHECK(ti.tcpi_snd_cwnd == 10, "%s passive from no prefix: cwnd %u", v6 ? "v6" : "v4", ti.tcpi_snd_cwnd);
 	exchange(cfd, sfd, 1000, 1000);
 
@@ -395,11 +232,11 @@ static void case_iw(bool v6)
 
 static struct learnd_record *find_record(bool active, int lport, int rport)
 {
-	for (int i = 0; i < nrec; i++) {
-		bool a = recs[i].flags & LEARND_REC_ACTIVE;
+	for (int i = 0; i < kt_nrec; i++) {
+		bool a = kt_recs[i].flags & LEARND_REC_ACTIVE;
 
-		if (a == active && (lport < 0 || recs[i].lport == lport) && (rport < 0 || recs[i].rport == rport))
-			return &recs[i];
+		if (a == active && (lport < 0 || kt_recs[i].lport == lport) && (rport < 0 || kt_recs[i].rport == rport))
+			return &kt_recs[i];
 	}
 	return NULL;
 }
@@ -417,19 +254,19 @@ static void case_syn_rto(bool v6)
 	reset_records();
 	fresh_ctl();
 	put_single(0, 0, 200);
-	lfd = tcp_listen(srv, PORT_RTO);
-	lfdb = tcp_listen(srvb, PORT_RTO);
-	lfdp = tcp_listen(srv, PORT_RTO + 100);
+	lfd = kt_tcp_listen(srv, PORT_RTO);
+	lfdb = kt_tcp_listen(srvb, PORT_RTO);
+	lfdp = kt_tcp_listen(srv, PORT_RTO + 100);
 
 	/* active: server in prefix B, the client's SYN retransmits after 200 ms */
-	cfd = tcp_connect(cln, srvb, PORT_RTO, &ms);
+	cfd = kt_tcp_connect(cln, srvb, PORT_RTO, &ms);
 	CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
-	port = local_port(cfd);
+	port = kt_local_port(cfd);
 	CHECK(fabs(ms - 200) <= 2 * jiffy + rtt_slack, "%s active SYN RTO 200: connect took %.1f ms", v6 ? "v6" : "v4", ms);
 	printf("  %s first SYN dropped, syn_rto_ms 200: connect %.1f ms\n", v6 ? "v6" : "v4", ms);
-	sfd = accept_one(lfdb);
+	sfd = kt_accept(lfdb);
 	exchange(cfd, sfd, 100, 100);
-	drain(2, 2000);
+	kt_drain(2, 2000);
 	r = find_record(true, port, -1);
 	CHECK(r, "no record for the active connection");
 	if (r) {
@@ -440,27 +277,27 @@ static void case_syn_rto(bool v6)
 	}
 
 	/* active, server in no prefix: the kernel's 1 s */
-	cfd = tcp_connect(cla, srv, PORT_RTO, &ms);
+	cfd = kt_tcp_connect(cla, srv, PORT_RTO, &ms);
 	CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
 	CHECK(ms >= 1000 - 2 * jiffy && ms <= 1000 + 10 * jiffy, "%s default SYN RTO: connect took %.1f ms", v6 ? "v6" : "v4", ms);
 	printf("  %s first SYN dropped, no prefix: connect %.1f ms\n", v6 ? "v6" : "v4", ms);
-	sfd = accept_one(lfd);
+	sfd = kt_accept(lfd);
 	exchange(cfd, sfd, 100, 100);
 
 	/* passive: the first SYN-ACK to a client in prefix A is dropped; the server
 	 * retransmits it after 200 ms, well before the client's own 1 s SYN timer */
-	cfd = tcp_connect(cla, srv, PORT_RTO + 100, &ms);
+	cfd = kt_tcp_connect(cla, srv, PORT_RTO + 100, &ms);
 	CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
 	CHECK(fabs(ms - 200) <= 2 * jiffy + rtt_slack, "%s passive SYN-ACK RTO 200: connect took %.1f ms", v6 ? "v6" : "v4", ms);
 	printf("  %s first SYN-ACK dropped, syn_rto_ms 200: connect %.1f ms\n", v6 ? "v6" : "v4", ms);
-	sfd = accept_one(lfdp);
+	sfd = kt_accept(lfdp);
 	exchange(cfd, sfd, 100, 100);
 
 	/* passive, client in no prefix: the client's SYN retransmit (1 s) rescues it */
-	cfd = tcp_connect(cln, srv, PORT_RTO + 100, &ms);
+	cfd = kt_tcp_connect(cln, srv, PORT_RTO + 100, &ms);
 	CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
 	CHECK(ms >= 1000 - 2 * jiffy && ms <= 1000 + 10 * jiffy, "%s passive default: connect took %.1f ms", v6 ? "v6" : "v4", ms);
-	sfd = accept_one(lfdp);
+	sfd = kt_accept(lfdp);
 	exchange(cfd, sfd, 100, 100);
 
 	close(lfd);
@@ -483,30 +320,30 @@ static void case_rwnd(bool v6)
 	reset_records();
 	fresh_ctl();
 	put_single(0, 20, 0);
-	lfd = tcp_listen(srv, PORT_RWND);
-	lfdb = tcp_listen(srvb, PORT_RWND);
+	lfd = kt_tcp_listen(srv, PORT_RWND);
+	lfdb = kt_tcp_listen(srvb, PORT_RWND);
 
 	/* passive: the server's SYN-ACK to a client in prefix A */
-	cfd = tcp_connect(cla, srv, PORT_RWND, NULL);
-	sfd = accept_one(lfd);
-	ti = tinfo(cfd);
+	cfd = kt_tcp_connect(cla, srv, PORT_RWND, NULL);
+	sfd = kt_accept(lfd);
+	ti = kt_tcp_info(cfd);
 	want = 20 * ti.tcpi_snd_mss;
 	CHECK(ti.tcpi_snd_wnd == want, "%s SYN-ACK window %u, want %u (20 x %u)", v6 ? "v6" : "v4", ti.tcpi_snd_wnd,
 	      want, ti.tcpi_snd_mss);
 	exchange(cfd, sfd, 100, 100);
 
 	/* passive, client in no prefix: the kernel's default, much larger */
-	cfd = tcp_connect(cln, srv, PORT_RWND, NULL);
-	sfd = accept_one(lfd);
-	dflt = tinfo(cfd).tcpi_snd_wnd;
+	cfd = kt_tcp_connect(cln, srv, PORT_RWND, NULL);
+	sfd = kt_accept(lfd);
+	dflt = kt_tcp_info(cfd).tcpi_snd_wnd;
 	CHECK(dflt > 2 * want, "%s default SYN-ACK window %u not above 2 x %u", v6 ? "v6" : "v4", dflt, want);
 	exchange(cfd, sfd, 100, 100);
 
 	/* active: the client's SYN to a server in prefix B; the server learns the
 	 * client's window from its ACK, rounded up to the window scale unit */
-	cfd = tcp_connect(cln, srvb, PORT_RWND, NULL);
-	sfd = accept_one(lfdb);
-	ti = tinfo(sfd);
+	cfd = kt_tcp_connect(cln, srvb, PORT_RWND, NULL);
+	sfd = kt_accept(lfdb);
+	ti = kt_tcp_info(sfd);
 	/* a SYN's window is sized before timestamps are agreed: full MSS */
 	want = 20 * (ti.tcpi_snd_mss + (ti.tcpi_options & TCPI_OPT_TIMESTAMPS ? 12 : 0));
 	CHECK(ti.tcpi_snd_wnd >= want && ti.tcpi_snd_wnd < want + (1u << ti.tcpi_snd_wscale),
@@ -531,22 +368,22 @@ static void case_records(bool v6)
 	reset_records();
 	fresh_ctl();
 	put_single(20, 0, 0);
-	lfd = tcp_listen(srv, PORT_REC);
+	lfd = kt_tcp_listen(srv, PORT_REC);
 	for (int i = 0; i < N; i++) {
 		req[i] = 100 + 37 * (size_t)i;
 		resp[i] = 1000 + 311 * (size_t)i;
-		cfd = tcp_connect(cla, srv, PORT_REC, NULL);
+		cfd = kt_tcp_connect(cla, srv, PORT_REC, NULL);
 		CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
-		cports[i] = local_port(cfd);
-		sfd = accept_one(lfd);
+		cports[i] = kt_local_port(cfd);
+		sfd = kt_accept(lfd);
 		exchange(cfd, sfd, req[i], resp[i]);
 	}
 	close(lfd);
-	drain(2 * N, 3000);
-	CHECK(nrec == 2 * N, "%s: %d records for %d connections (both ends)", v6 ? "v6" : "v4", nrec, N);
+	kt_drain(2 * N, 3000);
+	CHECK(kt_nrec == 2 * N, "%s: %d records for %d connections (both ends)", v6 ? "v6" : "v4", kt_nrec, N);
 
-	for (int i = 0; i < nrec; i++) {
-		struct learnd_record *r = &recs[i];
+	for (int i = 0; i < kt_nrec; i++) {
+		struct learnd_record *r = &kt_recs[i];
 		bool is_v6 = r->flags & LEARND_REC_IPV6;
 		int k;
 
@@ -587,17 +424,17 @@ static void case_records(bool v6)
 	reset_records();
 	{
 		struct sockaddr_storage ss;
-		socklen_t len = sockaddr_of(srv, PORT_DEAD, &ss);
-		int fd = tcp_socket(cla, 0), port;
+		socklen_t len = kt_sockaddr(srv, PORT_DEAD, &ss);
+		int fd = kt_tcp_socket(cla, 0), port;
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 
 		fcntl(fd, F_SETFL, O_NONBLOCK);
 		CHECK(connect(fd, (struct sockaddr *)&ss, len) < 0 && errno == EINPROGRESS, "dead connect: %s",
 		      strerror(errno));
-		port = local_port(fd);
+		port = kt_local_port(fd);
 		CHECK(poll(&p, 1, 300) == 0, "a dropped SYN was answered");
 		close(fd);
-		drain(1, 2000);
+		kt_drain(1, 2000);
 		struct learnd_record *r = find_record(true, port, PORT_DEAD);
 
 		CHECK(r, "%s: no record for a connection that never established", v6 ? "v6" : "v4");
@@ -619,21 +456,21 @@ static void case_slots(bool active)
 	reset_records();
 	fresh_ctl();
 	put_policy(active ? "10.203.0.0/24" : "10.201.1.0/24", active ? PREFIX_B : PREFIX_A, 7, 2, arms);
-	lfd = tcp_listen(srv, PORT_SLOTS);
+	lfd = kt_tcp_listen(srv, PORT_SLOTS);
 	for (int i = 0; i < N; i++) {
-		cfd = tcp_connect(cli, srv, PORT_SLOTS, NULL);
+		cfd = kt_tcp_connect(cli, srv, PORT_SLOTS, NULL);
 		CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
-		sfd = accept_one(lfd);
-		ports[i] = local_port(cfd);
-		cwnd[i] = (int)tinfo(active ? cfd : sfd).tcpi_snd_cwnd;
+		sfd = kt_accept(lfd);
+		ports[i] = kt_local_port(cfd);
+		cwnd[i] = (int)kt_tcp_info(active ? cfd : sfd).tcpi_snd_cwnd;
 		exchange(cfd, sfd, 10, 10);
 		if (i % 64 == 63)
-			ring_buffer__consume(rb); /* keep the ring buffer from filling */
+			kt_drain(0, 0); /* keep the ring buffer from filling */
 	}
 	close(lfd);
-	drain(2 * N, 3000);
-	for (int i = 0; i < nrec; i++) {
-		struct learnd_record *r = &recs[i];
+	kt_drain(2 * N, 3000);
+	for (int i = 0; i < kt_nrec; i++) {
+		struct learnd_record *r = &kt_recs[i];
 		int k;
 
 		if (!(r->flags & LEARND_REC_ACTIVE) == active || r->prefix_id == 0)
@@ -670,7 +507,7 @@ static void case_heartbeat(void)
 		{ "observe-only", 0, LEARND_CTL_OBSERVE_ONLY },
 		{ "paused", 0, LEARND_CTL_PAUSED },
 	};
-	int lfd = tcp_listen(SRV4, PORT_HB);
+	int lfd = kt_tcp_listen(SRV4, PORT_HB);
 
 	put_single(37, 20, 200);
 	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
@@ -681,16 +518,16 @@ static void case_heartbeat(void)
 
 		reset_records();
 		set_ctl(ld_now_ns() - (uint64_t)modes[m].age_s * 1000000000, modes[m].flags, 1);
-		cfd = tcp_connect(CLA4, SRV4, PORT_HB, NULL);
-		sfd = accept_one(lfd);
-		port = local_port(cfd);
-		ti = tinfo(sfd);
+		cfd = kt_tcp_connect(CLA4, SRV4, PORT_HB, NULL);
+		sfd = kt_accept(lfd);
+		port = kt_local_port(cfd);
+		ti = kt_tcp_info(sfd);
 		CHECK(ti.tcpi_snd_cwnd == (dflt ? 10u : 37u), "%s: cwnd %u", modes[m].name, ti.tcpi_snd_cwnd);
-		ti = tinfo(cfd);
+		ti = kt_tcp_info(cfd);
 		CHECK(dflt ? ti.tcpi_snd_wnd > 40 * ti.tcpi_snd_mss : ti.tcpi_snd_wnd == 20 * ti.tcpi_snd_mss,
 		      "%s: SYN-ACK window %u", modes[m].name, ti.tcpi_snd_wnd);
 		exchange(cfd, sfd, 500, 500);
-		drain(2, 2000);
+		kt_drain(2, 2000);
 		r = find_record(false, PORT_HB, port);
 		CHECK(r, "%s: no record", modes[m].name);
 		if (r)
@@ -702,30 +539,13 @@ static void case_heartbeat(void)
 
 /* ---- setup ---- */
 
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		DIE("write %s: %s", path, strerror(errno));
-	close(fd);
-}
-
 static void netns_setup(const char *cgroup)
 {
-	char path[4200];
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
-	write_file(path, "0");
-	if (unshare(CLONE_NEWNET))
-		DIE("unshare(CLONE_NEWNET): %s", strerror(errno));
-	nft("ip link set lo mtu 1500 up && "
-	    "ip addr add 10.200.0.1/32 dev lo && ip addr add 10.201.1.5/32 dev lo && "
-	    "ip addr add 10.202.0.5/32 dev lo && ip addr add 10.203.0.1/32 dev lo && "
-	    "ip addr add fd00:200::1/128 dev lo nodad && ip addr add fd00:201:1::5/128 dev lo nodad && "
-	    "ip addr add fd00:202::5/128 dev lo nodad && ip addr add fd00:203::1/128 dev lo nodad");
-	/* cached metrics would carry a learned cwnd/RTT from one case to the next */
-	write_file("/proc/sys/net/ipv4/tcp_no_metrics_save", "1");
+	kt_enter_netns(cgroup, "ip link set lo mtu 1500 up && "
+		       "ip addr add 10.200.0.1/32 dev lo && ip addr add 10.201.1.5/32 dev lo && "
+		       "ip addr add 10.202.0.5/32 dev lo && ip addr add 10.203.0.1/32 dev lo && "
+		       "ip addr add fd00:200::1/128 dev lo nodad && ip addr add fd00:201:1::5/128 dev lo nodad && "
+		       "ip addr add fd00:202::5/128 dev lo nodad && ip addr add fd00:203::1/128 dev lo nodad");
 	nft_setup();
 }
 
@@ -748,9 +568,7 @@ static int run_child(const char *cgroup, const char *pin_dir)
 	}
 	if (ld_dp_open(&dp, &opts))
 		DIE("cannot load and attach the data plane");
-	rb = ring_buffer__new(ld_dp_records_fd(&dp), on_record, NULL, NULL);
-	if (!rb)
-		DIE("ring_buffer__new: %s", strerror(errno));
+	kt_records_open(ld_dp_records_fd(&dp));
 
 
 	printf("iw v4\n");
@@ -781,71 +599,12 @@ static int run_child(const char *cgroup, const char *pin_dir)
 		      (unsigned long long)cnt[LEARND_CNT_IW_FAIL]);
 		CHECK(cnt[LEARND_CNT_RECORDS] > 0, "no records counted");
 	}
-	ring_buffer__free(rb);
+	kt_records_close();
 	ld_dp_close(&dp, true);
-	return failures ? 1 : 0;
-}
-
-/* Remove what the child may have left: pins (the pinned link holds the program
- * on the cgroup), then the cgroup itself. */
-static int cleanup(const char *cgroup, const char *pin_dir)
-{
-	static const char *const pins[] = { "link", "policy_map", "ctl_map", "counters", "records", "conn_store" };
-	char path[4200];
-	int bad = 0;
-
-	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, pins[i]);
-		if (unlink(path) == 0) {
-			fprintf(stderr, "cleanup: %s was left behind\n", path);
-			bad = 1;
-		}
-	}
-	if (rmdir(pin_dir) == 0) {
-		fprintf(stderr, "cleanup: %s was left behind\n", pin_dir);
-		bad = 1;
-	}
-	if (rmdir(cgroup) && errno != ENOENT) {
-		fprintf(stderr, "cleanup: rmdir %s: %s\n", cgroup, strerror(errno));
-		bad = 1;
-	}
-	return bad;
+	return kt_failures ? 1 : 0;
 }
 
 int main(void)
 {
-	char cgroup[4096], pin_dir[256];
-	const char *mnt;
-	pid_t pid;
-	int status, rc;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (geteuid() != 0) {
-		printf("skipped: needs root (BPF, cgroups, network namespaces)\n");
-		return 77;
-	}
-	ld_log_init("test_dataplane", 0);
-	mnt = ld_cgroup2_mount();
-	if (!mnt)
-		DIE("no cgroup v2 mount");
-	snprintf(cgroup, sizeof(cgroup), "%s/learnd-ktest-%d", mnt, (int)getpid());
-	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/learnd-ktest-%d", (int)getpid());
-	if (mkdir(cgroup, 0755))
-		DIE("mkdir %s: %s", cgroup, strerror(errno));
-
-	pid = fork();
-	if (pid < 0)
-		DIE("fork: %s", strerror(errno));
-	if (pid == 0)
-		_exit(run_child(cgroup, pin_dir));
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-	if (WIFSIGNALED(status))
-		fprintf(stderr, "test child killed by signal %d\n", WTERMSIG(status));
-	/* a clean close unpins everything itself; anything left is a failure too */
-	if (cleanup(cgroup, pin_dir))
-		rc = 1;
-	printf("%s\n", rc ? "FAILED" : "all passed");
-	return rc;
+	return kt_main("test_dataplane", "ktest", run_child);
 }

@@ -26,22 +26,17 @@
  * Exit status: 0 all passed, 1 a check failed, 77 skipped (not root).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <linux/tcp.h>
-#include <poll.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cidr.h"
@@ -52,29 +47,11 @@
 #include "log.h"
 #include "record.h"
 
+#include "ktest.h"
+
 #ifndef MSG_FASTOPEN
 #define MSG_FASTOPEN 0x20000000
 #endif
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                      \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
-			failures++;                                                           \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __func__, __LINE__, #cond);       \
-			fprintf(stderr, __VA_ARGS__);                                         \
-			fputc('\n', stderr);                                                  \
-		}                                                                             \
-	} while (0)
-
-#define DIE(...)                                                                              \
-	do {                                                                                  \
-		fprintf(stderr, "FATAL %s:%d: ", __func__, __LINE__);                         \
-		fprintf(stderr, __VA_ARGS__);                                                 \
-		fputc('\n', stderr);                                                          \
-		exit(1);                                                                      \
-	} while (0)
 
 /* Addresses on lo. */
 #define SRV "10.210.0.1"   /* server in no prefix */
@@ -89,27 +66,6 @@ static int failures;
 #define IW_T 37
 
 static struct ld_dataplane dp;
-static struct ring_buffer *rb;
-static struct learnd_record recs[1024];
-static int nrec;
-
-static int on_record(void *ctx, void *data, size_t size)
-{
-	(void)ctx;
-	if (nrec < (int)(sizeof(recs) / sizeof(recs[0])) && ld_record_decode(data, size, &recs[nrec]) == 0)
-		nrec++;
-	return 0;
-}
-
-static void drain(int want, int timeout_ms)
-{
-	/* the program wakes readers only when the ring is a quarter full: consume */
-	for (int waited = 0; nrec < want && waited < timeout_ms; waited += 20) {
-		ring_buffer__poll(rb, 20);
-		ring_buffer__consume(rb);
-	}
-	ring_buffer__consume(rb);
-}
 
 static void set_ctl(uint32_t sample_rate)
 {
@@ -144,79 +100,13 @@ static uint64_t counter(enum learnd_counter c)
 
 /* ---- sockets ---- */
 
-static socklen_t sa4(const char *addr, int port, struct sockaddr_in *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->sin_family = AF_INET;
-	s->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, addr, &s->sin_addr) != 1)
-		DIE("bad address %s", addr);
-	return sizeof(*s);
-}
-
-static int tcp_bound(const char *addr, int port)
-{
-	struct sockaddr_in s;
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		DIE("socket: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&s, sa4(addr, port, &s)))
-		DIE("bind %s:%d: %s", addr, port, strerror(errno));
-	return fd;
-}
-
-static int tcp_listen(const char *addr, int port)
-{
-	int fd = tcp_bound(addr, port);
-
-	if (listen(fd, 512))
-		DIE("listen: %s", strerror(errno));
-	return fd;
-}
-
 static int tcp_connect(const char *src, const char *dst, int port)
 {
-	struct sockaddr_in s;
-	int fd = tcp_bound(src, 0);
+	int fd = kt_tcp_connect(src, dst, port, NULL);
 
-	if (connect(fd, (struct sockaddr *)&s, sa4(dst, port, &s)))
-		DIE("connect %s:%d: %s", dst, port, strerror(errno));
-	return fd;
-}
-
-static int accept_one(int lfd)
-{
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
-	int fd;
-
-	if (poll(&p, 1, 5000) != 1)
-		DIE("no connection to accept");
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
-		DIE("accept: %s", strerror(errno));
+		DIE("connect %s:%d: %s", dst, port, strerror(-fd));
 	return fd;
-}
-
-static struct tcp_info tinfo(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
-		DIE("TCP_INFO: %s", strerror(errno));
-	return ti;
-}
-
-static int local_port(int fd)
-{
-	struct sockaddr_in s;
-	socklen_t len = sizeof(s);
-
-	getsockname(fd, (struct sockaddr *)&s, &len);
-	return ntohs(s.sin_port);
 }
 
 /* 100 bytes each way; the client half-closes, the server answers and closes. */
@@ -237,12 +127,6 @@ static void exchange(int cfd, int sfd)
 	while ((n = read(cfd, buf, sizeof(buf))) > 0)
 		;
 	close(cfd);
-}
-
-static void sh(const char *cmd)
-{
-	if (system(cmd) != 0)
-		DIE("command failed: %s", cmd);
 }
 
 /* ---- 1: limits of the configuration ---- */
@@ -322,7 +206,7 @@ static const struct learnd_arm slot_arms[LEARND_MAX_SLOTS] = {
 
 static void case_slots(void)
 {
-	int lfd = tcp_listen(SRV, PORT_SLOTS), seen[LEARND_MAX_SLOTS] = { 0 }, matched = 0;
+	int lfd = kt_tcp_listen(SRV, PORT_SLOTS), seen[LEARND_MAX_SLOTS] = { 0 }, matched = 0;
 	static int cwnd_by_port[65536];
 	uint32_t sum = 0;
 
@@ -331,18 +215,18 @@ static void case_slots(void)
 	CHECK(sum == LEARND_SHARE_ONE, "shares sum to %u", sum);
 	put_policy("10.211.1.0/24", 1, LEARND_MAX_SLOTS, slot_arms);
 	set_ctl(1);
-	nrec = 0;
+	kt_nrec = 0;
 	memset(cwnd_by_port, -1, sizeof(cwnd_by_port));
 	for (int i = 0; i < NCONN; i++) {
-		int cfd = tcp_connect(CLA, SRV, PORT_SLOTS), sfd = accept_one(lfd);
+		int cfd = tcp_connect(CLA, SRV, PORT_SLOTS), sfd = kt_accept(lfd);
 
-		cwnd_by_port[local_port(cfd)] = (int)tinfo(sfd).tcpi_snd_cwnd;
+		cwnd_by_port[kt_local_port(cfd)] = (int)kt_tcp_info(sfd).tcpi_snd_cwnd;
 		exchange(cfd, sfd);
 	}
 	close(lfd);
-	drain(2 * NCONN, 3000);
-	for (int i = 0; i < nrec; i++) {
-		const struct learnd_record *r = &recs[i];
+	kt_drain(2 * NCONN, 3000);
+	for (int i = 0; i < kt_nrec; i++) {
+		const struct learnd_record *r = &kt_recs[i];
 		const struct learnd_arm *a;
 
 		if (r->flags & LEARND_REC_ACTIVE)
@@ -371,20 +255,20 @@ static void case_slots(void)
 
 static void case_rate(uint32_t rate)
 {
-	int lfd = tcp_listen(SRV, PORT_RATE);
+	int lfd = kt_tcp_listen(SRV, PORT_RATE);
 	uint64_t before = counter(LEARND_CNT_RECORDS);
 
 	set_ctl(rate);
-	nrec = 0;
+	kt_nrec = 0;
 	for (int i = 0; i < NCONN; i++) {
-		int cfd = tcp_connect(CLA, SRV, PORT_RATE), sfd = accept_one(lfd);
+		int cfd = tcp_connect(CLA, SRV, PORT_RATE), sfd = kt_accept(lfd);
 
 		exchange(cfd, sfd);
 	}
 	close(lfd);
-	drain(1, 300);
-	CHECK(nrec == 0 && counter(LEARND_CNT_RECORDS) == before, "sample_rate %u: %d records", rate, nrec);
-	printf("sample_rate %u: %d records for %d connections\n", rate, nrec, NCONN);
+	kt_drain(1, 300);
+	CHECK(kt_nrec == 0 && counter(LEARND_CNT_RECORDS) == before, "sample_rate %u: %d records", rate, kt_nrec);
+	printf("sample_rate %u: %d records for %d connections\n", rate, kt_nrec, NCONN);
 }
 
 /* ---- 4: setsockopt failures in the counters ---- */
@@ -413,9 +297,9 @@ static void case_rcvbuf(void)
 
 	put_policy("10.212.0.0/24", 2, 1, &a);
 	set_ctl(1);
-	lfd = tcp_listen(SRVB, PORT_RCVBUF);
+	lfd = kt_tcp_listen(SRVB, PORT_RCVBUF);
 	cfd = tcp_connect(CLA, SRVB, PORT_RCVBUF);
-	sfd = accept_one(lfd);
+	sfd = kt_accept(lfd);
 	getsockopt(cfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len);
 	exchange(cfd, sfd);
 	close(lfd);
@@ -433,15 +317,15 @@ static void case_rcvbuf(void)
 /* A TCP Fast Open connection: SYN with data via sendto(MSG_FASTOPEN). */
 static void tfo_connection(int port, int *cwnd)
 {
-	struct sockaddr_in s;
-	int lfd = tcp_listen(SRVT, port), cfd = tcp_bound(CLA, 0), sfd;
+	struct sockaddr_storage s;
+	int lfd = kt_tcp_listen(SRVT, port), cfd = kt_tcp_socket(CLA, 0), sfd;
 	char buf[500] = { 0 };
 
-	if (sendto(cfd, buf, sizeof(buf), MSG_FASTOPEN, (struct sockaddr *)&s, sa4(SRVT, port, &s)) !=
+	if (sendto(cfd, buf, sizeof(buf), MSG_FASTOPEN, (struct sockaddr *)&s, kt_sockaddr(SRVT, port, &s)) !=
 	    (ssize_t)sizeof(buf))
 		DIE("sendto(MSG_FASTOPEN): %s", strerror(errno));
-	sfd = accept_one(lfd);
-	*cwnd = (int)tinfo(cfd).tcpi_snd_cwnd;
+	sfd = kt_accept(lfd);
+	*cwnd = (int)kt_tcp_info(cfd).tcpi_snd_cwnd;
 	{
 		ssize_t n;
 
@@ -465,8 +349,8 @@ static void case_iw_failure(void)
 	put_policy("10.213.0.0/24", 3, 1, &a);
 	set_ctl(1);
 	/* client Fast Open without a cookie (1 | 4): the first SYN carries data */
-	sh("sysctl -q -w net.ipv4.tcp_fastopen=5");
-	sh("nft -f - <<'EOF'\n"
+	kt_sh("sysctl -q -w net.ipv4.tcp_fastopen=5");
+	kt_sh("nft -f - <<'EOF'\n"
 	   "table inet learnd_limits {\n"
 	   "  chain out {\n"
 	   "    type filter hook output priority 0; policy accept;\n"
@@ -492,43 +376,26 @@ static void case_iw_failure(void)
 	      (unsigned long long)(counter(LEARND_CNT_IW_FAIL) - f0));
 	printf("Fast Open, SYN with data refused locally: snd_cwnd %d (kernel default), IW failures +%llu of 3\n",
 	       cwnd, (unsigned long long)(counter(LEARND_CNT_IW_FAIL) - f0));
-	sh("nft delete table inet learnd_limits");
+	kt_sh("nft delete table inet learnd_limits");
 }
 
 /* ---- setup ---- */
-
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		DIE("write %s: %s", path, strerror(errno));
-	close(fd);
-}
 
 static int run_child(const char *cgroup, const char *pin_dir)
 {
 	struct ld_config cfg;
 	struct ld_dp_opts opts = { .cgroup = cgroup, .pin_dir = pin_dir };
-	char path[4200];
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
-	write_file(path, "0");
-	if (unshare(CLONE_NEWNET))
-		DIE("unshare(CLONE_NEWNET): %s", strerror(errno));
-	sh("ip link set lo mtu 1500 up && ip addr add " SRV "/32 dev lo && ip addr add " CLA "/32 dev lo && "
-	   "ip addr add " SRVB "/32 dev lo && ip addr add " SRVT "/32 dev lo");
-	write_file("/proc/sys/net/ipv4/tcp_no_metrics_save", "1");
-
+	kt_enter_netns(cgroup, "ip link set lo mtu 1500 up && ip addr add " SRV "/32 dev lo && "
+		       "ip addr add " CLA "/32 dev lo && ip addr add " SRVB "/32 dev lo && "
+		       "ip addr add " SRVT "/32 dev lo");
 	config_limits(&cfg);
 	opts.max_prefixes = cfg.max_prefixes;
 	opts.ringbuf_kb = cfg.ringbuf_kb;
 	if (ld_dp_open(&dp, &opts))
 		DIE("the data plane does not load at the configuration's limits");
 	check_loaded(&cfg);
-	rb = ring_buffer__new(ld_dp_records_fd(&dp), on_record, NULL, NULL);
-	if (!rb)
-		DIE("ring_buffer__new: %s", strerror(errno));
+	kt_records_open(ld_dp_records_fd(&dp));
 
 	case_slots();
 	case_rate(cfg.sample_rate);
@@ -536,73 +403,13 @@ static int run_child(const char *cgroup, const char *pin_dir)
 	case_iw_failure();
 	CHECK(counter(LEARND_CNT_RB_DROPS) == 0, "ring buffer drops");
 
-	ring_buffer__free(rb);
+	kt_records_close();
 	ld_dp_close(&dp, true);
 	ld_config_free(&cfg);
-	return failures ? 1 : 0;
-}
-
-/* Remove what the child may have left: pins (the pinned link holds the program
- * on the cgroup), then the cgroup itself. */
-static int cleanup(const char *cgroup, const char *pin_dir)
-{
-	static const char *const pins[] = { "link", "policy_map", "ctl_map", "counters", "records", "conn_store" };
-	char path[4200];
-	int bad = 0;
-
-	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, pins[i]);
-		if (unlink(path) == 0) {
-			fprintf(stderr, "cleanup: %s was left behind\n", path);
-			bad = 1;
-		}
-	}
-	if (rmdir(pin_dir) == 0) {
-		fprintf(stderr, "cleanup: %s was left behind\n", pin_dir);
-		bad = 1;
-	}
-	for (int i = 0; rmdir(cgroup) && errno == EBUSY && i < 100; i++)
-		usleep(20000);
-	if (access(cgroup, F_OK) == 0) {
-		fprintf(stderr, "cleanup: rmdir %s: %s\n", cgroup, strerror(errno));
-		bad = 1;
-	}
-	return bad;
+	return kt_failures ? 1 : 0;
 }
 
 int main(void)
 {
-	char cgroup[4096], pin_dir[256];
-	const char *mnt;
-	pid_t pid;
-	int status, rc;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (geteuid() != 0) {
-		printf("skipped: needs root (BPF, cgroups, network namespaces)\n");
-		return 77;
-	}
-	ld_log_init("test_limits", 0);
-	mnt = ld_cgroup2_mount();
-	if (!mnt)
-		DIE("no cgroup v2 mount");
-	snprintf(cgroup, sizeof(cgroup), "%s/learnd-klimits-%d", mnt, (int)getpid());
-	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/learnd-klimits-%d", (int)getpid());
-	if (mkdir(cgroup, 0755))
-		DIE("mkdir %s: %s", cgroup, strerror(errno));
-
-	pid = fork();
-	if (pid < 0)
-		DIE("fork: %s", strerror(errno));
-	if (pid == 0)
-		_exit(run_child(cgroup, pin_dir));
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-	if (WIFSIGNALED(status))
-		fprintf(stderr, "test child killed by signal %d\n", WTERMSIG(status));
-	if (cleanup(cgroup, pin_dir))
-		rc = 1;
-	printf("%s\n", rc ? "FAILED" : "all passed");
-	return rc;
+	return kt_main("test_limits", "klimits", run_child);
 }

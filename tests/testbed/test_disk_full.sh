@@ -14,51 +14,21 @@
 #     start with one line naming the cause, exit 1, attaches nothing and leaves
 #     the file as it was; the same for a database not created yet.
 set -euo pipefail
-NAME=disk_full
-SRC=${LEARND_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-export LEARND_BUILD=${LEARND_BUILD:-$SRC/build}
-FG=$LEARND_BUILD/tools/flowgen
-LEARND=$LEARND_BUILD/learner/learnd
-LC=$LEARND_BUILD/learner/learnctl
-TOPO=$SRC/tools/topo.sh
+# shellcheck source=tests/testbed/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+tb_init disk_full
 export LD_TOPO=tdf$$
-WORK=$(mktemp -d /tmp/test_disk_full.XXXXXX)
 MNT=$WORK/db
-PIN=/sys/fs/bpf/learnd-test-$$
-SRV_PID="" LEARND_PID="" TRAFFIC_PID="" MOUNTED=""
 PORT=5208
 TTL_MS=2000
-
-cleanup() {
-	local rc=$?
-	trap - EXIT
-	for pid in $TRAFFIC_PID $SRV_PID $LEARND_PID; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	"$TOPO" down >/dev/null 2>&1 || echo "cleanup: topo.sh down failed for $LD_TOPO" >&2
-	rm -rf "$PIN"
-	[ -z "$MOUNTED" ] || umount "$MNT" || umount -l "$MNT" || echo "cleanup: cannot unmount $MNT" >&2
-	[ $rc -eq 0 ] || { echo "--- learnd log:"; grep -v ' debug: ' "$WORK"/learnd*.log | tail -n 30; } >&2
-	rm -rf "$WORK"
-	exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $NAME: $*" >&2; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || fail "needs root"
-for b in "$FG" "$LEARND" "$LC" "$LEARND_BUILD/tools/pathemu"; do [ -x "$b" ] || fail "not built: $b"; done
+tb_need "$FG" "$LEARND" "$LC" "$LEARND_BUILD/tools/pathemu"
 
 mkdir "$MNT"
 mount -t tmpfs -o size=1m,mode=0700 "ldtest$$" "$MNT"
-MOUNTED=1
+tb_on_exit 'umount "$MNT" || umount -l "$MNT" || echo "cleanup: cannot unmount $MNT" >&2'
 
 printf 'fast 40 100 1000 0 0\n' >"$WORK/t.paths"
-"$TOPO" up "$WORK/t.paths" >/dev/null
-# shellcheck disable=SC1090,SC2154 # topo.env defines TOPO_*
-. "/run/learnd-topo/$LD_TOPO/topo.env"
-ip netns exec "$TOPO_SRV_NS" sysctl -q -w net.ipv4.tcp_no_metrics_save=1
-ip netns exec "$TOPO_NS_fast" sysctl -q -w net.ipv4.tcp_no_metrics_save=1 net.ipv4.tcp_rmem="4096 524288 33554432"
+tb_topo_up "$WORK/t.paths" rmem
 
 DB=$MNT/learnd.db
 cat >"$WORK/learnd.conf" <<EOF
@@ -74,17 +44,8 @@ heartbeat_ttl_ms = $TTL_MS
 iw = 37
 EOF
 
-"$LEARND" --config "$WORK/learnd.conf" >"$WORK/learnd.log" 2>&1 &
-LEARND_PID=$!
-for _ in $(seq 100); do grep -q 'attached to' "$WORK/learnd.log" && break; sleep 0.05; done
-grep -q 'attached to' "$WORK/learnd.log" || fail "learnd did not attach"
-
-"$TOPO" exec srv -- "$FG" server --port $PORT --congestion cubic 2>"$WORK/server.log" &
-SRV_PID=$!
-for _ in $(seq 100); do
-	ip netns exec "$TOPO_SRV_NS" ss -Hltn "sport = :$PORT" | grep -q . && break
-	sleep 0.05
-done
+tb_start_learnd "$WORK/learnd.conf" "$WORK/learnd.log"
+tb_start_server $PORT --congestion cubic
 
 q() { sqlite3 -readonly "file:$DB?mode=ro" "$1"; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
@@ -98,47 +59,48 @@ median_fct() {
 ip netns exec "$TOPO_NS_fast" "$FG" client --server "$TOPO_SRV4" --port $PORT --sizes 50k \
 	--duration 600 --concurrency 2 --timeout 10 --out "$WORK/flows.csv" 2>/dev/null &
 TRAFFIC_PID=$!
+tb_track $TRAFFIC_PID
 sleep 2
 n0=$(q "SELECT value FROM daemon WHERE key = 'records'")
-[ "${n0:-0}" -gt 0 ] || fail "no records in the database before the disk filled"
+[ "${n0:-0}" -gt 0 ] || tb_fail "no records in the database before the disk filled"
 
 # fill the disk, while learnd writes
 t_full=$(now_us)
 dd if=/dev/zero of="$MNT/filler" bs=4k 2>/dev/null || true
-[ "$(df --output=avail "$MNT" | tail -n 1)" -eq 0 ] || fail "$MNT is not full: $(df -h "$MNT")"
+[ "$(df --output=avail "$MNT" | tail -n 1)" -eq 0 ] || tb_fail "$MNT is not full: $(df -h "$MNT")"
 for _ in $(seq 50); do grep -q 'history not written' "$WORK/learnd.log" && break; sleep 0.1; done
-grep -q 'history not written' "$WORK/learnd.log" || fail "nothing logged with the disk full"
+grep -q 'history not written' "$WORK/learnd.log" || tb_fail "nothing logged with the disk full"
 sleep 6 # 30 ticks that cannot be written
-kill -0 "$LEARND_PID" || fail "learnd died with the disk full"
-"$LC" -c "$WORK/learnd.conf" status >"$WORK/status.txt" 2>&1 || fail "learnctl status failed: $(cat "$WORK/status.txt")"
-"$LC" -c "$WORK/learnd.conf" --json status >"$WORK/status.json" 2>&1 || fail "learnctl --json status failed"
+kill -0 "$LEARND_PID" || tb_fail "learnd died with the disk full"
+"$LC" -c "$WORK/learnd.conf" status >"$WORK/status.txt" 2>&1 || tb_fail "learnctl status failed: $(cat "$WORK/status.txt")"
+"$LC" -c "$WORK/learnd.conf" --json status >"$WORK/status.json" 2>&1 || tb_fail "learnctl --json status failed"
 t_back=$(now_us)
 full_errs=$(grep -c 'history not written' "$WORK/learnd.log" || true)
-grep -q '^learnd: *alive' "$WORK/status.txt" || fail "heartbeat not fresh with the disk full: $(head -n 1 "$WORK/status.txt")"
+grep -q '^learnd: *alive' "$WORK/status.txt" || tb_fail "heartbeat not fresh with the disk full: $(head -n 1 "$WORK/status.txt")"
 grep -q 'STALE: database not written for' "$WORK/status.txt" ||
-	fail "learnctl status does not report the database failure: $(cat "$WORK/status.txt")"
-grep -q '"stale":true' "$WORK/status.json" || fail "learnctl --json status: database not stale: $(cat "$WORK/status.json")"
+	tb_fail "learnctl status does not report the database failure: $(cat "$WORK/status.txt")"
+grep -q '"stale":true' "$WORK/status.json" || tb_fail "learnctl --json status: database not stale: $(cat "$WORK/status.json")"
 echo "disk full: $full_errs error line(s) in 6 s of 200 ms ticks; status: $(grep STALE "$WORK/status.txt" | sed 's/^ *//')"
-[ "$full_errs" -eq 1 ] || fail "the failure was logged $full_errs times, want once"
+[ "$full_errs" -eq 1 ] || tb_fail "the failure was logged $full_errs times, want once"
 read -r full_ms full_n < <(median_fct "$t_full" "$t_back")
-[ "$full_n" -ge 5 ] || fail "only $full_n flows completed while the disk was full"
-[ "$full_ms" -lt 120 ] || fail "disk full: median FCT $full_ms ms over $full_n flows, IW 37 (~80 ms) expected"
+[ "$full_n" -ge 5 ] || tb_fail "only $full_n flows completed while the disk was full"
+[ "$full_ms" -lt 120 ] || tb_fail "disk full: median FCT $full_ms ms over $full_n flows, IW 37 (~80 ms) expected"
 echo "disk full: $full_n flows, median FCT $full_ms ms (IW 37 still applied)"
 
 # space again
 rm -f "$MNT/filler"
 for _ in $(seq 50); do grep -q 'writing again' "$WORK/learnd.log" && break; sleep 0.1; done
-grep -q 'database: writing again' "$WORK/learnd.log" || fail "no 'writing again' after space returned"
+grep -q 'database: writing again' "$WORK/learnd.log" || tb_fail "no 'writing again' after space returned"
 sleep 1
-"$LC" -c "$WORK/learnd.conf" --json status >"$WORK/status.json" 2>&1 || fail "learnctl --json status failed"
-grep -q '"stale":false' "$WORK/status.json" || fail "database still stale after space returned"
+"$LC" -c "$WORK/learnd.conf" --json status >"$WORK/status.json" 2>&1 || tb_fail "learnctl --json status failed"
+grep -q '"stale":false' "$WORK/status.json" || tb_fail "database still stale after space returned"
 errs=$(q "SELECT value FROM daemon WHERE key = 'store_errors'")
-[ "$errs" -ge 20 ] || fail "store_errors $errs in the database, want about 30"
+[ "$errs" -ge 20 ] || tb_fail "store_errors $errs in the database, want about 30"
 
 # stop the traffic; every connection must be in the aggregates
 kill -TERM "$TRAFFIC_PID"
 wait "$TRAFFIC_PID" || true
-TRAFFIC_PID=""
+tb_untrack "$TRAFFIC_PID"
 sleep 1.5
 kill -STOP "$LEARND_PID" # a still picture
 flows=$(tail -n +2 "$WORK/flows.csv" | wc -l)
@@ -147,28 +109,25 @@ agg=$(q "SELECT coalesce(sum(n), 0) FROM aggregates WHERE param = 'iw'")
 agg37=$(q "SELECT coalesce(sum(n), 0) FROM aggregates WHERE param = 'iw' AND value = 37")
 kill -CONT "$LEARND_PID"
 echo "after recovery: $flows flows, $recs records, $agg connections in the aggregates ($agg37 at iw 37), $errs failed ticks"
-[ "$agg" -eq "$recs" ] || fail "aggregates hold $agg connections, learnd consumed $recs records: failed ticks lost"
+[ "$agg" -eq "$recs" ] || tb_fail "aggregates hold $agg connections, learnd consumed $recs records: failed ticks lost"
 # (a flow interrupted before the server accepted it has a row but no record)
-[ "$recs" -le "$flows" ] && [ "$recs" -ge $((flows - 2)) ] || fail "$recs records for $flows flows"
-[ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check failed after the full disk"
+[ "$recs" -le "$flows" ] && [ "$recs" -ge $((flows - 2)) ] || tb_fail "$recs records for $flows flows"
+[ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] || tb_fail "integrity_check failed after the full disk"
 
 # clean stop, then a read-only directory: refused at start
-kill -TERM "$LEARND_PID"
-rc=0
-wait "$LEARND_PID" || rc=$?
-LEARND_PID=""
-[ $rc -eq 0 ] || fail "learnd exited $rc on SIGTERM"
+tb_stop_learnd TERM
+[ $LEARND_RC -eq 0 ] || tb_fail "learnd exited $LEARND_RC on SIGTERM"
 sum=$(md5sum <"$DB")
 mount -o remount,ro "$MNT"
 for db in "$DB" "$MNT/new.db"; do
 	rc=0
 	timeout 10 "$LEARND" --config "$WORK/learnd.conf" --db "$db" >"$WORK/ro.log" 2>&1 || rc=$?
-	[ $rc -eq 1 ] || fail "read-only $db: learnd exit $rc, want 1: $(cat "$WORK/ro.log")"
-	[ "$(wc -l <"$WORK/ro.log")" -eq 1 ] || fail "read-only $db: more than one line: $(cat "$WORK/ro.log")"
-	grep -q "database $db: Read-only file system" "$WORK/ro.log" || fail "read-only $db: unclear: $(cat "$WORK/ro.log")"
-	[ ! -e "$PIN" ] || fail "read-only $db: pins made under $PIN"
-	! bpftool cgroup show "$TOPO_CGROUP" | grep -q sock_ops || fail "read-only $db: program attached"
+	[ $rc -eq 1 ] || tb_fail "read-only $db: learnd exit $rc, want 1: $(cat "$WORK/ro.log")"
+	[ "$(wc -l <"$WORK/ro.log")" -eq 1 ] || tb_fail "read-only $db: more than one line: $(cat "$WORK/ro.log")"
+	grep -q "database $db: Read-only file system" "$WORK/ro.log" || tb_fail "read-only $db: unclear: $(cat "$WORK/ro.log")"
+	[ ! -e "$PIN" ] || tb_fail "read-only $db: pins made under $PIN"
+	! bpftool cgroup show "$TOPO_CGROUP" | grep -q sock_ops || tb_fail "read-only $db: program attached"
 done
-[ "$(md5sum <"$DB")" = "$sum" ] || fail "the database changed"
+[ "$(md5sum <"$DB")" = "$sum" ] || tb_fail "the database changed"
 echo "read-only: $(cat "$WORK/ro.log")"
 echo "PASS: $NAME"

@@ -12,48 +12,18 @@
 #     and the slots of every other prefix (the default, a well-behaved path,
 #     the spray's survivors) are exactly what they were before it started.
 set -euo pipefail
-NAME=hostile
-SRC=${LEARND_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-export LEARND_BUILD=${LEARND_BUILD:-$SRC/build}
-FG=$LEARND_BUILD/tools/flowgen
-LEARND=$LEARND_BUILD/learner/learnd
-LC=$LEARND_BUILD/learner/learnctl
-TOPO=$SRC/tools/topo.sh
+# shellcheck source=tests/testbed/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+tb_init hostile
 PY=$(command -v python3)
 export LD_TOPO=tho$$
-WORK=$(mktemp -d /tmp/test_hostile.XXXXXX)
-PIN=/sys/fs/bpf/learnd-test-$$
-SRV_PID="" LEARND_PID="" ADV_PID="" WATCH_PID=""
 PORT=5209
 CAP=64
 IW_MIN=4 IW_MAX=64 RTO_MIN=100 RTO_MAX=500
-
-cleanup() {
-	local rc=$?
-	trap - EXIT
-	for pid in $WATCH_PID $ADV_PID $SRV_PID $LEARND_PID; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	"$TOPO" down >/dev/null 2>&1 || echo "cleanup: topo.sh down failed for $LD_TOPO" >&2
-	rm -rf "$PIN"
-	[ $rc -eq 0 ] || { echo "--- learnd log:"; grep -v ' debug: ' "$WORK/learnd.log" | tail -n 30; } >&2
-	rm -rf "$WORK"
-	exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $NAME: $*" >&2; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || fail "needs root"
-for b in "$FG" "$LEARND" "$LC" "$LEARND_BUILD/tools/pathemu" "$PY"; do [ -x "$b" ] || fail "not built: $b"; done
+tb_need "$FG" "$LEARND" "$LC" "$LEARND_BUILD/tools/pathemu" "$PY"
 
 printf 'spray 2 1000 1000 0 0\ngood 20 100 1000 0 0\nadv 20 100 1000 0 0\n' >"$WORK/t.paths"
-"$TOPO" up "$WORK/t.paths" >/dev/null
-# shellcheck disable=SC1090,SC2154 # topo.env defines TOPO_*
-. "/run/learnd-topo/$LD_TOPO/topo.env"
-for ns in "$TOPO_SRV_NS" "$TOPO_NS_spray" "$TOPO_NS_good" "$TOPO_NS_adv"; do
-	ip netns exec "$ns" sysctl -q -w net.ipv4.tcp_no_metrics_save=1
-done
+tb_topo_up "$WORK/t.paths"
 # the spray namespace owns 10.64.0.0/10 and fd64::/16 (any address in them is
 # local); the server routes them back through the spray path
 ip -n "$TOPO_NS_spray" route add local 10.64.0.0/10 dev lo
@@ -76,17 +46,8 @@ iw = $IW_MIN..$IW_MAX
 syn_rto_ms = $RTO_MIN..$RTO_MAX
 EOF
 
-"$LEARND" --config "$WORK/learnd.conf" >"$WORK/learnd.log" 2>&1 &
-LEARND_PID=$!
-for _ in $(seq 100); do grep -q 'attached to' "$WORK/learnd.log" && break; sleep 0.05; done
-grep -q 'attached to' "$WORK/learnd.log" || fail "learnd did not attach"
-
-"$TOPO" exec srv -- "$FG" server --port $PORT --congestion cubic --idle-timeout 10 2>"$WORK/server.log" &
-SRV_PID=$!
-for _ in $(seq 100); do
-	ip netns exec "$TOPO_SRV_NS" ss -Hltn "sport = :$PORT" | grep -q . && break
-	sleep 0.05
-done
+tb_start_learnd "$WORK/learnd.conf" "$WORK/learnd.log"
+tb_start_server $PORT --congestion cubic --idle-timeout 10
 
 q() { sqlite3 -readonly "file:$DB?mode=ro" "$1"; }
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$LEARND_PID/status"; }
@@ -97,7 +58,7 @@ map_entries() {
 }
 spray() {
 	ip netns exec "$TOPO_NS_spray" "$PY" "$SRC/tests/testbed/spray.py" "$TOPO_SRV4" "$TOPO_SRV6" $PORT "$@" \
-		>"$WORK/spray.out" || fail "spray $*: too many connections failed: $(cat "$WORK/spray.out")"
+		>"$WORK/spray.out" || tb_fail "spray $*: too many connections failed: $(cat "$WORK/spray.out")"
 }
 
 # the policy map's size, all along
@@ -109,7 +70,7 @@ spray() {
 		sleep 0.1
 	done
 ) 2>/dev/null &
-WATCH_PID=$!
+tb_track $!
 
 sleep 1
 rss0=$(rss)
@@ -127,23 +88,23 @@ live=$(q "SELECT count(*) FROM prefixes WHERE evicted_ns IS NULL")
 map_now=$(map_entries)
 map_max=$(cat "$WORK/map_max" 2>/dev/null || echo 0)
 map_cap=$(bpftool -j map show pinned "$PIN/policy_map" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["max_entries"])')
-[ "$map_cap" -eq $CAP ] || fail "policy map max_entries $map_cap, want $CAP"
-"$LC" -c "$WORK/learnd.conf" report --csv >"$WORK/report.csv" || fail "learnctl report failed"
+[ "$map_cap" -eq $CAP ] || tb_fail "policy map max_entries $map_cap, want $CAP"
+"$LC" -c "$WORK/learnd.conf" report --csv >"$WORK/report.csv" || tb_fail "learnctl report failed"
 report_rows=$(($(wc -l <"$WORK/report.csv") - 1))
 echo "after the spray: $recs records, $known prefixes in the history, $live live, report $report_rows rows," \
 	"policy map $map_now now / $map_max at most (cap $CAP)"
 echo "learnd RSS: $rss0 kB before, $rss1 kB after 1500 prefixes, $rss2 kB after 3000"
-[ "$recs" -ge 2700 ] || fail "only $recs records of the spray's 3000 connections"
+[ "$recs" -ge 2700 ] || tb_fail "only $recs records of the spray's 3000 connections"
 # (a prefix discovered and evicted within one tick never reaches the database)
-[ "$known" -gt $CAP ] || fail "only $known prefixes discovered: the spray did not reach learnd as distinct prefixes"
+[ "$known" -gt $CAP ] || tb_fail "only $known prefixes discovered: the spray did not reach learnd as distinct prefixes"
 v6=$(q "SELECT count(*) FROM prefixes WHERE cidr LIKE 'fd64:%'")
-[ "$v6" -gt 0 ] || fail "no IPv6 prefix of the spray discovered"
-[ "$map_max" -le $CAP ] && [ "$map_now" -le $CAP ] || fail "policy map held $map_max entries, cap $CAP"
-[ "$live" -le $CAP ] || fail "$live live prefixes in the database, cap $CAP"
-[ "$report_rows" -le $CAP ] || fail "learnctl report lists $report_rows prefixes, cap $CAP"
-! grep -q 'policy map update failed' "$WORK/learnd.log" || fail "$(grep -m1 'policy map update failed' "$WORK/learnd.log")"
-[ $((rss1 - rss0)) -lt 6144 ] || fail "RSS grew by $((rss1 - rss0)) kB over 1500 prefixes at a cap of $CAP"
-[ $((rss2 - rss1)) -lt 1536 ] || fail "RSS grew by $((rss2 - rss1)) kB over the second 1500 prefixes, already at the cap"
+[ "$v6" -gt 0 ] || tb_fail "no IPv6 prefix of the spray discovered"
+[ "$map_max" -le $CAP ] && [ "$map_now" -le $CAP ] || tb_fail "policy map held $map_max entries, cap $CAP"
+[ "$live" -le $CAP ] || tb_fail "$live live prefixes in the database, cap $CAP"
+[ "$report_rows" -le $CAP ] || tb_fail "learnctl report lists $report_rows prefixes, cap $CAP"
+! grep -q 'policy map update failed' "$WORK/learnd.log" || tb_fail "$(grep -m1 'policy map update failed' "$WORK/learnd.log")"
+[ $((rss1 - rss0)) -lt 6144 ] || tb_fail "RSS grew by $((rss1 - rss0)) kB over 1500 prefixes at a cap of $CAP"
+[ $((rss2 - rss1)) -lt 1536 ] || tb_fail "RSS grew by $((rss2 - rss1)) kB over the second 1500 prefixes, already at the cap"
 
 # the adversary: its own prefix and a well-behaved one are known first
 ADV=$TOPO_PREFIX4_adv GOOD=$TOPO_PREFIX4_good
@@ -154,7 +115,7 @@ for p in good adv; do
 done
 sleep 1
 [ "$(q "SELECT count(*) FROM prefixes WHERE cidr IN ('$ADV', '$GOOD') AND evicted_ns IS NULL")" -eq 2 ] ||
-	fail "$GOOD and $ADV were not discovered"
+	tb_fail "$GOOD and $ADV were not discovered"
 others() {
 	q "SELECT cidr, slot, share, iw, rwnd, syn_rto_ms, base_rtt_us, epoch FROM v_slots WHERE cidr != '$ADV' ORDER BY cidr, slot"
 }
@@ -186,24 +147,25 @@ if bad:
 before=$(others)
 before_map=$(map_others)
 before_adv=$(q "SELECT group_concat(slot || ':' || iw || '/' || syn_rto_ms, ' ') FROM v_slots WHERE cidr = '$ADV'")
-[ -n "$before" ] && [ -n "$before_map" ] || fail "nothing to compare: no slots"
+[ -n "$before" ] && [ -n "$before_map" ] || tb_fail "nothing to compare: no slots"
 adv_dec0=$(q "SELECT count(*) FROM v_decisions WHERE cidr = '$ADV'")
 
 "$TOPO" set adv syn_loss=0.3 loss=0.1 >/dev/null
 ip netns exec "$TOPO_NS_adv" "$FG" client --server "$TOPO_SRV4" --port $PORT --sizes 10k,100k \
 	--duration 600 --concurrency 6 --timeout 5 --out "$WORK/adv.csv" 2>/dev/null &
 ADV_PID=$!
+tb_track $ADV_PID
 for _ in $(seq 12); do
 	sleep 1
 	out=$(q "SELECT slot, iw, syn_rto_ms, rwnd, base_rtt_us FROM v_slots WHERE cidr = '$ADV' AND
 		NOT ((iw = 0 OR iw BETWEEN $IW_MIN AND $IW_MAX) AND (syn_rto_ms = 0 OR syn_rto_ms BETWEEN $RTO_MIN AND $RTO_MAX)
 		     AND rwnd = 0 AND base_rtt_us = 0)")
-	[ -z "$out" ] || fail "adversary's slots out of bounds: $out"
-	map_in_bounds || fail "policy map values out of bounds"
+	[ -z "$out" ] || tb_fail "adversary's slots out of bounds: $out"
+	map_in_bounds || tb_fail "policy map values out of bounds"
 done
 kill -TERM "$ADV_PID"
 wait "$ADV_PID" || true
-ADV_PID=""
+tb_untrack "$ADV_PID"
 sleep 0.5
 kill -STOP "$LEARND_PID"
 after=$(others)
@@ -215,8 +177,8 @@ adv_bad=$(awk -F, 'NR > 1 && $6 != 1' "$WORK/adv.csv" | wc -l)
 kill -CONT "$LEARND_PID"
 echo "adversary: $adv_conns connections ($adv_bad failed), $adv_dec decisions; slots (slot:iw/syn_rto_ms) $before_adv -> $after_adv"
 echo "others: $(echo "$before" | wc -l) slots of $(echo "$before" | cut -d'|' -f1 | sort -u | wc -l) prefixes compared"
-[ "$adv_conns" -ge 20 ] || fail "the adversary made only $adv_conns connections"
-[ "$after" = "$before" ] || fail "other prefixes' slots changed: $(diff <(echo "$before") <(echo "$after") | head)"
-[ "$after_map" = "$before_map" ] || fail "other prefixes' policy map entries changed"
-kill -0 "$LEARND_PID" || fail "learnd died"
+[ "$adv_conns" -ge 20 ] || tb_fail "the adversary made only $adv_conns connections"
+[ "$after" = "$before" ] || tb_fail "other prefixes' slots changed: $(diff <(echo "$before") <(echo "$after") | head)"
+[ "$after_map" = "$before_map" ] || tb_fail "other prefixes' policy map entries changed"
+kill -0 "$LEARND_PID" || tb_fail "learnd died"
 echo "PASS: $NAME"

@@ -11,45 +11,18 @@
 #     network namespace (the host's); the check is made with traffic on a
 #     topology, so the server and client namespaces are checked too.
 set -euo pipefail
-NAME=permissions
-SRC=${LEARND_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-export LEARND_BUILD=${LEARND_BUILD:-$SRC/build}
-FG=$LEARND_BUILD/tools/flowgen
-LEARND=$LEARND_BUILD/learner/learnd
-LC=$LEARND_BUILD/learner/learnctl
-TOPO=$SRC/tools/topo.sh
+# shellcheck source=tests/testbed/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+tb_init permissions
 export LD_TOPO=tpm$$
-WORK=$(mktemp -d /tmp/test_permissions.XXXXXX)
-PIN=/sys/fs/bpf/learnd-test-$$
-SRV_PID="" LEARND_PID=""
 PORT=5207
-
-cleanup() {
-	local rc=$?
-	trap - EXIT
-	for pid in $SRV_PID $LEARND_PID; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	"$TOPO" down >/dev/null 2>&1 || echo "cleanup: topo.sh down failed for $LD_TOPO" >&2
-	rm -rf "$PIN"
-	[ $rc -eq 0 ] || { echo "--- learnd log:"; tail -n 30 "$WORK/learnd.log" 2>/dev/null; } >&2
-	rm -rf "$WORK"
-	exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $NAME: $*" >&2; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || fail "needs root"
-for b in "$FG" "$LEARND" "$LC" "$LEARND_BUILD/tools/pathemu"; do [ -x "$b" ] || fail "not built: $b"; done
-id nobody >/dev/null 2>&1 || fail "no user nobody"
+tb_need "$FG" "$LEARND" "$LC" "$LEARND_BUILD/tools/pathemu"
+id nobody >/dev/null 2>&1 || tb_fail "no user nobody"
 NOGROUP=$(id -gn nobody)
 as_nobody() { setpriv --reuid=nobody --regid="$NOGROUP" --clear-groups "$@"; }
 
 printf 'one 10 100 1000 0 0\n' >"$WORK/t.paths"
-"$TOPO" up "$WORK/t.paths" >/dev/null
-# shellcheck disable=SC1090,SC2154 # topo.env defines TOPO_*
-. "/run/learnd-topo/$LD_TOPO/topo.env"
+tb_topo_up "$WORK/t.paths" none
 
 # the work directory open to everyone, so that only the files' own modes protect them
 chmod 755 "$WORK"
@@ -68,20 +41,20 @@ chmod 644 "$WORK/learnd.conf"
 
 (umask 000 && exec "$LEARND" --config "$WORK/learnd.conf" >"$WORK/learnd.log" 2>&1) &
 LEARND_PID=$!
-for _ in $(seq 100); do grep -q 'attached to' "$WORK/learnd.log" && break; sleep 0.05; done
-grep -q 'attached to' "$WORK/learnd.log" || fail "learnd did not attach"
+tb_track $LEARND_PID
+tb_wait_attached "$WORK/learnd.log"
 
 # modes, even with umask 000
 for f in "$DB" "$DB-wal" "$DB-shm"; do
 	[ -e "$f" ] || continue
 	m=$(stat -c %a "$f")
-	[ "$m" = 600 ] || fail "$f created with mode $m, want 600"
+	[ "$m" = 600 ] || tb_fail "$f created with mode $m, want 600"
 done
 m=$(stat -c %a "$PIN")
-[ "$m" = 700 ] || fail "pin directory $PIN has mode $m, want 700"
+[ "$m" = 700 ] || tb_fail "pin directory $PIN has mode $m, want 700"
 for f in "$PIN"/*; do
 	m=$(stat -c %a "$f")
-	[ $((8#$m & 8#077)) -eq 0 ] || fail "pinned $f has mode $m: readable by others"
+	[ $((8#$m & 8#077)) -eq 0 ] || tb_fail "pinned $f has mode $m: readable by others"
 done
 echo "modes: db $(stat -c %a "$DB"), wal $(stat -c %a "$DB-wal" 2>/dev/null || echo -), pin dir $(stat -c %a "$PIN"), pins $(stat -c %a "$PIN"/* | sort -u | tr '\n' ' ')"
 
@@ -97,15 +70,15 @@ for cmd in "pause" "resume" "pin $TOPO_PREFIX4_one iw=20" "unpin $TOPO_PREFIX4_o
 		rc=0
 		# shellcheck disable=SC2086 # cmd is split on purpose
 		as_nobody "$LC" -c "$WORK/learnd.conf" $json $cmd >"$WORK/out" 2>"$WORK/err" || rc=$?
-		[ $rc -eq 1 ] || fail "learnctl $json $cmd as nobody: exit $rc, want 1 ($(cat "$WORK/err" "$WORK/out"))"
+		[ $rc -eq 1 ] || tb_fail "learnctl $json $cmd as nobody: exit $rc, want 1 ($(cat "$WORK/err" "$WORK/out"))"
 		if [ -z "$json" ]; then
 			[ "$(wc -l <"$WORK/err")" -eq 1 ] && [ ! -s "$WORK/out" ] ||
-				fail "learnctl $cmd as nobody: want one line on stderr, got: $(cat "$WORK/err" "$WORK/out")"
+				tb_fail "learnctl $cmd as nobody: want one line on stderr, got: $(cat "$WORK/err" "$WORK/out")"
 			grep -q "learnctl ${cmd%% *}: database $DB: Permission denied" "$WORK/err" ||
-				fail "learnctl $cmd as nobody: unclear message: $(cat "$WORK/err")"
+				tb_fail "learnctl $cmd as nobody: unclear message: $(cat "$WORK/err")"
 		else
 			grep -q '^{"error":"database .*Permission denied.*","status":1}$' "$WORK/out" ||
-				fail "learnctl --json $cmd as nobody: $(cat "$WORK/out")"
+				tb_fail "learnctl --json $cmd as nobody: $(cat "$WORK/out")"
 		fi
 	done
 done
@@ -114,43 +87,38 @@ echo "as nobody: $(cat "$WORK/err")"
 chmod 711 "$WORK"
 rc=0
 as_nobody "$LC" --db "$DB" --pin-dir "$PIN" pause 2>"$WORK/err" || rc=$?
-[ $rc -eq 1 ] && grep -q "Permission denied" "$WORK/err" || fail "pause as nobody, db not readable: exit $rc: $(cat "$WORK/err")"
+[ $rc -eq 1 ] && grep -q "Permission denied" "$WORK/err" || tb_fail "pause as nobody, db not readable: exit $rc: $(cat "$WORK/err")"
 chmod 755 "$WORK"
 # the pin directory directly: status as nobody says it cannot read the maps, and does not crash
 as_nobody "$LC" -c "$WORK/learnd.conf" status >"$WORK/out" 2>&1 || true
-grep -q "ctl_map: Permission denied" "$WORK/out" || fail "status as nobody: $(cat "$WORK/out")"
+grep -q "ctl_map: Permission denied" "$WORK/out" || tb_fail "status as nobody: $(cat "$WORK/out")"
 sleep 0.5 # a tick: learnd would have picked up a pause or a pin
-[ "$(snapshot)" = "$before" ] || fail "something was written by unprivileged commands: $(diff <(echo "$before") <(snapshot))"
-kill -0 "$LEARND_PID" || fail "learnd died"
+[ "$(snapshot)" = "$before" ] || tb_fail "something was written by unprivileged commands: $(diff <(echo "$before") <(snapshot))"
+kill -0 "$LEARND_PID" || tb_fail "learnd died"
 
 # the same commands as root work (the failure above was the user, not the commands)
-"$LC" -c "$WORK/learnd.conf" pin "$TOPO_PREFIX4_one" iw=20 >/dev/null || fail "pin as root failed"
-"$LC" -c "$WORK/learnd.conf" unpin "$TOPO_PREFIX4_one" >/dev/null || fail "unpin as root failed"
-"$LC" -c "$WORK/learnd.conf" pause >/dev/null || fail "pause as root failed"
-"$LC" -c "$WORK/learnd.conf" resume >/dev/null || fail "resume as root failed"
+"$LC" -c "$WORK/learnd.conf" pin "$TOPO_PREFIX4_one" iw=20 >/dev/null || tb_fail "pin as root failed"
+"$LC" -c "$WORK/learnd.conf" unpin "$TOPO_PREFIX4_one" >/dev/null || tb_fail "unpin as root failed"
+"$LC" -c "$WORK/learnd.conf" pause >/dev/null || tb_fail "pause as root failed"
+"$LC" -c "$WORK/learnd.conf" resume >/dev/null || tb_fail "resume as root failed"
 
 # sockets: traffic through the data plane, then no inet socket of learnd anywhere
-"$TOPO" exec srv -- "$FG" server --port $PORT 2>"$WORK/server.log" &
-SRV_PID=$!
-for _ in $(seq 100); do
-	ip netns exec "$TOPO_SRV_NS" ss -Hltn "sport = :$PORT" | grep -q . && break
-	sleep 0.05
-done
+tb_start_server $PORT
 ip netns exec "$TOPO_NS_one" "$FG" client --server "$TOPO_SRV4" --port $PORT --sizes 10k --count 20 \
 	--concurrency 4 --timeout 10 --out "$WORK/flows.csv" 2>/dev/null
 sleep 0.5
 n=$(sqlite3 -readonly "file:$DB?mode=ro" "SELECT value FROM daemon WHERE key = 'records'")
-[ "${n:-0}" -ge 20 ] || fail "learnd saw ${n:-0} records of 20 flows: the data plane is not running"
+[ "${n:-0}" -ge 20 ] || tb_fail "learnd saw ${n:-0} records of 20 flows: the data plane is not running"
 listen_host=$(ss -Hltnup | grep "pid=$LEARND_PID," || true)
 any_host=$(ss -Htuwanp | grep "pid=$LEARND_PID," || true)
-[ -z "$listen_host" ] || fail "learnd listens: $listen_host"
-[ -z "$any_host" ] || fail "learnd has inet sockets: $any_host"
+[ -z "$listen_host" ] || tb_fail "learnd listens: $listen_host"
+[ -z "$any_host" ] || tb_fail "learnd has inet sockets: $any_host"
 for ns in "$TOPO_SRV_NS" "$TOPO_NS_one"; do
 	s=$(ip netns exec "$ns" ss -Htuwanp | grep "pid=$LEARND_PID," || true)
-	[ -z "$s" ] || fail "learnd has sockets in $ns: $s"
+	[ -z "$s" ] || tb_fail "learnd has sockets in $ns: $s"
 done
 # what it does have: bpf and sqlite file descriptors, no socket at all
 socks=$(find "/proc/$LEARND_PID/fd" -lname 'socket:*' 2>/dev/null | wc -l)
 echo "learnd: $n records, $socks sockets (none inet), no listener in the host, $TOPO_SRV_NS or $TOPO_NS_one"
-[ "$socks" -eq 0 ] || fail "learnd holds $socks sockets: $(ls -l "/proc/$LEARND_PID/fd" | grep socket)"
+[ "$socks" -eq 0 ] || tb_fail "learnd holds $socks sockets: $(ls -l "/proc/$LEARND_PID/fd" | grep socket)"
 echo "PASS: $NAME"
