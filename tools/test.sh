@@ -63,10 +63,11 @@ fi
 # Valgrind on the C unit tests that are quick under it (test_model_sim takes
 # minutes there; it runs under ASan above).
 echo "== valgrind (memcheck, leaks are errors)"
+vgdir=$(mktemp -d) # the tests' working directory, removed after
 for t in test_model test_jsonw test_store; do
 	exe=$(find "$SRC/build/tests/unit" -maxdepth 1 -name "$t" -type f | head -n 1)
 	[ -n "$exe" ] || continue
-	if ! (cd "$(mktemp -d)" && valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	if ! (cd "$vgdir" && valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=1 "$exe" >/dev/null); then
 		echo "FAIL: valgrind: $t" >&2
 		rc=1
@@ -74,6 +75,7 @@ for t in test_model test_jsonw test_store; do
 		echo "   $t: clean"
 	fi
 done
+rm -rf "$vgdir"
 
 after=$(snapshot)
 left=$(comm -13 <(echo "$before") <(echo "$after"))
