@@ -328,9 +328,8 @@ static __always_inline void established(struct bpf_sock_ops *skops, struct conn 
 }
 
 /* Sender busy time, as tcp_get_info() computes tcpi_busy_time, in microseconds. */
-static __always_inline __u64 busy_us(struct bpf_sock *sk)
+static __always_inline __u64 busy_us(struct tcp_sock *tp)
 {
-	struct tcp_sock *tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
 	__u32 hz = CONFIG_HZ ? CONFIG_HZ : 250;
 	__u64 j;
 
@@ -349,10 +348,9 @@ static __always_inline __u64 busy_us(struct bpf_sock *sk)
  * applications wrote and read, so take those out.  old_state is the state the
  * socket leaves for TCP_CLOSE.
  */
-static __always_inline void data_bytes(struct bpf_sock *sk, __u32 old_state, bool syn_acked, __u64 *acked,
+static __always_inline void data_bytes(struct tcp_sock *tp, __u32 old_state, bool syn_acked, __u64 *acked,
 				       __u64 *received)
 {
-	struct tcp_sock *tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
 	__u64 adj = syn_acked ? 1 : 0;
 	bool fin_queued;
 
@@ -376,6 +374,8 @@ static __always_inline void emit_record(struct bpf_sock_ops *skops, struct conn 
 	__u32 rport = skops->remote_port, lport = skops->local_port;
 	__u64 acked = skops->bytes_acked, received = skops->bytes_received;
 	struct learnd_record *r;
+	struct bpf_sock *sk;
+	struct tcp_sock *tp;
 	struct learnd_key key;
 	bool v6;
 
@@ -410,8 +410,10 @@ static __always_inline void emit_record(struct bpf_sock_ops *skops, struct conn 
 	r->rport = bpf_ntohl(rport); /* the ctx keeps it as a big-endian 32-bit word */
 	r->lport = lport;
 	r->duration_us = (now - c->start_ns) / 1000;
-	r->busy_us = busy_us(skops->sk);
-	data_bytes(skops->sk, old_state,
+	sk = skops->sk; /* read once: the verifier tracks the NULL check on this copy */
+	tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;  /* once, for both */
+	r->busy_us = busy_us(tp);
+	data_bytes(tp, old_state,
 		   (c->flags & (LEARND_REC_ACTIVE | LEARND_REC_ESTABLISHED)) == (LEARND_REC_ACTIVE | LEARND_REC_ESTABLISHED),
 		   &acked, &received);
 	r->bytes_acked = acked;

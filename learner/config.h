@@ -37,7 +37,7 @@ struct ld_prefix_cfg {
 
 struct ld_config {
 	char path[PATH_MAX];
-	char cgroup[PATH_MAX];  /* "" = the cgroup v2 mount (the whole host) */
+	char cgroup[PATH_MAX];  /* required; the cgroup v2 mount itself means the whole host */
 	char db[PATH_MAX];
 	char pin_dir[PATH_MAX];
 	char metrics_file[PATH_MAX]; /* Prometheus textfile written every tick; "" = none */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * learnd: attaches the data plane to a cgroup, installs per-prefix policies and
- * keeps the heartbeat fresh, so that the BPF program applies them; consumes the
- * close records.
+ * learnd: attaches the data plane to a cgroup, feeds the close records to the
+ * learner (learner.c), which writes per-prefix policies and keeps the history
+ * (store.c); keeps the heartbeat fresh, so that the BPF program applies them.
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -177,21 +177,15 @@ struct daemon {
 static void store_config(struct daemon *d)
 {
 	char *text = NULL;
-	size_t len = 0;
+	size_t cap = 0;
 	FILE *f;
 
-	if (!d->store || !d->cfg.path[0])
+	if (!d->store || !d->cfg.path[0] || !(f = fopen(d->cfg.path, "re")))
 		return;
-	f = fopen(d->cfg.path, "re");
-	if (f) {
-		text = calloc(1, 1 << 20);
-		if (text)
-			len = fread(text, 1, (1 << 20) - 1, f);
-		fclose(f);
-	}
-	if (text && ld_store_put_config(d->store, ld_wall_ns(), d->cfg.path, text))
+	/* the whole file: the parser refuses NUL bytes, so none stops this early */
+	if (getdelim(&text, &cap, '\0', f) >= 0 && ld_store_put_config(d->store, ld_wall_ns(), d->cfg.path, text))
 		ld_warn("database: configuration not recorded: %s", ld_store_errmsg(d->store));
-	(void)len;
+	fclose(f);
 	free(text);
 }
 

@@ -184,11 +184,12 @@ static void model_cfg(const struct ld_learner *l, const struct pfx *p, struct le
 	}
 }
 
-/* Bounds the policy gate checks: config bounds, where pins are already inside. */
+/* New bounds or pins for a prefix in the table: its model takes them (keeping
+ * the statistics of values still allowed) and decides again at the next tick. */
 static void apply_cfg(struct ld_learner *l, struct pfx *p)
 {
 	struct learnd_model_cfg mc;
-	char err[160];
+	char err[160] = "";
 
 	model_cfg(l, p, &mc);
 	if (learnd_model_cfg_check(&mc, err, sizeof(err)) || learnd_model_set_cfg(&p->model, &mc))
