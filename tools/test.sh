@@ -29,7 +29,10 @@ snapshot() {
 	{
 		ip netns list 2>/dev/null | awk '{ print "netns " $1 }'
 		[ -n "$cg" ] && find "$cg" -mindepth 1 -maxdepth 1 -type d -printf 'cgroup %f\n'
-		[ -d /sys/fs/bpf ] && find /sys/fs/bpf -mindepth 1 -maxdepth 1 -printf 'pin %f\n'
+		# (maps.debug and progs.debug are the kernel's own, made when bpffs is
+		# mounted: learnd mounts it at /sys/fs/bpf if nothing is there)
+		[ -d /sys/fs/bpf ] && find /sys/fs/bpf -mindepth 1 -maxdepth 1 ! -name maps.debug ! -name progs.debug \
+			-printf 'pin %f\n'
 		command -v bpftool >/dev/null && bpftool prog show 2>/dev/null | awk '/sock_ops/ { print "prog sock_ops " $NF }'
 		ip -o link show 2>/dev/null | awk -F': ' '/tun|t-/ { print "link " $2 }'
 	} | sort
