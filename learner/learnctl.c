@@ -502,13 +502,14 @@ int lc_parse_opts(struct lc *lc, int argc, char **argv, const char *shortopts, c
 	return lc_resolve(lc);
 }
 
-int main(int argc, char **argv)
+int lc_main(int argc, char **argv)
 {
 	struct lc lc;
 	const struct lc_cmd *cmd;
 	int c, rc;
 
 	memset(&lc, 0, sizeof(lc));
+	optind = 0; /* a second call (the fuzz target) starts getopt afresh */
 	ld_log_init("learnctl", 0);
 	/* no global allocation statistics: report reads with several connections
 	 * in parallel, and the statistics mutex would serialise them */

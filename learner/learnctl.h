@@ -33,6 +33,11 @@ struct lc {
 	char last_err[1024];   /* the last lc_fail message */
 };
 
+/* learnctl's whole command line (main() in learnctl_main.c): argv[0] is the
+ * program name.  Returns the exit status; never exits, and frees what it
+ * allocated, so that tests/fuzz/fuzz_learnctl.c can call it again and again. */
+int lc_main(int argc, char **argv);
+
 /* Print "learnctl CMD: message" on stderr (and the JSON error object on stdout
  * in JSON mode) and return status, for `return lc_fail(...)`. */
 int lc_fail(struct lc *lc, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

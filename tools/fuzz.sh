@@ -16,7 +16,7 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECS=${1:-60}
 [[ $SECS =~ ^[1-9][0-9]*$ ]] || { echo "usage: tools/fuzz.sh [SECONDS] (whole seconds > 0, got '$SECS')" >&2; exit 2; }
 BUILD=${LEARND_FUZZ_BUILD:-$SRC/build-fuzz}
-TARGETS=(fuzz_config fuzz_cidr fuzz_record)
+TARGETS=(fuzz_config fuzz_cidr fuzz_record fuzz_learnctl)
 
 command -v clang >/dev/null || { echo "fuzz.sh: clang not found (tools/deps.sh)" >&2; exit 2; }
 echo "== configure and build $BUILD (clang, LEARND_FUZZ=ON)"

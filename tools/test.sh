@@ -56,7 +56,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
 # corpus, which holds every input that once found a bug (docs/fuzzing.md).
 echo "== fuzz targets (build-fuzz, clang)"
 if cmake -S "$SRC" -B "$SRC/build-fuzz" -DCMAKE_C_COMPILER=clang -DLEARND_FUZZ=ON >/dev/null &&
-	cmake --build "$SRC/build-fuzz" -j "$JOBS" --target fuzz_config fuzz_cidr fuzz_record -- --no-print-directory >/dev/null; then
+	cmake --build "$SRC/build-fuzz" -j "$JOBS" --target fuzz_config fuzz_cidr fuzz_record fuzz_learnctl -- --no-print-directory >/dev/null; then
 	ctest --test-dir "$SRC/build-fuzz" --output-on-failure -L fuzz "${CTEST_ARGS[@]}" || rc=1
 else
 	echo "FAIL: the fuzz targets do not build" >&2
