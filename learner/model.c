@@ -345,18 +345,31 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 	}
 
 	/* SYN RTO: clean handshakes, plus spurious retransmits (the reply answered the
-	 * original SYN: their time is the tail clean samples cannot show, being
-	 * censored at the RTO).  A handshake that really lost a SYN counts, no time. */
+	 * original SYN or SYN-ACK: their time is the tail clean samples cannot show,
+	 * being censored at the RTO).  A handshake that really lost one counts, no
+	 * time. */
 	if (r->handshake_us > 0) {
 		uint64_t rto_us = (r->flags & LEARND_REC_APPLIED) && r->syn_rto_ms ?
 					  (uint64_t)r->syn_rto_ms * 1000 :
 					  (uint64_t)KERNEL_SYN_RTO_MS * 1000;
 		unsigned idx = lm_qbucket(r->handshake_us, LM_US_LO);
+		bool spurious;
 
+		/* Active: handshake_us runs from the first SYN, and an answer to the
+		 * retransmission cannot come before RTO + one round trip.  Passive:
+		 * handshake_us is the kernel's RTT sample of the SYN-ACK, taken from the
+		 * timestamp the ACK echoes (the copy the client answered; millisecond
+		 * ticks): at least the RTO if it answered the original, a round trip if
+		 * it answered a retransmission (timer- or duplicate-SYN-driven), the
+		 * test tcp_try_undo_spurious_syn() makes. */
+		if (r->flags & LEARND_REC_ACTIVE)
+			spurious = r->handshake_us < rto_us + r->min_rtt_us;
+		else
+			spurious = (uint64_t)r->handshake_us + 1000 >= rto_us;
 		if (r->syn_retrans == 0) {
 			lm_qadd(&m->hs, idx, m->g_est, 0.0, 1.0);
 			used |= LEARND_USED_HANDSHAKE;
-		} else if (r->handshake_us < rto_us + r->min_rtt_us) {
+		} else if (spurious) {
 			lm_qadd(&m->hs, idx, m->g_est, 1.0, 1.0);
 			used |= LEARND_USED_HANDSHAKE | LEARND_USED_SPURIOUS;
 		} else {

@@ -205,6 +205,7 @@ static void test_observe_filters(void)
 	CHECK(!(u & LEARND_USED_IW) && (u & LEARND_USED_RWND), "stale iw value: used 0x%x", u);
 
 	rec_from_slot(&r, &d, 0);
+	r.flags |= LEARND_REC_ACTIVE; /* handshake_us: from the first SYN to the SYN-ACK */
 	r.syn_retrans = 1;
 	r.syn_rto_ms = 20;
 	r.handshake_us = 25000; /* < rto + min rtt: the reply answered the original SYN */
@@ -213,6 +214,14 @@ static void test_observe_filters(void)
 	r.handshake_us = 35000; /* >= rto + min rtt: a real loss, no RTT sample */
 	u = learnd_model_observe(&A, &r, 8000);
 	CHECK(!(u & (LEARND_USED_SPURIOUS | LEARND_USED_HANDSHAKE)), "real SYN loss: used 0x%x", u);
+	/* passive: handshake_us is the SYN-ACK RTT from the echoed timestamp */
+	r.flags &= ~LEARND_REC_ACTIVE;
+	r.handshake_us = 10000; /* a round trip: the ACK answered a retransmitted SYN-ACK */
+	u = learnd_model_observe(&A, &r, 8500);
+	CHECK(!(u & (LEARND_USED_SPURIOUS | LEARND_USED_HANDSHAKE)), "lost SYN-ACK: used 0x%x", u);
+	r.handshake_us = 24000; /* >= the rto: it answered the original, only slow */
+	u = learnd_model_observe(&A, &r, 8700);
+	CHECK((u & LEARND_USED_SPURIOUS) && (u & LEARND_USED_HANDSHAKE), "spurious SYN-ACK: used 0x%x", u);
 }
 
 /* Discounting: a value's evidence decays by gamma per record of its stream. */
