@@ -180,10 +180,12 @@ static __always_inline __u32 mix32(__u32 h)
 	return h;
 }
 
-/* Passive slot draw: a hash of the 4-tuple's remote side, local port and epoch, so
- * the request-socket ops (TIMEOUT_INIT, RWND_INIT) and PASSIVE_ESTABLISHED_CB agree
- * without shared state.  Reads only fields valid on a request socket. */
-static __always_inline __u32 passive_draw(struct bpf_sock_ops *skops, const struct learnd_key *key, __u32 epoch)
+/* Slot draw: a hash of the 4-tuple's remote side, local port and epoch, so that
+ * every op of a connection draws the same slot without shared state (the
+ * request-socket ops of a passive open have none, and a connection that is not
+ * sampled gets none: socket storage costs more than a trie lookup per op).
+ * Reads only fields valid on a request socket. */
+static __always_inline __u32 flow_draw(struct bpf_sock_ops *skops, const struct learnd_key *key, __u32 epoch)
 {
 	const __u32 *w = (const __u32 *)key->addr;
 	__u32 h = epoch * 0x9e3779b9;
@@ -204,28 +206,35 @@ static __always_inline __u32 ms_to_jiffies(__u32 ms)
 	return (ms * hz + 999) / 1000;
 }
 
-/* Request-socket path (passive TIMEOUT_INIT / RWND_INIT): the arm this SYN gets. */
-static __always_inline const struct learnd_arm *request_arm(struct bpf_sock_ops *skops)
+/* The arm of a connection without socket storage (a passive open's request
+ * socket, or a connection that is not sampled): NULL for kernel defaults.
+ * first: the connection's first op that asks, which counts a forced default. */
+static __always_inline const struct learnd_arm *flow_arm(struct bpf_sock_ops *skops, __u64 now, bool first)
 {
 	struct learnd_ctl *ctl = get_ctl();
 	struct learnd_policy *p;
 	struct learnd_key key;
 	bool v6;
 
-	if (forced_default(ctl, bpf_ktime_get_ns()))
-		return NULL;
 	if (!remote_key(skops, &key, &v6))
 		return NULL;
 	p = lookup(&key);
 	if (!p)
 		return NULL;
-	return &p->slots[pick_slot(p, passive_draw(skops, &key, p->epoch)) & (LEARND_MAX_SLOTS - 1)];
+	if (forced_default(ctl, now)) {
+		if (first)
+			count(LEARND_CNT_DEFAULTED);
+		return NULL;
+	}
+	return &p->slots[pick_slot(p, flow_draw(skops, &key, p->epoch)) & (LEARND_MAX_SLOTS - 1)];
 }
+
 
 /*
  * First full-socket op of a connection (TCP_CONNECT_CB or PASSIVE_ESTABLISHED_CB):
- * look the prefix up, draw a slot, decide sampling, keep it all in socket storage.
- * Connections that match no prefix and are not sampled get no storage at all.
+ * decide sampling; a sampled connection gets socket storage with its prefix,
+ * slot and values, for its close record.  Others get none (NULL): their ops
+ * ask flow_arm(), which draws the same slot.
  */
 static __always_inline struct conn *conn_start(struct bpf_sock_ops *skops, bool active, __u64 now)
 {
@@ -243,9 +252,9 @@ static __always_inline struct conn *conn_start(struct bpf_sock_ops *skops, bool 
 		return NULL;
 	rate = ctl->sample_rate;
 	sampled = rate && (rate == 1 || bpf_get_prandom_u32() % rate == 0);
-	p = lookup(&key);
-	if (!p && !sampled)
+	if (!sampled)
 		return NULL;
+	p = lookup(&key);
 
 	c = bpf_sk_storage_get(&conn_store, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!c) {
@@ -254,10 +263,9 @@ static __always_inline struct conn *conn_start(struct bpf_sock_ops *skops, bool 
 	}
 	__builtin_memset(c, 0, sizeof(*c));
 	c->start_ns = now;
-	c->flags = (active ? LEARND_REC_ACTIVE : 0) | (v6 ? LEARND_REC_IPV6 : 0) | (sampled ? CONN_SAMPLED : 0);
+	c->flags = (active ? LEARND_REC_ACTIVE : 0) | (v6 ? LEARND_REC_IPV6 : 0) | CONN_SAMPLED;
 	if (p) {
-		slot = active ? pick_slot(p, bpf_get_prandom_u32()) : pick_slot(p, passive_draw(skops, &key, p->epoch));
-		slot &= LEARND_MAX_SLOTS - 1;
+		slot = pick_slot(p, flow_draw(skops, &key, p->epoch)) & (LEARND_MAX_SLOTS - 1);
 		c->slot = slot;
 		c->arm = p->slots[slot];
 		c->prefix_id = p->prefix_id;
@@ -268,8 +276,7 @@ static __always_inline struct conn *conn_start(struct bpf_sock_ops *skops, bool 
 		else
 			c->flags |= LEARND_REC_APPLIED;
 	}
-	if (sampled)
-		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 	return c;
 }
 
@@ -288,6 +295,26 @@ static __always_inline struct conn *conn_get(struct bpf_sock_ops *skops)
 /* Applied value of a field, or 0 when the connection runs on kernel defaults. */
 #define APPLIED(c, field) (((c) && ((c)->flags & LEARND_REC_APPLIED)) ? (c)->arm.field : 0)
 
+/* The values a connection gets, all 0 for kernel defaults: from its storage if
+ * it has some (sampled), else drawn again from the trie (flow_arm).  Copied
+ * out, so that no pointer into either map outlives its own branch (clang
+ * merges such pointers into arithmetic the verifier refuses). */
+static __always_inline void conn_arm(struct bpf_sock_ops *skops, struct conn *c, __u64 now, bool first,
+				     struct learnd_arm *out)
+{
+	const struct learnd_arm *a;
+
+	__builtin_memset(out, 0, sizeof(*out));
+	if (c) {
+		if (c->flags & LEARND_REC_APPLIED)
+			*out = c->arm;
+		return;
+	}
+	a = flow_arm(skops, now, first);
+	if (a)
+		*out = *a;
+}
+
 /* Active opens: make room in the receive buffer for an RWND_INIT above the default. */
 static __always_inline void grow_rcvbuf(struct bpf_sock_ops *skops, __u32 rwnd)
 {
@@ -302,11 +329,21 @@ static __always_inline void grow_rcvbuf(struct bpf_sock_ops *skops, __u32 rwnd)
 		count(LEARND_CNT_RCVBUF_FAIL);
 }
 
+/* TCP_BPF_IW; false if the kernel refused it (counted). */
+static __always_inline bool apply_iw(struct bpf_sock_ops *skops, int iw)
+{
+	if (iw > 0 && bpf_setsockopt(skops, SOL_TCP, TCP_BPF_IW, &iw, sizeof(iw))) {
+		count(LEARND_CNT_IW_FAIL);
+		return false;
+	}
+	return true;
+}
+
+/* *_ESTABLISHED_CB of a sampled connection: the handshake for its record, and its IW. */
 static __always_inline void established(struct bpf_sock_ops *skops, struct conn *c, __u64 now)
 {
 	struct bpf_sock *sk = skops->sk;
 	struct tcp_sock *tp;
-	int iw;
 
 	c->est_ns = now;
 	c->flags |= LEARND_REC_ESTABLISHED;
@@ -320,11 +357,8 @@ static __always_inline void established(struct bpf_sock_ops *skops, struct conn 
 		if (tp)
 			c->snd_wnd = tp->snd_wnd;
 	}
-	iw = APPLIED(c, iw);
-	if (iw > 0 && bpf_setsockopt(skops, SOL_TCP, TCP_BPF_IW, &iw, sizeof(iw))) {
-		count(LEARND_CNT_IW_FAIL);
+	if (!apply_iw(skops, (int)APPLIED(c, iw)))
 		c->flags |= LEARND_REC_IW_FAILED; /* the learner must not credit this IW */
-	}
 }
 
 /* Sender busy time, as tcp_get_info() computes tcpi_busy_time, in microseconds. */
@@ -435,48 +469,44 @@ int learnd_sockops(struct bpf_sock_ops *skops)
 {
 	__u32 op = skops->op;
 	__u64 now = bpf_ktime_get_ns();
-	const struct learnd_arm *arm;
+	struct learnd_arm arm;
 	struct conn *c;
 	int rv = -1;
 
 	switch (op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 		c = conn_start(skops, true, now);
-		grow_rcvbuf(skops, APPLIED(c, rwnd));
+		conn_arm(skops, c, now, true, &arm);
+		grow_rcvbuf(skops, arm.rwnd);
 		rv = 1;
 		break;
 	case BPF_SOCK_OPS_TIMEOUT_INIT:
 	case BPF_SOCK_OPS_RWND_INIT: {
-		__u32 v = 0;
+		__u32 v;
 
-		if (skops->is_fullsock) { /* active open: state from TCP_CONNECT_CB */
-			c = conn_get(skops);
-			v = op == BPF_SOCK_OPS_TIMEOUT_INIT ? APPLIED(c, syn_rto_ms) : APPLIED(c, rwnd);
-		} else { /* passive: a request socket, addresses only */
-			arm = request_arm(skops);
-			if (arm)
-				v = op == BPF_SOCK_OPS_TIMEOUT_INIT ? arm->syn_rto_ms : arm->rwnd;
-		}
+		/* active: a full socket, with storage if sampled; passive: a request
+		 * socket, addresses only (conn_get gives NULL) */
+		conn_arm(skops, conn_get(skops), now, false, &arm);
+		v = op == BPF_SOCK_OPS_TIMEOUT_INIT ? arm.syn_rto_ms : arm.rwnd;
 		if (v)
 			rv = op == BPF_SOCK_OPS_TIMEOUT_INIT ? (int)ms_to_jiffies(v) : (int)v;
 		break;
 	}
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		c = conn_get(skops);
-		if (c)
-			established(skops, c, now);
-		rv = 1;
-		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		c = conn_start(skops, false, now);
-		if (c)
+		c = op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? conn_get(skops) : conn_start(skops, false, now);
+		if (c) {
 			established(skops, c, now);
+		} else {
+			conn_arm(skops, NULL, now, op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB, &arm);
+			apply_iw(skops, arm.iw);
+		}
 		rv = 1;
 		break;
 	case BPF_SOCK_OPS_BASE_RTT:
-		c = conn_get(skops);
-		if (APPLIED(c, base_rtt_us))
-			rv = (int)c->arm.base_rtt_us;
+		conn_arm(skops, conn_get(skops), now, false, &arm);
+		if (arm.base_rtt_us)
+			rv = (int)arm.base_rtt_us;
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		if (skops->args[1] == BPF_TCP_CLOSE) {

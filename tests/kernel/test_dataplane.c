@@ -84,9 +84,14 @@ static void set_ctl(uint64_t heartbeat_ns, uint32_t flags, uint32_t sample_rate)
 		DIE("cannot write the control map");
 }
 
+/* 1: every connection sampled (socket storage, a record at close); 0: none, so
+ * that every op draws its values from the trie (flow_arm in the program).
+ * The value cases run both ways. */
+static uint32_t sampling = 1;
+
 static void fresh_ctl(void)
 {
-	set_ctl(ld_now_ns(), 0, 1);
+	set_ctl(ld_now_ns(), 0, sampling);
 }
 
 static struct learnd_arm arm(uint32_t share, uint16_t iw, uint16_t rwnd, uint16_t syn_rto_ms)
@@ -266,9 +271,9 @@ static void case_syn_rto(bool v6)
 	printf("  %s first SYN dropped, syn_rto_ms 200: connect %.1f ms\n", v6 ? "v6" : "v4", ms);
 	sfd = kt_accept(lfdb);
 	exchange(cfd, sfd, 100, 100);
-	kt_drain(2, 2000);
+	kt_drain(sampling ? 2 : 0, 2000);
 	r = find_record(true, port, -1);
-	CHECK(r, "no record for the active connection");
+	CHECK(r || !sampling, "no record for the active connection");
 	if (r) {
 		/* the handshake time in the record is the same 200 ms, and it saw the retransmit */
 		CHECK(fabs(r->handshake_us / 1e3 - 200) <= 2 * jiffy + rtt_slack, "record handshake %u us", r->handshake_us);
@@ -293,9 +298,9 @@ static void case_syn_rto(bool v6)
 	port = kt_local_port(cfd);
 	sfd = kt_accept(lfdp);
 	exchange(cfd, sfd, 100, 100);
-	kt_drain(2, 2000);
+	kt_drain(sampling ? 2 : 0, 2000);
 	r = find_record(false, PORT_RTO + 100, port);
-	CHECK(r, "no record for the passive connection");
+	CHECK(r || !sampling, "no record for the passive connection");
 	if (r) {
 		/* the server's handshake_us is the SYN-ACK RTT from the echoed timestamp:
 		 * the client answered the retransmission, so one (loopback) round trip,
@@ -483,8 +488,15 @@ static void case_slots(bool active)
 			kt_drain(0, 0); /* keep the ring buffer from filling */
 	}
 	close(lfd);
-	kt_drain(2 * N, 3000);
-	for (int i = 0; i < kt_nrec; i++) {
+	if (!sampling) { /* no records: the IW tells the slot */
+		for (int k = 0; k < N; k++) {
+			CHECK(cwnd[k] == arms[0].iw || cwnd[k] == arms[1].iw, "unsampled: cwnd %d", cwnd[k]);
+			count[cwnd[k] == arms[1].iw]++;
+		}
+		matched = N;
+	}
+	kt_drain(sampling ? 2 * N : 0, 3000);
+	for (int i = 0; i < kt_nrec && sampling; i++) {
 		struct learnd_record *r = &kt_recs[i];
 		int k;
 
@@ -505,7 +517,8 @@ static void case_slots(bool active)
 	 * with probability 6e-5. */
 	CHECK(matched == N, "%s: %d of %d connections have a record", active ? "active" : "passive", matched, N);
 	CHECK(abs(count[0] - N / 2) <= 40, "%s split %d/%d", active ? "active" : "passive", count[0], count[1]);
-	printf("  slots %s: %d/%d\n", active ? "active" : "passive", count[0], count[1]);
+	printf("  slots %s%s: %d/%d\n", active ? "active" : "passive", sampling ? "" : " (unsampled)", count[0],
+	       count[1]);
 }
 
 /* Acceptance 6: a stale heartbeat, pause and observe-only give kernel defaults;
@@ -532,7 +545,7 @@ static void case_heartbeat(void)
 		struct learnd_record *r;
 
 		reset_records();
-		set_ctl(ld_now_ns() - (uint64_t)modes[m].age_s * 1000000000, modes[m].flags, 1);
+		set_ctl(ld_now_ns() - (uint64_t)modes[m].age_s * 1000000000, modes[m].flags, sampling);
 		cfd = kt_tcp_connect(CLA4, SRV4, PORT_HB, NULL);
 		sfd = kt_accept(lfd);
 		port = kt_local_port(cfd);
@@ -542,9 +555,9 @@ static void case_heartbeat(void)
 		CHECK(dflt ? ti.tcpi_snd_wnd > 40 * ti.tcpi_snd_mss : ti.tcpi_snd_wnd == 20 * ti.tcpi_snd_mss,
 		      "%s: SYN-ACK window %u", modes[m].name, ti.tcpi_snd_wnd);
 		exchange(cfd, sfd, 500, 500);
-		kt_drain(2, 2000);
+		kt_drain(sampling ? 2 : 0, 2000);
 		r = find_record(false, PORT_HB, port);
-		CHECK(r, "%s: no record", modes[m].name);
+		CHECK(r || !sampling, "%s: no record", modes[m].name);
 		if (r)
 			CHECK(!(r->flags & LEARND_REC_APPLIED) == dflt && r->prefix_id == PREFIX_A,
 			      "%s: record flags %#x prefix %u", modes[m].name, r->flags, r->prefix_id);
@@ -607,6 +620,21 @@ static int run_child(const char *cgroup, const char *pin_dir)
 	case_slots(true);
 	printf("heartbeat\n");
 	case_heartbeat();
+
+	/* The same values, and the same slot draws, for connections that are not
+	 * sampled: no socket storage, every op looks the prefix up again. */
+	sampling = 0;
+	printf("unsampled: iw, syn_rto, rwnd, slots, heartbeat (v4 and v6)\n");
+	for (int v6 = 0; v6 < 2; v6++) {
+		case_iw(v6);
+		case_syn_rto(v6);
+		case_rwnd(v6);
+	}
+	case_slots(false);
+	case_slots(true);
+	case_heartbeat();
+	kt_drain(1 << 30, 300);
+	CHECK(kt_nrec == 0, "%d records of unsampled connections", kt_nrec);
 
 	if (ld_counters_read(ld_dp_counters_fd(&dp), cnt) == 0) {
 		CHECK(cnt[LEARND_CNT_RB_DROPS] == 0, "ring buffer drops %llu", (unsigned long long)cnt[LEARND_CNT_RB_DROPS]);
