@@ -176,8 +176,8 @@ static const struct lc_cmd commands[] = {
 	  "  decisions (view v_decisions: ts_ns, cidr, param, old_value, new_value,\n"
 	  "  reason, why) with ts_ns in [--from, --to).  TIME\n"
 	  "  is epoch seconds, 'now', a relative '-30m', '-6h', '-7d', or a UTC date\n"
-	  "  'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM[:SS]'.  The CSV is what tools/learnd.gp\n"
-	  "  plots with gnuplot.\n"
+	  "  'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM[:SS]', from 1970 to 2100.  The CSV is\n"
+	  "  what tools/learnd.gp plots with gnuplot.\n"
 	  "\n"
 	  "OPTIONS\n"
 	  "      --from TIME    start (default: the beginning)\n"
@@ -357,9 +357,12 @@ void lc_fmt_age(int64_t age_ns, char *buf, size_t len)
 		snprintf(buf, len, "%lldd", (long long)(s / 86400));
 }
 
+#define LC_TIME_MAX_S 4102444800LL /* 2100-01-01: times are 1970..2100 */
+
 int lc_parse_time(const char *s, int64_t *ts_ns)
 {
 	struct tm tm;
+	time_t t;
 	char *end;
 	const char *rest;
 
@@ -393,7 +396,7 @@ int lc_parse_time(const char *s, int64_t *ts_ns)
 
 		errno = 0;
 		n = strtoll(s, &end, 10);
-		if (errno || *end || n < 0 || n > 4102444800LL) /* 2100-01-01 */
+		if (errno || *end || n < 0 || n > LC_TIME_MAX_S)
 			return -EINVAL;
 		*ts_ns = (int64_t)n * 1000000000LL;
 		return 0;
@@ -410,7 +413,10 @@ int lc_parse_time(const char *s, int64_t *ts_ns)
 		if (!r2 || *r2)
 			return -EINVAL;
 	}
-	*ts_ns = (int64_t)timegm(&tm) * 1000000000LL;
+	t = timegm(&tm);
+	if (t < 0 || t > LC_TIME_MAX_S) /* also keeps the product below from overflowing */
+		return -EINVAL;
+	*ts_ns = (int64_t)t * 1000000000LL;
 	return 0;
 }
 

@@ -228,6 +228,8 @@ bad "is not pinned" "${L[@]}" unpin 192.0.2.0/24
 bad "unknown option '--bogus'" "${L[@]}" report --bogus
 bad "unknown command 'frobnicate'" "${L[@]}" frobnicate
 bad "expected epoch seconds" "${L[@]}" export --from yesterday
+bad "expected epoch seconds" "${L[@]}" export --from "1013-11-23 12:02:4" # fuzz_learnctl: overflowed
+bad "expected epoch seconds" "${L[@]}" plot 192.0.2.0/24 -o "$WORK/p.svg" --to 2101-01-01
 [ ! -e "$WORK/x.svg" ] || fail "plot left a file behind"
 ok "unknown/malformed prefixes, pins out of bounds, bad options: exit 2, one line, nothing written"
 
