@@ -14,16 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cidr.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                    \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "fuzz_cidr: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
 
 static bool key_eq(const struct learnd_key *a, const struct learnd_key *b)
 {

@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include "learnctl.h"
 #include "mkdb.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -44,14 +45,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define MAX_ARGS 16
 #define DB "learnd.db"
 #define CONF "learnd.conf"
-
-#define CHECK(cond)                                                                                      \
-	do {                                                                                             \
-		if (!(cond)) {                                                                           \
-			fprintf(stderr, "fuzz_learnctl: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                         \
-		}                                                                                        \
-	} while (0)
 
 static char dir[] = "/tmp/fuzz_learnctl.XXXXXX";
 static char *pristine; /* the database as made */

@@ -11,18 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "record.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define LEARND_C_LINE 768 /* learner/learnd.c on_record(): char line[768] */
-
-#define CHECK(cond)                                                                    \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "fuzz_record: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
