@@ -9,7 +9,10 @@
 #   learnd    learnd learning within bounds, measured after a warm-up
 # and prints, per path and size class, mean and p95 FCT under each, the ratios
 # learnd/default and learnd/best, the server's retransmit rate, p99 connect time,
-# and the values learnd chose.
+# and the values learnd chose; then, per path, learnd's convergence (flows until
+# every later block of 50 flows is within 10% of the best static value's FCT)
+# and its regret (FCT spent above the best static value, in total and per flow,
+# next to what the default and global64 spend per flow).
 #
 # The server's learnd governs what the server controls: IW and RWND of its
 # answers, the SYN-ACK RTO.  A lost SYN is retransmitted by the client, so on the
@@ -24,7 +27,7 @@
 set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MEASURE=90 WARMUP=180 OUT=$SRC/results/learning
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 while getopts "m:w:o:h" o; do
 	case $o in
 	m) MEASURE=$OPTARG ;;
@@ -45,6 +48,7 @@ PIN=/sys/fs/bpf/learnd-bench
 CLI_PIN=/sys/fs/bpf/learnd-bench-cli
 PORT=5401
 SIZES=10k,100k,200k,300k,1m
+BLOCK=50 # flows per block for convergence (within 10% of the best static value)
 # Per-path best static values: IW from docs/sweep.md (100-300 KB flows); the sweep
 # does not cover SYN RTO, so the synloss path gets 3 x its 10 ms RTT + 2 jiffies.
 declare -A BEST=([deep]="iw = 128" [shallow]="" [synloss]="syn_rto_ms = 40" [lossy]="iw = 128")
@@ -216,6 +220,53 @@ END {
 		printf "\n\n"
 	}
 }' "$OUT/all.csv"
+echo "Convergence and regret against the per-path best static value (learnd's flows from its"
+echo "start: warm-up, then measurement; each flow's FCT against the best static mean FCT of"
+echo "its size; blocks of $BLOCK flows; ms/flow = mean FCT above that best)"
+awk -F, -v B="$BLOCK" '
+NR == 1 || $7 != 1 { next }
+{ m = $1; path = $2; size = $3; fct = $5 / 1000 }
+m == "best" { bs[path, size] += fct; bn[path, size]++; next }
+m == "warmup" || m == "learnd" { i = ++n[path]; lf[path, i] = fct; ls[path, i] = size; lt[path, i] = $10; lm[path, i] = m; next }
+{ ex[m, path] += fct; exs[m, path, size]++; exn[m, path]++ }
+END {
+	printf "%-8s %6s %-22s %10s %11s %11s %11s %11s %11s\n", "path", "flows", "within 10% after", "last block",
+		"regret s", "learnd all", "learnd meas", "default", "global64"
+	for (path in n) {
+		t0 = lt[path, 1]; reg = 0; regm = 0; nm = 0; nb = 0; conv = -1; r = -1
+		for (i = 1; i <= n[path]; i++) {
+			k = path SUBSEP ls[path, i]
+			if (!bn[k]) continue
+			b = bs[k] / bn[k]; reg += lf[path, i] - b
+			if (lm[path, i] == "learnd") { regm += lf[path, i] - b; nm++ }
+			bf += lf[path, i]; bb += b
+			if (i % B == 0) { # a block ends: ratio of sums, robust to one slow flow
+				nb++; r = bf / bb; bf = bb = 0
+				if (r <= 1.10 && conv < 0) { conv = i - B; ct = (lt[path, i - B + 1] - t0) / 1e6 }
+				if (r > 1.10) conv = -1
+			}
+		}
+		bf = bb = 0
+		# default and global64: their flows against the same best, per flow
+		for (j = 1; j <= 2; j++) {
+			mm = j == 1 ? "default" : "global64"; xd[j] = "-"
+			if (!exn[mm, path]) continue
+			tot = ex[mm, path]; tb = 0
+			for (k2 in bn) { split(k2, kk, SUBSEP); if (kk[1] == path) tb += exs[mm, path, kk[2]] * bs[k2] / bn[k2] }
+			xd[j] = sprintf("%.1f", (tot - tb) / exn[mm, path])
+			ar[j] += tot - tb; an[j] += exn[mm, path]
+		}
+		ar[0] += regm; an[0] += nm
+		printf "%-8s %6d %-22s %10s %11.1f %11.1f %11.1f %11s %11s\n", path, n[path],
+			conv < 0 ? "not by the end" : sprintf("%d flows (%.0f s)", conv, ct),
+			r < 0 ? "-" : sprintf("%.2f", r), reg / 1000,
+			reg / n[path], nm ? regm / nm : 0, xd[1], xd[2]
+	}
+	# the mix of paths: every measured flow of a setting, against its path best
+	printf "%-8s %6s %-22s %10s %11s %11s %11.1f %11.1f %11.1f\n", "all", "", "", "", "", "",
+		an[0] ? ar[0] / an[0] : 0, an[1] ? ar[1] / an[1] : 0, an[2] ? ar[2] / an[2] : 0
+}' "$OUT/all.csv"
+echo
 echo "learnd's choices at the end, server side (learnctl report):"
 echo "$CHOSEN"
 echo "client side of the $CLI_PATH path (remote = the server):"

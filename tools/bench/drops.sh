@@ -1,0 +1,80 @@
+#!/bin/bash
+# Ring-buffer drops at the highest connection rate this machine sustains, with
+# learnd itself reading the ring (docs/benchmarks.md, "Intake"): learnd with its
+# default sampling (every connection) on a cgroup of its own; in a network
+# namespace of its own, a flowgen server and closed-loop flowgen clients on
+# loopback, every socket in that cgroup (so each connection is seen from both
+# ends: two records).  Prints connections per second, the data plane's records
+# and drops, and what learnd took in.
+#
+#   sudo tools/bench/drops.sh [-d SECONDS] [-c CONCURRENCY] [-s SAMPLE_RATE]
+#     -d  traffic time (default 20)      -c  flows in flight (default 16)
+#     -s  learnd's sample_rate (default 1, learnd's default)
+#   Environment: LEARND_BUILD=DIR uses that build as it is (no deps, no build step).
+set -euo pipefail
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DUR=20 CONC=16 RATE=1
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+while getopts "d:c:s:h" o; do
+	case $o in
+	d) DUR=$OPTARG ;;
+	c) CONC=$OPTARG ;;
+	s) RATE=$OPTARG ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+for v in "$DUR" "$CONC" "$RATE"; do
+	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "drops.sh: numbers must be whole and > 0, got '$v'" >&2; exit 2; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "drops.sh: needs root" >&2; exit 2; }
+if [ -z "${LEARND_BUILD:-}" ]; then
+	"$SRC/tools/deps.sh"
+	cmake -S "$SRC" -B "$SRC/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$SRC/build" -j "$(nproc)" --target learnd learnctl flowgen >/dev/null
+fi
+# shellcheck source=tests/testbed/lib.sh
+. "$SRC/tests/testbed/lib.sh"
+tb_init drops bench_drops
+PORT=5501
+
+tb_sandbox "learnd-bench-drops-$$" "lbdrops$$"
+cat >"$WORK/learnd.conf" <<EOF
+[learnd]
+cgroup = $CG
+db = $WORK/learnd.db
+pin_dir = $PIN
+sample_rate = $RATE
+
+[defaults]
+iw = 4..64
+EOF
+tb_start_learnd "$WORK/learnd.conf" "$WORK/learnd.log"
+# in the cgroup (joined first: ip netns exec mounts a sysfs of the namespace's
+# own, without the cgroup mount) and the namespace
+# shellcheck disable=SC2016 # expanded by the inner sh
+# and exec'ed, so that a background one's $! is the program (run it in a subshell
+# in the foreground)
+inside() { exec sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"' sh "$CG" "$NS" "$@"; }
+inside "$FG" server --port $PORT --bind 127.0.0.1 2>"$WORK/server.log" &
+tb_track $!
+for _ in $(seq 100); do ip netns exec "$NS" ss -Hltn "sport = :$PORT" | grep -q . && break; sleep 0.05; done
+
+counters() { "$LC" -c "$WORK/learnd.conf" status --json; }
+before=$(counters)
+(inside "$FG" client --server 127.0.0.1 --port $PORT --sizes 100 --duration "$DUR" --concurrency "$CONC" \
+	--timeout 5 --out "$WORK/flows.csv" 2>"$WORK/client.log") || tb_fail "flowgen client: $(tail -3 "$WORK/client.log")"
+sleep 2 # learnd's next poll and tick
+after=$(counters)
+flows=$(awk -F, 'NR > 1 && $6 == 1' "$WORK/flows.csv" | wc -l)
+errs=$(awk -F, 'NR > 1 && $6 != 1' "$WORK/flows.csv" | wc -l)
+python3 - "$before" "$after" "$flows" "$errs" "$DUR" "$CONC" "$RATE" "$(nproc)" <<'EOF'
+import json, sys
+b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+flows, errs, dur, conc, rate, cpus = (int(x) for x in sys.argv[3:])
+d = {k: a["dataplane"]["counters"][k] - b["dataplane"]["counters"][k] for k in a["dataplane"]["counters"]}
+took = a["database"]["records"] - b["database"]["records"]
+print(f"{cpus} CPUs, loopback, 100-byte flows, {conc} in flight, {dur} s, sample_rate {rate}")
+print(f"{'conn/s':>8} {'flows':>8} {'errors':>6} {'records':>9} {'rb drops':>9} {'learnd took':>12} {'rec/s':>8}")
+print(f"{flows / dur:8.0f} {flows:8d} {errs:6d} {d['records']:9d} {d['ringbuf_drops']:9d} {took:12d} {d['records'] / dur:8.0f}")
+EOF
