@@ -63,20 +63,45 @@ else
 	rc=1
 fi
 
-# Valgrind on the C unit tests that are quick under it (test_model_sim takes
-# minutes there; it runs under ASan above).
+# Valgrind on the user-space tests: the C unit tests (but test_model_sim, which
+# takes minutes under it and runs under ASan above), then the script tests of
+# learnd's and learnctl's command lines with every binary they start run under
+# valgrind (a build directory of wrapper scripts, LEARND_BUILD for the scripts).
 echo "== valgrind (memcheck, leaks are errors)"
 vgdir=$(mktemp -d) # the tests' working directory, removed after
-for t in test_model test_jsonw test_store; do
-	exe=$(find "$SRC/build/tests/unit" -maxdepth 1 -name "$t" -type f | head -n 1)
-	[ -n "$exe" ] || continue
-	if ! (cd "$vgdir" && valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-		--error-exitcode=1 "$exe" >/dev/null); then
+VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=97"
+for t in test_model test_jsonw test_store test_control test_retention; do
+	exe=$SRC/build/tests/unit/$t
+	[ -x "$exe" ] || { echo "FAIL: valgrind: $t is not built" >&2; rc=1; continue; }
+	if ! (cd "$vgdir" && $VG --error-exitcode=1 "$exe" >/dev/null 2>"$vgdir/err"); then
 		echo "FAIL: valgrind: $t" >&2
+		tail -n 40 "$vgdir/err" >&2
 		rc=1
 	else
 		echo "   $t: clean"
 	fi
+done
+mkdir -p "$vgdir/build/learner" "$vgdir/build/tests/unit" "$vgdir/logs"
+for b in learner/learnd learner/learnctl tests/unit/learnctl_mkdb; do
+	printf '#!/bin/sh\nexec %s --log-file=%s/logs/%%p.log %s "$@"\n' "$VG" "$vgdir" "$SRC/build/$b" >"$vgdir/build/$b"
+	chmod +x "$vgdir/build/$b"
+done
+for t in tests/unit/test_learnctl.sh tests/cli/test_learnd_config.sh; do
+	if ! LEARND_BUILD=$vgdir/build LEARND_SRC=$SRC bash "$SRC/$t" >"$vgdir/out" 2>&1; then
+		echo "FAIL: under valgrind: $t" >&2
+		tail -n 20 "$vgdir/out" >&2
+		rc=1
+	fi
+	reports=$(find "$vgdir/logs" -type f -size +0)
+	if [ -n "$reports" ]; then
+		echo "FAIL: valgrind reports in $t:" >&2
+		# shellcheck disable=SC2086 # one file name per line, no spaces (mktemp)
+		head -n 40 $reports >&2
+		rc=1
+	else
+		echo "   $t (learnd, learnctl, learnctl_mkdb under valgrind): clean"
+	fi
+	rm -f "$vgdir"/logs/*
 done
 rm -rf "$vgdir"
 
