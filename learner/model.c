@@ -366,9 +366,16 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 			spurious = r->handshake_us < rto_us + r->min_rtt_us;
 		else
 			spurious = (uint64_t)r->handshake_us + 1000 >= rto_us;
-		if (r->syn_retrans == 0) {
+		/* A handshake longer than our RTO with no retransmission of ours was
+		 * rescued by the peer (its SYN-ACK retransmission answered a lost
+		 * one before our timer, rounded up to jiffies, fired): a loss, not a
+		 * slow path.  As a time it would raise the quantile, the RTO with
+		 * it, and let the peer rescue more: a ratchet (docs/model.md). */
+		if (r->syn_retrans == 0 && r->handshake_us <= rto_us) {
 			lm_qadd(&m->hs, idx, m->g_est, 0.0, 1.0);
 			used |= LEARND_USED_HANDSHAKE;
+		} else if (r->syn_retrans == 0) {
+			lm_qadd(&m->hs, UINT32_MAX, m->g_est, 0.0, 1.0);
 		} else if (spurious) {
 			lm_qadd(&m->hs, idx, m->g_est, 1.0, 1.0);
 			used |= LEARND_USED_HANDSHAKE | LEARND_USED_SPURIOUS;

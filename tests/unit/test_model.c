@@ -214,6 +214,14 @@ static void test_observe_filters(void)
 	r.handshake_us = 35000; /* >= rto + min rtt: a real loss, no RTT sample */
 	u = learnd_model_observe(&A, &r, 8000);
 	CHECK(!(u & (LEARND_USED_SPURIOUS | LEARND_USED_HANDSHAKE)), "real SYN loss: used 0x%x", u);
+	r.syn_retrans = 0;
+	r.handshake_us = 28000; /* > rto, none of ours: the peer's retransmission rescued it */
+	u = learnd_model_observe(&A, &r, 8200);
+	CHECK(!(u & (LEARND_USED_SPURIOUS | LEARND_USED_HANDSHAKE)), "rescued handshake: used 0x%x", u);
+	r.handshake_us = 15000; /* <= rto: a clean time */
+	u = learnd_model_observe(&A, &r, 8300);
+	CHECK((u & LEARND_USED_HANDSHAKE) && !(u & LEARND_USED_SPURIOUS), "clean handshake: used 0x%x", u);
+	r.syn_retrans = 1;
 	/* passive: handshake_us is the SYN-ACK RTT from the echoed timestamp */
 	r.flags &= ~LEARND_REC_ACTIVE;
 	r.handshake_us = 10000; /* a round trip: the ACK answered a retransmitted SYN-ACK */
