@@ -229,7 +229,6 @@ static __always_inline const struct learnd_arm *flow_arm(struct bpf_sock_ops *sk
 	return &p->slots[pick_slot(p, flow_draw(skops, &key, p->epoch)) & (LEARND_MAX_SLOTS - 1)];
 }
 
-
 /*
  * First full-socket op of a connection (TCP_CONNECT_CB or PASSIVE_ESTABLISHED_CB):
  * decide sampling; a sampled connection gets socket storage with its prefix,

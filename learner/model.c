@@ -353,32 +353,28 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 					  (uint64_t)r->syn_rto_ms * 1000 :
 					  (uint64_t)KERNEL_SYN_RTO_MS * 1000;
 		unsigned idx = lm_qbucket(r->handshake_us, LM_US_LO);
-		bool spurious;
+		bool clean, spurious;
 
-		/* Active: handshake_us runs from the first SYN, and an answer to the
-		 * retransmission cannot come before RTO + one round trip.  Passive:
-		 * handshake_us is the kernel's RTT sample of the SYN-ACK, taken from the
-		 * timestamp the ACK echoes (the copy the client answered; millisecond
-		 * ticks): at least the RTO if it answered the original, a round trip if
-		 * it answered a retransmission (timer- or duplicate-SYN-driven), the
-		 * test tcp_try_undo_spurious_syn() makes. */
-		if (r->flags & LEARND_REC_ACTIVE)
-			spurious = r->handshake_us < rto_us + r->min_rtt_us;
-		else
-			spurious = (uint64_t)r->handshake_us + 1000 >= rto_us;
-		/* A handshake longer than our RTO with no retransmission of ours was
-		 * rescued by the peer (its SYN-ACK retransmission answered a lost
+		/* Clean: no retransmission of ours and within our RTO.  A longer one
+		 * was rescued by the peer (its SYN-ACK retransmission answered a lost
 		 * one before our timer, rounded up to jiffies, fired): a loss, not a
-		 * slow path.  As a time it would raise the quantile, the RTO with
-		 * it, and let the peer rescue more: a ratchet (docs/model.md). */
-		if (r->syn_retrans == 0 && r->handshake_us <= rto_us) {
-			lm_qadd(&m->hs, idx, m->g_est, 0.0, 1.0);
-			used |= LEARND_USED_HANDSHAKE;
-		} else if (r->syn_retrans == 0) {
-			lm_qadd(&m->hs, UINT32_MAX, m->g_est, 0.0, 1.0);
-		} else if (spurious) {
-			lm_qadd(&m->hs, idx, m->g_est, 1.0, 1.0);
-			used |= LEARND_USED_HANDSHAKE | LEARND_USED_SPURIOUS;
+		 * slow path; as a time it would raise the quantile, the RTO with it,
+		 * and let the peer rescue more, a ratchet (docs/model.md).
+		 * Spurious, with a retransmission: active, handshake_us runs from the
+		 * first SYN, and an answer to the retransmission cannot come before
+		 * RTO + one round trip; passive, handshake_us is the kernel's RTT
+		 * sample of the SYN-ACK, from the timestamp the ACK echoes (the copy
+		 * the client answered; millisecond ticks): at least the RTO if it
+		 * answered the original, a round trip if it answered a retransmission
+		 * (timer- or duplicate-SYN-driven), the test of
+		 * tcp_try_undo_spurious_syn(). */
+		clean = r->syn_retrans == 0 && r->handshake_us <= rto_us;
+		spurious = r->syn_retrans > 0 && ((r->flags & LEARND_REC_ACTIVE) ?
+							  r->handshake_us < rto_us + r->min_rtt_us :
+							  (uint64_t)r->handshake_us + 1000 >= rto_us);
+		if (clean || spurious) {
+			lm_qadd(&m->hs, idx, m->g_est, spurious ? 1.0 : 0.0, 1.0);
+			used |= LEARND_USED_HANDSHAKE | (spurious ? LEARND_USED_SPURIOUS : 0);
 		} else {
 			lm_qadd(&m->hs, UINT32_MAX, m->g_est, 0.0, 1.0);
 		}

@@ -233,7 +233,7 @@ END {
 	printf "%-8s %6s %-22s %10s %11s %11s %11s %11s %11s\n", "path", "flows", "within 10% after", "last block",
 		"regret s", "learnd all", "learnd meas", "default", "global64"
 	for (path in n) {
-		t0 = lt[path, 1]; reg = 0; regm = 0; nm = 0; nb = 0; conv = -1; r = -1
+		t0 = lt[path, 1]; reg = 0; regm = 0; nm = 0; conv = -1; r = -1
 		for (i = 1; i <= n[path]; i++) {
 			k = path SUBSEP ls[path, i]
 			if (!bn[k]) continue
@@ -241,7 +241,7 @@ END {
 			if (lm[path, i] == "learnd") { regm += lf[path, i] - b; nm++ }
 			bf += lf[path, i]; bb += b
 			if (i % B == 0) { # a block ends: ratio of sums, robust to one slow flow
-				nb++; r = bf / bb; bf = bb = 0
+				r = bf / bb; bf = bb = 0
 				if (r <= 1.10 && conv < 0) { conv = i - B; ct = (lt[path, i - B + 1] - t0) / 1e6 }
 				if (r > 1.10) conv = -1
 			}
