@@ -14,11 +14,10 @@
 #include <linux/types.h>
 #endif
 
-#define LEARND_ABI_VERSION 1
+#define LEARND_ABI_VERSION 2
 
 /* Arm slots per prefix: slot 0 is the incumbent, the others are probes. */
 #define LEARND_MAX_SLOTS 4
-#define LEARND_REC_FLAGS_KNOWN 0x1fu /* every enum learnd_rec_flags bit */
 /* Shares of connections are out of this many. */
 #define LEARND_SHARE_ONE 65536u
 
@@ -95,7 +94,10 @@ enum learnd_rec_flags {
 	LEARND_REC_IPV6 = 1u << 2,        /* remote is a real IPv6 address (not v4-mapped) */
 	LEARND_REC_APPLIED = 1u << 3,     /* the slot's values were applied (not defaulted) */
 	LEARND_REC_IW_FAILED = 1u << 4,   /* ... but the kernel refused TCP_BPF_IW (e.g. data already sent) */
+	LEARND_REC_IW_KERNEL = 1u << 5,   /* IW not applied: the kernel cut cwnd for a lost handshake (RFC 6298 5.7) */
+	LEARND_REC_FLAGS__NEXT = 1u << 6, /* first unused bit: keep last */
 };
+#define LEARND_REC_FLAGS_KNOWN (LEARND_REC_FLAGS__NEXT - 1u) /* every enum learnd_rec_flags bit */
 
 /* One record per sampled connection, written at the move to TCP_CLOSE. */
 struct learnd_record {
@@ -126,7 +128,18 @@ struct learnd_record {
 	__u64 bytes_acked;
 	__u64 bytes_received;
 	__u64 close_ns;         /* CLOCK_MONOTONIC at close */
+	/* What the connection saw of the path (ABI 2), for the learner's evidence. */
+	__u32 snd_cwnd;         /* at close, packets */
+	__u32 snd_ssthresh;     /* at close, packets; >= 0x7fffffff: never left slow start */
+	__u32 rate_delivered;   /* last delivery-rate sample: packets delivered ... */
+	__u32 rate_interval_us; /* ... over this interval (0: no sample) */
+	__u16 flight_lost;      /* retransmitted segments that lay in the initial flight (first IW x MSS bytes) */
+	__u16 flight_first;     /* lowest packet index (0 = first data packet) among them */
+	__u16 flight_last;      /* highest packet index among them */
+	__u16 _pad2;
+	__u32 weight;           /* connections this record stands for (sampling); 0 is read as 1 */
+	__u32 _pad3;
 };
-_Static_assert(sizeof(struct learnd_record) == 120, "learnd_record layout");
+_Static_assert(sizeof(struct learnd_record) == 152, "learnd_record layout");
 
 #endif /* LEARND_ABI_H */
