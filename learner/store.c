@@ -365,9 +365,22 @@ int ld_store_commit(struct ld_store *h)
 {
 	int rc = step(h, S_COMMIT);
 
-	if (rc && !sqlite3_get_autocommit(h->db))
-		step(h, S_ROLLBACK);
+	if (rc)
+		ld_store_rollback(h);
 	return rc;
+}
+
+void ld_store_rollback(struct ld_store *h)
+{
+	/* a failed statement leaves its transaction open: COMMIT would keep what
+	 * the statements before it wrote */
+	if (!sqlite3_get_autocommit(h->db))
+		step(h, S_ROLLBACK);
+}
+
+void ld_store_busy_timeout(struct ld_store *h, int ms)
+{
+	sqlite3_busy_timeout(h->db, ms);
 }
 
 static void bind_bound(sqlite3_stmt *st, int col, const struct learnd_bound *b)

@@ -50,9 +50,16 @@ void ld_store_close(struct ld_store *h);
 const char *ld_store_errmsg(const struct ld_store *h);
 
 /* One transaction per tick.  commit returns -errno (e.g. -ENOSPC) on failure and
- * rolls back; the caller keeps its state and tries again next tick. */
+ * rolls back; the caller keeps its state and tries again next tick.  rollback
+ * ends a transaction a statement failed in (nothing of it stays); a no-op when
+ * none is open. */
 int ld_store_begin(struct ld_store *h);
 int ld_store_commit(struct ld_store *h);
+void ld_store_rollback(struct ld_store *h);
+/* How long a statement waits for another connection's lock before it fails
+ * with -EBUSY (2 s after ld_store_open).  learnd's main loop sets it far below
+ * a tick: the heartbeat must never wait on the disk. */
+void ld_store_busy_timeout(struct ld_store *h, int ms);
 
 struct ld_store_prefix {
 	uint32_t id;

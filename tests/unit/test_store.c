@@ -13,6 +13,12 @@
  *                    32 raw samples per prefix at most
  *   prefix_cap       10,000 /24s through a 64-prefix table; evicted prefixes
  *                    that come back are stored again
+ *   failed_tick      a tick whose transaction fails midway (a statement that
+ *                    fails) leaves every table exactly as before it; the next
+ *                    tick counts each record and each decision once
+ *   locked_tick      another connection holds the write lock: the tick fails
+ *                    within the short busy timeout learnd sets, writes nothing,
+ *                    and the next one writes it all once
  *
  * The checks query the database with sqlite3 directly, as an operator would.
  * Files go to a fresh directory under $TMPDIR (default /tmp), removed at the end
@@ -872,6 +878,159 @@ static void prefix_cap(void)
 	ld_store_close(h);
 }
 
+/* ---- failed ticks ---- */
+
+/* A hash of every row of the tables a tick writes (a sum of row hashes, so
+ * row order does not matter): equal means unchanged. */
+static uint64_t data_hash(sqlite3 *db)
+{
+	static const char *const tables[] = { "prefixes", "model_state", "slots", "aggregates", "decisions",
+					      "samples", "daemon" };
+	uint64_t h = 1469598103934665603ull;
+
+	for (unsigned t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		char sql[128];
+		sqlite3_stmt *st;
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s", tables[t]);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			printf("    SQL error: %s: %s\n", sql, sqlite3_errmsg(db));
+			return 0;
+		}
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			uint64_t row = t + 1;
+
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				const void *b = sqlite3_column_blob(st, c);
+				int n = sqlite3_column_bytes(st, c);
+
+				row = (row ^ fnv64(b ? b : "", (size_t)n)) * 1099511628211ull;
+			}
+			h += row;
+		}
+		sqlite3_finalize(st);
+	}
+	return h;
+}
+
+/* Each record counted once: per prefix, the connections of its aggregates
+ * (rwnd: one value, never dropped for lack of room) equal its conns_total. */
+#define RECOUNT_SQL                                                                                          \
+	"SELECT count(*) FROM prefixes p WHERE p.conns_total != (SELECT coalesce(sum(n), 0) FROM aggregates a " \
+	"WHERE a.prefix_id = p.id AND a.param = 'rwnd')"
+
+struct tick_env {
+	struct site s[NSITES];
+	struct ld_config cfg;
+	struct ld_store *h;
+	struct ld_learner *l;
+	struct rng r;
+	sqlite3 *db;
+};
+
+static bool tick_env_open(struct tick_env *e, const char *name)
+{
+	char path[4200];
+
+	memset(e, 0, sizeof(*e));
+	rng_seed(&e->r, 11);
+	sites_init(e->s);
+	config(&e->cfg);
+	path_in(path, sizeof(path), name);
+	if (open_store(path, &e->h))
+		return false;
+	e->l = ld_learner_new(&e->cfg, e->h, -1);
+	e->db = sql_open(path);
+	CHECK(e->l && e->db, "learner and SQL connection on %s", path);
+	for (unsigned i = 0; e->l && e->db && i < 3; i++) {
+		dataplane_load(e->db, e->s, NSITES);
+		feed(e->l, e->s, NSITES, &e->r, 300);
+		CHECK(ld_learner_tick(e->l) == 0, "tick %u must commit", i);
+	}
+	return e->l && e->db;
+}
+
+static void tick_env_check(struct tick_env *e, uint64_t before, const char *what)
+{
+	struct ld_learner_stats st;
+
+	CHECK(data_hash(e->db) == before, "%s: the database must be exactly as before the failed tick", what);
+	/* the next ticks write it all, once */
+	for (unsigned i = 0; i < 3; i++) {
+		dataplane_load(e->db, e->s, NSITES);
+		feed(e->l, e->s, NSITES, &e->r, 100);
+		CHECK(ld_learner_tick(e->l) == 0, "%s: tick %u after it must commit", what, i);
+	}
+	ld_learner_stats(e->l, &st);
+	CHECK(sql_int(e->db, RECOUNT_SQL) == 0, "%s: %lld prefixes whose aggregates count records twice (or not at all)",
+	      what, (long long)sql_int(e->db, RECOUNT_SQL));
+	CHECK(sql_int(e->db, "SELECT sum(conns_total) FROM prefixes WHERE origin != 'default'") ==
+		      (int64_t)st.records,
+	      "%s: %lld connections stored, %llu records fed", what,
+	      (long long)sql_int(e->db, "SELECT sum(conns_total) FROM prefixes WHERE origin != 'default'"),
+	      (unsigned long long)st.records);
+	CHECK(sql_int(e->db, "SELECT count(*) FROM decisions") == (int64_t)st.decisions,
+	      "%s: %lld decision rows for %llu decisions made", what,
+	      (long long)sql_int(e->db, "SELECT count(*) FROM decisions"), (unsigned long long)st.decisions);
+}
+
+static void tick_env_close(struct tick_env *e)
+{
+	sqlite3_close(e->db);
+	ld_learner_free(e->l);
+	ld_store_close(e->h);
+}
+
+static void failed_tick(void)
+{
+	struct tick_env e;
+	uint64_t before;
+
+	if (!tick_env_open(&e, "failed.db")) {
+		tick_env_close(&e);
+		return;
+	}
+	before = data_hash(e.db);
+	/* the first prefix's aggregates go in, then its sample fails: the rest
+	 * of the transaction must not be committed with it */
+	CHECK(sqlite3_exec(e.db, "CREATE TRIGGER fail_tick BEFORE INSERT ON samples BEGIN "
+				 "SELECT RAISE(ABORT, 'test: this tick fails'); END", NULL, NULL, NULL) == SQLITE_OK,
+	      "trigger: %s", sqlite3_errmsg(e.db));
+	dataplane_load(e.db, e.s, NSITES);
+	feed(e.l, e.s, NSITES, &e.r, 300);
+	CHECK(ld_learner_tick(e.l) != 0, "a tick whose statement fails must fail");
+	CHECK(ld_learner_tick(e.l) != 0, "and the next one while the cause lasts");
+	CHECK(sqlite3_exec(e.db, "DROP TRIGGER fail_tick", NULL, NULL, NULL) == SQLITE_OK, "drop trigger");
+	tick_env_check(&e, before, "failed statement");
+	tick_env_close(&e);
+}
+
+static void locked_tick(void)
+{
+	struct timespec t0, t1;
+	struct tick_env e;
+	uint64_t before;
+	double ms;
+
+	if (!tick_env_open(&e, "locked.db")) {
+		tick_env_close(&e);
+		return;
+	}
+	before = data_hash(e.db);
+	ld_store_busy_timeout(e.h, 20); /* what learnd sets once it runs */
+	CHECK(sqlite3_exec(e.db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK, "lock: %s", sqlite3_errmsg(e.db));
+	feed(e.l, e.s, NSITES, &e.r, 300);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(ld_learner_tick(e.l) == -EBUSY, "a tick that cannot take the write lock must fail with -EBUSY");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	CHECK(ms < 500, "the tick must give up within the busy timeout, not wait for the lock: %.0f ms", ms);
+	printf("    tick with the write lock held elsewhere: failed in %.1f ms\n", ms);
+	CHECK(sqlite3_exec(e.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK, "unlock: %s", sqlite3_errmsg(e.db));
+	tick_env_check(&e, before, "locked database");
+	tick_env_close(&e);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -893,10 +1052,12 @@ int main(void)
 	RUN(growth_store);
 	RUN(growth_learner);
 	RUN(prefix_cap);
+	RUN(failed_tick);
+	RUN(locked_tick);
 	if (!t_failed) {
 		static const char *const names[] = { "fresh.db", "restart.db", "crash.db", "random.db", "truncated.db",
 						     "newer.db", "growth_lo.db", "growth_hi.db", "growth_learner.db",
-						     "cap.db" };
+						     "cap.db", "failed.db", "locked.db" };
 		char p[4200];
 
 		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
