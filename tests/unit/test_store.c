@@ -9,6 +9,14 @@
  *                    committed record counted, nothing half-written, same slots
  *   refuse_*         random bytes, a truncated file, a newer schema: refused
  *                    with -EILSEQ / -EPROTO and a message, the file untouched
+ *   refuse_foreign   other programs' SQLite files (user_version 0 or 1, a
+ *                    'prefixes' table of their own, WAL mode, another
+ *                    application_id): -EILSEQ before anything is written, the
+ *                    file byte for byte as it was, no -wal or -shm left; a
+ *                    learnd database from before application_id is taken
+ *   one_writer       a second writer of one database: -EBUSY naming the
+ *                    holder's pid; a dangling symbolic link as the database:
+ *                    -EINVAL naming it, nothing created
  *   growth_*         aggregates bounded per prefix and hour whatever the rate;
  *                    32 raw samples per prefix at most
  *   prefix_cap       10,000 /24s through a 64-prefix table; evicted prefixes
@@ -626,6 +634,97 @@ static void refuse_newer(void)
 	refused(path, -EPROTO, "newer than this learnd");
 }
 
+/* An SQLite file made by "another program": SQL run on a fresh file. */
+static void make_foreign(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	rm_db(path);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK,
+	      "make %s: %s", path, db ? sqlite3_errmsg(db) : "?");
+	sqlite3_close(db);
+}
+
+static bool exists_suffix(const char *path, const char *suffix)
+{
+	char p[4300];
+
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	return access(p, F_OK) == 0;
+}
+
+static void refuse_foreign(void)
+{
+	static const struct {
+		const char *name, *sql;
+	} files[] = {
+		{ "foreign0.db", "CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes VALUES (1, 'x')" },
+		{ "foreign1.db", "PRAGMA user_version = 1; CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT)" },
+		{ "foreignp.db", "CREATE TABLE prefixes(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO prefixes VALUES "
+				 "(1, 'mine')" },
+		{ "foreignw.db", "PRAGMA journal_mode = WAL; CREATE TABLE notes(id INTEGER PRIMARY KEY)" },
+		{ "foreignu.db", "PRAGMA user_version = 1" },
+	};
+	char path[4200];
+	struct ld_store *h;
+	sqlite3 *db;
+
+	for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		path_in(path, sizeof(path), files[i].name);
+		make_foreign(path, files[i].sql);
+		refused(path, -EILSEQ, "not a learnd database");
+		CHECK(!exists_suffix(path, "-wal") && !exists_suffix(path, "-shm") && !exists_suffix(path, "-journal"),
+		      "a refused %s must not leave -wal, -shm or -journal behind", files[i].name);
+	}
+	/* learnd's own tables under another program's mark */
+	path_in(path, sizeof(path), "foreigna.db");
+	CHECK(copy_file(restart_db, path, SIZE_MAX) == 0, "copy %s", path);
+	db = sql_open(path);
+	CHECK(db && sqlite3_exec(db, "PRAGMA application_id = 305419896", NULL, NULL, NULL) == SQLITE_OK, "app id");
+	sqlite3_close(db);
+	refused(path, -EILSEQ, "application_id 0x12345678");
+	/* a learnd database from before learnd set application_id: taken, and marked */
+	path_in(path, sizeof(path), "legacy.db");
+	CHECK(copy_file(restart_db, path, SIZE_MAX) == 0, "copy %s", path);
+	db = sql_open(path);
+	CHECK(db && sqlite3_exec(db, "PRAGMA application_id = 0", NULL, NULL, NULL) == SQLITE_OK, "app id 0");
+	sqlite3_close(db);
+	CHECK(open_store(path, &h) == 0, "a learnd database without application_id must be taken");
+	ld_store_close(h);
+	db = sql_open(path);
+	CHECK(sql_int(db, "PRAGMA application_id") == LD_STORE_APPLICATION_ID, "and marked as learnd's");
+	sqlite3_close(db);
+}
+
+static void one_writer(void)
+{
+	char path[4200], target[4200], err[512], pid[32];
+	struct ld_store *h1 = NULL, *h2 = NULL;
+
+	path_in(path, sizeof(path), "one.db");
+	CHECK(open_store(path, &h1) == 0, "first writer");
+	CHECK(ld_store_open(path, LD_STORE_WRITE, &h2, err, sizeof(err)) == -EBUSY,
+	      "a second writer of one database must be refused with -EBUSY");
+	printf("    %s\n", err);
+	snprintf(pid, sizeof(pid), "pid %d", (int)getpid());
+	CHECK(strstr(err, "in use by another learnd") && strstr(err, pid) && strstr(err, path),
+	      "the message must name the database and the holder's %s: \"%s\"", pid, err);
+	CHECK(h2 == NULL, "refused: no handle");
+	ld_store_close(h1);
+	CHECK(open_store(path, &h2) == 0, "once the first one closed, a writer gets it");
+	ld_store_close(h2);
+
+	path_in(path, sizeof(path), "dangling.db");
+	path_in(target, sizeof(target), "nowhere.db");
+	CHECK(symlink(target, path) == 0, "symlink %s", path);
+	CHECK(ld_store_open(path, LD_STORE_WRITE, &h2, err, sizeof(err)) == -EINVAL,
+	      "a dangling symbolic link as the database must be -EINVAL");
+	printf("    %s\n", err);
+	CHECK(strstr(err, "symbolic link") && strstr(err, target), "the message must say so and name the target: \"%s\"", err);
+	CHECK(access(target, F_OK) != 0, "nothing must be created through the link");
+	unlink(path);
+}
+
 /*
  * The bound, at the store: aggregates rows are keyed (prefix, param, value,
  * 5-minute bucket), so per prefix and hour there are at most
@@ -1049,6 +1148,8 @@ int main(void)
 	RUN(refuse_random);
 	RUN(refuse_truncated);
 	RUN(refuse_newer);
+	RUN(refuse_foreign);
+	RUN(one_writer);
 	RUN(growth_store);
 	RUN(growth_learner);
 	RUN(prefix_cap);
@@ -1057,7 +1158,9 @@ int main(void)
 	if (!t_failed) {
 		static const char *const names[] = { "fresh.db", "restart.db", "crash.db", "random.db", "truncated.db",
 						     "newer.db", "growth_lo.db", "growth_hi.db", "growth_learner.db",
-						     "cap.db", "failed.db", "locked.db" };
+						     "cap.db", "failed.db", "locked.db", "foreign0.db", "foreign1.db",
+						     "foreignp.db", "foreignw.db", "foreignu.db", "foreigna.db", "legacy.db",
+						     "one.db" };
 		char p[4200];
 
 		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
