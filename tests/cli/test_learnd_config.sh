@@ -116,6 +116,34 @@ rc=0; out=$("$LEARND" --config "$WORK/ok.conf" 2>&1) || rc=$?
 echo "$out" | grep -q "never-created: No such file" || fail "indented first key or comment refused: $out"
 
 
+# the database is checked before anything is written to it: another program's
+# SQLite file is refused (exit 2) and left byte for byte as it was, without a
+# -wal or -shm next to it.  The cgroup is a plain directory, not a cgroup: a
+# learnd that took the file would stop there, attaching nothing.
+mkdir "$WORK/cg"
+foreign() { # foreign NAME SQL: refused, unchanged
+	local db=$WORK/$1 rc=0 out
+	sqlite3 "$db" "$2" >/dev/null
+	cp "$db" "$db.orig"
+	out=$("$LEARND" --cgroup "$WORK/cg" --db "$db" --pin-dir /sys/fs/bpf/never-created 2>&1) || rc=$?
+	[ $rc -eq 2 ] || fail "$1: exit $rc, want 2 ($out)"
+	echo "$out" | grep -qF "$db: not a learnd database" || fail "$1: no 'not a learnd database' in: $out"
+	cmp -s "$db" "$db.orig" || fail "$1: the file was changed"
+	[ ! -e "$db-wal" ] && [ ! -e "$db-shm" ] || fail "$1: -wal or -shm left behind"
+}
+foreign notes0.db 'CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes VALUES (1, "x")'
+foreign notes1.db 'PRAGMA user_version = 1; CREATE TABLE notes(id INTEGER PRIMARY KEY)'
+foreign prefixes.db 'CREATE TABLE prefixes(id INTEGER PRIMARY KEY, name TEXT)'
+foreign wal.db 'PRAGMA journal_mode = WAL; CREATE TABLE notes(id INTEGER PRIMARY KEY)'
+foreign app.db 'PRAGMA application_id = 42; CREATE TABLE t(x)'
+# a dangling symbolic link as db: named as such (not "File exists"), nothing made
+ln -s "$WORK/nowhere.db" "$WORK/link.db"
+rc=0; out=$("$LEARND" --cgroup "$WORK/cg" --db "$WORK/link.db" --pin-dir /sys/fs/bpf/never-created 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -qF "a symbolic link to $WORK/nowhere.db, which does not exist" ||
+	fail "dangling symlink: exit $rc: $out"
+[ ! -e "$WORK/nowhere.db" ] || fail "dangling symlink: its target was created"
+
+
 # command line
 rc=0; out=$("$LEARND" --frobnicate 2>&1) || rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "unknown option '--frobnicate'" || fail "unknown option: exit $rc: $out"
