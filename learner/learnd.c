@@ -176,6 +176,8 @@ struct daemon {
 	uint64_t start_wall_ns, heartbeat_wall_ns;
 	bool metrics_failing; /* logged once, until a write succeeds again */
 	bool config_pending;  /* the configuration text is still to be recorded */
+	uint32_t ctl_flags;   /* what the last heartbeat wrote into the control map */
+	bool map_paused;      /* learnctl pause set PAUSED in the map itself */
 };
 
 /* What of a configuration file goes into the history: enough for any real one
@@ -216,6 +218,7 @@ static void store_config(struct daemon *d)
 static int heartbeat(struct daemon *d)
 {
 	struct ld_learner_stats st;
+	struct learnd_ctl cur;
 	int err;
 	struct learnd_ctl ctl = {
 		.heartbeat_ns = ld_now_ns(),
@@ -225,13 +228,25 @@ static int heartbeat(struct daemon *d)
 	};
 
 	/* the operator's pause lives in the database (learnctl pause), so it holds
-	 * across restarts; learnctl also sets the bit itself for a learnd that is down */
+	 * across restarts; learnctl also sets the bit in the map itself, first, so
+	 * the brake works when the database cannot be written.  A PAUSED bit this
+	 * learnd did not write is the operator's: kept until learnctl clears it. */
 	ld_learner_stats(d->learner, &st);
-	if (st.paused)
+	if (!ld_ctl_read(ld_dp_ctl_fd(&d->dp), &cur) && ((cur.flags ^ d->ctl_flags) & LEARND_CTL_PAUSED)) {
+		bool was = d->map_paused;
+
+		d->map_paused = cur.flags & LEARND_CTL_PAUSED;
+		if (was != d->map_paused && d->map_paused != st.paused)
+			ld_info("operator %s learnd in the control map (the database says %s)",
+				d->map_paused ? "paused" : "resumed", st.paused ? "paused" : "not paused");
+	}
+	if (st.paused || d->map_paused)
 		ctl.flags |= LEARND_CTL_PAUSED;
 	err = ld_ctl_write(ld_dp_ctl_fd(&d->dp), &ctl);
-	if (!err)
+	if (!err) {
 		d->heartbeat_wall_ns = ld_wall_ns();
+		d->ctl_flags = ctl.flags;
+	}
 	return err;
 }
 
