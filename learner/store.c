@@ -473,7 +473,7 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 {
 	int flags = mode == LD_STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	struct ld_store *h;
-	bool create;
+	bool create, made = false;
 	int rc, ver = 0, app = 0, fd;
 
 	*out = NULL;
@@ -493,6 +493,7 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 		/* the history says what every peer did: created readable by root only */
 		rc = lock_db(h, create, err, errlen);
 		fd = h->lock_fd;
+		made = create && fd >= 0;
 	} else {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
@@ -573,12 +574,14 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 	return 0;
 fail:
 	if (disk_full(h)) {
-		snprintf(err, errlen, "database %s: the disk is full (%s): free space on its file system; nothing was "
-			 "changed", path, strerror(ENOSPC));
+		snprintf(err, errlen, "database %s: the disk is full (%s): free space on its file system", path,
+			 strerror(ENOSPC));
 		rc = -ENOSPC;
 	}
 fail_quiet:
 	ld_store_close(h);
+	if (made && rc != -EBUSY)
+		unlink(path); /* made here, and nothing in it: a failed first start leaves nothing behind */
 	return rc;
 }
 

@@ -233,14 +233,20 @@ bad "expected epoch seconds" "${L[@]}" plot 192.0.2.0/24 -o "$WORK/p.svg" --to 2
 [ ! -e "$WORK/x.svg" ] || fail "plot left a file behind"
 ok "unknown/malformed prefixes, pins out of bounds, bad options: exit 2, one line, nothing written"
 
-# databases that cannot be used: missing, not SQLite, truncated, newer schema
+# databases that cannot be used: missing, not SQLite, truncated, newer schema, a damaged page
 cp "$DB" "$WORK/newer.db"
 sqlite3 "$WORK/newer.db" "PRAGMA user_version = 99"
 head -c 65536 /dev/urandom >"$WORK/garbage.db"
 sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 head -c 20480 "$DB" >"$WORK/truncated.db"
+# one damaged page, of a table report does not read: found all the same
+cp "$DB" "$WORK/damaged.db"
+root=$(sqlite3 "$DB" "SELECT rootpage FROM sqlite_schema WHERE name = 'operator_log'")
+psize=$(sqlite3 "$DB" "PRAGMA page_size")
+head -c "$psize" /dev/urandom | dd of="$WORK/damaged.db" bs="$psize" seek=$((root - 1)) conv=notrunc 2>/dev/null
 for case in "missing:No such file" "garbage:corrupt or not a learnd database" \
-	    "truncated:corrupt or not a learnd database" "newer:schema version 99, newer than this learnctl knows"; do
+	    "truncated:corrupt or not a learnd database" "newer:schema version 99, newer than this learnctl knows" \
+	    "damaged:is corrupt (quick_check: "; do
 	f=$WORK/${case%%:*}.db
 	[ "${case%%:*}" = missing ] && f=$WORK/none.db
 	for cmd in "report" "report --json" "show 192.0.2.0/24" "status" "metrics" "export" \
@@ -262,7 +268,7 @@ for case in "missing:No such file" "garbage:corrupt or not a learnd database" \
 	done
 done
 [ ! -e "$WORK/none.db" ] || fail "a missing database was created"
-ok "missing, garbage, truncated, newer-schema databases: exit 2 with a message, files untouched"
+ok "missing, garbage, truncated, newer-schema, damaged databases: exit 2 with a message, files untouched"
 
 # ---- 6. help ----
 "$LC" --help | grep -q '^  report ' || fail "learnctl --help lists no commands"
