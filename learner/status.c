@@ -460,6 +460,9 @@ int cmd_metrics(struct lc *lc, int argc, char **argv)
 		return rc;
 	if (first < argc)
 		return lc_fail(lc, LC_EXIT_USAGE, "unexpected argument '%s' (see learnctl metrics --help)", argv[first]);
+	if (lc->fmt == LC_JSON)
+		return lc_fail(lc, LC_EXIT_USAGE, "metrics prints the Prometheus text format only: --json does not apply "
+			       "(learnctl --json status and report give the same facts)");
 	/* Bad database: exit 2 before anything is printed. */
 	rc = read_db_facts(lc, &f);
 	if (rc)
