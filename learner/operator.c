@@ -459,10 +459,14 @@ static int pause_resume(struct lc *lc, int argc, char **argv, bool paused)
 	if (rc) {
 		/* lc_fail printed the database's error (one line; when the map failed
 		 * too, nothing happened and that line says why); say what did happen */
-		if (!err)
-			fprintf(stderr, "learnctl %s: %s all the same: %s; not recorded in the database, so it does not "
-				"hold across a restart of learnd (run learnctl %s again once the database can be written)\n",
-				lc->cmd, paused ? "paused" : "resumed", dp_state, lc->cmd);
+		if (!err && paused)
+			fprintf(stderr, "learnctl pause: paused all the same: %s; not recorded in the database, so it "
+				"does not hold across a restart of learnd (run learnctl pause again once the database can "
+				"be written)\n", dp_state);
+		else if (!err)
+			fprintf(stderr, "learnctl resume: %s, but not recorded in the database: if it says paused, "
+				"learnd pauses again at its next tick (run learnctl resume again once the database can "
+				"be written)\n", dp_state);
 		return rc;
 	}
 	if (err && err != -ENOENT)

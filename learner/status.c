@@ -125,6 +125,13 @@ static void json_bounds(struct jw *w, const struct ld_bounds *b)
 	jw_end(w);
 }
 
+/* No control map to read: absent only when there is none; a map this user may
+ * not read says nothing about learnd (it may well run). */
+static bool ctl_unknown(const struct lc_dp *dp)
+{
+	return !dp->have_ctl && dp->ctl.err && dp->ctl.err != -ENOENT;
+}
+
 static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *f, const char *db_err)
 {
 	struct jw w;
@@ -135,8 +142,13 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	jw_obj(&w);
 	jw_key(&w, "learnd");
 	jw_obj(&w);
-	jw_kv_bool(&w, "alive", alive);
-	jw_kv_str(&w, "state", !dp->have_ctl ? "absent" : alive ? "alive" : "stale");
+	if (ctl_unknown(dp))
+		jw_kv_null(&w, "alive");
+	else
+		jw_kv_bool(&w, "alive", alive);
+	jw_kv_str(&w, "state", ctl_unknown(dp) ? "unknown" : !dp->have_ctl ? "absent" : alive ? "alive" : "stale");
+	if (ctl_unknown(dp))
+		jw_kv_str(&w, "error", strerror(-dp->ctl.err));
 	if (dp->have_ctl && dp->ctl_val.heartbeat_ns) {
 		jw_kv_dbl(&w, "heartbeat_age_s", (double)age / 1e9);
 	} else {
@@ -280,9 +292,11 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	int64_t age;
 	bool alive = lc_dp_alive(dp, &age);
 
-	if (!dp->have_ctl) {
-		printf("learnd:     not running (no readable %s/ctl_map: %s)\n", lc->pin_dir,
-		       strerror(-(dp->ctl.err ? dp->ctl.err : -ENOENT)));
+	if (ctl_unknown(dp)) {
+		printf("learnd:     cannot tell: %s/ctl_map: %s%s\n", lc->pin_dir, strerror(-dp->ctl.err),
+		       dp->ctl.err == -EACCES || dp->ctl.err == -EPERM ? " (reading it needs root)" : "");
+	} else if (!dp->have_ctl) {
+		printf("learnd:     not running (no %s/ctl_map)\n", lc->pin_dir);
 	} else if (!dp->ctl_val.heartbeat_ns) {
 		printf("learnd:     never ticked (heartbeat 0): kernel defaults\n");
 	} else {
