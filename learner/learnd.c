@@ -67,14 +67,16 @@ static void usage(FILE *out)
 		"records per prefix) and the operator's pins and pause (learnctl pin/pause, read\n"
 		"every tick).  At start learnd resumes from it: the same values are back in the\n"
 		"first tick, with the pins and pause set while it was down.  A database from a\n"
-		"newer learnd, or a file that is not a learnd database, is refused (exit 2).\n"
+		"newer learnd, or a file that is not a learnd database, is refused (exit 2)\n"
+		"before anything is written to it; one learnd per database.\n"
 		"\n"
 		"Signals: SIGHUP reloads the configuration (a bad one is refused and the old one\n"
 		"stays); SIGTERM/SIGINT stop learnd, detach the program and remove the pins, so\n"
 		"every connection is back on kernel defaults.  If learnd dies without that, the\n"
 		"pinned program keeps the last values until the heartbeat TTL, then defaults.\n"
 		"\n"
-		"Exit status: 0 success, 1 runtime failure, 2 bad usage or bad configuration.\n");
+		"Exit status: 0 success, 1 runtime failure (also: the database's disk full, or\n"
+		"another learnd on it), 2 bad usage, bad configuration or a bad database.\n");
 }
 
 struct opts {
