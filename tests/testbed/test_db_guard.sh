@@ -19,7 +19,9 @@
 #     once (every prefix's aggregates add up to its conns_total; the stored
 #     connections equal learnd's record count);
 #   - a second learnd on the same database (its own pin_dir): exit 1 within
-#     10 s naming the first one's pid; one program stays attached to the cgroup.
+#     10 s naming the first one's pid; one program stays attached to the cgroup;
+#   - a 10 MB configuration (comments) on SIGHUP: reloaded, recorded once, cut
+#     at 64 KiB in the database.
 set -euo pipefail
 # shellcheck source=tests/testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -156,4 +158,23 @@ n=$(bpftool cgroup show "$CG" | grep -c sock_ops || true)
 [ ! -e "$PIN2" ] || tb_fail "the second learnd made its pin directory"
 echo "  ok: second learnd: $(grep -o 'in use by.*' "$WORK/second.log" | head -n 1)"
 kill -0 "$LEARND_PID" || tb_fail "learnd died"
+
+# ---- a 10 MB configuration: reloaded, but not copied whole into the database ----
+rows=$(q "SELECT count(*) FROM config")
+python3 -c 'import sys
+with open(sys.argv[1], "a") as f:
+    for i in range(65000):
+        f.write("# %06d %s\n" % (i, "x" * 150))' "$WORK/learnd.conf"
+size=$(stat -c %s "$WORK/learnd.conf")
+kill -HUP "$LEARND_PID"
+for _ in $(seq 50); do grep -q 'configuration reloaded' "$WORK/learnd.log" && break; sleep 0.1; done
+grep -q 'configuration reloaded' "$WORK/learnd.log" || tb_fail "the 10 MB configuration was not reloaded"
+sleep 0.5
+[ "$(q "SELECT count(*) FROM config")" = $((rows + 1)) ] || tb_fail "the reload was not recorded once"
+len=$(q "SELECT length(text) FROM config ORDER BY id DESC LIMIT 1")
+[ "$len" -le 65536 ] || tb_fail "a $size-byte configuration was stored with $len bytes"
+q "SELECT substr(text, -60) FROM config ORDER BY id DESC LIMIT 1" | grep -q 'learnd: cut here' ||
+	tb_fail "the stored configuration does not say it was cut"
+echo "  ok: a $size-byte configuration reloaded, $len bytes of it recorded"
+tb_expect_iw "after the reload" 37
 echo "PASS: $NAME"
