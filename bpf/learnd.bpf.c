@@ -640,11 +640,17 @@ static __always_inline void emit_record(struct bpf_sock_ops *skops, struct conn 
 	count(LEARND_CNT_RECORDS);
 }
 
+#define NOW_OPS                                                                                     \
+	((1u << BPF_SOCK_OPS_TIMEOUT_INIT) | (1u << BPF_SOCK_OPS_RWND_INIT) | (1u << BPF_SOCK_OPS_TCP_CONNECT_CB) | \
+	 (1u << BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) | (1u << BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) |             \
+	 (1u << BPF_SOCK_OPS_BASE_RTT) | (1u << BPF_SOCK_OPS_STATE_CB))
+
 SEC("sockops")
 int learnd_sockops(struct bpf_sock_ops *skops)
 {
 	__u32 op = skops->op;
-	__u64 now = bpf_ktime_get_ns();
+	/* the clock only for the ops that use it (not NEEDS_ECN, twice a connection) */
+	__u64 now = op < 32 && ((1u << op) & NOW_OPS) ? bpf_ktime_get_ns() : 0;
 	struct learnd_arm arm;
 	struct conn *c;
 	int rv = -1;
