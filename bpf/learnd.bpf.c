@@ -238,27 +238,92 @@ static __always_inline __u32 ms_to_jiffies(__u32 ms)
 	return (ms * hz + 999) / 1000;
 }
 
-/* The arm of a connection without socket storage (a passive open's request
- * socket, or a connection that is not sampled): NULL for kernel defaults.
- * first: the connection's first op that asks, which counts a forced default. */
-static __always_inline const struct learnd_arm *flow_arm(struct bpf_sock_ops *skops, __u64 now, bool first)
+/*
+ * Per CPU, the values last drawn for a connection without socket storage, so
+ * that its next ops on this CPU within MEMO_NS take them from here instead of
+ * the trie: the active side's RWND_INIT and TIMEOUT_INIT run right after
+ * TCP_CONNECT_CB in the same connect() call, the passive side's two in the same
+ * softirq.  Keyed by remote address and both ports; stale after MEMO_NS, so a
+ * policy change reaches every new connection within that.
+ */
+#define MEMO_NS (1ull << 22) /* 4.2 ms */
+
+struct memo {
+	__u64 ns;
+	__u32 addr[4];
+	__u32 rport, lport;
+	struct learnd_arm arm; /* all 0: no prefix */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct memo);
+	__uint(max_entries, 1);
+} memo SEC(".maps");
+
+static __always_inline struct memo *get_memo(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&memo, &zero);
+}
+
+static __always_inline bool memo_match(const struct memo *m, const struct learnd_key *key, __u32 rport,
+				       __u32 lport, __u64 now)
+{
+	const __u32 *w = (const __u32 *)key->addr;
+
+	return now - m->ns < MEMO_NS && m->rport == rport && m->lport == lport && m->addr[0] == w[0] &&
+	       m->addr[1] == w[1] && m->addr[2] == w[2] && m->addr[3] == w[3];
+}
+
+static __always_inline void memo_put(const struct learnd_key *key, __u32 rport, __u32 lport,
+				     const struct learnd_arm *arm, __u64 now)
+{
+	const __u32 *w = (const __u32 *)key->addr;
+	struct memo *m = get_memo();
+
+	if (!m)
+		return;
+	m->ns = now;
+	m->addr[0] = w[0];
+	m->addr[1] = w[1];
+	m->addr[2] = w[2];
+	m->addr[3] = w[3];
+	m->rport = rport;
+	m->lport = lport;
+	m->arm = *arm;
+}
+
+/* The values of a connection without socket storage (a passive open's request
+ * socket, or a connection that is not sampled), all 0 for kernel defaults:
+ * from the memo, else the trie and the same slot draw as its first op. */
+static __always_inline void flow_arm(struct bpf_sock_ops *skops, __u64 now, struct learnd_arm *out)
 {
 	struct learnd_ctl *ctl = get_ctl();
+	__u32 rport = skops->remote_port, lport = skops->local_port;
 	struct learnd_policy *p;
 	struct learnd_key key;
+	struct learnd_arm arm;
+	struct memo *m;
 	bool v6;
 
+	__builtin_memset(out, 0, sizeof(*out));
 	if (!remote_key(skops, &key, &v6))
-		return NULL;
-	p = lookup(&key);
-	if (!p)
-		return NULL;
-	if (forced_default(ctl, now)) {
-		if (first)
-			count(LEARND_CNT_DEFAULTED);
-		return NULL;
+		return;
+	m = get_memo();
+	if (m && memo_match(m, &key, rport, lport, now)) {
+		arm = m->arm;
+	} else {
+		__builtin_memset(&arm, 0, sizeof(arm));
+		p = lookup(&key);
+		if (p)
+			arm = p->slots[pick_slot(p, flow_draw(skops, &key, p->epoch)) & (LEARND_MAX_SLOTS - 1)];
+		memo_put(&key, rport, lport, &arm, now);
 	}
-	return &p->slots[pick_slot(p, flow_draw(skops, &key, p->epoch)) & (LEARND_MAX_SLOTS - 1)];
+	if (!forced_default(ctl, now))
+		*out = arm;
 }
 
 /* Budget bucket of a remote address in no prefix: its /24 (IPv4) or /48. */
@@ -351,8 +416,10 @@ static __always_inline struct conn *conn_start(struct bpf_sock_ops *skops, bool 
 	if (applied)
 		*out = arm;
 	weight = sample_weight(ctl, prefix_id ? prefix_id : addr_bucket(&key, v6), now);
-	if (!weight)
+	if (!weight) {
+		memo_put(&key, skops->remote_port, skops->local_port, &arm, now);
 		return NULL;
+	}
 
 	c = bpf_sk_storage_get(&conn_store, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!c) {
@@ -388,23 +455,18 @@ static __always_inline struct conn *conn_get(struct bpf_sock_ops *skops)
 #define APPLIED(c, field) (((c) && ((c)->flags & LEARND_REC_APPLIED)) ? (c)->arm.field : 0)
 
 /* The values a connection gets, all 0 for kernel defaults: from its storage if
- * it has some (sampled), else drawn again from the trie (flow_arm).  Copied
- * out, so that no pointer into either map outlives its own branch (clang
- * merges such pointers into arithmetic the verifier refuses). */
-static __always_inline void conn_arm(struct bpf_sock_ops *skops, struct conn *c, __u64 now, bool first,
-				     struct learnd_arm *out)
+ * it has some (sampled), else flow_arm().  Copied out, so that no pointer into
+ * a map outlives its own branch (clang merges such pointers into arithmetic
+ * the verifier refuses). */
+static __always_inline void conn_arm(struct bpf_sock_ops *skops, struct conn *c, __u64 now, struct learnd_arm *out)
 {
-	const struct learnd_arm *a;
-
 	__builtin_memset(out, 0, sizeof(*out));
 	if (c) {
 		if (c->flags & LEARND_REC_APPLIED)
 			*out = c->arm;
 		return;
 	}
-	a = flow_arm(skops, now, first);
-	if (a)
-		*out = *a;
+	flow_arm(skops, now, out);
 }
 
 /* Active opens: make room in the receive buffer for an RWND_INIT above the default. */
@@ -667,7 +729,7 @@ int learnd_sockops(struct bpf_sock_ops *skops)
 
 		/* active: a full socket, with storage if sampled; passive: a request
 		 * socket, addresses only (conn_get gives NULL) */
-		conn_arm(skops, conn_get(skops), now, false, &arm);
+		conn_arm(skops, conn_get(skops), now, &arm);
 		v = op == BPF_SOCK_OPS_TIMEOUT_INIT ? arm.syn_rto_ms : arm.rwnd;
 		if (v)
 			rv = op == BPF_SOCK_OPS_TIMEOUT_INIT ? (int)ms_to_jiffies(v) : (int)v;
@@ -678,7 +740,7 @@ int learnd_sockops(struct bpf_sock_ops *skops)
 		if (c) {
 			established(skops, c, now);
 		} else {
-			conn_arm(skops, NULL, now, false, &arm);
+			conn_arm(skops, NULL, now, &arm);
 			if (arm.iw)
 				established_iw(skops, arm.iw);
 		}
@@ -702,7 +764,7 @@ int learnd_sockops(struct bpf_sock_ops *skops)
 		break;
 	}
 	case BPF_SOCK_OPS_BASE_RTT:
-		conn_arm(skops, conn_get(skops), now, false, &arm);
+		conn_arm(skops, conn_get(skops), now, &arm);
 		if (arm.base_rtt_us)
 			rv = (int)arm.base_rtt_us;
 		break;

@@ -144,7 +144,7 @@ struct bcase {
 	bool ran;
 	/* results */
 	double off_sum, on_sum, rmin, rmax, ratios[64];
-	double ns_op, ops_conn, ns_conn, stats_rate;
+	double ns_op, ops_conn, ns_conn, stats_rate, lookups_conn;
 	uint64_t records, drops, lookups, misses, consumed;
 };
 
@@ -163,7 +163,8 @@ static struct bcase cases[] = {
 
 static void run_case(struct bench_traffic *t, struct bcase *c)
 {
-	uint64_t cnt0[LEARND_CNT__MAX], cnt1[LEARND_CNT__MAX], rt0, rc0, rt1, rc1, n0, n1, cons0;
+	uint64_t cnt0[LEARND_CNT__MAX], cnt1[LEARND_CNT__MAX], cs0[LEARND_CNT__MAX], cs1[LEARND_CNT__MAX];
+	uint64_t rt0, rc0, rt1, rc1, n0, n1, cons0;
 	double t0, t1;
 	int stats_fd;
 
@@ -209,12 +210,14 @@ static void run_case(struct bench_traffic *t, struct bcase *c)
 	if (stats_fd < 0)
 		BENCH_DIE("BPF_ENABLE_STATS: %s", strerror(errno));
 	bench_sleep(0.3);
-	if (bench_prog_stats(bpf_program__fd(dp.skel->progs.learnd_sockops), &rt0, &rc0))
+	if (bench_prog_stats(bpf_program__fd(dp.skel->progs.learnd_sockops), &rt0, &rc0) ||
+	    ld_counters_read(ld_dp_counters_fd(&dp), cs0))
 		BENCH_DIE("prog info");
 	n0 = bench_traffic_count(t);
 	t0 = bench_now_s();
 	bench_sleep(stats_secs);
-	if (bench_prog_stats(bpf_program__fd(dp.skel->progs.learnd_sockops), &rt1, &rc1))
+	if (bench_prog_stats(bpf_program__fd(dp.skel->progs.learnd_sockops), &rt1, &rc1) ||
+	    ld_counters_read(ld_dp_counters_fd(&dp), cs1))
 		BENCH_DIE("prog info");
 	n1 = bench_traffic_count(t);
 	t1 = bench_now_s();
@@ -228,14 +231,15 @@ static void run_case(struct bench_traffic *t, struct bcase *c)
 	c->ops_conn = n1 > n0 ? (double)(rc1 - rc0) / (double)(n1 - n0) : 0;
 	c->ns_conn = n1 > n0 ? (double)(rt1 - rt0) / (double)(n1 - n0) : 0;
 	c->stats_rate = (double)(n1 - n0) / (t1 - t0);
+	c->lookups_conn = n1 > n0 ? (double)(cs1[LEARND_CNT_LOOKUPS] - cs0[LEARND_CNT_LOOKUPS]) / (double)(n1 - n0) : 0;
 	c->records = cnt1[LEARND_CNT_RECORDS] - cnt0[LEARND_CNT_RECORDS];
 	c->drops = cnt1[LEARND_CNT_RB_DROPS] - cnt0[LEARND_CNT_RB_DROPS];
 	c->lookups = cnt1[LEARND_CNT_LOOKUPS] - cnt0[LEARND_CNT_LOOKUPS];
 	c->misses = cnt1[LEARND_CNT_MISSES] - cnt0[LEARND_CNT_MISSES];
 	c->consumed = atomic_load(&consumed) - cons0;
 	c->ran = true;
-	printf("  run time: %.0f ns/op, %.2f ops/conn, %.0f ns/conn (%.0f conn/s with stats on)\n", c->ns_op,
-	       c->ops_conn, c->ns_conn, c->stats_rate);
+	printf("  run time: %.0f ns/op, %.2f ops/conn, %.0f ns/conn, %.2f trie lookups/conn (%.0f conn/s with stats on)\n",
+	       c->ns_op, c->ops_conn, c->ns_conn, c->lookups_conn, c->stats_rate);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -348,17 +352,18 @@ static int child(const char *cgroup, void *arg)
 	       "threads; 64 B request, 64 B answer; IPv4 loopback\n",
 	       rounds, secs, secs, nclients, nservers);
 	printf("| # | case | conn/s off | conn/s on | ratio of means | median round ratio (min–max) | run time ns/op | "
-	       "ops/conn | ns/conn | BPF ms per s | records | ringbuf drops |\n");
-	printf("| ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+	       "ops/conn | lookups/conn | ns/conn | BPF ms per s | records | ringbuf drops |\n");
+	printf("| ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 	for (size_t i = 0; i < NCASES; i++) {
 		struct bcase *c = &cases[i];
 		double ratio = c->on_sum / c->off_sum, want = c->server_only ? 0.98 : 0.97;
 
 		if (!c->ran)
 			continue;
-		printf("| %zu | %s | %.0f | %.0f | %.3f | %.3f (%.3f–%.3f) | %.0f | %.2f | %.0f | %.1f | %llu | %llu |\n",
+		printf("| %zu | %s | %.0f | %.0f | %.3f | %.3f (%.3f–%.3f) | %.0f | %.2f | %.2f | %.0f | %.1f | %llu | %llu |\n",
 		       i + 1, c->name, c->off_sum / rounds, c->on_sum / rounds, ratio,
-		       median(c->ratios, rounds < 64 ? rounds : 64), c->rmin, c->rmax, c->ns_op, c->ops_conn, c->ns_conn,
+		       median(c->ratios, rounds < 64 ? rounds : 64), c->rmin, c->rmax, c->ns_op, c->ops_conn,
+		       c->lookups_conn, c->ns_conn,
 		       c->ns_conn * c->on_sum / rounds / 1e6, (unsigned long long)c->records,
 		       (unsigned long long)c->drops);
 		if (c->is_default && (ratio < want || c->ns_op > 200 || c->drops))
