@@ -36,6 +36,7 @@ void ld_config_init(struct ld_config *cfg)
 	snprintf(cfg->db, sizeof(cfg->db), "/var/lib/learnd/learnd.db");
 	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "/sys/fs/bpf/learnd");
 	cfg->sample_rate = 1;
+	cfg->record_budget = LEARND_RECORD_BUDGET_DEFAULT;
 	cfg->heartbeat_ttl_ms = 10000;
 	cfg->tick_ms = 1000;
 	cfg->max_prefixes = 65536;
@@ -236,6 +237,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	} keys[] = {
 #define KEY(k, lo, hi) { #k, offsetof(struct ld_config, k), lo, hi }
 		KEY(sample_rate, 1, 1u << 30),
+		KEY(record_budget, 0, 1u << 20),
 		KEY(heartbeat_ttl_ms, 100, 3600000),
 		KEY(tick_ms, 10, 600000),
 		KEY(max_prefixes, 16, 1u << 24),

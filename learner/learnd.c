@@ -227,6 +227,7 @@ static int heartbeat(struct daemon *d)
 		.ttl_ns = (uint64_t)d->cfg.heartbeat_ttl_ms * 1000000ull,
 		.flags = d->cfg.observe_only ? LEARND_CTL_OBSERVE_ONLY : 0,
 		.sample_rate = d->cfg.sample_rate,
+		.record_budget = d->cfg.record_budget,
 	};
 
 	/* the operator's pause lives in the database (learnctl pause), so it holds

@@ -96,6 +96,17 @@ static const char *attach_name(uint32_t t)
 	return t == BPF_CGROUP_SOCK_OPS ? "sock_ops" : "other";
 }
 
+/* "record budget N/s per prefix and CPU" or "no record budget" (static buffer). */
+static const char *budget_text(uint32_t budget)
+{
+	static char buf[64];
+
+	if (!budget)
+		return "no record budget";
+	snprintf(buf, sizeof(buf), "record budget %u/s per prefix and CPU", budget);
+	return buf;
+}
+
 static void fmt_range(const struct ld_range *r, char *buf, size_t len)
 {
 	if (!r->set)
@@ -159,6 +170,7 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 		jw_kv_bool(&w, "paused", dp->ctl_val.flags & LEARND_CTL_PAUSED);
 		jw_kv_bool(&w, "observe_only", dp->ctl_val.flags & LEARND_CTL_OBSERVE_ONLY);
 		jw_kv_u64(&w, "sample_rate", dp->ctl_val.sample_rate);
+		jw_kv_u64(&w, "record_budget", dp->ctl_val.record_budget);
 	}
 	jw_end(&w);
 
@@ -252,6 +264,7 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	jw_kv_str(&w, "path", lc->cfg_from_file ? lc->cfg.path : NULL);
 	jw_kv_str(&w, "cgroup", lc->cfg.cgroup[0] ? lc->cfg.cgroup : NULL);
 	jw_kv_u64(&w, "sample_rate", lc->cfg.sample_rate);
+	jw_kv_u64(&w, "record_budget", lc->cfg.record_budget);
 	jw_kv_u64(&w, "heartbeat_ttl_ms", lc->cfg.heartbeat_ttl_ms);
 	jw_kv_u64(&w, "tick_ms", lc->cfg.tick_ms);
 	jw_kv_u64(&w, "max_prefixes", lc->cfg.max_prefixes);
@@ -307,8 +320,8 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	if (dp->have_ctl) {
 		uint32_t fl = dp->ctl_val.flags;
 
-		printf("control:    %s%s%s, sample 1/%u\n", fl & LEARND_CTL_PAUSED ? "PAUSED (kernel defaults)" : "running",
-		       fl & LEARND_CTL_OBSERVE_ONLY ? ", observe-only" : "", "", dp->ctl_val.sample_rate);
+		printf("control:    %s%s, sample 1/%u, %s\n", fl & LEARND_CTL_PAUSED ? "PAUSED (kernel defaults)" : "running",
+		       fl & LEARND_CTL_OBSERVE_ONLY ? ", observe-only" : "", dp->ctl_val.sample_rate, budget_text(dp->ctl_val.record_budget));
 	}
 	if (dp->link_present) {
 		printf("attached:   cgroup %s (id %" PRIu64 ") via link %u (%s)\n",
@@ -339,10 +352,11 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	if (dp->have_counters) {
 		printf("counters:   records %" PRIu64 ", ringbuf_drops %" PRIu64 ", lookups %" PRIu64 ", misses %" PRIu64
 		       ",\n            defaulted %" PRIu64 ", iw_fail %" PRIu64 ", rcvbuf_fail %" PRIu64 ", storage_fail %" PRIu64
-		       "\n",
+		       ",\n            iw_kernel_kept %" PRIu64 "\n",
 		       dp->counter[LEARND_CNT_RECORDS], dp->counter[LEARND_CNT_RB_DROPS], dp->counter[LEARND_CNT_LOOKUPS],
 		       dp->counter[LEARND_CNT_MISSES], dp->counter[LEARND_CNT_DEFAULTED], dp->counter[LEARND_CNT_IW_FAIL],
-		       dp->counter[LEARND_CNT_RCVBUF_FAIL], dp->counter[LEARND_CNT_STORAGE_FAIL]);
+		       dp->counter[LEARND_CNT_RCVBUF_FAIL], dp->counter[LEARND_CNT_STORAGE_FAIL],
+		       dp->counter[LEARND_CNT_IW_KERNEL]);
 	}
 	if (f->ok) {
 		char last[40];
@@ -379,8 +393,9 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 		printf("database:   %s\n", db_err);
 	}
 	printf("config:     %s\n", lc->cfg_from_file ? lc->cfg.path : "(built-in defaults: " LD_DEFAULT_CONFIG " not found)");
-	printf("            tick %u ms, heartbeat ttl %u ms, sample 1/%u, max_prefixes %u, ringbuf %u KiB%s\n",
-	       lc->cfg.tick_ms, lc->cfg.heartbeat_ttl_ms, lc->cfg.sample_rate, lc->cfg.max_prefixes, lc->cfg.ringbuf_kb,
+	printf("            tick %u ms, heartbeat ttl %u ms, sample 1/%u, %s, max_prefixes %u, ringbuf %u KiB%s\n",
+	       lc->cfg.tick_ms, lc->cfg.heartbeat_ttl_ms, lc->cfg.sample_rate, budget_text(lc->cfg.record_budget),
+	       lc->cfg.max_prefixes, lc->cfg.ringbuf_kb,
 	       lc->cfg.observe_only ? ", observe-only" : "");
 	print_bounds_line("[defaults]", &lc->cfg.defaults);
 	for (size_t i = 0; i < lc->cfg.nprefixes; i++) {
