@@ -143,11 +143,11 @@ static void test_init_values(void)
 	learnd_model_init(&A, &c);
 	learnd_model_decide(&A, &d);
 	CHECK(d.slots[0].iw == 10, "iw starts at the kernel's 10, got %u", d.slots[0].iw);
-	CHECK(d.slots[0].rwnd == 20, "rwnd starts nearest 10 in [20,40], got %u", d.slots[0].rwnd);
+	CHECK(d.slots[0].rwnd == 0, "rwnd starts at no reply (0, the kernel's window), got %u", d.slots[0].rwnd);
 	CHECK(d.slots[0].syn_rto_ms == 300, "syn rto starts at 1000 clamped to 300, got %u",
 	      d.slots[0].syn_rto_ms);
 	CHECK(d.slots[0].base_rtt_us == 1000, "base rtt starts at its min, got %u", d.slots[0].base_rtt_us);
-	CHECK(d.nslots == 4, "two learnable params: 3 probes, got %u slots", d.nslots);
+	CHECK(d.nslots == 1, "no records yet: nothing is known to matter, no probes; got %u slots", d.nslots);
 
 	c.bound[LEARND_PARAM_IW].mode = LEARND_BOUND_FIXED;
 	c.bound[LEARND_PARAM_IW].min = 33;
@@ -412,17 +412,21 @@ static void test_base_rtt(void)
 
 /* ---- decisions: safety properties ---- */
 
+/* m: the model that decided (which parameters it may probe: learnable and
+ * relevant, learnd_model_probed()) */
 static int check_decision(const struct learnd_model_cfg *c, const struct learnd_model_decision *d,
-			  const char *ctx)
+			  const struct learnd_model *m, const char *ctx)
 {
 	int bad = 0;
 	uint32_t sum = 0, probe = 0;
 	uint32_t v[LEARND_MAX_SLOTS][LEARND_PARAM__MAX];
-	bool learnable = false;
-	uint16_t vals[LEARND_MODEL_MAX_VALUES];
-
+	unsigned probed = learnd_model_probed(m);
+	bool learnable = probed != 0;
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++)
-		learnable |= learnd_model_allowed(&c->bound[p], vals) > 1;
+		if ((probed & (1u << p)) && m->st[p].nvalues < 2) {
+			CHECK(0, "%s: probes param %u with one value", ctx, p);
+			bad = 1;
+		}
 #define BAD(cond, ...)                                                                             \
 	do {                                                                                       \
 		if (cond) {                                                                        \
@@ -452,7 +456,7 @@ static int check_decision(const struct learnd_model_cfg *c, const struct learnd_
 			else if (b->mode == LEARND_BOUND_FIXED)
 				BAD(v[i][p] != b->min, "%s: slot %u param %u fixed %u but %u", ctx, i, p,
 				    b->min, v[i][p]);
-			else
+			else if (!(p == LEARND_PARAM_RWND && v[i][p] == 0)) /* rwnd 0: no reply, the kernel's */
 				BAD(v[i][p] < b->min || v[i][p] > b->max,
 				    "%s: slot %u param %u = %u outside [%u,%u]", ctx, i, p, v[i][p], b->min,
 				    b->max);
@@ -464,6 +468,9 @@ static int check_decision(const struct learnd_model_cfg *c, const struct learnd_
 				diff += v[i][p] != v[0][p];
 			BAD(diff != 1 || (v[i][2] != v[0][2]) || (v[i][3] != v[0][3]),
 			    "%s: probe %u differs in %u params", ctx, i, diff);
+			for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++)
+				BAD(v[i][p] != v[0][p] && !(probed & (1u << p)),
+				    "%s: probe %u probes param %u, which has no effect here", ctx, i, p);
 			for (unsigned j = 1; j < i; j++)
 				BAD(!memcmp(v[i], v[j], sizeof(v[i])), "%s: probes %u and %u equal", ctx, j, i);
 		}
@@ -618,7 +625,7 @@ static void test_property_random(void)
 		learnd_model_init(m, &c);
 		learnd_model_decide(m, &d);
 		snprintf(ctx, sizeof(ctx), "cfg %d init", it);
-		failures += check_decision(&c, &d, ctx);
+		failures += check_decision(&c, &d, m, ctx);
 		for (int k = 0; k < 1500 && failures < 5; k++) {
 			random_record(&g, &d, &r);
 			learnd_model_observe(m, &r, (uint64_t)k * 1000);
@@ -644,7 +651,7 @@ static void test_property_random(void)
 				random_cfg(&g, &c2);
 				learnd_model_init_from_parent(&C, &c2, m);
 				learnd_model_decide(&C, &d);
-				failures += check_decision(&c2, &d, "child");
+				failures += check_decision(&c2, &d, &C, "child");
 				break;
 			default:
 				break;
@@ -652,7 +659,7 @@ static void test_property_random(void)
 			learnd_model_decide(m, &d);
 			decisions++;
 			snprintf(ctx, sizeof(ctx), "cfg %d record %d", it, k);
-			failures += check_decision(&c, &d, ctx);
+			failures += check_decision(&c, &d, m, ctx);
 		}
 	}
 	printf("    %ld records, %ld decisions checked\n", records, decisions);
@@ -723,6 +730,11 @@ static void test_export_import(void)
 		/* and exporting the imported state gives the same rows, bit for bit */
 		n = learnd_model_export(&A, rows, LEARND_MODEL_MAX_ROWS);
 		n2 = learnd_model_export(&B, rows2, LEARND_MODEL_MAX_ROWS);
+		for (size_t i = 0; i < n && i < n2; i++)
+			if (memcmp(&rows[i], &rows2[i], sizeof(rows[i]))) {
+				printf("DBG row %zu kind %u param %u key %u: %.17g/%.17g %.17g/%.17g %.17g/%.17g %.17g/%.17g\n", i, rows[i].kind, rows[i].param, rows[i].key, rows[i].n, rows2[i].n, rows[i].sum, rows2[i].sum, rows[i].sum2, rows2[i].sum2, rows[i].sum_raw, rows2[i].sum_raw);
+				break;
+			}
 		CHECK(n2 == n && !memcmp(rows, rows2, n * sizeof(*rows)), "re-export %zu rows vs %zu", n2, n);
 	}
 
@@ -734,6 +746,7 @@ static void test_export_import(void)
 		learnd_model_cfg_default(&c);
 		bound_learn(&c, LEARND_PARAM_IW, 4, 128);
 		c.window = 100; /* stale after 50 records */
+		c.n_clean = 1e6; /* the time statistics alone: absorbed flights would move it */
 		learnd_model_init(&A, &c);
 		learnd_model_decide(&A, &da);
 		rec_from_slot(&r, &da, 0);
@@ -794,7 +807,7 @@ static void test_import_garbage(void)
 	skipped = learnd_model_import(&B, rows, n);
 	CHECK(skipped >= 3, "skipped %d rows", skipped);
 	learnd_model_decide(&B, &d);
-	check_decision(&c, &d, "import garbage");
+	check_decision(&c, &d, &B, "import garbage");
 	CHECK(d.slots[0].iw <= 20, "iw %u outside the new bounds", d.slots[0].iw);
 
 	/* fully random rows */
@@ -805,7 +818,7 @@ static void test_import_garbage(void)
 		learnd_model_init(&B, &c);
 		learnd_model_import(&B, rows, 64);
 		learnd_model_decide(&B, &d);
-		if (check_decision(&c, &d, "random rows"))
+		if (check_decision(&c, &d, &B, "random rows"))
 			break;
 	}
 	free(rows);
@@ -912,13 +925,13 @@ static void test_set_cfg(void)
 	learnd_model_decide(&A, &d);
 	CHECK(d.slots[0].iw == 40 && d.why == LEARND_WHY_NONE, "unpinned keeps 40: iw %u why %u",
 	      d.slots[0].iw, d.why);
-	check_decision(&c, &d, "narrow bounds");
+	check_decision(&c, &d, &A, "narrow bounds");
 	bound_learn(&c, LEARND_PARAM_IW, 4, 12);
 	learnd_model_set_cfg(&A, &c);
 	learnd_model_decide(&A, &d);
 	CHECK(d.slots[0].iw == 12 && d.why == LEARND_WHY_BOUNDS, "snapped: iw %u why %u", d.slots[0].iw,
 	      d.why);
-	check_decision(&c, &d, "snapped");
+	check_decision(&c, &d, &A, "snapped");
 }
 
 /* The reason of a switch names the values, the costs and the evidence. */
@@ -947,7 +960,9 @@ static void test_reason(void)
 			if (d.why == LEARND_WHY_EVIDENCE) {
 				found = 1;
 				printf("    first switch after %d samples: %s\n", k + 1, d.text);
-				CHECK(strstr(d.text, "iw 10->") && strstr(d.text, "rtts") && strstr(d.text, "n="),
+				CHECK(strstr(d.text, "iw 10->") &&
+					      ((strstr(d.text, "rtts") && strstr(d.text, "n=")) ||
+					       (strstr(d.text, "initial flights") && strstr(d.text, "absorbed"))),
 				      "reason '%s'", d.text);
 				CHECK(d.changed == 1u << LEARND_PARAM_IW, "changed 0x%x", d.changed);
 			}
