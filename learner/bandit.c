@@ -465,7 +465,9 @@ static int explore_target(const struct learnd_model_stream *s, const bool *cappe
 
 	if (j >= s->nvalues || (capped && capped[inc]) || lm_flight_over(s, inc))
 		return -1;
-	while (j + 1 < s->nvalues && s->values[j] < 2u * s->values[inc] && !(capped && capped[j]))
+	/* from the kernel's value, one step first: most of what a shallow buffer
+	 * costs is the excess of the first probe over it */
+	while (inc != s->dflt && j + 1 < s->nvalues && s->values[j] < 2u * s->values[inc] && !(capped && capped[j]))
 		j++;
 	while (j > inc + 1 && lm_flight_over(s, j))
 		j--;
@@ -485,6 +487,23 @@ static void cand(struct lm_probe *out, unsigned *n, unsigned param, unsigned vi,
 	out[*n].weight = weight;
 	out[*n].prio = prio;
 	(*n)++;
+}
+
+/* A maintenance probe's weight: a quarter for a value known to lose (its
+ * flights lose their tail, or its measured cost is above the incumbent's by
+ * more than a standard error), else 1. */
+static double keep_weight(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned param,
+			  unsigned vi)
+{
+	struct lm_view a, b;
+	struct lm_cmp k;
+
+	if (param == LEARND_PARAM_IW && lm_flight_over(s, vi))
+		return LM_OVER_WEIGHT;
+	lm_stream_view(s, cfg->window, s->inc, &a);
+	lm_stream_view(s, cfg->window, vi, &b);
+	lm_compare(&a, &b, &k);
+	return k.nc >= LM_WORSE_N && k.delta + k.se < 0.0 ? LM_OVER_WEIGHT : 1.0;
 }
 
 unsigned lm_stream_candidates(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg,
@@ -511,15 +530,14 @@ unsigned lm_stream_candidates(const struct learnd_model_stream *s, const struct 
 	 * (the guard: lm_stream_switch goes back to it when it is better); the
 	 * neighbours (non-stationary paths), a value that lost its tail rarely */
 	if (up >= 0)
-		cand(out, &n, param, (unsigned)up, o, explore, 1.0, explore ? 4.0 : 1.5);
+		cand(out, &n, param, (unsigned)up, o, explore, explore ? 1.0 : keep_weight(s, cfg, param, (unsigned)up),
+		     explore ? 4.0 : 1.5);
 	if (inc != s->dflt)
-		cand(out, &n, param, s->dflt, o + 1, false, 1.0, 3.0);
+		cand(out, &n, param, s->dflt, o + 1, false, keep_weight(s, cfg, param, s->dflt), 3.0);
 	if (inc + 1 < s->nvalues)
-		cand(out, &n, param, inc + 1, o + 2, false,
-		     param == LEARND_PARAM_IW && lm_flight_over(s, inc + 1) ? LM_OVER_WEIGHT : 1.0,
+		cand(out, &n, param, inc + 1, o + 2, false, keep_weight(s, cfg, param, inc + 1),
 		     (capped && capped[inc]) ? 0.5 : 1.5);
 	if (inc > 0)
-		cand(out, &n, param, inc - 1, o + 3, false, 1.0, 1.0);
-	(void)cfg;
+		cand(out, &n, param, inc - 1, o + 3, false, keep_weight(s, cfg, param, inc - 1), 1.0);
 	return n;
 }

@@ -677,9 +677,8 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 	uint32_t before[LEARND_PARAM__MAX], after[LEARND_PARAM__MAX];
 	float wv[LEARND_MODEL_QBUCKETS];
 	bool capv[LEARND_MODEL_MAX_VALUES], *capped = NULL, rel[2];
-	double keep_w = 0.0, keep_total;
 	uint32_t why = LEARND_WHY_NONE, sum = 0;
-	unsigned nc = 0, np;
+	unsigned nc = 0, np, nkeep = 0;
 	struct est e;
 
 	memset(d, 0, sizeof(*d));
@@ -776,14 +775,14 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 	/* Shares: a step up that exploration is trying gets probe_max_each (the
 	 * samples that prove it, and it costs nothing if it wins); the rest, the
 	 * maintenance probes (the kernel's value as a guard, the neighbours, for
-	 * paths that change) share probe_min_total, a value known to lose its
-	 * flights' tails a quarter as much.  Converged, that is all: probe_min_total. */
+	 * paths that change) split probe_min_total, each scaled by its weight: a
+	 * value known to lose runs a quarter as often.  Converged, that is all:
+	 * between a quarter of probe_min_total and probe_min_total. */
 	for (unsigned i = 0; i < np; i++)
-		keep_w += cand[i].explore ? 0.0 : cand[i].weight;
-	keep_total = cfg->probe_min_total;
+		nkeep += !cand[i].explore;
 	for (unsigned i = 0; i < np; i++) {
 		struct learnd_arm *a = &d->slots[i + 1];
-		double sh = cand[i].explore ? cfg->probe_max_each : keep_total * cand[i].weight / keep_w;
+		double sh = cand[i].explore ? cfg->probe_max_each : cfg->probe_min_total * cand[i].weight / nkeep;
 		long u = lround(sh * LEARND_SHARE_ONE);
 
 		*a = d->slots[0];

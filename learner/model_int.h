@@ -54,9 +54,11 @@
 #define LM_WEIGHT_MAX 65536.0
 /* Relevance: connections (discounted) before a parameter can be judged. */
 #define LM_REL_MIN_N 5.0
-/* Probe weights within the maintenance share: a value known to overflow
- * (tail loss) is kept at a quarter of a normal maintenance probe. */
+/* Probe weights within the maintenance share: a value known to lose (tail
+ * loss, or measured worse by a standard error with LM_WORSE_N samples) runs
+ * at a quarter of a normal maintenance probe. */
 #define LM_OVER_WEIGHT 0.25
+#define LM_WORSE_N 5.0
 
 /* x rounded to float, for sure: export writes floats and import reads them
  * back with weight 1, so readers must see the same rounding (gcc -O2 was seen

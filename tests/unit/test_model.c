@@ -483,7 +483,8 @@ static int check_decision(const struct learnd_model_cfg *c, const struct learnd_
 
 		BAD(probe > np * (c->probe_max_each * LEARND_SHARE_ONE + 1),
 		    "%s: probes %u > max %g each", ctx, probe, c->probe_max_each);
-		BAD(probe + np < c->probe_min_total * LEARND_SHARE_ONE, "%s: probes %u < min %g total", ctx,
+		/* maintenance probes known to lose run at a quarter (LM_OVER_WEIGHT) */
+		BAD(probe + np < 0.25 * c->probe_min_total * LEARND_SHARE_ONE, "%s: probes %u < min %g total / 4", ctx,
 		    probe, c->probe_min_total);
 	}
 #undef BAD

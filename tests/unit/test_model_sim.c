@@ -363,7 +363,7 @@ static void sparse_run(const struct sim_path *sp, int recv, uint64_t seed, const
 		learnd_model_observe(&M, &rec, (uint64_t)k * 600000000ull);
 		if ((k + 1) % SP_TICK == 0) {
 			learnd_model_decide_pooled(&M, parent, &d);
-			if (getenv("SIMDBG") && seed == 7000 && k < 300)
+			if (getenv("SIMDBG") && seed == 7000) /* one run's decisions, for docs/model.md */
 				printf("      k=%u iw %u/%u ft %u..%u lost %u | %s | slots %u:%u %u:%u %u:%u\n", k,
 				       rec.iw, (unsigned)(rec.bytes_acked / 1448), rec.flight_first, rec.flight_last,
 				       rec.flight_lost, d.text, d.slots[0].iw, d.slots[0].share, d.slots[1].iw,
@@ -446,11 +446,11 @@ static void test_sparse_shallow(void)
 	sparse_path(&p);
 	p.knee = 12; /* a buffer of about a dozen packets: the default IW 10 is the best static value */
 	sparse_case("sparse shallow (buffer 12)", &p, 0, NULL, &t);
-	CHECK(t.blocks_ok >= 19, "shallow: a block of 25 worse than the default by > 5%% in %d/%d (worst %.3f)",
+	CHECK(t.blocks_ok == t.n, "shallow: a block of 25 worse than the default by > 5%% in %d/%d (worst %.3f)",
 	      t.n - t.blocks_ok, t.n, t.worst_block);
-	CHECK(t.worst_block <= 1.08, "shallow: worst block of 25 %.3f of the default", t.worst_block);
-	/* the maintenance probes (IW 8 at 4%, IW 14 at 1%) cost about 1% here */
-	CHECK(t.worst_cum <= 1.015, "shallow: first %d cost %.3f of the default's", SP_N, t.worst_cum);
+	/* nothing to gain here: the maintenance probes (IW 8 and 14, both known
+	 * to lose, at 0.6% each) and the first probe of 14 cost under 1% */
+	CHECK(t.worst_cum <= 1.01, "shallow: first %d cost %.3f of the default's", SP_N, t.worst_cum);
 }
 
 static void test_sparse_random_loss(void)
