@@ -469,8 +469,8 @@ static int explore_target(const struct learnd_model_stream *s, const bool *cappe
 	 * costs is the excess of the first probe over it */
 	while (inc != s->dflt && j + 1 < s->nvalues && s->values[j] < 2u * s->values[inc] && !(capped && capped[j]))
 		j++;
-	while (j > inc + 1 && lm_flight_over(s, j))
-		j--;
+	while (j > inc + 1 && (lm_flight_over(s, j) || (capped && capped[j])))
+		j--; /* a capped value cannot show a flight of its size: explore the one below */
 	return lm_flight_over(s, j) ? -1 : (int)j;
 }
 

@@ -208,7 +208,7 @@ static void test_deep(void)
 	struct sim_path p;
 
 	sim_path_deep(&p); /* best 128, 112 within 3% */
-	scenario("iw, deep path", M_IW, &p, 1, 2500, 18, o);
+	scenario("iw, deep path", M_IW, &p, 1, 400, 18, o);
 }
 
 static void test_shallow(void)
@@ -218,7 +218,7 @@ static void test_shallow(void)
 	int at14 = 0;
 
 	sim_path_shallow(&p); /* burst loss above 16 segments: best 14 */
-	scenario("iw, shallow path (knee 16)", M_IW, &p, 1, 2500, 17, o);
+	scenario("iw, shallow path (knee 16)", M_IW, &p, 1, 200, 18, o);
 	for (int i = 0; i < SEEDS; i++)
 		at14 += o[i].final_iw == 14;
 	CHECK(at14 >= 19, "final iw 14 in %d/%d seeds", at14, SEEDS);
@@ -232,7 +232,7 @@ static void test_peer_window(void)
 
 	sim_path_deep(&p);
 	p.peer_wnd = 44; /* a default Linux client: IW above 44 behaves like 44 */
-	scenario("iw, deep path, peer window 44", M_IW, &p, 1, 1500, 19, o);
+	scenario("iw, deep path, peer window 44", M_IW, &p, 1, 300, 19, o);
 	for (int i = 0; i < SEEDS; i++) {
 		ok += o[i].final_iw == 40 || o[i].final_iw == 56;
 		CHECK(o[i].above_cap < 0.02, "seed %d: %.1f%% of records above 56", i, 100 * o[i].above_cap);
@@ -247,7 +247,7 @@ static void test_rwnd(void)
 
 	sim_path_deep(&p);
 	p.peer_iw = 40; /* the peer would send 40 segments if our window let it: best >= 40 */
-	scenario("rwnd, peer iw 40", M_RWND, &p, 1, 2000, 19, o);
+	scenario("rwnd, peer iw 40", M_RWND, &p, 1, 200, 19, o);
 }
 
 static void test_both(void)
@@ -257,7 +257,7 @@ static void test_both(void)
 
 	sim_path_shallow(&p); /* iw: best 14; rwnd: best >= 40 */
 	p.peer_iw = 40;
-	scenario("iw + rwnd, mixed flows", M_IW | M_RWND, &p, 1, 4000, 17, o);
+	scenario("iw + rwnd, mixed flows", M_IW | M_RWND, &p, 1, 400, 18, o);
 }
 
 static void test_deep_to_shallow(void)
@@ -267,7 +267,7 @@ static void test_deep_to_shallow(void)
 
 	sim_path_deep(&p[0]);
 	sim_path_shallow(&p[1]);
-	scenario("iw, deep -> shallow", M_IW, p, 2, 1500, 18, o);
+	scenario("iw, deep -> shallow", M_IW, p, 2, 200, 18, o);
 }
 
 static void test_shallow_to_deep(void)
@@ -278,7 +278,7 @@ static void test_shallow_to_deep(void)
 	sim_path_shallow(&p[0]);
 	sim_path_deep(&p[1]);
 	/* the slow direction: only the small probes see the improvement */
-	scenario("iw, shallow -> deep", M_IW, p, 2, 4000, 19, o);
+	scenario("iw, shallow -> deep", M_IW, p, 2, 1500, 19, o);
 }
 
 /*
