@@ -821,6 +821,24 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 
 /* ---- status (report / show) ---- */
 
+static bool row_ok(const struct learnd_model_row *r);
+
+unsigned learnd_model_rows_no_effect(const struct learnd_model_row *rows, size_t n)
+{
+	struct learnd_model_cfg cfg;
+
+	learnd_model_cfg_default(&cfg);
+	for (size_t i = 0; i < n; i++) {
+		const struct learnd_model_row *r = &rows[i];
+
+		if (r->kind != LEARND_ROW_REL || !row_ok(r) || r->n < LM_REL_MIN_N)
+			continue;
+		return (r->sum < cfg.rel_frac * r->n ? 1u << LEARND_PARAM_IW : 0) |
+		       (r->sum2 < cfg.rel_frac * r->n ? 1u << LEARND_PARAM_RWND : 0);
+	}
+	return 0;
+}
+
 const char *learnd_model_status_name(enum learnd_model_status s)
 {
 	switch (s) {

@@ -313,4 +313,9 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
  * the number of rows skipped (0 when all applied). */
 int learnd_model_import(struct learnd_model *m, const struct learnd_model_row *rows, size_t n);
 
+/* From saved rows alone (no import; cheap enough for every prefix of a report):
+ * bits (1u << enum learnd_param) of IW / RWND that have no effect here by the
+ * default rel_frac (learnd runs with it); 0 when the rows do not tell. */
+unsigned learnd_model_rows_no_effect(const struct learnd_model_row *rows, size_t n);
+
 #endif /* LEARND_MODEL_H */

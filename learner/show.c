@@ -298,10 +298,6 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 	sqlite3_finalize(st);
 	st = NULL;
 
-	rc = show_params(lc, db, cidr, &w);
-	if (rc)
-		goto out;
-
 	/* the FCT estimate, computed as report does */
 	struct lc_report_rows rows;
 	const struct lc_report_row *me = NULL;
@@ -328,6 +324,10 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 		printf("  %-18s - (no connections with both the IW in force and the kernel's 10)\n", "fct_change");
 	}
 	lc_report_free(&rows);
+
+	rc = show_params(lc, db, cidr, &w);
+	if (rc)
+		goto out;
 
 	rc = prep(lc, db, SQL_PIN, cidr, 0, &st);
 	if (rc)
