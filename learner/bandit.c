@@ -405,6 +405,17 @@ bool lm_stream_switch(struct learnd_model_stream *s, const struct learnd_model_c
 	return true;
 }
 
+bool lm_known_worse(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned c)
+{
+	struct lm_view a, b;
+	struct lm_cmp k;
+
+	lm_stream_view(s, cfg->window, s->inc, &a);
+	lm_stream_view(s, cfg->window, c, &b);
+	lm_compare(&a, &b, &k);
+	return k.nc >= LM_WORSE_N && k.delta + k.se < 0.0;
+}
+
 /*
  * IW on initial-flight evidence.  Under cubic the first flight leaves unpaced,
  * so what a path absorbs is about its bottleneck buffer: an IW above it loses
@@ -495,15 +506,9 @@ static void cand(struct lm_probe *out, unsigned *n, unsigned param, unsigned vi,
 static double keep_weight(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned param,
 			  unsigned vi)
 {
-	struct lm_view a, b;
-	struct lm_cmp k;
-
 	if (param == LEARND_PARAM_IW && lm_flight_over(s, vi))
 		return LM_OVER_WEIGHT;
-	lm_stream_view(s, cfg->window, s->inc, &a);
-	lm_stream_view(s, cfg->window, vi, &b);
-	lm_compare(&a, &b, &k);
-	return k.nc >= LM_WORSE_N && k.delta + k.se < 0.0 ? LM_OVER_WEIGHT : 1.0;
+	return lm_known_worse(s, cfg, vi) ? LM_OVER_WEIGHT : 1.0;
 }
 
 unsigned lm_stream_candidates(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg,

@@ -120,6 +120,9 @@ bool lm_stream_switch(struct learnd_model_stream *s, const struct learnd_model_c
  * absorbed flights), unless measured time says otherwise. */
 bool lm_stream_flight_switch(struct learnd_model_stream *s, const struct learnd_model_cfg *cfg,
 			     const bool *capped, const char *name, char *text, size_t len);
+/* Is value c's measured cost above the incumbent's by more than a standard
+ * error, with at least LM_WORSE_N samples of c in the compared classes? */
+bool lm_known_worse(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned c);
 /* Would a (as incumbent) lose to b on measured time by the switch rule? */
 bool lm_time_beats(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned a,
 		   unsigned b);

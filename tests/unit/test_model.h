@@ -146,7 +146,8 @@ struct sim_path {
 	double syn_loss;    /* handshakes that lost a SYN: the kernel keeps cwnd 1 (IW_KERNEL) */
 	double lo_bytes, hi_bytes; /* flow sizes, log-uniform */
 	unsigned our_wnd;   /* receiver side: the kernel's own initial window (rwnd 0), packets */
-	int recv_only;      /* 1: every flow is a download (we receive), 2: every flow an upload */
+	unsigned slow_above; /* 0: none; else an IW above it takes 3x the time, with no loss
+			       * (a path that absorbs the burst but delays it: time must decide) */
 };
 
 static inline void sim_path_deep(struct sim_path *p)
@@ -276,6 +277,8 @@ static inline void sim_record(const struct sim_path *p, struct rng *r, const str
 		rec->bytes_received = (uint64_t)bytes;
 		rec->bytes_acked = 300;
 	}
+	if (!recv && p->slow_above && iw > p->slow_above)
+		rounds *= 3.0;
 	if (rng_unif(r) < p->tail_p)
 		rounds += 10.0 * rng_unif(r);
 	if (rng_unif(r) < p->flow_loss) { /* random loss after the first flight, same for every value */
