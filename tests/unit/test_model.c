@@ -972,6 +972,107 @@ static void test_reason(void)
 	CHECK(found, "no switch on a deep path");
 }
 
+/* ABI 2 records: weights, flights the kernel ran on another IW, relevance, tail loss. */
+static void test_v2_records(void)
+{
+	struct learnd_model_cfg c;
+	struct learnd_model_decision d;
+	struct learnd_model_estimates ea, eb;
+	struct learnd_record r;
+	unsigned u;
+	char why[200];
+
+	learnd_model_cfg_default(&c);
+	bound_learn(&c, LEARND_PARAM_IW, 4, 128);
+	bound_learn(&c, LEARND_PARAM_RWND, 10, 256);
+	bound_learn(&c, LEARND_PARAM_SYN_RTO, 20, 1000);
+
+	/* a record of weight 10 counts as 10 records (0 counts as 1) */
+	learnd_model_init(&A, &c);
+	learnd_model_init(&B, &c);
+	learnd_model_decide(&A, &d);
+	rec_from_slot(&r, &d, 0);
+	for (int k = 0; k < 10; k++)
+		learnd_model_observe(&A, &r, 0);
+	r.weight = 10;
+	learnd_model_observe(&B, &r, 0);
+	learnd_model_estimates(&A, &ea);
+	learnd_model_estimates(&B, &eb);
+	CHECK(fabs(ea.handshake_n - eb.handshake_n) < 0.1 && eb.handshake_n > 9.5, "weight 10: %g vs 10 records %g",
+	      eb.handshake_n, ea.handshake_n);
+	r.weight = 0;
+	learnd_model_init(&B, &c);
+	learnd_model_observe(&B, &r, 0);
+	learnd_model_estimates(&B, &eb);
+	CHECK(fabs(eb.handshake_n - 1.0) < 1e-9, "weight 0 counts as 1: %g", eb.handshake_n);
+
+	/* the kernel kept cwnd 1 (lost handshake) or refused the IW: never the slot's IW */
+	learnd_model_init(&A, &c);
+	rec_from_slot(&r, &d, 0);
+	r.flags |= LEARND_REC_IW_KERNEL;
+	u = learnd_model_observe(&A, &r, 0);
+	CHECK(!(u & LEARND_USED_IW), "IW_KERNEL record used for IW: 0x%x", u);
+	r.flags ^= LEARND_REC_IW_KERNEL | LEARND_REC_IW_FAILED;
+	u = learnd_model_observe(&A, &r, 0);
+	CHECK(!(u & LEARND_USED_IW), "IW_FAILED record used for IW: 0x%x", u);
+	r.flags &= ~LEARND_REC_IW_FAILED;
+	u = learnd_model_observe(&A, &r, 0);
+	CHECK(u & LEARND_USED_IW, "plain record not used for IW: 0x%x", u);
+
+	/* a server (sends 200 KB, receives requests): IW learned, RWND no effect, no RWND probes */
+	learnd_model_init(&A, &c);
+	learnd_model_decide(&A, &d);
+	rec_from_slot(&r, &d, 0);
+	r.bytes_received = 300;
+	for (int k = 0; k < 20; k++)
+		learnd_model_observe(&A, &r, 0);
+	learnd_model_decide(&A, &d);
+	CHECK(learnd_model_status(&A, LEARND_PARAM_RWND, why, sizeof(why)) == LEARND_STATUS_NO_EFFECT &&
+		      strstr(why, "receives"),
+	      "server rwnd: '%s'", why);
+	CHECK(learnd_model_status(&A, LEARND_PARAM_IW, why, sizeof(why)) == LEARND_STATUS_LEARNED, "server iw: '%s'",
+	      why);
+	CHECK(learnd_model_probed(&A) == 1u << LEARND_PARAM_IW, "server probes 0x%x", learnd_model_probed(&A));
+	for (unsigned i = 0; i < d.nslots; i++)
+		CHECK(d.slots[i].rwnd == 0, "server: slot %u rwnd %u", i, d.slots[i].rwnd);
+
+	/* tail loss at IW 20 from packet 12 marks 14 and above as overflowing: the
+	 * incumbent goes back below it, and 20 is no longer explored */
+	learnd_model_init(&A, &c);
+	for (int k = 0; k < 20; k++) { /* a sender, at IW 10 */
+		learnd_model_decide(&A, &d);
+		rec_from_slot(&r, &d, 0);
+		learnd_model_observe(&A, &r, 0);
+	}
+	learnd_model_decide(&A, &d);
+	CHECK(d.nslots >= 2 && d.slots[1].iw == 14, "explores 14 first: slot 1 iw %u", d.slots[1].iw);
+	rec_from_slot(&r, &d, 0);
+	r.iw = 14;
+	r.flight_lost = 2;
+	r.flight_first = 12;
+	r.flight_last = 13;
+	learnd_model_observe(&A, &r, 0);
+	learnd_model_decide(&A, &d);
+	for (unsigned i = 0; i < d.nslots; i++)
+		CHECK(d.slots[i].iw <= 10 || d.slots[i].share < 0.01 * LEARND_SHARE_ONE,
+		      "after a tail loss at 14: slot %u iw %u share %u", i, d.slots[i].iw, d.slots[i].share);
+	/* a lone loss of the last packet (random loss looks like that too) does not */
+	learnd_model_init(&A, &c);
+	for (int k = 0; k < 20; k++) {
+		learnd_model_decide(&A, &d);
+		rec_from_slot(&r, &d, 0);
+		learnd_model_observe(&A, &r, 0);
+	}
+	rec_from_slot(&r, &d, 0);
+	r.iw = 14;
+	r.flight_lost = 1;
+	r.flight_first = r.flight_last = 13;
+	learnd_model_observe(&A, &r, 0);
+	learnd_model_decide(&A, &d);
+	CHECK(d.nslots >= 2 && d.slots[1].iw == 14 && d.slots[1].share >= 0.2 * LEARND_SHARE_ONE,
+	      "a lone last-packet loss stopped exploring 14: slot 1 iw %u share %u", d.slots[1].iw, d.slots[1].share);
+}
+
 int main(void)
 {
 	printf("    sizeof(struct learnd_model) = %zu bytes\n", sizeof(struct learnd_model));
@@ -988,5 +1089,6 @@ int main(void)
 	RUN(test_parent_borrow);
 	RUN(test_set_cfg);
 	RUN(test_reason);
+	RUN(test_v2_records);
 	return t_summary();
 }
