@@ -541,6 +541,19 @@ static void test_sparse_child(void)
 	sparse_path(&p);
 	train_parent(&p);
 	printf("    parent after 2000 records: iw %u\n", P.st[LEARND_PARAM_IW].values[P.st[LEARND_PARAM_IW].inc]);
+	{ /* a child created before the parent learned follows it later, until it has pool_n records */
+		struct learnd_model_cfg c;
+		struct learnd_model_decision d;
+
+		sparse_cfg(&c);
+		learnd_model_init(&M, &c);
+		learnd_model_decide_pooled(&M, &P, &d);
+		CHECK(d.slots[0].iw == 128 && strstr(d.text, "parent"), "young child: iw %u '%s'", d.slots[0].iw, d.text);
+		c.pool_n = 0;
+		learnd_model_init(&M, &c);
+		learnd_model_decide_pooled(&M, &P, &d);
+		CHECK(d.slots[0].iw == 10, "pool_n 0: the child decides alone: iw %u", d.slots[0].iw);
+	}
 	sparse_case("sparse child, dense deep parent", &p, 0, &P, &t);
 	CHECK(t.first25 <= 1.05, "child of a deep parent: first 25 cost %.3f of best", t.first25);
 	CHECK(t.ok100 >= 19, "child: within 5%% of best after 100 in %d/%d", t.ok100, t.n);
