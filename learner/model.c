@@ -375,8 +375,13 @@ static void rel_add(struct learnd_model_rel *rl, const struct learnd_record *r, 
  * once (the flow's size, the peer's window and the IW bound it).  No loss in
  * it, or losses scattered through it (random loss): the path absorbed f.  A
  * run of losses at the end (dense, ending within the last two packets): the
- * queue overflowed from flight_first on.  A lone loss of the last packet is
- * LM_TAIL_ONE of a tail (a random loss hits the last packet too, 1 in f of them).
+ * queue overflowed from flight_first on.  A run of one packet, the last, is
+ * LM_TAIL_ONE of a tail (a random loss hits the last packet too, 1 in f of
+ * them; a segment sent again twice counts twice in flight_lost, so the run is
+ * measured by its span).  "No loss" is believed only from a data plane that
+ * fills the ABI 2 evidence, which also fills weight (>= 1 in every record it
+ * samples): a record with weight 0 comes from an older one, whose flight
+ * fields are zeros whatever happened.
  */
 static void flight_add(struct learnd_model_stream *s, const struct learnd_record *r, double wt)
 {
@@ -390,15 +395,16 @@ static void flight_add(struct learnd_model_stream *s, const struct learnd_record
 	if (f < 2)
 		return;
 	if (!r->flight_lost) {
-		lm_flight_add(s, wt, f, -1, 0.0);
+		if (r->weight)
+			lm_flight_add(s, wt, f, -1, 0.0);
 		return;
 	}
 	if (r->flight_first > r->flight_last || r->flight_last >= f + 2u)
 		return; /* not a flight we understand (window moved, garbage) */
 	span = (uint32_t)r->flight_last - r->flight_first + 1;
 	if (r->flight_last + 2u >= f && 2u * r->flight_lost >= span)
-		lm_flight_add(s, wt, f, r->flight_first, r->flight_lost >= 2 ? 1.0 : LM_TAIL_ONE);
-	else
+		lm_flight_add(s, wt, f, r->flight_first, span >= 2 ? 1.0 : LM_TAIL_ONE);
+	else if (r->weight)
 		lm_flight_add(s, wt, f, -1, 0.0);
 }
 

@@ -1056,6 +1056,21 @@ static void test_v2_records(void)
 	for (unsigned i = 0; i < d.nslots; i++)
 		CHECK(d.slots[i].iw <= 10 || d.slots[i].share < 0.01 * LEARND_SHARE_ONE,
 		      "after a tail loss at 14: slot %u iw %u share %u", i, d.slots[i].iw, d.slots[i].share);
+	/* flights without loss are evidence only from a data plane that fills ABI 2
+	 * (weight >= 1); an older one (weight 0) leaves the flight fields 0 anyway */
+	for (unsigned wgt = 0; wgt < 2; wgt++) {
+		learnd_model_init(&A, &c);
+		for (int k = 0; k < 20; k++) {
+			learnd_model_decide(&A, &d);
+			rec_from_slot(&r, &d, 0);
+			r.iw = k < 10 ? 10 : 14;
+			r.weight = wgt;
+			learnd_model_observe(&A, &r, 0);
+		}
+		learnd_model_decide(&A, &d);
+		CHECK(d.slots[0].iw == (wgt ? 14 : 10), "weight %u: clean flights of 14 -> iw %u ('%s')", wgt,
+		      d.slots[0].iw, d.text);
+	}
 	/* a lone loss of the last packet (random loss looks like that too) does not */
 	learnd_model_init(&A, &c);
 	for (int k = 0; k < 20; k++) {
@@ -1065,7 +1080,7 @@ static void test_v2_records(void)
 	}
 	rec_from_slot(&r, &d, 0);
 	r.iw = 14;
-	r.flight_lost = 1;
+	r.flight_lost = 2; /* the last segment sent again twice (a probe, then the timer): one packet */
 	r.flight_first = r.flight_last = 13;
 	learnd_model_observe(&A, &r, 0);
 	learnd_model_decide(&A, &d);

@@ -230,6 +230,7 @@ static inline void sim_record(const struct sim_path *p, struct rng *r, const str
 
 	memset(rec, 0, sizeof(*rec));
 	rec->flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED | (rng_unif(r) < 0.5 ? LEARND_REC_ACTIVE : 0);
+	rec->weight = 1; /* an ABI 2 data plane: flight evidence filled */
 	rec->slot = (uint8_t)slot;
 	rec->iw = a->iw;
 	rec->rwnd = a->rwnd;
