@@ -49,12 +49,19 @@ unsigned learnd_model_allowed(const struct learnd_bound *b, uint16_t *out)
 	return n;
 }
 
-void lm_stream_setup(struct learnd_model_stream *s, const struct learnd_bound *b)
+void lm_stream_setup(struct learnd_model_stream *s, const struct learnd_bound *b, unsigned param)
 {
 	memset(s, 0, sizeof(*s));
 	s->w = 1.0;
+	s->fw = 1.0;
 	s->nvalues = learnd_model_allowed(b, s->values);
-	s->inc = lm_stream_nearest(s, 10); /* the kernel's default IW and initial rwnd */
+	/* RWND_INIT can only lower the kernel's window: no reply (0) is the
+	 * kernel's behaviour and the largest window, so it sorts last */
+	if (param == LEARND_PARAM_RWND && b->mode == LEARND_BOUND_LEARN && s->nvalues < LEARND_MODEL_MAX_VALUES)
+		s->values[s->nvalues++] = 0;
+	s->dflt = param == LEARND_PARAM_RWND && b->mode == LEARND_BOUND_LEARN ? s->nvalues - 1 :
+										 lm_stream_nearest(s, 10);
+	s->inc = s->dflt; /* the kernel's default IW (10) and window */
 }
 
 int lm_stream_index(const struct learnd_model_stream *s, uint32_t v)
@@ -157,12 +164,13 @@ static void detect_change(struct learnd_model_stream *s, unsigned vi, unsigned k
 	if (vi == s->inc) {
 		for (unsigned i = 0; i < s->nvalues; i++)
 			arm_forget(s, i);
+		lm_flight_forget(s);
 	} else {
 		arm_forget(s, vi);
 	}
 }
 
-void lm_stream_add(struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, double g,
+void lm_stream_add(struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, double g, double wt,
 		   unsigned vi, unsigned k, double r, double cost, uint64_t now_ns)
 {
 	struct learnd_model_arm_stat *a = &s->arm[vi];
@@ -174,7 +182,8 @@ void lm_stream_add(struct learnd_model_stream *s, const struct learnd_model_cfg 
 		arm_forget(s, vi);
 	detect_change(s, vi, k, r);
 
-	s->w = w = s->w * g;
+	s->w = s->w * g;
+	w = s->w * wt;
 	s->count++;
 	a->n += w;
 	a->raw += cost * w;
@@ -188,6 +197,71 @@ void lm_stream_add(struct learnd_model_stream *s, const struct learnd_model_cfg 
 		for (unsigned i = 0; i < LEARND_MODEL_MAX_VALUES; i++)
 			arm_scale(&s->arm[i], LM_ARM_RESCALE_BY);
 		s->w *= LM_ARM_RESCALE_BY;
+	}
+}
+
+/* ---- initial-flight evidence (IW) ---- */
+
+#define LM_FLIGHT_G (LM_FLIGHT_WINDOW / (LM_FLIGHT_WINDOW - 1.0))
+
+void lm_flight_add(struct learnd_model_stream *s, double wt, uint32_t f, int tail, double tw)
+{
+	unsigned i;
+
+	if (s->nvalues < 2)
+		return;
+	s->fw *= wt == 1.0 ? LM_FLIGHT_G : fmin(pow(LM_FLIGHT_G, wt), LM_WEIGHT_MAX);
+	if (tail < 0) { /* absorbed: credit the largest value <= f */
+		if (f < s->values[0])
+			return;
+		for (i = s->nvalues - 1; i > 0 && (s->values[i] > f || s->values[i] == 0); i--)
+			;
+		s->fc[i] = (float)(s->fc[i] + wt * s->fw);
+	} else {        /* lost from index tail on: every value above tail overflows */
+		for (i = 0; i < s->nvalues && s->values[i] <= (uint32_t)tail; i++)
+			;
+		if (i == s->nvalues)
+			return;
+		s->ft[i] = (float)(s->ft[i] + wt * tw * s->fw);
+	}
+	if (s->fw > 0x1p60) {
+		for (i = 0; i < LEARND_MODEL_MAX_VALUES; i++) {
+			s->fc[i] = (float)(s->fc[i] * 0x1p-60);
+			s->ft[i] = (float)(s->ft[i] * 0x1p-60);
+		}
+		s->fw *= 0x1p-60;
+	}
+}
+
+void lm_flight_view(const struct learnd_model_stream *s, unsigned c, double *clean, double *tail)
+{
+	double C = 0.0, T = 0.0;
+
+	/* each term discounted to now and rounded to float first, as export writes
+	 * it: an imported state reads bit for bit the same */
+	for (unsigned i = 0; i < s->nvalues; i++) {
+		if (i >= c)
+			C += lm_f32(s->fc[i] / s->fw);
+		if (i <= c)
+			T += lm_f32(s->ft[i] / s->fw);
+	}
+	*clean = C;
+	*tail = T;
+}
+
+bool lm_flight_over(const struct learnd_model_stream *s, unsigned c)
+{
+	double C, T;
+
+	lm_flight_view(s, c, &C, &T);
+	return T >= LM_TAIL_MIN && T >= LM_TAIL_FRAC * (T + C);
+}
+
+void lm_flight_forget(struct learnd_model_stream *s)
+{
+	for (unsigned i = 0; i < LEARND_MODEL_MAX_VALUES; i++) {
+		s->fc[i] = (float)(s->fc[i] * 0.25);
+		s->ft[i] = (float)(s->ft[i] * 0.25);
 	}
 }
 
@@ -227,11 +301,6 @@ void lm_arm_norm(const struct learnd_model_stream *s, unsigned i, double *n, dou
 		cell[k].s = (float)(a->cell[k].s / s->w);
 		cell[k].s2 = (float)(a->cell[k].s2 / s->w);
 	}
-}
-
-static double lm_phi(double x)
-{
-	return 0.5 * erfc(-x / M_SQRT2);
 }
 
 /*
@@ -275,47 +344,55 @@ void lm_compare(const struct lm_view *i, const struct lm_view *c, struct lm_cmp 
 	out->nc = nc;
 }
 
-/* Probability-style score that c costs less than the incumbent: the
- * difference shrunk toward 0 with LM_K0 pseudo-samples, normal approximation.
- * 0.5 without evidence. */
-static double promise(const struct lm_cmp *k)
+/* Switch-rule score of value c against value i as the incumbent (> 0: c wins), or
+ * -1 when either lacks the evidence the rule needs. */
+static double switch_score(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg,
+			   unsigned i, unsigned c, struct lm_cmp *k, double *craw)
 {
-	double d = k->delta * k->nc / (k->nc + LM_K0);
-	double se = sqrt(k->se * k->se + LM_VAR0 / (k->nc + LM_K0));
+	struct lm_view vi, vc;
 
-	return lm_phi(d / se);
+	lm_stream_view(s, cfg->window, i, &vi);
+	lm_stream_view(s, cfg->window, c, &vc);
+	if (vi.n < cfg->n_min || vc.stale || vc.n < cfg->n_min)
+		return -1.0;
+	lm_compare(&vi, &vc, k);
+	if (k->nc < cfg->n_min || k->ni < cfg->n_min)
+		return -1.0;
+	if (craw)
+		*craw = vc.raw;
+	return k->delta - cfg->z * k->se - cfg->margin * k->mi;
+}
+
+bool lm_time_beats(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned a,
+		   unsigned b)
+{
+	struct lm_cmp k;
+
+	return switch_score(s, cfg, a, b, &k, NULL) > 0.0;
 }
 
 bool lm_stream_switch(struct learnd_model_stream *s, const struct learnd_model_cfg *cfg,
 		      const bool *capped, const char *name, char *text, size_t len)
 {
-	struct lm_view inc, c;
+	struct lm_view inc;
 	struct lm_cmp k, bk;
-	double best = 0.0, braw = NAN;
+	double best = 0.0, braw = NAN, raw = NAN;
 	int bi = -1;
 
 	if (s->nvalues < 2)
 		return false;
 	lm_stream_view(s, cfg->window, s->inc, &inc);
-	if (inc.n < cfg->n_min)
-		return false;
 	for (unsigned i = 0; i < s->nvalues; i++) {
 		double score;
 
 		if (i == s->inc || (capped && i > s->inc && capped[i - 1]))
 			continue;
-		lm_stream_view(s, cfg->window, i, &c);
-		if (c.stale || c.n < cfg->n_min)
-			continue;
-		lm_compare(&inc, &c, &k);
-		if (k.nc < cfg->n_min || k.ni < cfg->n_min)
-			continue;
-		score = k.delta - cfg->z * k.se - cfg->margin * k.mi;
+		score = switch_score(s, cfg, s->inc, i, &k, &raw);
 		if (score > best) {
 			best = score;
 			bi = (int)i;
 			bk = k;
-			braw = c.raw;
+			braw = raw;
 		}
 	}
 	if (bi < 0)
@@ -328,43 +405,144 @@ bool lm_stream_switch(struct learnd_model_stream *s, const struct learnd_model_c
 	return true;
 }
 
-#define LM_NEAR_BONUS 0.25
+bool lm_known_worse(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned c)
+{
+	struct lm_view a, b;
+	struct lm_cmp k;
+
+	lm_stream_view(s, cfg->window, s->inc, &a);
+	lm_stream_view(s, cfg->window, c, &b);
+	lm_compare(&a, &b, &k);
+	return k.nc >= LM_WORSE_N && k.delta + k.se < 0.0;
+}
+
+/*
+ * IW on initial-flight evidence.  Under cubic the first flight leaves unpaced,
+ * so what a path absorbs is about its bottleneck buffer: an IW above it loses
+ * the tail of the flight, an IW at or below it does not.  So: leave a value
+ * whose flights lose their tail for the largest one below that does not; move
+ * up to the largest value (not hidden by the peer's window) of which n_clean
+ * full flights were absorbed, none lost its tail, and whose measured time is
+ * not worse.  Slow start from a larger IW never takes more round trips on a
+ * path that absorbs it, so absorbed flights are evidence enough to move; the
+ * time statistics still decide afterwards (lm_stream_switch: back to the
+ * default if the new value turns out slower).
+ */
+bool lm_stream_flight_switch(struct learnd_model_stream *s, const struct learnd_model_cfg *cfg,
+			     const bool *capped, const char *name, char *text, size_t len)
+{
+	unsigned inc = s->inc;
+	double C, T;
+	int j;
+
+	if (s->nvalues < 2)
+		return false;
+	if (lm_flight_over(s, inc)) {
+		for (j = (int)inc - 1; j > 0 && lm_flight_over(s, (unsigned)j); j--)
+			;
+		if (j < 0 || lm_time_beats(s, cfg, (unsigned)j, inc))
+			return false; /* measured time says the tail loss is worth it */
+		lm_flight_view(s, inc, &C, &T);
+		if (text)
+			snprintf(text, len, "%s %u->%u: initial flights of %u lose their tail (%.1f of %.1f)",
+				 name, s->values[inc], s->values[j], s->values[inc], T, T + C);
+		s->inc = (uint32_t)j;
+		return true;
+	}
+	j = -1;
+	for (unsigned c = inc + 1; c < s->nvalues; c++) {
+		if ((capped && capped[c - 1]) || lm_flight_over(s, c))
+			break;
+		lm_flight_view(s, c, &C, &T);
+		if (C >= cfg->n_clean && !lm_time_beats(s, cfg, c, inc))
+			j = (int)c;
+	}
+	if (j < 0)
+		return false;
+	lm_flight_view(s, (unsigned)j, &C, &T);
+	if (text)
+		snprintf(text, len, "%s %u->%u: %.1f initial flights of >= %u absorbed, no tail loss", name,
+			 s->values[inc], s->values[j], C, s->values[j]);
+	s->inc = (uint32_t)j;
+	return true;
+}
+
+/* The value exploration tries next above the incumbent: about twice it
+ * (geometric steps: 10, 20, 40, 80, 128), not above the peer's window (one
+ * value above it stands for it), and not where flights lost their tail. */
+static int explore_target(const struct learnd_model_stream *s, const bool *capped)
+{
+	unsigned inc = s->inc, j = inc + 1;
+
+	if (j >= s->nvalues || (capped && capped[inc]) || lm_flight_over(s, inc))
+		return -1;
+	/* from the kernel's value, one step first: most of what a shallow buffer
+	 * costs is the excess of the first probe over it */
+	while (inc != s->dflt && j + 1 < s->nvalues && s->values[j] < 2u * s->values[inc] && !(capped && capped[j]))
+		j++;
+	while (j > inc + 1 && (lm_flight_over(s, j) || (capped && capped[j])))
+		j--; /* a capped value cannot show a flight of its size: explore the one below */
+	return lm_flight_over(s, j) ? -1 : (int)j;
+}
+
+static void cand(struct lm_probe *out, unsigned *n, unsigned param, unsigned vi, unsigned order,
+		 bool explore, double weight, double prio)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (out[i].param == param && out[i].vi == vi)
+			return; /* already a candidate (in a better role) */
+	out[*n].param = param;
+	out[*n].vi = vi;
+	out[*n].order = order;
+	out[*n].explore = explore;
+	out[*n].weight = weight;
+	out[*n].prio = prio;
+	(*n)++;
+}
+
+/* A maintenance probe's weight: a quarter for a value known to lose (its
+ * flights lose their tail, or its measured cost is above the incumbent's by
+ * more than a standard error), else 1. */
+static double keep_weight(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned param,
+			  unsigned vi)
+{
+	if (param == LEARND_PARAM_IW && lm_flight_over(s, vi))
+		return LM_OVER_WEIGHT;
+	return lm_known_worse(s, cfg, vi) ? LM_OVER_WEIGHT : 1.0;
+}
 
 unsigned lm_stream_candidates(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg,
 			      unsigned param, const bool *capped, struct lm_probe *out, unsigned n)
 {
-	static const int offs[4] = { +1, -1, +2, -2 };
-	struct lm_view inc, c;
-	struct lm_cmp k;
-	unsigned start = n;
+	unsigned inc = s->inc, o = param * 4;
+	int up = -1;
+	bool explore = false;
 
 	if (s->nvalues < 2)
 		return n;
-	lm_stream_view(s, cfg->window, s->inc, &inc);
-	for (unsigned o = 0; o < 4; o++) {
-		int j = (int)s->inc + offs[o];
+	if (param == LEARND_PARAM_IW) {
+		up = explore_target(s, capped);
+		if (up >= 0) {
+			double C, T;
 
-		/* above a value the peer's window already caps, values look alike */
-		if (j < 0 || j >= (int)s->nvalues || (offs[o] > 0 && capped && capped[j - 1]))
-			continue;
-		lm_stream_view(s, cfg->window, (unsigned)j, &c);
-		lm_compare(&inc, &c, &k);
-		out[n].param = param;
-		out[n].vi = (unsigned)j;
-		out[n].order = param * 4 + o;
-		out[n].p = promise(&k);
-		out[n].prio = out[n].p + (o < 2 ? LM_NEAR_BONUS : 0.0);
-		n++;
+			lm_flight_view(s, (unsigned)up, &C, &T);
+			/* enough: the flight switch moved, or time vetoed it; a value the
+			 * peer's window hides cannot show a flight of its size */
+			explore = C < cfg->n_clean && T < LM_TAIL_NONE && !(capped && capped[up]);
+		}
 	}
-	if (n == start && s->inc + 1 < s->nvalues) {
-		/* Only up was possible and the peer's window hides it: probe it anyway
-		 * (at the minimum share) so the probe share never drops to zero. */
-		out[n].param = param;
-		out[n].vi = s->inc + 1;
-		out[n].order = param * 4;
-		out[n].p = 0.0;
-		out[n].prio = 0.0;
-		n++;
-	}
+	/* the explored step up; the kernel's value while the incumbent differs
+	 * (the guard: lm_stream_switch goes back to it when it is better); the
+	 * neighbours (non-stationary paths), a value that lost its tail rarely */
+	if (up >= 0)
+		cand(out, &n, param, (unsigned)up, o, explore, explore ? 1.0 : keep_weight(s, cfg, param, (unsigned)up),
+		     explore ? 4.0 : 1.5);
+	if (inc != s->dflt)
+		cand(out, &n, param, s->dflt, o + 1, false, keep_weight(s, cfg, param, s->dflt), 3.0);
+	if (inc + 1 < s->nvalues)
+		cand(out, &n, param, inc + 1, o + 2, false, keep_weight(s, cfg, param, inc + 1),
+		     (capped && capped[inc]) ? 0.5 : 1.5);
+	if (inc > 0)
+		cand(out, &n, param, inc - 1, o + 3, false, keep_weight(s, cfg, param, inc - 1), 1.0);
 	return n;
 }

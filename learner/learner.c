@@ -504,6 +504,7 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 {
 	struct learnd_model_decision d;
 	struct learnd_policy pol = { .prefix_id = p->id };
+	const struct pfx *parent;
 	char why[512];
 	bool same;
 
@@ -511,7 +512,8 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 		return;
 	p->cfg_changed = false;
 	p->samples_at_decide = learnd_model_samples(&p->model);
-	learnd_model_decide(&p->model, &d);
+	parent = p->parent_id ? find_id(l, p->parent_id) : NULL;
+	learnd_model_decide_pooled(&p->model, parent && parent != p ? &parent->model : NULL, &d);
 	pol.nslots = d.nslots;
 	memcpy(pol.slots, d.slots, sizeof(pol.slots));
 	same = p->written.nslots == pol.nslots && !memcmp(p->written.slots, pol.slots, sizeof(pol.slots[0]) * pol.nslots);

@@ -30,7 +30,7 @@ void learnd_model_cfg_default(struct learnd_model_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->window = 2000;
 	cfg->probe_min_total = 0.05;
-	cfg->probe_max_each = 0.20;
+	cfg->probe_max_each = 0.25;
 	cfg->retrans_penalty = 0.5;
 	cfg->cost_clip = 8.0;
 	cfg->z = 2.0;
@@ -48,6 +48,9 @@ void learnd_model_cfg_default(struct learnd_model_cfg *cfg)
 	cfg->base_rtt_quantile = 0.10;
 	cfg->est_hysteresis = 0.10;
 	cfg->borrow_n = 4.0;
+	cfg->pool_n = 30.0;
+	cfg->rel_frac = 0.10;
+	cfg->n_clean = 2.0;
 }
 
 static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -118,6 +121,9 @@ int learnd_model_cfg_check(const struct learnd_model_cfg *c, char *err, size_t l
 	CHECK(in(c->base_rtt_quantile, 0, 0.9999), base_rtt_quantile, "%g");
 	CHECK(in(c->est_hysteresis, 0, 0.99), est_hysteresis, "%g");
 	CHECK(in(c->borrow_n, 0, 1e6), borrow_n, "%g");
+	CHECK(in(c->pool_n, 0, 1e9), pool_n, "%g");
+	CHECK(in(c->rel_frac, 0, 1), rel_frac, "%g");
+	CHECK(in(c->n_clean, 0.1, 1e6), n_clean, "%g");
 #undef CHECK
 	return 0;
 }
@@ -141,8 +147,10 @@ static uint32_t bound_value(const struct learnd_bound *b, double v)
 
 static void reset_stats(struct learnd_model *m)
 {
-	lm_stream_setup(&m->st[LEARND_PARAM_IW], &m->cfg.bound[LEARND_PARAM_IW]);
-	lm_stream_setup(&m->st[LEARND_PARAM_RWND], &m->cfg.bound[LEARND_PARAM_RWND]);
+	lm_stream_setup(&m->st[LEARND_PARAM_IW], &m->cfg.bound[LEARND_PARAM_IW], LEARND_PARAM_IW);
+	lm_stream_setup(&m->st[LEARND_PARAM_RWND], &m->cfg.bound[LEARND_PARAM_RWND], LEARND_PARAM_RWND);
+	memset(&m->rel, 0, sizeof(m->rel));
+	m->rel.w = 1.0;
 	lm_qreset(&m->hs);
 	lm_qreset(&m->minrtt);
 	lm_qreset(&m->peerwnd);
@@ -230,6 +238,13 @@ int learnd_model_init_from_parent(struct learnd_model *m, const struct learnd_mo
 			a->last_seq = 0;
 		}
 	}
+	if (parent->rel.all / parent->rel.w > 0.0) { /* who feels what: the parent's mix, as a prior */
+		double f = minf(1.0, 4 * cfg->borrow_n / (parent->rel.all / parent->rel.w)) / parent->rel.w;
+
+		m->rel.all = parent->rel.all * f;
+		m->rel.send = parent->rel.send * f;
+		m->rel.recv = parent->rel.recv * f;
+	}
 	borrow_hist(&m->hs, &parent->hs, 4 * cfg->borrow_n);
 	borrow_hist(&m->minrtt, &parent->minrtt, 4 * cfg->borrow_n);
 	borrow_hist(&m->peerwnd, &parent->peerwnd, 4 * cfg->borrow_n);
@@ -253,7 +268,7 @@ int learnd_model_set_cfg(struct learnd_model *m, const struct learnd_model_cfg *
 		int inc;
 
 		old = *s;
-		lm_stream_setup(s, &cfg->bound[p]);
+		lm_stream_setup(s, &cfg->bound[p], p);
 		inc = lm_stream_index(s, inc_v);
 		s->inc = inc >= 0 ? (uint32_t)inc : lm_stream_nearest(s, inc_v);
 		if (inc < 0)
@@ -263,11 +278,15 @@ int learnd_model_set_cfg(struct learnd_model *m, const struct learnd_model_cfg *
 		/* keep the evidence of values still allowed, in the same scale */
 		s->w = old.w;
 		s->count = old.count;
+		s->fw = old.fw;
 		for (unsigned i = 0; i < old.nvalues; i++) {
 			int j = lm_stream_index(s, old.values[i]);
 
-			if (j >= 0)
+			if (j >= 0) {
 				s->arm[j] = old.arm[i];
+				s->fc[j] = old.fc[i];
+				s->ft[j] = old.ft[i];
+			}
 		}
 	}
 	v = bound_value(&cfg->bound[LEARND_PARAM_SYN_RTO],
@@ -315,7 +334,7 @@ static uint32_t rec_mss(const struct learnd_record *r)
  * per flow-size class floor(log2(segs)), where values are compared.
  */
 static void add_cost(struct learnd_model *m, unsigned p, unsigned vi, double cost, uint64_t bytes,
-		     uint32_t mss, uint64_t now_ns)
+		     uint32_t mss, double g, double wt, uint64_t now_ns)
 {
 	uint64_t segs = bytes / mss;
 	double ideal = 1.0 + log2(1.0 + (double)segs / 10.0), r;
@@ -328,7 +347,65 @@ static void add_cost(struct learnd_model *m, unsigned p, unsigned vi, double cos
 	r = cost / ideal;
 	if (r > m->cfg.cost_clip)
 		r = m->cfg.cost_clip;
-	lm_stream_add(&m->st[p], &m->cfg, m->g_arm, vi, (unsigned)k, r, cost, now_ns);
+	lm_stream_add(&m->st[p], &m->cfg, g, wt, vi, (unsigned)k, r, cost, now_ns);
+}
+
+/* Who can feel IW and RWND: did this connection send / receive more than the
+ * kernel's IW 10 segments (a first flight IW or our window can limit)? */
+static void rel_add(struct learnd_model_rel *rl, const struct learnd_record *r, double g, double wt)
+{
+	uint64_t lim = 10ull * rec_mss(r);
+
+	rl->w *= g;
+	rl->all += wt * rl->w;
+	if (r->bytes_acked > lim)
+		rl->send += wt * rl->w;
+	if (r->bytes_received > lim)
+		rl->recv += wt * rl->w;
+	if (rl->w > 0x1p60) {
+		rl->all *= 0x1p-60;
+		rl->send *= 0x1p-60;
+		rl->recv *= 0x1p-60;
+		rl->w *= 0x1p-60;
+	}
+}
+
+/*
+ * The initial flight of a sender-side record at IW iw: f segments went out at
+ * once (the flow's size, the peer's window and the IW bound it).  No loss in
+ * it, or losses scattered through it (random loss): the path absorbed f.  A
+ * run of losses at the end (dense, ending within the last two packets): the
+ * queue overflowed from flight_first on.  A run of one packet, the last, is
+ * LM_TAIL_ONE of a tail (a random loss hits the last packet too, 1 in f of
+ * them; a segment sent again twice counts twice in flight_lost, so the run is
+ * measured by its span).  "No loss" is believed only from a data plane that
+ * fills the ABI 2 evidence, which also fills weight (>= 1 in every record it
+ * samples): a record with weight 0 comes from an older one, whose flight
+ * fields are zeros whatever happened.
+ */
+static void flight_add(struct learnd_model_stream *s, const struct learnd_record *r, double wt)
+{
+	uint64_t segs = (r->bytes_acked + rec_mss(r) - 1) / rec_mss(r);
+	uint32_t f = r->iw, wnd = r->mss ? r->snd_wnd / r->mss : 0, span;
+
+	if (segs < f)
+		f = (uint32_t)segs;
+	if (wnd && wnd < f)
+		f = wnd;
+	if (f < 2)
+		return;
+	if (!r->flight_lost) {
+		if (r->weight)
+			lm_flight_add(s, wt, f, -1, 0.0);
+		return;
+	}
+	if (r->flight_first > r->flight_last || r->flight_last >= f + 2u)
+		return; /* not a flight we understand (window moved, garbage) */
+	span = (uint32_t)r->flight_last - r->flight_first + 1;
+	if (r->flight_last + 2u >= f && 2u * r->flight_lost >= span)
+		lm_flight_add(s, wt, f, r->flight_first, span >= 2 ? 1.0 : LM_TAIL_ONE);
+	else if (r->weight)
+		lm_flight_add(s, wt, f, -1, 0.0);
 }
 
 unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record *r, uint64_t now_ns)
@@ -336,6 +413,11 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 	const struct learnd_model_cfg *cfg = &m->cfg;
 	struct learnd_model_stream *s;
 	unsigned used = 0;
+	/* a sampled record stands for weight connections: it weighs that much
+	 * and ages the evidence as much as that many records would */
+	double wt = r->weight > 1 ? (r->weight < LM_WEIGHT_MAX ? r->weight : LM_WEIGHT_MAX) : 1.0;
+	double ge = wt == 1.0 ? m->g_est : minf(pow(m->g_est, wt), LM_WEIGHT_MAX);
+	double ga = wt == 1.0 ? m->g_arm : minf(pow(m->g_arm, wt), LM_WEIGHT_MAX);
 
 	m->samples++;
 	m->last_ns = now_ns;
@@ -343,6 +425,7 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 		m->failed++;
 		return 0;
 	}
+	rel_add(&m->rel, r, ge, wt);
 
 	/* SYN RTO: clean handshakes, plus spurious retransmits (the reply answered the
 	 * original SYN or SYN-ACK: their time is the tail clean samples cannot show,
@@ -373,14 +456,14 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 							  r->handshake_us < rto_us + r->min_rtt_us :
 							  (uint64_t)r->handshake_us + 1000 >= rto_us);
 		if (clean || spurious) {
-			lm_qadd(&m->hs, idx, m->g_est, spurious ? 1.0 : 0.0, 1.0);
+			lm_qadd(&m->hs, idx, ge, wt, spurious ? 1.0 : 0.0, 1.0);
 			used |= LEARND_USED_HANDSHAKE | (spurious ? LEARND_USED_SPURIOUS : 0);
 		} else {
-			lm_qadd(&m->hs, UINT32_MAX, m->g_est, 0.0, 1.0);
+			lm_qadd(&m->hs, UINT32_MAX, ge, wt, 0.0, 1.0);
 		}
 	}
 	if (r->min_rtt_us > 0) {
-		lm_qadd(&m->minrtt, lm_qbucket(r->min_rtt_us, LM_US_LO), m->g_est, 0.0, 0.0);
+		lm_qadd(&m->minrtt, lm_qbucket(r->min_rtt_us, LM_US_LO), ge, wt, 0.0, 0.0);
 		used |= LEARND_USED_MIN_RTT;
 	}
 	if (!(r->flags & LEARND_REC_APPLIED) || r->min_rtt_us == 0)
@@ -392,13 +475,16 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 		int vi = lm_stream_index(s, r->iw);
 
 		if (r->snd_wnd && r->mss)
-			lm_qadd(&m->peerwnd, lm_qbucket(r->snd_wnd / r->mss, LM_PKT_LO), m->g_est, 0, 0);
-		if (vi >= 0) {
+			lm_qadd(&m->peerwnd, lm_qbucket(r->snd_wnd / r->mss, LM_PKT_LO), ge, wt, 0, 0);
+		/* the kernel kept cwnd 1 after a lost handshake, or refused the IW:
+		 * the flight ran on another IW than the record's, so it tells nothing of it */
+		if (vi >= 0 && !(r->flags & (LEARND_REC_IW_KERNEL | LEARND_REC_IW_FAILED))) {
 			uint64_t t = cfg->iw_time == LEARND_TIME_BUSY ? r->busy_us : established_duration(r);
 			uint32_t retr = r->total_retrans > r->syn_retrans ? r->total_retrans - r->syn_retrans : 0;
 			double cost = rtts(t, r->min_rtt_us) + cfg->retrans_penalty * retr;
 
-			add_cost(m, LEARND_PARAM_IW, (unsigned)vi, cost, r->bytes_acked, rec_mss(r), now_ns);
+			add_cost(m, LEARND_PARAM_IW, (unsigned)vi, cost, r->bytes_acked, rec_mss(r), ga, wt, now_ns);
+			flight_add(s, r, wt);
 			used |= LEARND_USED_IW;
 		}
 	}
@@ -410,7 +496,7 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 
 		if (vi >= 0) {
 			add_cost(m, LEARND_PARAM_RWND, (unsigned)vi, rtts(established_duration(r), r->min_rtt_us),
-				 r->bytes_received, rec_mss(r), now_ns);
+				 r->bytes_received, rec_mss(r), ga, wt, now_ns);
 			used |= LEARND_USED_RWND;
 		}
 	}
@@ -514,17 +600,91 @@ static int probe_cmp(const struct lm_probe *a, const struct lm_probe *b)
 	return a->order < b->order ? -1 : a->order > b->order;
 }
 
+static void sort_probes(struct lm_probe *c, unsigned n, bool canonical)
+{
+	struct lm_probe tmp;
+
+	for (unsigned i = 1; i < n; i++) /* insertion sort, n <= 8 */
+		for (unsigned j = i; j > 0 && (canonical ? c[j].order < c[j - 1].order : probe_cmp(&c[j], &c[j - 1]) < 0);
+		     j--)
+			tmp = c[j], c[j] = c[j - 1], c[j - 1] = tmp;
+}
+
+/* Discounted connections, and the share of them that can feel parameter p
+ * (IW: sent more than 10 segments; RWND: received more), from m's records, or
+ * from the parent's while m has too few of its own. */
+static void rel_of(const struct learnd_model *m, const struct learnd_model *parent, unsigned p, double *n,
+		   double *frac)
+{
+	const struct learnd_model_rel *rl = &m->rel;
+	double x;
+
+	if (parent && rl->all / rl->w < LM_REL_MIN_N && parent->rel.all / parent->rel.w >= LM_REL_MIN_N)
+		rl = &parent->rel;
+	*n = rl->all / rl->w;
+	x = (p == LEARND_PARAM_IW ? rl->send : rl->recv) / rl->w;
+	*frac = *n > 0.0 ? x / *n : 0.0;
+}
+
+static bool relevant(const struct learnd_model *m, const struct learnd_model *parent, unsigned p)
+{
+	double n, frac;
+
+	if (p > LEARND_PARAM_RWND || m->st[p].nvalues < 2)
+		return false;
+	rel_of(m, parent, p, &n, &frac);
+	return n >= LM_REL_MIN_N && frac >= m->cfg.rel_frac;
+}
+
+unsigned learnd_model_probed(const struct learnd_model *m)
+{
+	return (relevant(m, NULL, LEARND_PARAM_IW) ? 1u << LEARND_PARAM_IW : 0) |
+	       (relevant(m, NULL, LEARND_PARAM_RWND) ? 1u << LEARND_PARAM_RWND : 0);
+}
+
+/*
+ * A young child follows its parent's incumbent (decisions pooled upward: a
+ * sparse /24 cannot learn alone) unless its own evidence says otherwise: the
+ * value lost initial flights' tails here, hides behind the peer's window, or
+ * its own measured time prefers what it has.
+ */
+static bool follow_parent(struct learnd_model_stream *s, const struct learnd_model_stream *ps,
+			  const struct learnd_model_cfg *cfg, unsigned p, const bool *capped, char *text, size_t len)
+{
+	int j;
+
+	if (ps->nvalues < 2 || (double)s->count >= cfg->pool_n)
+		return false;
+	j = lm_stream_index(s, ps->values[ps->inc]);
+	if (j < 0 || (unsigned)j == s->inc)
+		return false;
+	if (p == LEARND_PARAM_IW && (lm_flight_over(s, (unsigned)j) || (capped && (unsigned)j > s->inc && capped[j - 1])))
+		return false;
+	if (lm_time_beats(s, cfg, (unsigned)j, s->inc))
+		return false;
+	snprintf(text, len, "%s %u->%u: the parent's value (%llu records here, pooled below %.0f)",
+		 p == LEARND_PARAM_IW ? "iw" : "rwnd", s->values[s->inc], s->values[j],
+		 (unsigned long long)s->count, cfg->pool_n);
+	s->inc = (uint32_t)j;
+	return true;
+}
+
 int learnd_model_decide(struct learnd_model *m, struct learnd_model_decision *d)
+{
+	return learnd_model_decide_pooled(m, NULL, d);
+}
+
+int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model *parent,
+			       struct learnd_model_decision *d)
 {
 	const struct learnd_model_cfg *cfg = &m->cfg;
 	struct text t = { d->text, sizeof(d->text), 0 };
-	struct lm_probe cand[8], tmp;
+	struct lm_probe cand[12], pc[8];
 	uint32_t before[LEARND_PARAM__MAX], after[LEARND_PARAM__MAX];
 	float wv[LEARND_MODEL_QBUCKETS];
-	bool capv[LEARND_MODEL_MAX_VALUES], *capped = NULL;
-	double min_each, span;
+	bool capv[LEARND_MODEL_MAX_VALUES], *capped = NULL, rel[2];
 	uint32_t why = LEARND_WHY_NONE, sum = 0;
-	unsigned nc = 0, np;
+	unsigned nc = 0, np, nkeep = 0;
 	struct est e;
 
 	memset(d, 0, sizeof(*d));
@@ -566,14 +726,35 @@ int learnd_model_decide(struct learnd_model *m, struct learnd_model_decision *d)
 			capv[i] = lm_qcdf(wv, e.wnd_n, LM_PKT_LO, s->values[i]) >= cfg->cap_frac;
 	}
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
+		struct learnd_model_stream *s = &m->st[p];
+		const bool *cp = p == LEARND_PARAM_IW ? capped : NULL;
 		char buf[200];
+		bool sw = false;
 
-		if (lm_stream_switch(&m->st[p], cfg, p == LEARND_PARAM_IW ? capped : NULL, pname[p], buf,
-				     sizeof(buf))) {
-			say(&t, "%s", buf);
-			if (why < LEARND_WHY_EVIDENCE)
-				why = LEARND_WHY_EVIDENCE;
+		rel[p] = relevant(m, parent, p);
+		if (s->nvalues < 2)
+			continue;
+		if (!rel[p]) { /* cannot matter here: the kernel's behaviour, no probes */
+			if (s->inc != s->dflt) {
+				say(&t, "%s %u->%u: no effect here", pname[p], s->values[s->inc], s->values[s->dflt]);
+				s->inc = s->dflt;
+				sw = true;
+			}
+		} else {
+			if (parent && follow_parent(s, &parent->st[p], cfg, p, cp, buf, sizeof(buf))) {
+				say(&t, "%s", buf);
+				sw = true;
+			}
+			if (lm_stream_switch(s, cfg, cp, pname[p], buf, sizeof(buf))) {
+				say(&t, "%s", buf);
+				sw = true;
+			} else if (p == LEARND_PARAM_IW && lm_stream_flight_switch(s, cfg, cp, pname[p], buf, sizeof(buf))) {
+				say(&t, "%s", buf);
+				sw = true;
+			}
 		}
+		if (sw && why < LEARND_WHY_EVIDENCE)
+			why = LEARND_WHY_EVIDENCE;
 	}
 
 	slot0_values(m, after);
@@ -582,27 +763,33 @@ int learnd_model_decide(struct learnd_model *m, struct learnd_model_decision *d)
 	d->slots[0].syn_rto_ms = (uint16_t)after[LEARND_PARAM_SYN_RTO];
 	d->slots[0].base_rtt_us = after[LEARND_PARAM_BASE_RTT];
 
-	/* Probes: the incumbent's neighbours, best prospects first. */
-	nc = lm_stream_candidates(&m->st[LEARND_PARAM_IW], cfg, LEARND_PARAM_IW, capped, cand, nc);
-	nc = lm_stream_candidates(&m->st[LEARND_PARAM_RWND], cfg, LEARND_PARAM_RWND, NULL, cand, nc);
-	for (unsigned i = 1; i < nc; i++) /* insertion sort, nc <= 8 */
-		for (unsigned j = i; j > 0 && probe_cmp(&cand[j], &cand[j - 1]) < 0; j--)
-			tmp = cand[j], cand[j] = cand[j - 1], cand[j - 1] = tmp;
-	np = nc < LEARND_MAX_SLOTS - 1 ? nc : LEARND_MAX_SLOTS - 1;
-	for (unsigned i = 1; i < np; i++) /* stable slot positions: canonical order */
-		for (unsigned j = i; j > 0 && cand[j].order < cand[j - 1].order; j--)
-			tmp = cand[j], cand[j] = cand[j - 1], cand[j - 1] = tmp;
+	/* Probes, per relevant parameter, best first; with both relevant, IW
+	 * keeps two slots and RWND one, so that neither starves the other. */
+	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
+		unsigned n, room = rel[0] && rel[1] ? (p == LEARND_PARAM_IW ? 2 : 1) : LEARND_MAX_SLOTS - 1;
 
-	/* Shares: min_each .. max_each by the chance of beating the incumbent
-	 * (quantised to quarters, so that shares do not change every tick): a
-	 * likely loser costs little, a likely winner gets the samples that prove
-	 * it (and costs nothing if it is one). */
-	min_each = np ? cfg->probe_min_total / np : 0.0;
-	span = cfg->probe_max_each - min_each;
+		if (!rel[p])
+			continue;
+		n = lm_stream_candidates(&m->st[p], cfg, p, p == LEARND_PARAM_IW ? capped : NULL, pc, 0);
+		sort_probes(pc, n, false);
+		for (unsigned i = 0; i < n && i < room; i++)
+			cand[nc++] = pc[i];
+	}
+	np = nc < LEARND_MAX_SLOTS - 1 ? nc : LEARND_MAX_SLOTS - 1;
+	sort_probes(cand, np, true); /* stable slot positions */
+
+	/* Shares: a step up that exploration is trying gets probe_max_each (the
+	 * samples that prove it, and it costs nothing if it wins); the rest, the
+	 * maintenance probes (the kernel's value as a guard, the neighbours, for
+	 * paths that change) split probe_min_total, each scaled by its weight: a
+	 * value known to lose runs a quarter as often.  Converged, that is all:
+	 * between a quarter of probe_min_total and probe_min_total. */
+	for (unsigned i = 0; i < np; i++)
+		nkeep += !cand[i].explore;
 	for (unsigned i = 0; i < np; i++) {
 		struct learnd_arm *a = &d->slots[i + 1];
-		double pq = round(cand[i].p * 4.0) / 4.0;
-		long u = lround((min_each + span * pq) * LEARND_SHARE_ONE);
+		double sh = cand[i].explore ? cfg->probe_max_each : cfg->probe_min_total * cand[i].weight / nkeep;
+		long u = lround(sh * LEARND_SHARE_ONE);
 
 		*a = d->slots[0];
 		if (cand[i].param == LEARND_PARAM_IW)
@@ -636,6 +823,91 @@ int learnd_model_decide(struct learnd_model *m, struct learnd_model_decision *d)
 	}
 	d->why = why;
 	return 0;
+}
+
+/* ---- status (report / show) ---- */
+
+static bool row_ok(const struct learnd_model_row *r);
+
+unsigned learnd_model_rows_no_effect(const struct learnd_model_row *rows, size_t n)
+{
+	struct learnd_model_cfg cfg;
+
+	learnd_model_cfg_default(&cfg);
+	for (size_t i = 0; i < n; i++) {
+		const struct learnd_model_row *r = &rows[i];
+
+		if (r->kind != LEARND_ROW_REL || !row_ok(r) || r->n < LM_REL_MIN_N)
+			continue;
+		return (r->sum < cfg.rel_frac * r->n ? 1u << LEARND_PARAM_IW : 0) |
+		       (r->sum2 < cfg.rel_frac * r->n ? 1u << LEARND_PARAM_RWND : 0);
+	}
+	return 0;
+}
+
+const char *learnd_model_status_name(enum learnd_model_status s)
+{
+	switch (s) {
+	case LEARND_STATUS_FIXED: return "fixed";
+	case LEARND_STATUS_LEARNED: return "learned";
+	case LEARND_STATUS_NO_EFFECT: return "no effect here";
+	case LEARND_STATUS_WAITING: return "default";
+	default: return "default";
+	}
+}
+
+enum learnd_model_status learnd_model_status(const struct learnd_model *m, unsigned p, char *why, size_t len)
+{
+	const struct learnd_bound *b = p < LEARND_PARAM__MAX ? &m->cfg.bound[p] : NULL;
+	double n, frac;
+	char dummy[1];
+
+	if (!why || !len) {
+		why = dummy;
+		len = sizeof(dummy);
+	}
+	if (!b || b->mode == LEARND_BOUND_UNSET) {
+		snprintf(why, len, "not configured: the kernel's value");
+		return LEARND_STATUS_DEFAULT;
+	}
+	if (b->mode == LEARND_BOUND_FIXED) {
+		snprintf(why, len, "fixed at %u", b->min);
+		return LEARND_STATUS_FIXED;
+	}
+	if (p == LEARND_PARAM_SYN_RTO) {
+		struct learnd_model_estimates e;
+
+		learnd_model_estimates(m, &e);
+		if (!e.rto_ms) {
+			snprintf(why, len, "kernel's 1000 ms until %.0f handshakes (%.0f so far)", m->cfg.est_min_samples,
+				 e.handshake_n);
+			return LEARND_STATUS_WAITING;
+		}
+		snprintf(why, len, "estimated: p%g handshake %.1f ms, n=%.0f", m->cfg.rto_quantile * 100,
+			 e.handshake_q_us / 1000.0, e.handshake_n);
+		return LEARND_STATUS_LEARNED;
+	}
+	if (p == LEARND_PARAM_BASE_RTT) {
+		snprintf(why, len, "estimated from min RTTs, never probed (only TCP-NV reads it)");
+		return LEARND_STATUS_LEARNED;
+	}
+	if (m->st[p].nvalues < 2) {
+		snprintf(why, len, "bounds allow one value");
+		return LEARND_STATUS_FIXED;
+	}
+	rel_of(m, NULL, p, &n, &frac);
+	if (n < LM_REL_MIN_N) {
+		snprintf(why, len, "kernel default until %.0f connections (%.0f so far)", LM_REL_MIN_N, n);
+		return LEARND_STATUS_WAITING;
+	}
+	if (frac < m->cfg.rel_frac) {
+		snprintf(why, len, "%s more than 10 segments (~14 KB) in only %.1f%% of connections",
+			 p == LEARND_PARAM_IW ? "sends" : "receives", 100 * frac);
+		return LEARND_STATUS_NO_EFFECT;
+	}
+	snprintf(why, len, "%s more than 10 segments in %.0f%% of connections", p == LEARND_PARAM_IW ? "sends" : "receives",
+		 100 * frac);
+	return LEARND_STATUS_LEARNED;
 }
 
 /* ---- export / import ---- */
@@ -713,6 +985,28 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
 				put(rows, max, &n, &r);
 			}
 		}
+	}
+	for (unsigned i = 0; i < m->st[LEARND_PARAM_IW].nvalues; i++) {
+		const struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
+		double fc = lm_f32(s->fc[i] / s->fw), ft = lm_f32(s->ft[i] / s->fw);
+
+		if (s->nvalues < 2 || !(fc > 0.0 || ft > 0.0))
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.kind = LEARND_ROW_FLIGHT;
+		r.param = LEARND_PARAM_IW;
+		r.key = s->values[i];
+		r.n = fc;
+		r.sum = ft;
+		put(rows, max, &n, &r);
+	}
+	if (m->rel.all > 0.0) {
+		memset(&r, 0, sizeof(r));
+		r.kind = LEARND_ROW_REL;
+		r.n = m->rel.all / m->rel.w;
+		r.sum = m->rel.send / m->rel.w;
+		r.sum2 = m->rel.recv / m->rel.w;
+		put(rows, max, &n, &r);
 	}
 	for (unsigned k = 0; k < 3; k++) {
 		float hv[LEARND_MODEL_QBUCKETS];
@@ -825,6 +1119,21 @@ int learnd_model_import(struct learnd_model *m, const struct learnd_model_row *r
 			c->n = (float)r->n;
 			c->s = (float)r->sum;
 			c->s2 = (float)r->sum2;
+		} else if (r->kind == LEARND_ROW_FLIGHT && r->param == LEARND_PARAM_IW && r->n < 1e38 &&
+			   r->sum < 1e38) {
+			struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
+			int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
+
+			if (j < 0) {
+				skipped++;
+				continue;
+			}
+			s->fc[j] = (float)r->n;
+			s->ft[j] = (float)r->sum;
+		} else if (r->kind == LEARND_ROW_REL && r->param == 0) {
+			m->rel.all = r->n;
+			m->rel.send = r->sum;
+			m->rel.recv = r->sum2;
 		} else if (r->kind == LEARND_ROW_HIST && r->param <= LEARND_HIST_PEER_WND &&
 			   r->key < LEARND_MODEL_QBUCKETS && r->n < 1e38) {
 			struct learnd_model_qhist *h = r->param == LEARND_HIST_HANDSHAKE ? &m->hs :

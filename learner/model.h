@@ -82,6 +82,11 @@ struct learnd_model_cfg {
 
 	/* parent borrowing */
 	double borrow_n;         /* a child starts with at most this much of each parent value (4) */
+	double pool_n;           /* a child follows its parent's IW/RWND until it has this many records (30) */
+
+	/* relevance and initial-flight evidence (v2) */
+	double rel_frac;         /* a parameter matters when this share of connections can feel it (0.10) */
+	double n_clean;          /* absorbed initial flights of >= v before exploration moves up to v (2) */
 };
 
 /* ---- state (fields are private: use the functions) ---- */
@@ -109,9 +114,16 @@ struct learnd_model_stream {     /* one per probed parameter: IW, RWND */
 	uint64_t count;               /* records used, not discounted */
 	uint32_t nvalues;             /* allowed values (0 or 1: not learnable) */
 	uint32_t inc;                 /* index of the incumbent in values[] */
-	uint16_t values[LEARND_MODEL_MAX_VALUES]; /* ascending */
+	uint16_t values[LEARND_MODEL_MAX_VALUES]; /* ascending; RWND: 0 (no reply = kernel) last */
 	uint32_t changes;             /* change detections (diagnostics; not exported) */
-	uint32_t _pad;
+	uint32_t dflt;                /* index of the kernel's behaviour (IW 10 clamped, RWND 0) */
+	/* Initial-flight evidence (IW), discounted per flight record (fw, window LM_FLIGHT_WINDOW):
+	 * fc[i]: absorbed flights of at least values[i] segments (credited to the largest
+	 *        value <= the flight); ft[i]: flights that lost their tail from a packet index
+	 *        k with values[i-1] <= k < values[i] (credited to the smallest value > k). */
+	double fw;
+	float fc[LEARND_MODEL_MAX_VALUES];
+	float ft[LEARND_MODEL_MAX_VALUES];
 	struct learnd_model_arm_stat arm[LEARND_MODEL_MAX_VALUES];
 	float cu_hi[LEARND_MODEL_MAX_VALUES]; /* CUSUM of each value's costs (not exported) */
 	float cu_lo[LEARND_MODEL_MAX_VALUES];
@@ -123,6 +135,14 @@ struct learnd_model_qhist {      /* discounted log-bucket histogram */
 	float b[LEARND_MODEL_QBUCKETS];
 };
 
+/* Who can feel IW / RWND here: discounted connection counts (scale w, like a qhist). */
+struct learnd_model_rel {
+	double w;
+	double all;                   /* established connections */
+	double send;                  /* ... that sent more than the kernel's IW (10 x mss) */
+	double recv;                  /* ... that received more than 10 x mss */
+};
+
 struct learnd_model {
 	struct learnd_model_cfg cfg;
 	double g_arm, g_est;          /* 1 / gamma of the streams and of the histograms */
@@ -130,6 +150,7 @@ struct learnd_model {
 	struct learnd_model_qhist hs;      /* handshake_us; aux[0] spurious, aux[1] handshakes */
 	struct learnd_model_qhist minrtt;  /* min_rtt_us */
 	struct learnd_model_qhist peerwnd; /* peer window in packets (snd_wnd / mss) */
+	struct learnd_model_rel rel;
 	uint32_t pub_rto_ms;          /* published SYN RTO (slot value when learning) */
 	uint32_t pub_base_rtt_us;     /* published BASE_RTT */
 	uint32_t decided;             /* learnd_model_decide() has run */
@@ -154,8 +175,9 @@ unsigned learnd_model_allowed(const struct learnd_bound *b, uint16_t *out);
 
 /* ---- lifetime ---- */
 
-/* Fresh state: incumbent IW/RWND = allowed value nearest 10 (the kernel's),
- * SYN RTO = 1000 ms (the kernel's) and BASE_RTT = min, each clamped to bounds. */
+/* Fresh state: the kernel's behaviour: IW = allowed value nearest 10, RWND = 0
+ * (no reply: the kernel's window; a legal value of a learned RWND), SYN RTO =
+ * 1000 ms clamped to bounds, BASE_RTT = min (estimated, never probed). */
 int learnd_model_init(struct learnd_model *m, const struct learnd_model_cfg *cfg);
 
 /* A new (sparse) prefix that starts from its parent's estimate: the parent's
@@ -209,6 +231,27 @@ struct learnd_model_decision {
  * May switch the incumbent (hence not const).  Returns 0. */
 int learnd_model_decide(struct learnd_model *m, struct learnd_model_decision *out);
 
+/* Like learnd_model_decide(), for a prefix that has a parent (NULL: none):
+ * until the child has cfg.pool_n records of its own for a parameter it
+ * follows the parent's incumbent (and relevance) unless its own evidence
+ * contradicts it (initial-flight tail loss, a worse measured cost). */
+int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model *parent,
+			       struct learnd_model_decision *out);
+
+/* What a parameter is doing for this prefix, and why (for report / show). */
+enum learnd_model_status {
+	LEARND_STATUS_DEFAULT = 0, /* UNSET: the kernel's value, never touched */
+	LEARND_STATUS_FIXED,       /* FIXED bound or pin */
+	LEARND_STATUS_LEARNED,     /* probed / estimated within the bounds */
+	LEARND_STATUS_NO_EFFECT,   /* learnable, but cannot matter here: kernel default, no probes */
+	LEARND_STATUS_WAITING,     /* learnable, not enough records yet to tell: kernel default */
+};
+/* Status of parameter p; why gets a short reason ("sends < 15 KB in 97% of connections"). */
+enum learnd_model_status learnd_model_status(const struct learnd_model *m, unsigned p, char *why, size_t len);
+const char *learnd_model_status_name(enum learnd_model_status s);
+/* Bits (1u << enum learnd_param) of the parameters the model probes now. */
+unsigned learnd_model_probed(const struct learnd_model *m);
+
 /* Current estimates, for reports (NAN where there is no data). */
 struct learnd_model_estimates {
 	double handshake_q_us;   /* cfg.rto_quantile of handshake times */
@@ -232,6 +275,8 @@ enum learnd_model_row_kind {
 	LEARND_ROW_ARM,        /* param, key = value: n, sum_raw, last_ns, age */
 	LEARND_ROW_CELL,       /* param, key = value | class << 16: n, sum, sum2 */
 	LEARND_ROW_HIST,       /* param = enum learnd_model_hist, key = bucket: n */
+	LEARND_ROW_FLIGHT,     /* param IW, key = value: n = absorbed flights (fc), sum = tail losses (ft) */
+	LEARND_ROW_REL,        /* param 0: n = connections, sum = senders, sum2 = receivers */
 };
 
 enum learnd_model_hist {
@@ -255,8 +300,8 @@ struct learnd_model_row {
 
 /* Upper bound of the rows one prefix exports. */
 #define LEARND_MODEL_MAX_ROWS \
-	(1 + LEARND_PARAM__MAX + 2 * LEARND_MODEL_MAX_VALUES * (1 + LEARND_MODEL_NCLASSES) + \
-	 3 * LEARND_MODEL_QBUCKETS)
+	(2 + LEARND_PARAM__MAX + 2 * LEARND_MODEL_MAX_VALUES * (1 + LEARND_MODEL_NCLASSES) + \
+	 LEARND_MODEL_MAX_VALUES + 3 * LEARND_MODEL_QBUCKETS)
 
 /* Writes the non-empty rows (at most max) and returns how many there are in
  * all (a return > max means rows was too small and was truncated). */
@@ -267,5 +312,10 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
  * malformed rows (negative or non-finite numbers, unknown kinds) too.  Returns
  * the number of rows skipped (0 when all applied). */
 int learnd_model_import(struct learnd_model *m, const struct learnd_model_row *rows, size_t n);
+
+/* From saved rows alone (no import; cheap enough for every prefix of a report):
+ * bits (1u << enum learnd_param) of IW / RWND that have no effect here by the
+ * default rel_frac (learnd runs with it); 0 when the rows do not tell. */
+unsigned learnd_model_rows_no_effect(const struct learnd_model_row *rows, size_t n);
 
 #endif /* LEARND_MODEL_H */

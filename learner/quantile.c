@@ -48,13 +48,16 @@ void lm_qreset(struct learnd_model_qhist *h)
 	h->w = 1.0;
 }
 
-void lm_qadd(struct learnd_model_qhist *h, unsigned idx, double g, double aux0, double aux1)
+void lm_qadd(struct learnd_model_qhist *h, unsigned idx, double g, double wt, double aux0, double aux1)
 {
+	double w;
+
 	h->w *= g;
+	w = h->w * wt;
 	if (idx < LEARND_MODEL_QBUCKETS) /* else: only the counters */
-		h->b[idx] += (float)h->w;
-	h->aux[0] += aux0 * h->w;
-	h->aux[1] += aux1 * h->w;
+		h->b[idx] += (float)w;
+	h->aux[0] += aux0 * w;
+	h->aux[1] += aux1 * w;
 	if (h->w > LM_HIST_RESCALE_AT) {
 		for (unsigned i = 0; i < LEARND_MODEL_QBUCKETS; i++)
 			h->b[i] *= (float)LM_HIST_RESCALE_BY;

@@ -6,6 +6,7 @@
  * v_prefix_summary plus pins; see docs/schema.md.
  */
 #include "report.h"
+#include "model.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -284,6 +285,35 @@ static void *agg_worker(void *arg)
 
 /* Up to 4 workers for large databases: reading the aggregates is most of a
  * report's time, and each prefix's rows are independent. */
+/* Which learnable parameters have no effect here, from the saved model rows
+ * (rows sorted by prefix id).  Best effort: an unreadable state says nothing. */
+static void load_no_effect(sqlite3 *db, struct lc_report_rows *rows)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT prefix_id, format, nrows, rows FROM model_state", -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct lc_report_row key = { .prefix_id = sqlite3_column_int64(st, 0) }, *r;
+		size_t n = (size_t)sqlite3_column_int64(st, 2);
+		const void *blob = sqlite3_column_blob(st, 3);
+		unsigned bits;
+
+		if (sqlite3_column_int64(st, 1) != ((int64_t)sizeof(struct learnd_model_row) << 8 | 1) || !blob ||
+		    (size_t)sqlite3_column_bytes(st, 3) != n * sizeof(struct learnd_model_row))
+			continue;
+		r = bsearch(&key, rows->row, rows->n, sizeof(rows->row[0]), cmp_prefix_id);
+		if (!r)
+			continue;
+		bits = learnd_model_rows_no_effect(blob, n);
+		r->no_effect[LD_IW] = bits & (1u << LEARND_PARAM_IW) && r->bound[LD_IW].set &&
+				      r->bound[LD_IW].min != r->bound[LD_IW].max;
+		r->no_effect[LD_RWND] = bits & (1u << LEARND_PARAM_RWND) && r->bound[LD_RWND].set &&
+					r->bound[LD_RWND].min != r->bound[LD_RWND].max;
+	}
+	sqlite3_finalize(st);
+}
+
 static int load_aggregates(struct lc *lc, struct lc_report_rows *rows)
 {
 	struct agg_job job[4];
@@ -360,11 +390,14 @@ int lc_report_load(struct lc *lc, struct lc_report_rows *rows, const struct lear
 		rc = 0;
 	}
 	sqlite3_finalize(st);
-	lc_db_close(db);
 	if (!rc && rows->n) {
 		/* in prefix id order, the aggregates' primary key order: each page of
 		 * the table is then read once, not once per prefix on it */
 		qsort(rows->row, rows->n, sizeof(rows->row[0]), cmp_prefix_id);
+		load_no_effect(db, rows);
+	}
+	lc_db_close(db);
+	if (!rc && rows->n) {
 		rc = load_aggregates(lc, rows);
 		if (rc)
 			lc_report_free(rows);
@@ -447,7 +480,8 @@ static const struct tab_col report_cols_data[] = {
 
 static void fmt_value(const struct lc_report_row *r, int p, bool wide, char *buf, size_t len)
 {
-	char v[24], mark = r->pinned[p] ? 'P' : (r->bound[p].set && r->bound[p].min == r->bound[p].max) ? 'F' : 0;
+	char v[24], mark = r->pinned[p] ? 'P' : (r->bound[p].set && r->bound[p].min == r->bound[p].max) ? 'F' :
+						  r->no_effect[p] ? 'N' : 0;
 	uint32_t x = r->val[p];
 
 	if (!x)

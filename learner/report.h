@@ -17,6 +17,7 @@ struct lc_report_row {
 	int64_t conns_total, conns_1h;
 	uint32_t val[LD_NPARAM];  /* in force (slot 0); 0: kernel default */
 	bool pinned[LD_NPARAM];
+	bool no_effect[LD_NPARAM]; /* learnable, but cannot matter here (model state): kernel default */
 	struct ld_range bound[LD_NPARAM];
 	double probe_share;       /* 0..1 */
 	double fct_change, fct_lo, fct_hi; /* of the IW in force vs the kernel's 10: fraction

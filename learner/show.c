@@ -13,6 +13,7 @@
 #include "cidr.h"
 #include "ctldb.h"
 #include "jsonw.h"
+#include "model.h"
 #include "learnctl.h"
 #include "report.h"
 #include "table.h"
@@ -31,6 +32,11 @@ static const char SQL_VALUES[] =
 	"WHERE p.cidr = ?1 GROUP BY a.param, a.value) a ON a.param = v.param AND a.value = v.value "
 	"WHERE v.cidr = ?1 ORDER BY v.param, v.value";
 static const char SQL_SLOTS[] = "SELECT * FROM v_slots WHERE cidr = ?1 ORDER BY slot";
+/* The bounds and the model state learnd saved: what each parameter does here. */
+static const char SQL_MODEL[] =
+	"SELECT p.iw_min, p.iw_max, p.rwnd_min, p.rwnd_max, p.syn_rto_ms_min, p.syn_rto_ms_max, "
+	"p.base_rtt_us_min, p.base_rtt_us_max, m.format, m.nrows, m.rows "
+	"FROM prefixes p LEFT JOIN model_state m ON m.prefix_id = p.id WHERE p.cidr = ?1";
 static const char SQL_DECISIONS[] = "SELECT * FROM v_decisions WHERE cidr = ?1 ORDER BY ts_ns DESC LIMIT ?2";
 
 /* One column value into JSON, by its SQLite type. */
@@ -137,6 +143,69 @@ static int text_list(struct lc *lc, sqlite3 *db, sqlite3_stmt *st, const char *s
 	free(w);
 	if (rc != SQLITE_DONE)
 		return rc == SQLITE_NOMEM ? lc_fail(lc, LC_EXIT_FAIL, "out of memory") : lc_db_error(lc, db, rc, "show");
+	return 0;
+}
+
+/*
+ * Per parameter: learned, fixed, default or "no effect here", and why.  The
+ * same model code learnd runs reads the saved state back (rows in the format
+ * of this build; other formats: the status without the evidence).
+ */
+static int prep(struct lc *lc, sqlite3 *db, const char *sql, const char *cidr, long limit, sqlite3_stmt **st);
+
+static int show_params(struct lc *lc, sqlite3 *db, const char *cidr, struct jw *w)
+{
+	static const char *const names[LEARND_PARAM__MAX] = { "iw", "rwnd", "syn_rto_ms", "base_rtt_us" };
+	static struct learnd_model m; /* big: not on the stack */
+	struct learnd_model_cfg cfg;
+	sqlite3_stmt *st = NULL;
+	int rc = prep(lc, db, SQL_MODEL, cidr, 0, &st);
+
+	if (rc)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "show");
+	}
+	learnd_model_cfg_default(&cfg);
+	for (int i = 0; i < LEARND_PARAM__MAX; i++) {
+		struct learnd_bound *b = &cfg.bound[i];
+
+		if (sqlite3_column_type(st, 2 * i) == SQLITE_NULL)
+			continue;
+		b->min = (uint32_t)sqlite3_column_int64(st, 2 * i);
+		b->max = (uint32_t)sqlite3_column_int64(st, 2 * i + 1);
+		b->mode = b->min == b->max ? LEARND_BOUND_FIXED : LEARND_BOUND_LEARN;
+	}
+	if (learnd_model_init(&m, &cfg))
+		learnd_model_cfg_default(&cfg), learnd_model_init(&m, &cfg);
+	if (sqlite3_column_int64(st, 8) == ((int64_t)sizeof(struct learnd_model_row) << 8 | 1) &&
+	    (size_t)sqlite3_column_bytes(st, 10) == (size_t)sqlite3_column_int64(st, 9) * sizeof(struct learnd_model_row))
+		learnd_model_import(&m, sqlite3_column_blob(st, 10), (size_t)sqlite3_column_int64(st, 9));
+	if (lc->fmt == LC_JSON) {
+		jw_key(w, "parameters");
+		jw_obj(w);
+	} else {
+		printf("\nparameters\n");
+	}
+	for (unsigned p = 0; p < LEARND_PARAM__MAX; p++) {
+		char why[200];
+		enum learnd_model_status sta = learnd_model_status(&m, p, why, sizeof(why));
+
+		if (lc->fmt == LC_JSON) {
+			jw_key(w, names[p]);
+			jw_obj(w);
+			jw_kv_str(w, "status", learnd_model_status_name(sta));
+			jw_kv_str(w, "why", why);
+			jw_end(w);
+		} else {
+			printf("  %-12s %-15s %s\n", names[p], learnd_model_status_name(sta), why);
+		}
+	}
+	if (lc->fmt == LC_JSON)
+		jw_end(w);
+	sqlite3_finalize(st);
 	return 0;
 }
 
@@ -255,6 +324,10 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 		printf("  %-18s - (no connections with both the IW in force and the kernel's 10)\n", "fct_change");
 	}
 	lc_report_free(&rows);
+
+	rc = show_params(lc, db, cidr, &w);
+	if (rc)
+		goto out;
 
 	rc = prep(lc, db, SQL_PIN, cidr, 0, &st);
 	if (rc)

@@ -14,12 +14,15 @@
  * iw aggregates for values 10, 20, 40 (10 connections each, mean connection
  * time 300, 200, 150 ms, 1 retransmit per 100 segments), two decisions
  * (init 10, then 10 -> 20 with a quoted reason), one raw sample, the config.
+ * Prefix 1 also has the model state of a server (40 connections that sent
+ * 200 KB and received 300 B): IW learned, RWND "no effect here".
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mkdb.h"
+#include "model.h"
 #include "store.h"
 
 #define BUCKET_NS (300ull * 1000000000ull)
@@ -42,6 +45,35 @@ static void prefix_text(unsigned long i, char *buf, size_t len)
 		snprintf(buf, len, "10.%lu.%lu.0/24", (i - 4) / 256, (i - 4) % 256);
 	else
 		snprintf(buf, len, "2001:db8:%lx::/48", i - 4 - 65536 + 2);
+}
+
+/* The model state learnd would save for a server prefix, made by the model. */
+static int put_server_model(struct ld_store *h, const struct ld_store_prefix *p, uint64_t now)
+{
+	static struct learnd_model m;
+	static struct learnd_model_row rows[LEARND_MODEL_MAX_ROWS];
+	struct learnd_model_cfg cfg;
+	struct learnd_record r;
+	size_t n;
+
+	learnd_model_cfg_default(&cfg);
+	memcpy(cfg.bound, p->bound, sizeof(cfg.bound));
+	if (learnd_model_init(&m, &cfg))
+		return -EINVAL;
+	memset(&r, 0, sizeof(r));
+	r.flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
+	r.iw = 20;
+	r.mss = 1448;
+	r.min_rtt_us = 40000;
+	r.handshake_us = 41000;
+	r.bytes_acked = 200000;
+	r.bytes_received = 300;
+	r.busy_us = 160000;
+	r.duration_us = 250000;
+	for (int k = 0; k < 40; k++)
+		learnd_model_observe(&m, &r, now);
+	n = learnd_model_export(&m, rows, LEARND_MODEL_MAX_ROWS);
+	return ld_store_put_model(h, p->id, rows, n, now);
 }
 
 int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
@@ -94,6 +126,8 @@ int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
 		pol.slots[1] = (struct learnd_arm){ .share = 6554, .iw = 40, .syn_rto_ms = 300 };
 		if ((rc = ld_store_put_slots(h, p.id, &pol)))
 			die("slots", rc, h);
+		if (i == 1 && (rc = put_server_model(h, &p, now)))
+			die("model", rc, h);
 
 		for (unsigned long b = 0; b < buckets; b++) {
 			for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {

@@ -232,6 +232,17 @@ static void record(struct learnd_sim *d, unsigned a, unsigned b, unsigned c, uin
 	ld_learner_record(d->l, &r);
 }
 
+/* A few connections that send more than IW 10 x mss: the model then knows IW
+ * can matter for the prefix and probes it (with no records it probes nothing). */
+static void senders(struct learnd_sim *d, sqlite3 *db)
+{
+	uint32_t id = (uint32_t)sql_int(db, "SELECT id FROM prefixes WHERE cidr = '" CONF_PREFIX "'");
+
+	for (unsigned i = 0; i < 8; i++)
+		record(d, 10, 1, 2, id, 10);
+	tick(d);
+}
+
 static void path_in(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, "%s/%s", dir, name);
@@ -254,6 +265,7 @@ static void pin_running(void)
 		return;
 	}
 	tick(&d);
+	senders(&d, db);
 	CHECK(slot_iw(db, CONF_PREFIX, 0) >= 4 && slot_iw(db, CONF_PREFIX, 0) <= 64, "slot 0 iw %lld not in 4..64",
 	      (long long)slot_iw(db, CONF_PREFIX, 0));
 	CHECK(nslots(db, CONF_PREFIX) >= 2, "a learned parameter must be probed: %lld slots",
@@ -302,6 +314,7 @@ static void pin_out_of_bounds(void)
 		return;
 	}
 	tick(&d);
+	senders(&d, db);
 	/* learnctl refuses this; a hand-written row must not get through either */
 	pin_iw(db, CONF_PREFIX, 500);
 	tick(&d);

@@ -59,7 +59,7 @@ py() { python3 -c "$@"; }
 [ "$(wc -l <"$WORK/report.txt")" -eq 6 ] || fail "report: want header + 5 rows: $(cat "$WORK/report.txt")"
 py 'import sys; assert all(len(l.rstrip("\n")) <= 80 for l in open(sys.argv[1], encoding="utf-8"))' "$WORK/report.txt" ||
 	fail "report: a line is wider than 80 columns"
-grep -Eq '^192\.0\.2\.0/24 +conf .* 20 +- +300 .*-33%' "$WORK/report.txt" || fail "report: 192.0.2.0/24 row: $(grep 192.0.2 "$WORK/report.txt")"
+grep -Eq '^192\.0\.2\.0/24 +conf .* 20 +-N +300 .*-33%' "$WORK/report.txt" || fail "report: 192.0.2.0/24 row: $(grep 192.0.2 "$WORK/report.txt")"
 grep -Eq '^2001:db8:1::/48 +disc .* 20F ' "$WORK/report.txt" || fail "report: the v6 prefix (iw fixed: 20F) is missing"
 ok "report text: 5 rows, <= 80 columns, IW 20, FCT -33%"
 
@@ -106,6 +106,12 @@ ok "report --prefix (containment), --limit, --sort"
 grep -q 'fct_change *-33.3%' "$WORK/show.txt" || fail "show: no FCT estimate"
 grep -Eq '^  iw +10 +240 +0 +300 ' "$WORK/show.txt" || fail "show: value 10 row: $(cat "$WORK/show.txt")"
 grep -q 'iw 10->20: cost "0.67" vs 1.00' "$WORK/show.txt" || fail "show: decision reason"
+# per parameter, from the model state of a server (tests/unit/mkdb.c)
+grep -Eq '^  iw +learned +sends more than 10 segments in 100% of connections' "$WORK/show.txt" ||
+	fail "show: iw status: $(cat "$WORK/show.txt")"
+grep -Eq '^  rwnd +no effect here +receives more than 10 segments \(~14 KB\) in only 0.0% of connections' "$WORK/show.txt" ||
+	fail "show: rwnd status"
+grep -Eq '^  base_rtt_us +default +not configured' "$WORK/show.txt" || fail "show: base_rtt_us status"
 "${L[@]}" show 192.0.2.0/24 --json | py '
 import json, sys
 d = json.load(sys.stdin)
@@ -113,6 +119,7 @@ assert d["prefix"] == "192.0.2.0/24" and d["summary"]["origin"] == "configured"
 assert [(v["value"], v["mean_ms"]) for v in d["values"]] == [(10, 300), (20, 200), (40, 150)], d["values"]
 assert all(v["ci95_ms"] > 0 for v in d["values"])
 assert [s["iw"] for s in d["slots"]] == [20, 40] and abs(d["slots"][0]["share"] - 0.9) < 1e-3
+assert d["parameters"]["rwnd"]["status"] == "no effect here" and d["parameters"]["iw"]["status"] == "learned", d["parameters"]
 assert d["decisions"][0]["reason"] == "evidence" and "\"0.67\"" in d["decisions"][0]["why"]
 assert d["decisions"][1]["old_value"] is None and d["pin"] is None
 assert abs(d["estimate"]["fct_change"] + 1/3) < 1e-6
