@@ -159,7 +159,10 @@ static void check_header(const uint8_t *data, size_t size, const struct ld_prefi
 	n = ll < sizeof(hdr) - 1 ? ll : sizeof(hdr) - 1;
 	memcpy(hdr, ls, n);
 	hdr[n] = '\0';
-	for (t = hdr; isspace((unsigned char)*t); t++) /* as inih skips it */
+	t = hdr;
+	if (pc->line == 1 && !strncmp(t, "\xEF\xBB\xBF", 3))
+		t += 3; /* inih skips a UTF-8 BOM on the first line */
+	for (; isspace((unsigned char)*t); t++) /* as inih skips it */
 		;
 	if (strncmp(t, "[prefix", 7) != 0) {
 		if (skip_line)

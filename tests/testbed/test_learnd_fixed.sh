@@ -63,9 +63,9 @@ echo "median FCT of 50 KB at 40 ms RTT: iw 37 $fast_ms ms, kernel default $plain
 
 # records: one per flow and side; the server's passive records carry prefix 1 and iw 37
 sleep 0.5
-fast_recs=$(grep -c "record raddr=${TOPO_PREFIX4_fast%.0/24}.2 .*dir=passive est=1 applied=1 iw_failed=0 prefix_id=1 .* iw=37 .*bytes_acked=50000 bytes_received=8\$" "$WORK/learnd.log" || true)
+fast_recs=$(grep -c "record raddr=${TOPO_PREFIX4_fast%.0/24}.2 .*dir=passive est=1 applied=1 iw_failed=0 iw_kernel=0 prefix_id=1 .* iw=37 .*bytes_acked=50000 bytes_received=8 " "$WORK/learnd.log" || true)
 # (the plain path's prefix is discovered from its first record: prefix_id 0, then its own id)
-plain_recs=$(grep -c "record raddr=${TOPO_PREFIX4_plain%.0/24}.2 .*dir=passive est=1 .* iw=0 .*bytes_acked=50000 bytes_received=8\$" "$WORK/learnd.log" || true)
+plain_recs=$(grep -c "record raddr=${TOPO_PREFIX4_plain%.0/24}.2 .*dir=passive est=1 .* iw=0 .*bytes_acked=50000 bytes_received=8 " "$WORK/learnd.log" || true)
 [ "$fast_recs" -eq $FLOWS ] || tb_fail "fast path: $fast_recs matching records, want $FLOWS"
 [ "$plain_recs" -eq $FLOWS ] || tb_fail "plain path: $plain_recs matching records, want $FLOWS"
 
