@@ -71,8 +71,14 @@ struct learnd_ctl {
 	__u64 ttl_ns;       /* heartbeat older than this: kernel defaults everywhere */
 	__u32 flags;        /* enum learnd_ctl_flags */
 	__u32 sample_rate;  /* record 1 in sample_rate connections; 0 = none */
+	__u32 record_budget; /* records per second per prefix and CPU, beyond which the
+			      * prefix is sampled (weights say by how much); 0 = no budget */
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct learnd_ctl) == 24, "learnd_ctl layout");
+_Static_assert(sizeof(struct learnd_ctl) == 32, "learnd_ctl layout");
+/* learnd.conf's default record_budget: a prefix at a few connections a second
+ * has every one recorded, a busy one about this many a second per CPU. */
+#define LEARND_RECORD_BUDGET_DEFAULT 64u
 
 /* Per-CPU counters, indexed by this enum in the counters map. */
 enum learnd_counter {
@@ -84,6 +90,7 @@ enum learnd_counter {
 	LEARND_CNT_RCVBUF_FAIL,        /* bpf_setsockopt(SO_RCVBUF) failed */
 	LEARND_CNT_STORAGE_FAIL,       /* socket storage could not be created */
 	LEARND_CNT_DEFAULTED,          /* replies forced to default: stale heartbeat/paused/observe */
+	LEARND_CNT_IW_KERNEL,          /* IW not applied: the kernel had cut cwnd to 1 for a lost handshake */
 	LEARND_CNT__MAX,
 };
 

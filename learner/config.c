@@ -36,6 +36,7 @@ void ld_config_init(struct ld_config *cfg)
 	snprintf(cfg->db, sizeof(cfg->db), "/var/lib/learnd/learnd.db");
 	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "/sys/fs/bpf/learnd");
 	cfg->sample_rate = 1;
+	cfg->record_budget = LEARND_RECORD_BUDGET_DEFAULT;
 	cfg->heartbeat_ttl_ms = 10000;
 	cfg->tick_ms = 1000;
 	cfg->max_prefixes = 65536;
@@ -56,6 +57,14 @@ struct parse_state {
 	int line;                   /* line the reader is on: inih's handler is not told */
 	int header_line;            /* line of the last [section] header */
 	int err_line;               /* line of the first error (the one reported) */
+	bool had_key;               /* a key line since the section header: inih takes an
+				     * indented line after it as a continuation */
+	int learnd_line, defaults_line; /* where [learnd] and [defaults] were, to spot a repeat */
+	struct {
+		char name[32];
+		int line;
+	} seen[32];                 /* keys of the current section, to spot a repeat */
+	unsigned nseen;
 	char msg[256];
 };
 
@@ -140,10 +149,16 @@ static int start_section(struct parse_state *st, const char *section)
 	snprintf(st->section, sizeof(st->section), "%s", section);
 	st->pfx = NULL;
 	st->target = NULL;
-	if (!strcmp(section, "learnd"))
-		return 1;
-	if (!strcmp(section, "defaults")) {
-		st->target = &cfg->defaults;
+	st->nseen = 0;
+	st->had_key = false;
+	/* a repeated section would be merged by inih, the later keys winning */
+	if (!strcmp(section, "learnd") || !strcmp(section, "defaults")) {
+		int *first = section[0] == 'l' ? &st->learnd_line : &st->defaults_line;
+
+		if (*first)
+			return fail(st, "[%s] given twice (first at line %d)", section, *first);
+		*first = st->header_line;
+		st->target = section[0] == 'd' ? &cfg->defaults : NULL;
 		return 1;
 	}
 	if (!strncmp(section, "prefix ", 7)) {
@@ -155,6 +170,9 @@ static int start_section(struct parse_state *st, const char *section)
 			text++;
 		if (ld_cidr_parse(text, &key, err, sizeof(err)))
 			return fail(st, "[%s]: %s", section, err);
+		/* the catch-all is learnd's default prefix: two rows of one cidr */
+		if (key.prefixlen == 0)
+			return fail(st, "[%s]: the catch-all prefix is [defaults]: give its bounds there", section);
 		for (size_t i = 0; i < cfg->nprefixes; i++) {
 			if (cfg->prefixes[i].key.prefixlen == key.prefixlen &&
 			    !memcmp(cfg->prefixes[i].key.addr, key.addr, 16)) {
@@ -183,6 +201,14 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
 	if (!section[0])
 		return fail(st, "'%s' outside any section (expected [learnd], [defaults] or [prefix CIDR] first)", name);
+	/* inih hands a repeated key over again; the last one would win silently */
+	for (unsigned i = 0; i < st->nseen; i++)
+		if (!strcmp(st->seen[i].name, name))
+			return fail(st, "'%s' given twice in [%s] (first at line %d)", name, section, st->seen[i].line);
+	if (st->nseen < sizeof(st->seen) / sizeof(st->seen[0]) && strlen(name) < sizeof(st->seen[0].name)) {
+		snprintf(st->seen[st->nseen].name, sizeof(st->seen[0].name), "%s", name);
+		st->seen[st->nseen++].line = st->line;
+	}
 	/* (read_line has started the section: inih's copy of its name may be cut) */
 	if (st->target) {
 		for (int p = 0; p < LD_NPARAM; p++)
@@ -211,6 +237,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	} keys[] = {
 #define KEY(k, lo, hi) { #k, offsetof(struct ld_config, k), lo, hi }
 		KEY(sample_rate, 1, 1u << 30),
+		KEY(record_budget, 0, 1u << 20),
 		KEY(heartbeat_ttl_ms, 100, 3600000),
 		KEY(tick_ms, 10, 600000),
 		KEY(max_prefixes, 16, 1u << 24),
@@ -269,6 +296,18 @@ static char *read_line(char *buf, int size, void *user)
 	buf[len] = '\0';
 	for (p = buf; isspace((unsigned char)*p); p++)
 		;
+	if (st->line == 1 && !strncmp(p, "\xEF\xBB\xBF", 3))
+		p += 3; /* inih skips a UTF-8 byte order mark */
+	/* inih (Debian's is built with INI_ALLOW_MULTILINE) takes an indented line
+	 * after a key as more of that key's value, handing the key over again:
+	 * "cgroup = /x" then "  /y" would retarget the cgroup.  Refused here. */
+	if (*p && *p != ';' && *p != '#') {
+		if (p > buf && st->had_key && !(st->line == 1 && p == buf + 3)) {
+			fail(st, "indented line after a key: continuation lines are not supported (remove the indentation)");
+			return NULL;
+		}
+		st->had_key = true; /* a [section] header clears it again */
+	}
 	if (*p == '[') {
 		/* Sections are checked here, as inih reads them: its handler only sees
 		 * keys (an empty [prefix 10.1.2.3/24] would pass unnoticed) and it cuts

@@ -42,6 +42,7 @@ struct ld_config {
 	char pin_dir[PATH_MAX];
 	char metrics_file[PATH_MAX]; /* Prometheus textfile written every tick; "" = none */
 	uint32_t sample_rate;   /* record 1 in N connections */
+	uint32_t record_budget; /* records per second per prefix and CPU before sampling; 0 = no budget */
 	uint32_t heartbeat_ttl_ms;
 	uint32_t tick_ms;
 	uint32_t max_prefixes;  /* policy map capacity */

@@ -134,6 +134,30 @@ int lc_db_open(struct lc *lc, bool write, sqlite3 **out)
 		sqlite3_close(db);
 		return status;
 	}
+	/* Every page's structure, as learnd checks at its start: a damaged page in
+	 * a table a command does not read would otherwise go unnoticed, and the
+	 * command print what it could read as if that were all (exit 0). */
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *res = (const char *)sqlite3_column_text(st, 0);
+
+		if (!res || strcmp(res, "ok")) {
+			int status = lc_fail(lc, LC_EXIT_USAGE, "database %s is corrupt (quick_check: %s); it was left as it is",
+					     lc->db, res ? res : "?");
+
+			sqlite3_finalize(st);
+			sqlite3_close(db);
+			return status;
+		}
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		int status = lc_db_error(lc, db, rc, "checking the database");
+
+		sqlite3_close(db);
+		return status;
+	}
 	found_version = version;
 	if (version > LD_STORE_SCHEMA_VERSION) {
 		sqlite3_close(db);

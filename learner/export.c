@@ -164,7 +164,8 @@ int cmd_export(struct lc *lc, int argc, char **argv)
 	long nrows = 0;
 	int first, rc;
 
-	lc->fmt = LC_CSV; /* the default; --json / --format json override */
+	if (lc->fmt == LC_TEXT)
+		lc->fmt = LC_CSV; /* the default; --json (before or after the command) / --format json override */
 	o.to = lc_wall_ns();
 	rc = lc_parse_opts(lc, argc, argv, "o:", export_extra, export_opt, &o, &first);
 	if (rc)
@@ -226,6 +227,8 @@ int cmd_plot(struct lc *lc, int argc, char **argv)
 	rc = lc_parse_opts(lc, argc, argv, "o:", export_extra, export_opt, &o, &first);
 	if (rc)
 		return rc;
+	if (lc->fmt == LC_JSON)
+		return lc_fail(lc, LC_EXIT_USAGE, "plot draws SVG only: --json does not apply (learnctl --json export gives the data)");
 	if (argc - first != 1)
 		return lc_fail(lc, LC_EXIT_USAGE, "usage: learnctl plot PREFIX -o FILE.svg (see learnctl plot --help)");
 	if (!o.out)

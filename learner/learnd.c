@@ -24,6 +24,10 @@
 #include "store.h"
 
 #define EXIT_USAGE 2
+/* Longest wait for another connection's database lock once learnd runs: far
+ * below a tick, so that intake, decisions and the heartbeat never wait on the
+ * disk; a tick that cannot get the lock is written by the next one. */
+#define RUN_BUSY_MS 20
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -63,14 +67,16 @@ static void usage(FILE *out)
 		"records per prefix) and the operator's pins and pause (learnctl pin/pause, read\n"
 		"every tick).  At start learnd resumes from it: the same values are back in the\n"
 		"first tick, with the pins and pause set while it was down.  A database from a\n"
-		"newer learnd, or a file that is not a learnd database, is refused (exit 2).\n"
+		"newer learnd, or a file that is not a learnd database, is refused (exit 2)\n"
+		"before anything is written to it; one learnd per database.\n"
 		"\n"
 		"Signals: SIGHUP reloads the configuration (a bad one is refused and the old one\n"
 		"stays); SIGTERM/SIGINT stop learnd, detach the program and remove the pins, so\n"
 		"every connection is back on kernel defaults.  If learnd dies without that, the\n"
 		"pinned program keeps the last values until the heartbeat TTL, then defaults.\n"
 		"\n"
-		"Exit status: 0 success, 1 runtime failure, 2 bad usage or bad configuration.\n");
+		"Exit status: 0 success, 1 runtime failure (also: the database's disk full, or\n"
+		"another learnd on it), 2 bad usage, bad configuration or a bad database.\n");
 }
 
 struct opts {
@@ -171,43 +177,79 @@ struct daemon {
 	unsigned long long records, bad_records;
 	uint64_t start_wall_ns, heartbeat_wall_ns;
 	bool metrics_failing; /* logged once, until a write succeeds again */
+	bool config_pending;  /* the configuration text is still to be recorded */
+	uint32_t ctl_flags;   /* what the last heartbeat wrote into the control map */
+	bool map_paused;      /* learnctl pause set PAUSED in the map itself */
 };
 
-/* The configuration text goes into the history with every change. */
+/* What of a configuration file goes into the history: enough for any real one
+ * (a few hundred [prefix] sections); a larger file is recorded cut, so that a
+ * huge one is not copied into the database on every reload. */
+#define CONFIG_RECORD_MAX (64 * 1024)
+
+/* The configuration text goes into the history with every change; one that
+ * cannot be written now (database locked) is tried again next tick. */
 static void store_config(struct daemon *d)
 {
 	char *text = NULL;
 	size_t cap = 0;
+	bool retry = d->config_pending;
+	ssize_t len;
 	FILE *f;
 
+	d->config_pending = false;
 	if (!d->store || !d->cfg.path[0] || !(f = fopen(d->cfg.path, "re")))
 		return;
 	/* the whole file: the parser refuses NUL bytes, so none stops this early */
-	if (getdelim(&text, &cap, '\0', f) >= 0 && ld_store_put_config(d->store, ld_wall_ns(), d->cfg.path, text))
-		ld_warn("database: configuration not recorded: %s", ld_store_errmsg(d->store));
+	len = getdelim(&text, &cap, '\0', f);
 	fclose(f);
+	if (len > CONFIG_RECORD_MAX) {
+		static const char cut[] = "\n# (learnd: cut here, the file is longer)\n";
+
+		memcpy(text + CONFIG_RECORD_MAX - sizeof(cut), cut, sizeof(cut));
+	}
+	if (len >= 0 && ld_store_put_config(d->store, ld_wall_ns(), d->cfg.path, text)) {
+		if (!retry)
+				ld_warn("database: configuration not recorded yet: %s (tried again every tick)",
+				ld_store_errmsg(d->store));
+		d->config_pending = true;
+	}
 	free(text);
 }
 
 static int heartbeat(struct daemon *d)
 {
 	struct ld_learner_stats st;
+	struct learnd_ctl cur;
 	int err;
 	struct learnd_ctl ctl = {
 		.heartbeat_ns = ld_now_ns(),
 		.ttl_ns = (uint64_t)d->cfg.heartbeat_ttl_ms * 1000000ull,
 		.flags = d->cfg.observe_only ? LEARND_CTL_OBSERVE_ONLY : 0,
 		.sample_rate = d->cfg.sample_rate,
+		.record_budget = d->cfg.record_budget,
 	};
 
 	/* the operator's pause lives in the database (learnctl pause), so it holds
-	 * across restarts; learnctl also sets the bit itself for a learnd that is down */
+	 * across restarts; learnctl also sets the bit in the map itself, first, so
+	 * the brake works when the database cannot be written.  A PAUSED bit this
+	 * learnd did not write is the operator's: kept until learnctl clears it. */
 	ld_learner_stats(d->learner, &st);
-	if (st.paused)
+	if (!ld_ctl_read(ld_dp_ctl_fd(&d->dp), &cur) && ((cur.flags ^ d->ctl_flags) & LEARND_CTL_PAUSED)) {
+		bool was = d->map_paused;
+
+		d->map_paused = cur.flags & LEARND_CTL_PAUSED;
+		if (was != d->map_paused && d->map_paused != st.paused)
+			ld_info("operator %s learnd in the control map (the database says %s)",
+				d->map_paused ? "paused" : "resumed", st.paused ? "paused" : "not paused");
+	}
+	if (st.paused || d->map_paused)
 		ctl.flags |= LEARND_CTL_PAUSED;
 	err = ld_ctl_write(ld_dp_ctl_fd(&d->dp), &ctl);
-	if (!err)
+	if (!err) {
 		d->heartbeat_wall_ns = ld_wall_ns();
+		d->ctl_flags = ctl.flags;
+	}
 	return err;
 }
 
@@ -230,6 +272,11 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int busy_ms(const struct ld_config *cfg)
+{
+	return cfg->tick_ms / 4 < RUN_BUSY_MS ? (int)cfg->tick_ms / 4 : RUN_BUSY_MS;
+}
+
 static void reload(struct daemon *d, const struct opts *o)
 {
 	struct ld_config next, old;
@@ -250,6 +297,7 @@ static void reload(struct daemon *d, const struct opts *o)
 	d->cfg.max_prefixes = old.max_prefixes;
 	d->cfg.ringbuf_kb = old.ringbuf_kb;
 	ld_learner_set_config(d->learner, &d->cfg);
+	ld_store_busy_timeout(d->store, busy_ms(&d->cfg));
 	ld_config_free(&old);
 	store_config(d);
 	heartbeat(d);
@@ -317,6 +365,8 @@ static int run(struct daemon *d, const struct opts *o)
 		}
 		if (ld_now_ns() >= next_tick) {
 			ld_learner_tick(d->learner); /* a store failure is logged, not fatal */
+			if (d->config_pending)
+				store_config(d);
 			err = heartbeat(d);
 			if (err)
 				ld_warn("heartbeat: %s", strerror(-err));
@@ -379,6 +429,7 @@ int main(int argc, char **argv)
 	store_config(&d);
 	/* policies (restored or configured) in the map before the heartbeat says so */
 	ld_learner_tick(d.learner);
+	ld_store_busy_timeout(d.store, busy_ms(&d.cfg));
 	d.rb = ring_buffer__new(ld_dp_records_fd(&d.dp), on_record, &d, NULL);
 	if (!d.rb) {
 		err = -errno;

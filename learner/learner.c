@@ -26,6 +26,18 @@ struct agg {
 	struct ld_agg a;
 };
 
+/* A decision row, kept until a tick's transaction commits it. */
+struct decision {
+	uint64_t ts_ns;
+	uint32_t id;
+	uint8_t param;
+	int64_t old_value;
+	uint32_t new_value;
+	const char *reason; /* static */
+	char *why;
+};
+#define DEC_MAX 65536 /* uncommitted decisions kept while the database cannot be written */
+
 struct pfx {
 	struct learnd_key key;
 	char cidr[LD_CIDR_STRLEN];
@@ -43,6 +55,7 @@ struct pfx {
 	bool in_map;                         /* written is in the policy map (this run) */
 	bool save_model;                     /* the decision changed: save the state that made it */
 	bool map_pending;                    /* written goes into the map after the commit */
+	bool slots_pending;                  /* written goes into the slots table at the next commit */
 	bool dirty;                          /* prefix row / model state to save */
 	bool has_sample;
 	uint32_t sample_seq;
@@ -72,6 +85,9 @@ struct ld_learner {
 	bool control_stale; /* read pins and pause at the next tick even if nobody wrote */
 	uint32_t *gone;     /* ids removed from the table, marked evicted in the next tick's transaction */
 	size_t ngone, gone_cap;
+	struct decision *dec; /* decisions made since the last commit, written by the next one */
+	size_t ndec, dec_cap;
+	uint64_t dec_lost;    /* not queued (out of memory, or DEC_MAX uncommitted) */
 	struct ld_learner_stats st;
 };
 
@@ -448,6 +464,42 @@ static bool wants_map(const struct pfx *p)
 	return false;
 }
 
+/* Decisions go into the database with the rest of their tick (persist): a
+ * tick whose transaction fails leaves nothing behind, and the next one writes
+ * them. */
+static void queue_decision(struct ld_learner *l, const struct decision *d, const char *why)
+{
+	struct decision *q;
+
+	if (l->ndec == l->dec_cap && l->dec_cap < DEC_MAX) {
+		size_t cap = l->dec_cap ? 2 * l->dec_cap : 64;
+
+		q = realloc(l->dec, cap * sizeof(*q));
+		if (q) {
+			l->dec = q;
+			l->dec_cap = cap;
+		}
+	}
+	if (l->ndec == l->dec_cap || !(l->dec[l->ndec].why = strdup(why))) {
+		l->dec_lost++;
+		return;
+	}
+	q = &l->dec[l->ndec++];
+	q->ts_ns = d->ts_ns;
+	q->id = d->id;
+	q->param = d->param;
+	q->old_value = d->old_value;
+	q->new_value = d->new_value;
+	q->reason = d->reason;
+}
+
+static void clear_decisions(struct ld_learner *l)
+{
+	for (size_t i = 0; i < l->ndec; i++)
+		free(l->dec[i].why);
+	l->ndec = 0;
+}
+
 static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 {
 	struct learnd_model_decision d;
@@ -489,13 +541,13 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 		if (ov >= 0)
 			ld_info("%s: %s %lld -> %u (%s)", p->cidr, ld_param_name((enum ld_param)i), (long long)ov, nv, why);
 		if (l->store)
-			ld_store_add_decision(l->store, wall, p->id, (enum learnd_param)i, ov, nv,
-					      ov < 0 ? "init" : why_name(d.why), why);
+			queue_decision(l, &(struct decision){ .ts_ns = wall, .id = p->id, .param = (uint8_t)i,
+							      .old_value = ov, .new_value = nv,
+							      .reason = ov < 0 ? "init" : why_name(d.why) }, why);
 	}
 	p->written = pol;
 	p->save_model = true; /* so a restart decides the same from the saved state */
-	if (l->store)
-		ld_store_put_slots(l->store, p->id, &pol);
+	p->slots_pending = true;
 }
 
 /* ---- persistence ---- */
@@ -540,9 +592,24 @@ static int write_gone(struct ld_learner *l, uint64_t wall)
 	return rc;
 }
 
-/* The rest of this tick's transaction (begun by the caller, before the
- * decisions), then commit.  The in-memory aggregates are cleared only once it
- * commits, so a failed tick (full disk) loses nothing. */
+static int write_decisions(struct ld_learner *l)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < l->ndec; i++) {
+		const struct decision *d = &l->dec[i];
+
+		rc = ld_store_add_decision(l->store, d->ts_ns, d->id, (enum learnd_param)d->param, d->old_value,
+					   d->new_value, d->reason, d->why);
+	}
+	return rc;
+}
+
+/* This tick's transaction: decisions, slots, aggregates, samples, prefixes,
+ * then commit.  What is pending in memory (decisions, slots, aggregates) is
+ * cleared only once it commits; any failure (a full disk, a statement that
+ * fails, another connection holding the lock) rolls all of it back, so the
+ * database is as before the tick and the next tick writes each thing once. */
 static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 {
 	uint64_t bucket = wall - wall % AGG_BUCKET_NS;
@@ -551,11 +618,17 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 
 	if (!l->store)
 		goto clear;
-	rc = write_gone(l, wall); /* the caller began the transaction */
+	rc = ld_store_begin(l->store);
+	if (!rc)
+		rc = write_gone(l, wall);
+	if (!rc)
+		rc = write_decisions(l);
 	for (size_t i = 0; !rc && i < l->n; i++) {
 		struct pfx *p = l->all[i];
 		struct ld_store_prefix row;
 
+		if (p->slots_pending)
+			rc = ld_store_put_slots(l->store, p->id, &p->written);
 		for (unsigned k = 0; !rc && k < p->nagg; k++)
 			rc = ld_store_add_aggregate(l->store, p->id, (enum learnd_param)p->agg[k].param,
 						    p->agg[k].value, bucket, &p->agg[k].a);
@@ -570,12 +643,14 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 				rc = save_model(l, p, wall);
 		}
 	}
-	if (!rc) {
-		ld_store_put_daemon(l->store, "last_tick_ns", (int64_t)wall);
-		ld_store_put_daemon(l->store, "records", (int64_t)l->st.records);
-		ld_store_put_daemon(l->store, "prefixes", (int64_t)l->n);
-		ld_store_put_daemon(l->store, "store_errors", (int64_t)l->st.store_errors);
-	}
+	if (!rc)
+		rc = ld_store_put_daemon(l->store, "last_tick_ns", (int64_t)wall);
+	if (!rc)
+		rc = ld_store_put_daemon(l->store, "records", (int64_t)l->st.records);
+	if (!rc)
+		rc = ld_store_put_daemon(l->store, "prefixes", (int64_t)l->n);
+	if (!rc)
+		rc = ld_store_put_daemon(l->store, "store_errors", (int64_t)l->st.store_errors);
 	if (!rc && wall - l->last_prune_ns > 3600ull * 1000000000ull) {
 		rc = ld_store_prune(l->store, wall - (uint64_t)l->cfg->retention_days * 86400ull * 1000000000ull);
 		if (!rc)
@@ -586,7 +661,7 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store));
 	} else {
 		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store)); /* before the rollback resets it */
-		ld_store_commit(l->store); /* rolls back */
+		ld_store_rollback(l->store);
 	}
 	if (rc) {
 		l->st.store_errors++;
@@ -603,10 +678,17 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 		l->last_err_log_ns = 0;
 	}
 	l->ngone = 0;
+	if (l->dec_lost) {
+		ld_warn("database: %llu decisions not recorded (out of memory, or too many while it could not be written)",
+			(unsigned long long)l->dec_lost);
+		l->dec_lost = 0;
+	}
 clear:
+	clear_decisions(l);
 	for (size_t i = 0; i < l->n; i++) {
 		struct pfx *p = l->all[i];
 
+		p->slots_pending = false;
 		if (p->has_sample)
 			p->sample_seq++;
 		p->has_sample = false;
@@ -724,8 +806,6 @@ int ld_learner_tick(struct ld_learner *l)
 	l->wall_ns = wall;
 	l->ticks++;
 	read_control(l);
-	if (l->store && ld_store_begin(l->store))
-		ld_debug("store: begin: %s", ld_store_errmsg(l->store));
 	decide_all(l, wall);
 	rc = persist(l, wall, false);
 	apply_map(l);
@@ -734,11 +814,7 @@ int ld_learner_tick(struct ld_learner *l)
 
 int ld_learner_flush(struct ld_learner *l)
 {
-	uint64_t wall = ld_wall_ns();
-
-	if (l->store && ld_store_begin(l->store))
-		ld_debug("store: begin: %s", ld_store_errmsg(l->store));
-	return persist(l, wall, true);
+	return persist(l, ld_wall_ns(), true);
 }
 
 static const struct ld_prefix_cfg *configured(const struct ld_config *cfg, const struct learnd_key *key)
@@ -855,7 +931,10 @@ struct ld_learner *ld_learner_new(const struct ld_config *cfg, struct ld_store *
 			rc = ld_store_load(store, restore_one, l);
 		if (!rc)
 			rc = ld_store_load_slots(store, restore_slots, l);
-		ld_store_commit(store);
+		if (!rc)
+			rc = ld_store_commit(store);
+		else
+			ld_store_rollback(store);
 		if (rc) {
 			ld_err("database: cannot restore the learned state: %s", ld_store_errmsg(store));
 			goto fail;
@@ -890,6 +969,8 @@ void ld_learner_free(struct ld_learner *l)
 	free(l->by_id.slot);
 	free(l->by_key.slot);
 	free(l->gone);
+	clear_decisions(l);
+	free(l->dec);
 	free(l);
 }
 

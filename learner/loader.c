@@ -391,6 +391,7 @@ const char *ld_counter_name(enum learnd_counter c)
 		[LEARND_CNT_RCVBUF_FAIL] = "rcvbuf_setsockopt_failures",
 		[LEARND_CNT_STORAGE_FAIL] = "storage_failures",
 		[LEARND_CNT_DEFAULTED] = "defaulted",
+		[LEARND_CNT_IW_KERNEL] = "iw_kernel_kept",
 	};
 	return (unsigned)c < LEARND_CNT__MAX ? names[c] : "?";
 }
@@ -406,6 +407,7 @@ const char *ld_counter_help(enum learnd_counter c)
 		[LEARND_CNT_RCVBUF_FAIL] = "bpf_setsockopt(SO_RCVBUF) failures.",
 		[LEARND_CNT_STORAGE_FAIL] = "Socket storage allocation failures.",
 		[LEARND_CNT_DEFAULTED] = "Replies forced to kernel defaults (stale heartbeat, paused, observe-only).",
+		[LEARND_CNT_IW_KERNEL] = "IW values not applied because the kernel had cut cwnd to 1 after a lost handshake.",
 	};
 	return (unsigned)c < LEARND_CNT__MAX ? help[c] : "?";
 }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#define _GNU_SOURCE /* mkostemps */
 #include "metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,22 +68,29 @@ static void emit(FILE *f, const struct ld_metrics *m)
 int ld_metrics_write(const char *path, const struct ld_metrics *m)
 {
 	char tmp[4200];
+	struct stat sb;
 	FILE *f;
 	int fd, err = 0;
 
-	/* same directory, so rename is atomic; a name the textfile collector
-	 * ignores (it reads *.prom only) */
-	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+	/* A fresh, unpredictable name in the same directory (rename is atomic
+	 * there), one the textfile collector ignores (it reads *.prom only).  The
+	 * directory is often world-writable: a name known in advance could be a
+	 * FIFO that blocks open() forever, or a hard link to another file that
+	 * would be truncated and rewritten.  mkstemp opens with O_CREAT|O_EXCL:
+	 * only a file it made itself. */
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = mkostemps(tmp, 4, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_nlink != 1)
+		err = -EEXIST; /* cannot happen with O_EXCL; checked all the same */
 	/* readable by node_exporter's user whatever learnd's umask (the unit's is 077) */
-	if (fchmod(fd, 0644))
+	if (!err && fchmod(fd, 0644))
 		err = -errno;
-	f = fdopen(fd, "w");
+	f = err ? NULL : fdopen(fd, "w");
 	if (!f) {
-		err = -errno;
+		err = err ? err : -errno;
 		close(fd);
 		unlink(tmp);
 		return err;

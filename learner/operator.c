@@ -2,9 +2,11 @@
 /*
  * Operator controls: pin, unpin, pause, resume.  Each validates everything
  * first (exit 2, nothing written), then writes the database in one
- * transaction (pins or control, plus an operator_log row), then, for pause and
- * resume, the PAUSED flag of the pinned ctl_map.  learnd reads pins and control
- * every tick and applies them.
+ * transaction (pins or control, plus an operator_log row).  pause and resume
+ * write the PAUSED flag of the pinned ctl_map first: the emergency brake must
+ * hold whenever the map is reachable, also when the database is locked or its
+ * disk full (learnd keeps a PAUSED bit it did not write).  learnd reads pins
+ * and control every tick and applies them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -414,13 +416,25 @@ static int pause_write(struct lc *lc, sqlite3 *db, void *arg)
 	return log_action(lc, db, r->ts, r->paused ? "pause" : "resume", NULL, r->paused ? "paused=1" : "paused=0");
 }
 
+/* What the data plane part of pause/resume did, for the messages. */
+static const char *dp_result(int err, bool paused, char *buf, size_t len, const char *pin_dir)
+{
+	if (err == -ENOENT)
+		return "no pinned ctl_map (data plane not loaded: kernel defaults anyway)";
+	if (err) {
+		snprintf(buf, len, "cannot write %s/ctl_map: %s", pin_dir, strerror(-err));
+		return buf;
+	}
+	return paused ? "ctl_map PAUSED set: new connections get kernel defaults" : "ctl_map PAUSED cleared";
+}
+
 static int pause_resume(struct lc *lc, int argc, char **argv, bool paused)
 {
 	struct pause_req r = { .paused = paused };
 	struct lc_dp dp;
 	sqlite3 *db;
 	int first, rc, err;
-	char text[512];
+	char text[1024], dpbuf[600];
 	const char *dp_state;
 
 	rc = lc_parse_opts(lc, argc, argv, NULL, NULL, NULL, NULL, &first);
@@ -428,29 +442,36 @@ static int pause_resume(struct lc *lc, int argc, char **argv, bool paused)
 		return rc;
 	if (first < argc)
 		return lc_fail(lc, LC_EXIT_USAGE, "unexpected argument '%s' (see learnctl %s --help)", argv[first], lc->cmd);
-	rc = lc_db_open(lc, true, &db);
-	if (rc)
-		return rc;
-	r.ts = lc_wall_ns();
-	rc = in_transaction(lc, db, pause_write, &r);
-	lc_db_close(db);
-	if (rc)
-		return rc;
 
-	/* The data plane, now: with learnd down this is what makes pause real. */
+	/* The data plane first: that is the brake, and it needs no disk. */
 	lc_dp_open(&dp, lc->pin_dir, true);
 	err = lc_dp_set_paused(&dp, paused);
 	lc_dp_close(&dp);
-	if (err == -ENOENT) {
-		dp_state = "no pinned ctl_map (data plane not loaded: kernel defaults anyway)";
-	} else if (err) {
-		lc_fail(lc, LC_EXIT_FAIL, "recorded %s in the database, but cannot write %s/ctl_map: %s (learnd applies it at its next tick)",
-			lc->cmd, lc->pin_dir, strerror(-err));
-		return LC_EXIT_FAIL;
-	} else {
-		dp_state = paused ? "ctl_map PAUSED set: new connections get kernel defaults"
-				  : "ctl_map PAUSED cleared";
+	dp_state = dp_result(err, paused, dpbuf, sizeof(dpbuf), lc->pin_dir);
+
+	/* Then the intent, so that it holds across learnd's restarts. */
+	rc = lc_db_open(lc, true, &db);
+	if (!rc) {
+		r.ts = lc_wall_ns();
+		rc = in_transaction(lc, db, pause_write, &r);
+		lc_db_close(db);
 	}
+	if (rc) {
+		/* lc_fail printed the database's error (one line; when the map failed
+		 * too, nothing happened and that line says why); say what did happen */
+		if (!err && paused)
+			fprintf(stderr, "learnctl pause: paused all the same: %s; not recorded in the database, so it "
+				"does not hold across a restart of learnd (run learnctl pause again once the database can "
+				"be written)\n", dp_state);
+		else if (!err)
+			fprintf(stderr, "learnctl resume: %s, but not recorded in the database: if it says paused, "
+				"learnd pauses again at its next tick (run learnctl resume again once the database can "
+				"be written)\n", dp_state);
+		return rc;
+	}
+	if (err && err != -ENOENT)
+		return lc_fail(lc, LC_EXIT_FAIL, "recorded %s in the database, but %s (learnd applies it at its next tick)",
+			       lc->cmd, dp_state);
 	snprintf(text, sizeof(text), "%s: %s", paused ? "paused" : "resumed", dp_state);
 	print_result(lc, lc->cmd, NULL, dp_state, text);
 	return 0;

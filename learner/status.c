@@ -96,6 +96,17 @@ static const char *attach_name(uint32_t t)
 	return t == BPF_CGROUP_SOCK_OPS ? "sock_ops" : "other";
 }
 
+/* "record budget N/s per prefix and CPU" or "no record budget" (static buffer). */
+static const char *budget_text(uint32_t budget)
+{
+	static char buf[64];
+
+	if (!budget)
+		return "no record budget";
+	snprintf(buf, sizeof(buf), "record budget %u/s per prefix and CPU", budget);
+	return buf;
+}
+
 static void fmt_range(const struct ld_range *r, char *buf, size_t len)
 {
 	if (!r->set)
@@ -125,6 +136,13 @@ static void json_bounds(struct jw *w, const struct ld_bounds *b)
 	jw_end(w);
 }
 
+/* No control map to read: absent only when there is none; a map this user may
+ * not read says nothing about learnd (it may well run). */
+static bool ctl_unknown(const struct lc_dp *dp)
+{
+	return !dp->have_ctl && dp->ctl.err && dp->ctl.err != -ENOENT;
+}
+
 static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *f, const char *db_err)
 {
 	struct jw w;
@@ -135,8 +153,13 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	jw_obj(&w);
 	jw_key(&w, "learnd");
 	jw_obj(&w);
-	jw_kv_bool(&w, "alive", alive);
-	jw_kv_str(&w, "state", !dp->have_ctl ? "absent" : alive ? "alive" : "stale");
+	if (ctl_unknown(dp))
+		jw_kv_null(&w, "alive");
+	else
+		jw_kv_bool(&w, "alive", alive);
+	jw_kv_str(&w, "state", ctl_unknown(dp) ? "unknown" : !dp->have_ctl ? "absent" : alive ? "alive" : "stale");
+	if (ctl_unknown(dp))
+		jw_kv_str(&w, "error", strerror(-dp->ctl.err));
 	if (dp->have_ctl && dp->ctl_val.heartbeat_ns) {
 		jw_kv_dbl(&w, "heartbeat_age_s", (double)age / 1e9);
 	} else {
@@ -147,6 +170,7 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 		jw_kv_bool(&w, "paused", dp->ctl_val.flags & LEARND_CTL_PAUSED);
 		jw_kv_bool(&w, "observe_only", dp->ctl_val.flags & LEARND_CTL_OBSERVE_ONLY);
 		jw_kv_u64(&w, "sample_rate", dp->ctl_val.sample_rate);
+		jw_kv_u64(&w, "record_budget", dp->ctl_val.record_budget);
 	}
 	jw_end(&w);
 
@@ -240,6 +264,7 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	jw_kv_str(&w, "path", lc->cfg_from_file ? lc->cfg.path : NULL);
 	jw_kv_str(&w, "cgroup", lc->cfg.cgroup[0] ? lc->cfg.cgroup : NULL);
 	jw_kv_u64(&w, "sample_rate", lc->cfg.sample_rate);
+	jw_kv_u64(&w, "record_budget", lc->cfg.record_budget);
 	jw_kv_u64(&w, "heartbeat_ttl_ms", lc->cfg.heartbeat_ttl_ms);
 	jw_kv_u64(&w, "tick_ms", lc->cfg.tick_ms);
 	jw_kv_u64(&w, "max_prefixes", lc->cfg.max_prefixes);
@@ -280,9 +305,11 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	int64_t age;
 	bool alive = lc_dp_alive(dp, &age);
 
-	if (!dp->have_ctl) {
-		printf("learnd:     not running (no readable %s/ctl_map: %s)\n", lc->pin_dir,
-		       strerror(-(dp->ctl.err ? dp->ctl.err : -ENOENT)));
+	if (ctl_unknown(dp)) {
+		printf("learnd:     cannot tell: %s/ctl_map: %s%s\n", lc->pin_dir, strerror(-dp->ctl.err),
+		       dp->ctl.err == -EACCES || dp->ctl.err == -EPERM ? " (reading it needs root)" : "");
+	} else if (!dp->have_ctl) {
+		printf("learnd:     not running (no %s/ctl_map)\n", lc->pin_dir);
 	} else if (!dp->ctl_val.heartbeat_ns) {
 		printf("learnd:     never ticked (heartbeat 0): kernel defaults\n");
 	} else {
@@ -293,8 +320,8 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	if (dp->have_ctl) {
 		uint32_t fl = dp->ctl_val.flags;
 
-		printf("control:    %s%s%s, sample 1/%u\n", fl & LEARND_CTL_PAUSED ? "PAUSED (kernel defaults)" : "running",
-		       fl & LEARND_CTL_OBSERVE_ONLY ? ", observe-only" : "", "", dp->ctl_val.sample_rate);
+		printf("control:    %s%s, sample 1/%u, %s\n", fl & LEARND_CTL_PAUSED ? "PAUSED (kernel defaults)" : "running",
+		       fl & LEARND_CTL_OBSERVE_ONLY ? ", observe-only" : "", dp->ctl_val.sample_rate, budget_text(dp->ctl_val.record_budget));
 	}
 	if (dp->link_present) {
 		printf("attached:   cgroup %s (id %" PRIu64 ") via link %u (%s)\n",
@@ -325,10 +352,11 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	if (dp->have_counters) {
 		printf("counters:   records %" PRIu64 ", ringbuf_drops %" PRIu64 ", lookups %" PRIu64 ", misses %" PRIu64
 		       ",\n            defaulted %" PRIu64 ", iw_fail %" PRIu64 ", rcvbuf_fail %" PRIu64 ", storage_fail %" PRIu64
-		       "\n",
+		       ",\n            iw_kernel_kept %" PRIu64 "\n",
 		       dp->counter[LEARND_CNT_RECORDS], dp->counter[LEARND_CNT_RB_DROPS], dp->counter[LEARND_CNT_LOOKUPS],
 		       dp->counter[LEARND_CNT_MISSES], dp->counter[LEARND_CNT_DEFAULTED], dp->counter[LEARND_CNT_IW_FAIL],
-		       dp->counter[LEARND_CNT_RCVBUF_FAIL], dp->counter[LEARND_CNT_STORAGE_FAIL]);
+		       dp->counter[LEARND_CNT_RCVBUF_FAIL], dp->counter[LEARND_CNT_STORAGE_FAIL],
+		       dp->counter[LEARND_CNT_IW_KERNEL]);
 	}
 	if (f->ok) {
 		char last[40];
@@ -365,8 +393,9 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 		printf("database:   %s\n", db_err);
 	}
 	printf("config:     %s\n", lc->cfg_from_file ? lc->cfg.path : "(built-in defaults: " LD_DEFAULT_CONFIG " not found)");
-	printf("            tick %u ms, heartbeat ttl %u ms, sample 1/%u, max_prefixes %u, ringbuf %u KiB%s\n",
-	       lc->cfg.tick_ms, lc->cfg.heartbeat_ttl_ms, lc->cfg.sample_rate, lc->cfg.max_prefixes, lc->cfg.ringbuf_kb,
+	printf("            tick %u ms, heartbeat ttl %u ms, sample 1/%u, %s, max_prefixes %u, ringbuf %u KiB%s\n",
+	       lc->cfg.tick_ms, lc->cfg.heartbeat_ttl_ms, lc->cfg.sample_rate, budget_text(lc->cfg.record_budget),
+	       lc->cfg.max_prefixes, lc->cfg.ringbuf_kb,
 	       lc->cfg.observe_only ? ", observe-only" : "");
 	print_bounds_line("[defaults]", &lc->cfg.defaults);
 	for (size_t i = 0; i < lc->cfg.nprefixes; i++) {
@@ -460,6 +489,9 @@ int cmd_metrics(struct lc *lc, int argc, char **argv)
 		return rc;
 	if (first < argc)
 		return lc_fail(lc, LC_EXIT_USAGE, "unexpected argument '%s' (see learnctl metrics --help)", argv[first]);
+	if (lc->fmt == LC_JSON)
+		return lc_fail(lc, LC_EXIT_USAGE, "metrics prints the Prometheus text format only: --json does not apply "
+			       "(learnctl --json status and report give the same facts)");
 	/* Bad database: exit 2 before anything is printed. */
 	rc = read_db_facts(lc, &f);
 	if (rc)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,7 @@ struct ld_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[S__MAX];
 	int64_t data_version;
+	int lock_fd;          /* flock()ed by the one learnd writing this database; -1 */
 	char path[4096];
 };
 
@@ -164,10 +166,10 @@ static int exec(struct ld_store *h, const char *sql)
 	return sql_errno(sqlite3_exec(h->db, sql, NULL, NULL, NULL));
 }
 
-static int user_version(struct ld_store *h, int *v)
+static int pragma_int(struct ld_store *h, const char *sql, int *v)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(h->db, sql, -1, &st, NULL);
 
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*v = sqlite3_column_int(st, 0);
@@ -227,61 +229,284 @@ static int migrate(struct ld_store *h, int from, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- checks before anything is written ---- */
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* path as an SQLite URI (file:...?immutable=1): every byte but [A-Za-z0-9/._-]
+ * percent-encoded. */
+static int uri_immutable(const char *path, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (o + 4 >= len)
+			return -ENAMETOOLONG;
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/._-", *p))
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", *p);
+	}
+	if (o + sizeof("?immutable=1") + 5 >= len)
+		return -ENAMETOOLONG;
+	memmove(out + 5, out, o);
+	memcpy(out, "file:", 5);
+	memcpy(out + 5 + o, "?immutable=1", sizeof("?immutable=1"));
+	return 0;
+}
+
+/* A database without learnd's application_id: empty (no schema at all), or a
+ * learnd database from before it was set, which has every table the
+ * migrations up to its user_version create.  Read with immutable=1: no lock,
+ * no -wal or -shm, nothing written.  The reference tables come from applying
+ * the migrations to an in-memory database, so the list is schema/'s own. */
+static int check_schema(const char *path, uint32_t version, char *err, size_t errlen)
+{
+	char uri[3 * 4096 + 32], missing[128] = "";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t objects = -1;
+	int rc;
+
+	if (uri_immutable(path, uri, sizeof(uri)))
+		return -ENAMETOOLONG;
+	rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL);
+	for (unsigned i = 0; rc == SQLITE_OK && i < ld_nmigrations; i++)
+		if (ld_migrations[i].version <= version)
+			rc = sqlite3_exec(db, ld_migrations[i].sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_prepare_v2(db, "ATTACH ?1 AS f", -1, &st, NULL)) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+		sqlite3_finalize(st);
+	}
+	if (rc == SQLITE_OK &&
+	    (rc = sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM f.sqlite_schema), (SELECT min(name) FROM "
+					 "main.sqlite_schema WHERE type = 'table' AND name NOT IN (SELECT name FROM "
+					 "f.sqlite_schema WHERE type = 'table'))",
+				 -1, &st, NULL)) == SQLITE_OK) {
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			objects = sqlite3_column_int64(st, 0);
+			if (sqlite3_column_text(st, 1))
+				snprintf(missing, sizeof(missing), "%s", (const char *)sqlite3_column_text(st, 1));
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: not a learnd database or corrupt: %s", path, sqlite3_errmsg(db));
+		rc = (rc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EILSEQ;
+	} else if (version == 0 && objects > 0) {
+		snprintf(err, errlen, "%s: not a learnd database (another program's: it has tables but no learnd "
+			 "schema); it was left as it is", path);
+		rc = -EILSEQ;
+	} else if (version > 0 && missing[0]) {
+		snprintf(err, errlen, "%s: not a learnd database (user_version %u, but no table '%s'); it was left as "
+			 "it is", path, version, missing);
+		rc = -EILSEQ;
+	}
+	sqlite3_close(db);
+	return rc;
+}
+
+/* The file's first 100 bytes (SQLite's header): an empty file, or SQLite with
+ * learnd's application_id, or one check_schema accepts.  Nothing is written
+ * before this says yes: not the schema, not WAL mode, not a -wal or -shm. */
+static int check_file(int fd, const char *path, char *err, size_t errlen)
+{
+	unsigned char hdr[100];
+	uint32_t app, version;
+	ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
+
+	if (n < 0) {
+		snprintf(err, errlen, "database %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (n == 0)
+		return 0; /* empty: ours to make */
+	if (n < (ssize_t)sizeof(hdr) || memcmp(hdr, "SQLite format 3", 16)) {
+		snprintf(err, errlen, "%s: not a learnd database or corrupt: not an SQLite file; it was left as it is",
+			 path);
+		return -EILSEQ;
+	}
+	version = be32(hdr + 60);
+	app = be32(hdr + 68);
+	if (app == LD_STORE_APPLICATION_ID)
+		return 0;
+	if (app) {
+		snprintf(err, errlen, "%s: not a learnd database (application_id 0x%08x: another program's); it was "
+			 "left as it is", path, app);
+		return -EILSEQ;
+	}
+	return check_schema(path, version < LD_STORE_SCHEMA_VERSION ? version : LD_STORE_SCHEMA_VERSION, err,
+			    errlen);
+}
+
+/* The holder of the flock on fd's file, from /proc/locks: "pid N (command)". */
+static void lock_holder(int fd, char *out, size_t len)
+{
+	char line[256], want[64], cmd[128] = "";
+	struct stat sb;
+	long pid = 0;
+	FILE *f;
+
+	snprintf(out, len, "another process");
+	if (fstat(fd, &sb) || !(f = fopen("/proc/locks", "re")))
+		return;
+	snprintf(want, sizeof(want), ":%lu ", (unsigned long)sb.st_ino);
+	while (!pid && fgets(line, sizeof(line), f))
+		if (strstr(line, " FLOCK ") && strstr(line, want) && sscanf(line, "%*s FLOCK %*s %*s %ld", &pid) != 1)
+			pid = 0;
+	fclose(f);
+	if (!pid)
+		return;
+	snprintf(line, sizeof(line), "/proc/%ld/cmdline", pid);
+	f = fopen(line, "re");
+	if (f) {
+		size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+
+		for (size_t i = 0; i + 1 < n; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		cmd[n] = '\0';
+		fclose(f);
+	}
+	snprintf(out, len, "pid %ld%s%s%s", pid, cmd[0] ? " (" : "", cmd, cmd[0] ? ")" : "");
+}
+
+/* One learnd per database: a second one would count every record again and
+ * fight over the slots.  flock() on the database file itself (SQLite's own
+ * locks are fcntl() locks, which do not see it), held until ld_store_close;
+ * the kernel drops it however learnd dies. */
+static int lock_db(struct ld_store *h, bool create, char *err, size_t errlen)
+{
+	char who[200];
+	int fd = create ? open(h->path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600)
+			: open(h->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "database %s: %s", h->path, strerror(e));
+		return -e;
+	}
+	h->lock_fd = fd;
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return 0;
+	if (errno != EWOULDBLOCK) {
+		int e = errno;
+
+		snprintf(err, errlen, "database %s: cannot lock it: %s", h->path, strerror(e));
+		return -e;
+	}
+	lock_holder(fd, who, sizeof(who));
+	snprintf(err, errlen, "database %s is in use by another learnd, %s: one learnd per database (give this "
+		 "one its own db)", h->path, who);
+	return -EBUSY;
+}
+
+/* What the file system says before SQLite does: a missing database (created
+ * in write mode), a dangling symbolic link, something that is not a file. */
+static int check_path(const char *path, enum ld_store_mode mode, bool *create, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	*create = false;
+	if (!stat(path, &sb)) {
+		if (S_ISREG(sb.st_mode))
+			return 0;
+		snprintf(err, errlen, "database %s: not a regular file", path);
+		return -EINVAL;
+	}
+	if (errno == ENOENT && !lstat(path, &sb) && S_ISLNK(sb.st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+		target[n > 0 ? n : 0] = '\0';
+		snprintf(err, errlen, "database %s: a symbolic link to %s, which does not exist (make the link point "
+			 "at a database, or remove it)", path, target);
+		return -EINVAL;
+	}
+	if (errno != ENOENT || mode != LD_STORE_WRITE) {
+		int e = errno;
+
+		snprintf(err, errlen, "database %s: %s", path, strerror(e));
+		return -e;
+	}
+	*create = true;
+	return 0;
+}
+
+/* In WAL mode the directory is written too (-wal and -shm): a read-only one
+ * fails here with its cause, not in SQLite as "unable to open database file",
+ * which reads like a corrupt file (and exits 2). */
+static int check_dir(const char *path, bool create, char *err, size_t errlen)
+{
+	char dir[4096], *slash;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = '\0';
+	if (!access(dir, W_OK | X_OK) && (create || !access(path, R_OK | W_OK)))
+		return 0;
+	rc = -errno;
+	snprintf(err, errlen, "database %s: %s (learnd writes it and its -wal and -shm files in %s)", path,
+		 strerror(-rc), dir);
+	return rc;
+}
+
+/* A full disk is a runtime condition (exit 1, systemd restarts), not a bad
+ * file: SQLite says "disk I/O error", the errno says ENOSPC. */
+static bool disk_full(const struct ld_store *h)
+{
+	return h->db && ((sqlite3_extended_errcode(h->db) & 0xff) == SQLITE_FULL || sqlite3_system_errno(h->db) == ENOSPC);
+}
+
 int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen)
 {
 	int flags = mode == LD_STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	struct ld_store *h;
-	struct stat sb;
-	int rc, ver = 0;
+	bool create, made = false;
+	int rc, ver = 0, app = 0, fd;
 
 	*out = NULL;
-	if (stat(path, &sb)) {
-		if (errno != ENOENT || mode != LD_STORE_WRITE) {
-			snprintf(err, errlen, "database %s: %s", path, strerror(errno));
-			return -errno;
-		}
-		flags |= SQLITE_OPEN_CREATE;
-	} else if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "database %s: not a regular file", path);
-		return -EINVAL;
-	}
-	/* In WAL mode the directory is written too (-wal and -shm): a read-only
-	 * one fails here with its cause, not in SQLite as "unable to open
-	 * database file", which reads like a corrupt file (and exits 2). */
-	if (mode == LD_STORE_WRITE) {
-		char dir[4096], *slash;
-
-		snprintf(dir, sizeof(dir), "%s", path);
-		slash = strrchr(dir, '/');
-		if (!slash)
-			snprintf(dir, sizeof(dir), ".");
-		else
-			slash[slash == dir] = '\0';
-		if (access(dir, W_OK | X_OK) || (!(flags & SQLITE_OPEN_CREATE) && access(path, R_OK | W_OK))) {
-			rc = -errno;
-			snprintf(err, errlen, "database %s: %s (learnd writes it and its -wal and -shm files in %s)", path,
-				 strerror(-rc), dir);
-			return rc;
-		}
-	}
+	rc = check_path(path, mode, &create, err, errlen);
+	if (!rc && mode == LD_STORE_WRITE)
+		rc = check_dir(path, create, err, errlen);
+	if (rc)
+		return rc;
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	h->lock_fd = -1;
 	snprintf(h->path, sizeof(h->path), "%s", path);
-	if (flags & SQLITE_OPEN_CREATE) {
-		/* the history says what every peer did: readable by root only */
-		int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-
+	if (mode == LD_STORE_WRITE) {
+		/* the history says what every peer did: created readable by root only */
+		rc = lock_db(h, create, err, errlen);
+		fd = h->lock_fd;
+		made = create && fd >= 0;
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			rc = -errno;
-			snprintf(err, errlen, "database %s: %s", path, strerror(errno));
-			free(h);
-			return rc;
+			snprintf(err, errlen, "database %s: %s", path, strerror(-rc));
 		}
-		close(fd);
 	}
+	if (!rc && !create)
+		rc = check_file(fd, path, err, errlen);
+	if (mode != LD_STORE_WRITE && fd >= 0)
+		close(fd);
+	if (rc)
+		goto fail_quiet;
 	rc = sqlite3_open_v2(path, &h->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "database %s: %s", path, h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
@@ -293,7 +518,7 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 	rc = quick_check(h, err, errlen);
 	if (rc)
 		goto fail;
-	rc = user_version(h, &ver);
+	rc = pragma_int(h, "PRAGMA user_version", &ver);
 	if (rc) {
 		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(h->db));
 		goto fail;
@@ -312,6 +537,12 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 		}
 		*out = h;
 		return 0;
+	}
+	/* learnd's mark, first: a file with it is learnd's (check_file) */
+	if ((rc = pragma_int(h, "PRAGMA application_id", &app)) ||
+	    (app != LD_STORE_APPLICATION_ID && (rc = exec(h, "PRAGMA application_id = " LD_STR(LD_STORE_APPLICATION_ID))))) {
+		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(h->db));
+		goto fail;
 	}
 	/* WAL: readers (learnctl) never block the writer; NORMAL: a commit is durable
 	 * against a process crash, and against power loss up to the last checkpoint. */
@@ -342,7 +573,15 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 	*out = h;
 	return 0;
 fail:
+	if (disk_full(h)) {
+		snprintf(err, errlen, "database %s: the disk is full (%s): free space on its file system", path,
+			 strerror(ENOSPC));
+		rc = -ENOSPC;
+	}
+fail_quiet:
 	ld_store_close(h);
+	if (made && rc != -EBUSY)
+		unlink(path); /* made here, and nothing in it: a failed first start leaves nothing behind */
 	return rc;
 }
 
@@ -353,6 +592,10 @@ void ld_store_close(struct ld_store *h)
 	for (int s = 0; s < S__MAX; s++)
 		sqlite3_finalize(h->st[s]);
 	sqlite3_close(h->db);
+	/* after SQLite's close: closing any descriptor of the file drops the
+	 * process's fcntl() locks on it, SQLite's included */
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
 	free(h);
 }
 
@@ -365,9 +608,22 @@ int ld_store_commit(struct ld_store *h)
 {
 	int rc = step(h, S_COMMIT);
 
-	if (rc && !sqlite3_get_autocommit(h->db))
-		step(h, S_ROLLBACK);
+	if (rc)
+		ld_store_rollback(h);
 	return rc;
+}
+
+void ld_store_rollback(struct ld_store *h)
+{
+	/* a failed statement leaves its transaction open: COMMIT would keep what
+	 * the statements before it wrote */
+	if (!sqlite3_get_autocommit(h->db))
+		step(h, S_ROLLBACK);
+}
+
+void ld_store_busy_timeout(struct ld_store *h, int ms)
+{
+	sqlite3_busy_timeout(h->db, ms);
 }
 
 static void bind_bound(sqlite3_stmt *st, int col, const struct learnd_bound *b)

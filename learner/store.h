@@ -20,6 +20,11 @@
 #include "model.h"
 
 #define LD_STORE_SCHEMA_VERSION 1 /* the newest schema/NNN_*.sql this code knows */
+/* PRAGMA application_id of a learnd database ("lrnd"): set at the first open,
+ * so another program's SQLite file is told apart before anything is written. */
+#define LD_STORE_APPLICATION_ID 0x6c726e64
+#define LD_STR_(x) #x
+#define LD_STR(x) LD_STR_(x)
 
 struct ld_migration {
 	unsigned version;
@@ -39,9 +44,16 @@ enum ld_store_mode {
 
 /*
  * Open (and with LD_STORE_WRITE create and migrate) the database at path.
+ * Only an empty file or a learnd database is accepted; anything else is
+ * refused before anything is written to it (no schema, no WAL, no -wal/-shm).
+ * LD_STORE_WRITE also takes a flock on the file, held until ld_store_close:
+ * one learnd per database.
  * Returns 0, or a negative errno with a one-line reason in err:
  *   -EPROTO  the file is from a newer learnd (schema version above ours)
- *   -EILSEQ  not an SQLite database, or corrupt
+ *   -EILSEQ  not an SQLite database, another program's, or corrupt
+ *   -EINVAL  not a regular file, or a symbolic link to nothing
+ *   -EBUSY   another learnd has it open (the message names its pid)
+ *   -ENOSPC  its file system is full
  *   -ENOENT  missing (read-only/control modes)
  */
 int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen);
@@ -50,9 +62,16 @@ void ld_store_close(struct ld_store *h);
 const char *ld_store_errmsg(const struct ld_store *h);
 
 /* One transaction per tick.  commit returns -errno (e.g. -ENOSPC) on failure and
- * rolls back; the caller keeps its state and tries again next tick. */
+ * rolls back; the caller keeps its state and tries again next tick.  rollback
+ * ends a transaction a statement failed in (nothing of it stays); a no-op when
+ * none is open. */
 int ld_store_begin(struct ld_store *h);
 int ld_store_commit(struct ld_store *h);
+void ld_store_rollback(struct ld_store *h);
+/* How long a statement waits for another connection's lock before it fails
+ * with -EBUSY (2 s after ld_store_open).  learnd's main loop sets it far below
+ * a tick: the heartbeat must never wait on the disk. */
+void ld_store_busy_timeout(struct ld_store *h, int ms);
 
 struct ld_store_prefix {
 	uint32_t id;

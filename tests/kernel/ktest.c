@@ -37,12 +37,15 @@ void kt_write_file(const char *path, const char *text)
 
 void kt_sh(const char *fmt, ...)
 {
-	char cmd[1024];
+	char cmd[4096];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(cmd))
+		DIE("command longer than %zu bytes: %.60s...", sizeof(cmd) - 1, cmd);
 	if (system(cmd) != 0)
 		DIE("command failed: %s", cmd);
 }
@@ -63,7 +66,7 @@ void kt_enter_netns(const char *cgroup, const char *lo_setup)
  * on the cgroup), then the cgroup itself. */
 static int cleanup(const char *cgroup, const char *pin_dir)
 {
-	static const char *const pins[] = { "link", "policy_map", "ctl_map", "counters", "records", "conn_store" };
+	static const char *const pins[] = { "link", "policy_map", "ctl_map", "counters", "records", "conn_store", "budget", "memo" };
 	char path[4200];
 	int bad = 0;
 

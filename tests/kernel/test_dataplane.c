@@ -17,6 +17,7 @@
  *   10.201.1.5  fd00:201:1::5   client in prefix A: 10.201.1.0/24, fd00:201:1::/48
  *   10.202.0.5  fd00:202::5     client in no prefix
  *   10.203.0.1  fd00:203::1     server in prefix B (for active-side checks)
+ *   10.204.0.5                  client in prefix C (a sparse prefix, for the budget)
  *
  * Exit status: 0 all passed, 1 a check failed, 77 skipped (not root).
  */
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cidr.h"
@@ -51,14 +53,20 @@
 #define PORT_SLOTS 7005
 #define PORT_HB 7006
 #define PORT_DEAD 7009
+#define PORT_CUT 7010   /* the first two SYNs to it are dropped; +100: the first two SYN-ACKs from it */
+#define PORT_FLIGHT 7020 /* the first data packet from it to each client port is dropped */
+#define PORT_CLEAN 7021
+#define PORT_BUDGET 7030
 
 static const char *SRV4 = "10.200.0.1", *SRV6 = "fd00:200::1";
 static const char *CLA4 = "10.201.1.5", *CLA6 = "fd00:201:1::5";
 static const char *CLN4 = "10.202.0.5", *CLN6 = "fd00:202::5";
 static const char *SRVB4 = "10.203.0.1", *SRVB6 = "fd00:203::1";
+static const char *CLC4 = "10.204.0.5";
 
 #define PREFIX_A 1
 #define PREFIX_B 2
+#define PREFIX_C 3
 
 /* ---- the data plane under test ---- */
 
@@ -71,6 +79,9 @@ static void reset_records(void)
 	kt_nrec = 0;
 }
 
+/* record_budget 0 (every connection recorded) unless a case sets one */
+static uint32_t record_budget;
+
 static void set_ctl(uint64_t heartbeat_ns, uint32_t flags, uint32_t sample_rate)
 {
 	struct learnd_ctl ctl = {
@@ -78,6 +89,7 @@ static void set_ctl(uint64_t heartbeat_ns, uint32_t flags, uint32_t sample_rate)
 		.ttl_ns = 5ull * 1000000000,
 		.flags = flags,
 		.sample_rate = sample_rate,
+		.record_budget = record_budget,
 	};
 
 	if (ld_ctl_write(ld_dp_ctl_fd(&dp), &ctl))
@@ -176,6 +188,11 @@ static void nft_setup(void)
 	    "table inet learnd_test {\n"
 	    "  set syn_seen { type inet_service; flags dynamic,timeout; timeout 30s; }\n"
 	    "  set synack_seen { type inet_service; flags dynamic,timeout; timeout 30s; }\n"
+	    "  set cut1 { type inet_service; flags dynamic,timeout; timeout 60s; }\n"
+	    "  set cut2 { type inet_service; flags dynamic,timeout; timeout 60s; }\n"
+	    "  set cuta1 { type inet_service; flags dynamic,timeout; timeout 60s; }\n"
+	    "  set cuta2 { type inet_service; flags dynamic,timeout; timeout 60s; }\n"
+	    "  set flight { type inet_service; flags dynamic,timeout; timeout 60s; }\n"
 	    "  chain out {\n"
 	    "    type filter hook output priority 0; policy accept;\n"
 	    /* first SYN to PORT_RTO from each source port */
@@ -184,10 +201,26 @@ static void nft_setup(void)
 	    "    tcp sport %d tcp flags & (syn | ack) == syn | ack tcp dport != @synack_seen add @synack_seen { tcp dport } drop\n"
 	    /* every SYN to PORT_DEAD: a handshake that never completes */
 	    "    tcp dport %d drop\n"
+	    /* the first two SYNs to PORT_CUT from each source port: two real losses */
+	    "    tcp dport %d tcp flags & (syn | ack) == syn tcp sport != @cut1 add @cut1 { tcp sport } drop\n"
+	    "    tcp dport %d tcp flags & (syn | ack) == syn tcp sport != @cut2 add @cut2 { tcp sport } drop\n"
+	    "  }\n"
+	    /* the first packet with data from PORT_FLIGHT to each client port, on
+	     * input (a drop on output is a local failure that TCP sends again,
+	     * not a loss): the head of the server's initial flight, all of it if
+	     * GSO made the flight one packet */
+	    "  chain in {\n"
+	    "    type filter hook input priority 0; policy accept;\n"
+	    /* the first two SYN-ACKs from PORT_CUT+100 to each client port, on
+	     * input: a retransmitted SYN-ACK dropped on output fails to send, and
+	     * the kernel then drops the whole request */
+	    "    tcp sport %d tcp flags & (syn | ack) == syn | ack tcp dport != @cuta1 add @cuta1 { tcp dport } drop\n"
+	    "    tcp sport %d tcp flags & (syn | ack) == syn | ack tcp dport != @cuta2 add @cuta2 { tcp dport } drop\n"
+	    "    tcp sport %d meta length > 200 tcp dport != @flight add @flight { tcp dport } drop\n"
 	    "  }\n"
 	    "}\n"
 	    "EOF",
-	    PORT_RTO, PORT_RTO + 100, PORT_DEAD);
+	    PORT_RTO, PORT_RTO + 100, PORT_DEAD, PORT_CUT, PORT_CUT, PORT_CUT + 100, PORT_CUT + 100, PORT_FLIGHT);
 }
 
 /* ---- cases ---- */
@@ -565,6 +598,239 @@ static void case_heartbeat(void)
 	close(lfd);
 }
 
+static uint64_t counter(enum learnd_counter c)
+{
+	uint64_t cnt[LEARND_CNT__MAX];
+
+	if (ld_counters_read(ld_dp_counters_fd(&dp), cnt))
+		DIE("cannot read the counters");
+	return cnt[c];
+}
+
+/* Issue 15: after more than one real SYN (active) or SYN-ACK (passive)
+ * retransmission the kernel starts at cwnd 1 (tcp_init_transfer) and the
+ * program keeps it, with a fixed IW of 37 in force: counted, and flagged in
+ * the record.  One lost SYN and clean handshakes still get the IW. */
+static void case_kernel_cut(bool v6)
+{
+	const char *srv = v6 ? SRV6 : SRV4, *cla = v6 ? CLA6 : CLA4, *cln = v6 ? CLN6 : CLN4;
+	const char *srvb = v6 ? SRVB6 : SRVB4, *fam = v6 ? "v6" : "v4";
+	int lcut, lcutp, lone, lclean, cfd, sfd, port;
+	uint64_t kept0 = counter(LEARND_CNT_IW_KERNEL);
+	struct learnd_record *r;
+	struct tcp_info ti;
+	double ms;
+
+	reset_records();
+	fresh_ctl();
+	put_single(37, 0, 100); /* 100 ms SYN RTO: two losses cost 200 ms, not 3 s */
+	lcut = kt_tcp_listen(srvb, PORT_CUT);
+	lcutp = kt_tcp_listen(srv, PORT_CUT + 100);
+	lone = kt_tcp_listen(srvb, PORT_RTO); /* the first SYN to it is dropped */
+	lclean = kt_tcp_listen(srvb, PORT_CLEAN);
+
+	/* active: two SYNs to a server in prefix B lost; the client keeps cwnd 1 */
+	cfd = kt_tcp_connect(cln, srvb, PORT_CUT, &ms);
+	CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
+	port = kt_local_port(cfd);
+	sfd = kt_accept(lcut);
+	ti = kt_tcp_info(cfd);
+	CHECK(ti.tcpi_total_retrans == 2, "%s active: %u SYN retransmissions, want 2", fam, ti.tcpi_total_retrans);
+	CHECK(ti.tcpi_snd_cwnd == 1, "%s active, two SYNs lost: cwnd %u, want the kernel's 1", fam, ti.tcpi_snd_cwnd);
+	printf("  %s two SYNs lost: connect %.0f ms, client cwnd %u\n", fam, ms, ti.tcpi_snd_cwnd);
+	exchange(cfd, sfd, 1000, 1000);
+	kt_drain(sampling ? 2 : 0, 2000);
+	r = find_record(true, port, PORT_CUT);
+	CHECK(r || !sampling, "%s: no record for the active connection", fam);
+	if (r)
+		CHECK((r->flags & LEARND_REC_IW_KERNEL) && (r->flags & LEARND_REC_APPLIED) && r->syn_retrans == 2 &&
+			      r->iw == 37,
+		      "%s active record flags %#x syn_retrans %u iw %u", fam, r->flags, r->syn_retrans, r->iw);
+
+	/* passive: two SYN-ACKs to a client in prefix A lost; the server keeps cwnd 1 */
+	cfd = kt_tcp_connect(cla, srv, PORT_CUT + 100, &ms);
+	CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
+	port = kt_local_port(cfd);
+	sfd = kt_accept(lcutp);
+	ti = kt_tcp_info(sfd);
+	CHECK(ti.tcpi_total_retrans == 2, "%s passive: %u SYN-ACK retransmissions, want 2", fam, ti.tcpi_total_retrans);
+	CHECK(ti.tcpi_snd_cwnd == 1, "%s passive, two SYN-ACKs lost: cwnd %u, want the kernel's 1", fam,
+	      ti.tcpi_snd_cwnd);
+	printf("  %s two SYN-ACKs lost: connect %.0f ms, server cwnd %u\n", fam, ms, ti.tcpi_snd_cwnd);
+	exchange(cfd, sfd, 1000, 1000);
+	kt_drain(sampling ? 2 : 0, 2000);
+	r = find_record(false, PORT_CUT + 100, port);
+	CHECK(r || !sampling, "%s: no record for the passive connection", fam);
+	if (r)
+		CHECK((r->flags & LEARND_REC_IW_KERNEL) && r->syn_retrans == 2, "%s passive record flags %#x syn_retrans %u",
+		      fam, r->flags, r->syn_retrans);
+	CHECK(counter(LEARND_CNT_IW_KERNEL) - kept0 == 2, "%s: iw_kernel_kept +%llu, want +2", fam,
+	      (unsigned long long)(counter(LEARND_CNT_IW_KERNEL) - kept0));
+
+	/* one SYN lost: the kernel does not cut (RFC 6298 5.7), the IW applies */
+	cfd = kt_tcp_connect(cln, srvb, PORT_RTO, NULL);
+	CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
+	sfd = kt_accept(lone);
+	ti = kt_tcp_info(cfd);
+	CHECK(ti.tcpi_total_retrans == 1 && ti.tcpi_snd_cwnd == 37, "%s one SYN lost: retrans %u cwnd %u, want 1 and 37",
+	      fam, ti.tcpi_total_retrans, ti.tcpi_snd_cwnd);
+	exchange(cfd, sfd, 100, 100);
+
+	/* clean handshakes, both ends in prefixes: the IW on both sides */
+	cfd = kt_tcp_connect(cla, srvb, PORT_CLEAN, NULL);
+	CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
+	sfd = kt_accept(lclean);
+	CHECK(kt_tcp_info(cfd).tcpi_snd_cwnd == 37 && kt_tcp_info(sfd).tcpi_snd_cwnd == 37,
+	      "%s clean: cwnd %u / %u, want 37 both", fam, kt_tcp_info(cfd).tcpi_snd_cwnd, kt_tcp_info(sfd).tcpi_snd_cwnd);
+	exchange(cfd, sfd, 100, 100);
+	CHECK(counter(LEARND_CNT_IW_KERNEL) - kept0 == 2, "%s: iw_kernel_kept +%llu after handshakes the kernel did not cut",
+	      fam, (unsigned long long)(counter(LEARND_CNT_IW_KERNEL) - kept0));
+
+	close(lcut);
+	close(lcutp);
+	close(lone);
+	close(lclean);
+}
+
+/* The server answers resp bytes under reno (no HyStart: on a clean path it
+ * leaves slow start only by loss) to the client; returns the server's record.
+ * The answer is written by a child process while this one reads it, so no
+ * buffer size can block the exchange. */
+static struct learnd_record *transfer(const char *cla, const char *srv, int lport, size_t resp)
+{
+	static const char cc[] = "reno";
+	int lfd = kt_tcp_listen(srv, lport), cfd, sfd, port, status;
+	size_t got;
+	pid_t pid;
+
+	if (setsockopt(lfd, IPPROTO_TCP, TCP_CONGESTION, cc, sizeof(cc) - 1))
+		DIE("TCP_CONGESTION %s: %s", cc, strerror(errno));
+	cfd = kt_tcp_connect(cla, srv, lport, NULL);
+	if (cfd < 0)
+		DIE("connect: %s", strerror(-cfd));
+	port = kt_local_port(cfd);
+	sfd = kt_accept(lfd);
+	close(lfd);
+	write_all(cfd, 100);
+	shutdown(cfd, SHUT_WR);
+	got = read_to_eof(sfd);
+	CHECK(got == 100, "server read %zu of 100", got);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		DIE("fork: %s", strerror(errno));
+	if (pid == 0) {
+		write_all(sfd, resp);
+		_exit(0);
+	}
+	close(sfd); /* the child's copy closes the connection when it exits */
+	got = read_to_eof(cfd);
+	CHECK(got == resp, "client read %zu of %zu", got, resp);
+	close(cfd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the answering child failed");
+	kt_drain(kt_nrec + 2, 3000);
+	return find_record(false, lport, port);
+}
+
+/* ABI 2 path evidence: cwnd and ssthresh at close, the last delivery-rate
+ * sample, retransmissions in the initial flight (one lost packet at its head,
+ * none on a clean path), the weight. */
+static void case_evidence(bool v6)
+{
+	const char *srv = v6 ? SRV6 : SRV4, *cla = v6 ? CLA6 : CLA4, *fam = v6 ? "v6" : "v4";
+	struct learnd_record *r;
+
+	reset_records();
+	fresh_ctl();
+	put_single(37, 0, 0);
+	r = transfer(cla, srv, PORT_CLEAN, 200000);
+	CHECK(r, "%s: no record of the clean transfer", fam);
+	if (r) {
+		printf("  %s clean 200 KB: cwnd %u ssthresh %u, rate %u pkts / %u us, flight_lost %u, weight %u\n", fam,
+		       r->snd_cwnd, r->snd_ssthresh, r->rate_delivered, r->rate_interval_us, r->flight_lost, r->weight);
+		CHECK(r->total_retrans == 0 && r->flight_lost == 0, "%s clean: retrans %u flight_lost %u", fam,
+		      r->total_retrans, r->flight_lost);
+		/* reno's slow start from 37 without loss: cwnd grew, ssthresh untouched */
+		CHECK(r->snd_cwnd > 37 && r->snd_cwnd <= r->data_segs_out + 37, "%s clean: cwnd %u (segs out %u)", fam,
+		      r->snd_cwnd, r->data_segs_out);
+		CHECK(r->snd_ssthresh >= 0x7fffffff, "%s clean: ssthresh %u, want the kernel's infinity", fam,
+		      r->snd_ssthresh);
+		CHECK(r->rate_delivered >= 1 && r->rate_delivered <= r->data_segs_out + 2 && r->rate_interval_us >= 1,
+		      "%s clean: rate sample %u pkts / %u us", fam, r->rate_delivered, r->rate_interval_us);
+		CHECK(r->weight == 1, "%s clean: weight %u, want 1 (every connection recorded)", fam, r->weight);
+	}
+
+	reset_records();
+	r = transfer(cla, srv, PORT_FLIGHT, 200000);
+	CHECK(r, "%s: no record of the transfer that lost its first packet", fam);
+	if (r) {
+		printf("  %s first data packet lost: flight_lost %u [%u..%u], retrans %u, cwnd %u ssthresh %u\n", fam,
+		       r->flight_lost, r->flight_first, r->flight_last, r->total_retrans, r->snd_cwnd, r->snd_ssthresh);
+		CHECK(r->total_retrans >= 1 && r->flight_lost >= 1 && r->flight_lost <= r->total_retrans,
+		      "%s lost head: flight_lost %u, retrans %u", fam, r->flight_lost, r->total_retrans);
+		CHECK(r->flight_first == 0 && r->flight_last >= r->flight_first && r->flight_last < 37,
+		      "%s lost head: flight indices %u..%u, want from 0, below the IW 37", fam, r->flight_first,
+		      r->flight_last);
+	}
+}
+
+/* Issue 15: a record budget of 4 a second per prefix and CPU.  A dense prefix
+ * (200 connections as fast as they go) is sampled, each record weighted by the
+ * 1 in N it was drawn with; a sparse prefix between them (a connection every
+ * 50) has every connection recorded, at weight 1. */
+static void case_budget(void)
+{
+	enum { N = 200, SPARSE_EVERY = 50 };
+	struct learnd_arm a = arm(LEARND_SHARE_ONE, 20, 0, 0);
+	int lfd, cfd, sfd, dense = 0, heavy = 0, sparse = 0, nsparse = 0;
+	uint64_t wsum = 0;
+
+	reset_records();
+	record_budget = 4;
+	fresh_ctl();
+	put_single(20, 0, 0);
+	put_policy("10.204.0.0/24", PREFIX_C, 1, 1, &a);
+	lfd = kt_tcp_listen(SRV4, PORT_BUDGET);
+	for (int i = 0; i < N; i++) {
+		bool sp = i % SPARSE_EVERY == SPARSE_EVERY - 1;
+
+		cfd = kt_tcp_connect(sp ? CLC4 : CLA4, SRV4, PORT_BUDGET, NULL);
+		CHECK(cfd >= 0, "connect: %s", strerror(-cfd));
+		sfd = kt_accept(lfd);
+		exchange(cfd, sfd, 10, 10);
+		nsparse += sp;
+		if (i % 32 == 31)
+			kt_drain(0, 0);
+	}
+	close(lfd);
+	kt_drain(1 << 30, 500);
+	for (int i = 0; i < kt_nrec; i++) {
+		struct learnd_record *r = &kt_recs[i];
+
+		if (r->flags & LEARND_REC_ACTIVE)
+			continue;
+		CHECK(r->weight >= 1, "weight %u", r->weight);
+		if (r->prefix_id == PREFIX_A) {
+			dense++;
+			heavy += r->weight > 1;
+			wsum += r->weight;
+		} else if (r->prefix_id == PREFIX_C) {
+			sparse++;
+			CHECK(r->weight == 1, "sparse prefix record with weight %u", r->weight);
+		}
+	}
+	printf("  budget 4/s: dense prefix %d records for %d connections (weights sum %llu, %d above 1), "
+	       "sparse %d of %d\n", dense, N - nsparse, (unsigned long long)wsum, heavy, sparse, nsparse);
+	/* 4 per CPU and window at the steady rate, 4 (1 + ln(n / 4)) in a window
+	 * that starts a burst: far below N on two CPUs within a few windows */
+	CHECK(dense >= 1 && dense <= N / 2, "dense prefix: %d records for %d connections", dense, N - nsparse);
+	CHECK(heavy >= 1, "dense prefix: no record stands for more than one connection");
+	CHECK(sparse == nsparse, "sparse prefix: %d records for %d connections", sparse, nsparse);
+	record_budget = 0;
+}
+
 /* ---- setup ---- */
 
 static void netns_setup(const char *cgroup)
@@ -572,6 +838,7 @@ static void netns_setup(const char *cgroup)
 	kt_enter_netns(cgroup, "ip link set lo mtu 1500 up && "
 		       "ip addr add 10.200.0.1/32 dev lo && ip addr add 10.201.1.5/32 dev lo && "
 		       "ip addr add 10.202.0.5/32 dev lo && ip addr add 10.203.0.1/32 dev lo && "
+		       "ip addr add 10.204.0.5/32 dev lo && "
 		       "ip addr add fd00:200::1/128 dev lo nodad && ip addr add fd00:201:1::5/128 dev lo nodad && "
 		       "ip addr add fd00:202::5/128 dev lo nodad && ip addr add fd00:203::1/128 dev lo nodad");
 	nft_setup();
@@ -620,6 +887,16 @@ static int run_child(const char *cgroup, const char *pin_dir)
 	case_slots(true);
 	printf("heartbeat\n");
 	case_heartbeat();
+	printf("kernel's cwnd 1 after lost handshakes v4\n");
+	case_kernel_cut(false);
+	printf("kernel's cwnd 1 after lost handshakes v6\n");
+	case_kernel_cut(true);
+	printf("path evidence v4\n");
+	case_evidence(false);
+	printf("path evidence v6\n");
+	case_evidence(true);
+	printf("record budget\n");
+	case_budget();
 
 	/* The same values, and the same slot draws, for connections that are not
 	 * sampled: no socket storage, every op looks the prefix up again. */
@@ -629,6 +906,7 @@ static int run_child(const char *cgroup, const char *pin_dir)
 		case_iw(v6);
 		case_syn_rto(v6);
 		case_rwnd(v6);
+		case_kernel_cut(v6);
 	}
 	case_slots(false);
 	case_slots(true);

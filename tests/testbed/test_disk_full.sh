@@ -10,6 +10,9 @@
 #   - when space returns learnd writes again (logged once), and no connection
 #     is lost from the history: the aggregates' connection count equals learnd's
 #     record count, which equals the flows the client ran;
+#   - a full disk at start (the database there, or not created yet): exit 1
+#     naming the full disk (not "corrupt", exit 2, which systemd does not
+#     restart), nothing attached, the database unchanged;
 #   - a read-only database directory (the tmpfs remounted ro): learnd refuses to
 #     start with one line naming the cause, exit 1, attaches nothing and leaves
 #     the file as it was; the same for a database not created yet.
@@ -114,9 +117,27 @@ echo "after recovery: $flows flows, $recs records, $agg connections in the aggre
 [ "$recs" -le "$flows" ] && [ "$recs" -ge $((flows - 2)) ] || tb_fail "$recs records for $flows flows"
 [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] || tb_fail "integrity_check failed after the full disk"
 
-# clean stop, then a read-only directory: refused at start
+# clean stop, then a full disk at start: a runtime condition (exit 1, so that
+# systemd restarts it), named as such, not "corrupt" (exit 2, no restart)
 tb_stop_learnd TERM
 [ $LEARND_RC -eq 0 ] || tb_fail "learnd exited $LEARND_RC on SIGTERM"
+sum=$(md5sum <"$DB")
+dd if=/dev/zero of="$MNT/filler" bs=4k 2>/dev/null || true
+[ "$(df --output=avail "$MNT" | tail -n 1)" -eq 0 ] || tb_fail "$MNT is not full: $(df -h "$MNT")"
+for db in "$DB" "$MNT/new.db"; do
+	rc=0
+	timeout 10 "$LEARND" --config "$WORK/learnd.conf" --db "$db" >"$WORK/full.log" 2>&1 || rc=$?
+	[ $rc -eq 1 ] || tb_fail "full disk at start, $db: learnd exit $rc, want 1: $(cat "$WORK/full.log")"
+	grep -q "database $db: the disk is full" "$WORK/full.log" || tb_fail "full disk at start, $db: unclear: $(cat "$WORK/full.log")"
+	! grep -q "corrupt" "$WORK/full.log" || tb_fail "full disk at start, $db: called corrupt: $(cat "$WORK/full.log")"
+	[ ! -e "$PIN" ] || tb_fail "full disk at start, $db: pins made under $PIN"
+	! bpftool cgroup show "$TOPO_CGROUP" | grep -q sock_ops || tb_fail "full disk at start, $db: program attached"
+done
+echo "full disk at start: $(cat "$WORK/full.log")"
+[ "$(md5sum <"$DB")" = "$sum" ] || tb_fail "full disk at start: the database changed"
+rm -f "$MNT/filler" "$MNT/new.db" "$DB-wal" "$DB-shm"
+
+# a read-only directory: refused at start
 sum=$(md5sum <"$DB")
 mount -o remount,ro "$MNT"
 for db in "$DB" "$MNT/new.db"; do

@@ -35,6 +35,8 @@ ip -n "$TOPO_SRV_NS" -6 route add fd64::/16 dev "$TOPO_DEV_spray" src "$TOPO_SRV
 DB=$WORK/learnd.db
 cat >"$WORK/learnd.conf" <<EOF
 [learnd]
+; every spray connection recorded: this test is about the prefix table, not sampling
+record_budget = 0
 cgroup = $TOPO_CGROUP
 db = $DB
 pin_dir = $PIN

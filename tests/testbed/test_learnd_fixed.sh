@@ -38,7 +38,7 @@ tb_start_learnd "$WORK/learnd.conf" "$WORK/learnd.log" -v
 bpftool cgroup show "$TOPO_CGROUP" | grep -q sock_ops || tb_fail "no sock_ops program on $TOPO_CGROUP"
 # a second learnd on the same pin_dir would take over the first one's maps: refused
 rc=0
-timeout 10 "$LEARND" --config "$WORK/learnd.conf" >"$WORK/second.log" 2>&1 || rc=$?
+timeout 10 "$LEARND" --config "$WORK/learnd.conf" --db "$WORK/second.db" >"$WORK/second.log" 2>&1 || rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 124 ] || tb_fail "a second learnd on the same pin_dir was not refused (rc $rc)"
 grep -q 'in use by another running learnd' "$WORK/second.log" || tb_fail "second learnd: $(cat "$WORK/second.log")"
 kill -0 $LEARND_PID || tb_fail "the first learnd died when a second one started"

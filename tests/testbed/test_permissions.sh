@@ -3,6 +3,8 @@
 # refuse a user who may not write, and learnd listens on no network port.
 #   - the database (and its -wal, -shm) is created 0600, the pin directory 0700,
 #     every pinned object 0600 or stricter;
+#   - learnctl status as nobody, learnd running: "cannot tell" (JSON: state
+#     unknown), never "not running";
 #   - learnctl pause, resume, pin and unpin as nobody fail with one line naming
 #     the database and the cause, exit 1 (documented: runtime failure), also in
 #     --json; the pins, the control table, the operator log and the ctl_map are
@@ -92,6 +94,12 @@ chmod 755 "$WORK"
 # the pin directory directly: status as nobody says it cannot read the maps, and does not crash
 as_nobody "$LC" -c "$WORK/learnd.conf" status >"$WORK/out" 2>&1 || true
 grep -q "ctl_map: Permission denied" "$WORK/out" || tb_fail "status as nobody: $(cat "$WORK/out")"
+# learnd runs: a user who cannot read the maps cannot tell, and must not be told it is down
+grep -q "^learnd: *cannot tell" "$WORK/out" && ! grep -q "not running" "$WORK/out" ||
+	tb_fail "status as nobody, learnd running: $(grep '^learnd:' "$WORK/out")"
+as_nobody "$LC" -c "$WORK/learnd.conf" --json status >"$WORK/out" 2>/dev/null || true # exit 1: no database
+python3 -c 'import json,sys; d=json.load(sys.stdin)["learnd"]; assert d["state"] == "unknown" and d["alive"] is None, d' \
+	<"$WORK/out" || tb_fail "status --json as nobody, learnd running: not state unknown: $(cat "$WORK/out")"
 sleep 0.5 # a tick: learnd would have picked up a pause or a pin
 [ "$(snapshot)" = "$before" ] || tb_fail "something was written by unprivileged commands: $(diff <(echo "$before") <(snapshot))"
 kill -0 "$LEARND_PID" || tb_fail "learnd died"

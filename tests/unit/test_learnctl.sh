@@ -5,7 +5,8 @@
 #      and the numbers: IW in force, bounds, FCT estimate, conns_1h and retrans_rate
 #      equal to the view v_prefix_summary's
 #   2. show (text and JSON: values tried, slots, decisions with quotes intact)
-#   3. status --json, metrics (Prometheus text), export (CSV/JSON, ranges, -o), plot (SVG)
+#   3. status --json, metrics (Prometheus text), export (CSV/JSON, ranges, -o), plot (SVG);
+#      --json before the command: export in JSON, metrics and plot refused in JSON
 #   4. pin/unpin/pause/resume recorded in pins, control, operator_log; shown by report
 #   5. bad input: exit 2, one line on stderr, nothing on stdout (text mode), the
 #      database unchanged (checksum of the file and its WAL)
@@ -182,6 +183,23 @@ assert len(d.getElementsByTagName("polyline")) == 4, "want 1 chosen + 3 values"
 ' "$WORK/learn.svg" || fail "plot: SVG"
 ok "plot: well-formed SVG with the chosen value and 3 cost lines"
 
+# --json before the command means JSON there too: export gives it, metrics and
+# plot (Prometheus text, SVG) refuse it with a JSON error, not CSV or nothing
+"$LC" -c "$WORK/learnd.conf" --json export --what decisions | py '
+import json, sys
+assert len(json.load(sys.stdin)) == 10
+' || fail "learnctl --json export: not JSON"
+for cmd in "--json metrics" "metrics --json" "--json plot 192.0.2.0/24 -o $WORK/j.svg"; do
+	rc=0
+	# shellcheck disable=SC2086 # cmd is split on purpose
+	"$LC" -c "$WORK/learnd.conf" $cmd >"$WORK/out" 2>/dev/null || rc=$?
+	[ $rc -eq 2 ] || fail "learnctl $cmd: exit $rc, want 2"
+	py 'import json,sys; d=json.load(sys.stdin); assert d["status"] == 2 and "--json does not apply" in d["error"]' \
+		<"$WORK/out" || fail "learnctl $cmd: no JSON refusal: $(cat "$WORK/out")"
+done
+[ ! -e "$WORK/j.svg" ] || fail "learnctl --json plot wrote a file"
+ok "--json: export in JSON, metrics and plot refused with a JSON error"
+
 # ---- 4. operator controls ----
 "${L[@]}" pin 192.0.2.0/24 iw=32 syn_rto_ms=250 >/dev/null
 "${L[@]}" pin 192.0.2.0/24 rwnd=40 >/dev/null
@@ -240,14 +258,20 @@ bad "expected epoch seconds" "${L[@]}" plot 192.0.2.0/24 -o "$WORK/p.svg" --to 2
 [ ! -e "$WORK/x.svg" ] || fail "plot left a file behind"
 ok "unknown/malformed prefixes, pins out of bounds, bad options: exit 2, one line, nothing written"
 
-# databases that cannot be used: missing, not SQLite, truncated, newer schema
+# databases that cannot be used: missing, not SQLite, truncated, newer schema, a damaged page
 cp "$DB" "$WORK/newer.db"
 sqlite3 "$WORK/newer.db" "PRAGMA user_version = 99"
 head -c 65536 /dev/urandom >"$WORK/garbage.db"
 sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 head -c 20480 "$DB" >"$WORK/truncated.db"
+# one damaged page, of a table report does not read: found all the same
+cp "$DB" "$WORK/damaged.db"
+root=$(sqlite3 "$DB" "SELECT rootpage FROM sqlite_schema WHERE name = 'operator_log'")
+psize=$(sqlite3 "$DB" "PRAGMA page_size")
+head -c "$psize" /dev/urandom | dd of="$WORK/damaged.db" bs="$psize" seek=$((root - 1)) conv=notrunc 2>/dev/null
 for case in "missing:No such file" "garbage:corrupt or not a learnd database" \
-	    "truncated:corrupt or not a learnd database" "newer:schema version 99, newer than this learnctl knows"; do
+	    "truncated:corrupt or not a learnd database" "newer:schema version 99, newer than this learnctl knows" \
+	    "damaged:is corrupt (quick_check: "; do
 	f=$WORK/${case%%:*}.db
 	[ "${case%%:*}" = missing ] && f=$WORK/none.db
 	for cmd in "report" "report --json" "show 192.0.2.0/24" "status" "metrics" "export" \
@@ -269,7 +293,7 @@ for case in "missing:No such file" "garbage:corrupt or not a learnd database" \
 	done
 done
 [ ! -e "$WORK/none.db" ] || fail "a missing database was created"
-ok "missing, garbage, truncated, newer-schema databases: exit 2 with a message, files untouched"
+ok "missing, garbage, truncated, newer-schema, damaged databases: exit 2 with a message, files untouched"
 
 # ---- 6. help ----
 "$LC" --help | grep -q '^  report ' || fail "learnctl --help lists no commands"

@@ -9,10 +9,24 @@
  *                    committed record counted, nothing half-written, same slots
  *   refuse_*         random bytes, a truncated file, a newer schema: refused
  *                    with -EILSEQ / -EPROTO and a message, the file untouched
+ *   refuse_foreign   other programs' SQLite files (user_version 0 or 1, a
+ *                    'prefixes' table of their own, WAL mode, another
+ *                    application_id): -EILSEQ before anything is written, the
+ *                    file byte for byte as it was, no -wal or -shm left; a
+ *                    learnd database from before application_id is taken
+ *   one_writer       a second writer of one database: -EBUSY naming the
+ *                    holder's pid; a dangling symbolic link as the database:
+ *                    -EINVAL naming it, nothing created
  *   growth_*         aggregates bounded per prefix and hour whatever the rate;
  *                    32 raw samples per prefix at most
  *   prefix_cap       10,000 /24s through a 64-prefix table; evicted prefixes
  *                    that come back are stored again
+ *   failed_tick      a tick whose transaction fails midway (a statement that
+ *                    fails) leaves every table exactly as before it; the next
+ *                    tick counts each record and each decision once
+ *   locked_tick      another connection holds the write lock: the tick fails
+ *                    within the short busy timeout learnd sets, writes nothing,
+ *                    and the next one writes it all once
  *
  * The checks query the database with sqlite3 directly, as an operator would.
  * Files go to a fresh directory under $TMPDIR (default /tmp), removed at the end
@@ -620,6 +634,97 @@ static void refuse_newer(void)
 	refused(path, -EPROTO, "newer than this learnd");
 }
 
+/* An SQLite file made by "another program": SQL run on a fresh file. */
+static void make_foreign(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	rm_db(path);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK,
+	      "make %s: %s", path, db ? sqlite3_errmsg(db) : "?");
+	sqlite3_close(db);
+}
+
+static bool exists_suffix(const char *path, const char *suffix)
+{
+	char p[4300];
+
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	return access(p, F_OK) == 0;
+}
+
+static void refuse_foreign(void)
+{
+	static const struct {
+		const char *name, *sql;
+	} files[] = {
+		{ "foreign0.db", "CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes VALUES (1, 'x')" },
+		{ "foreign1.db", "PRAGMA user_version = 1; CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT)" },
+		{ "foreignp.db", "CREATE TABLE prefixes(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO prefixes VALUES "
+				 "(1, 'mine')" },
+		{ "foreignw.db", "PRAGMA journal_mode = WAL; CREATE TABLE notes(id INTEGER PRIMARY KEY)" },
+		{ "foreignu.db", "PRAGMA user_version = 1" },
+	};
+	char path[4200];
+	struct ld_store *h;
+	sqlite3 *db;
+
+	for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		path_in(path, sizeof(path), files[i].name);
+		make_foreign(path, files[i].sql);
+		refused(path, -EILSEQ, "not a learnd database");
+		CHECK(!exists_suffix(path, "-wal") && !exists_suffix(path, "-shm") && !exists_suffix(path, "-journal"),
+		      "a refused %s must not leave -wal, -shm or -journal behind", files[i].name);
+	}
+	/* learnd's own tables under another program's mark */
+	path_in(path, sizeof(path), "foreigna.db");
+	CHECK(copy_file(restart_db, path, SIZE_MAX) == 0, "copy %s", path);
+	db = sql_open(path);
+	CHECK(db && sqlite3_exec(db, "PRAGMA application_id = 305419896", NULL, NULL, NULL) == SQLITE_OK, "app id");
+	sqlite3_close(db);
+	refused(path, -EILSEQ, "application_id 0x12345678");
+	/* a learnd database from before learnd set application_id: taken, and marked */
+	path_in(path, sizeof(path), "legacy.db");
+	CHECK(copy_file(restart_db, path, SIZE_MAX) == 0, "copy %s", path);
+	db = sql_open(path);
+	CHECK(db && sqlite3_exec(db, "PRAGMA application_id = 0", NULL, NULL, NULL) == SQLITE_OK, "app id 0");
+	sqlite3_close(db);
+	CHECK(open_store(path, &h) == 0, "a learnd database without application_id must be taken");
+	ld_store_close(h);
+	db = sql_open(path);
+	CHECK(sql_int(db, "PRAGMA application_id") == LD_STORE_APPLICATION_ID, "and marked as learnd's");
+	sqlite3_close(db);
+}
+
+static void one_writer(void)
+{
+	char path[4200], target[4200], err[512], pid[32];
+	struct ld_store *h1 = NULL, *h2 = NULL;
+
+	path_in(path, sizeof(path), "one.db");
+	CHECK(open_store(path, &h1) == 0, "first writer");
+	CHECK(ld_store_open(path, LD_STORE_WRITE, &h2, err, sizeof(err)) == -EBUSY,
+	      "a second writer of one database must be refused with -EBUSY");
+	printf("    %s\n", err);
+	snprintf(pid, sizeof(pid), "pid %d", (int)getpid());
+	CHECK(strstr(err, "in use by another learnd") && strstr(err, pid) && strstr(err, path),
+	      "the message must name the database and the holder's %s: \"%s\"", pid, err);
+	CHECK(h2 == NULL, "refused: no handle");
+	ld_store_close(h1);
+	CHECK(open_store(path, &h2) == 0, "once the first one closed, a writer gets it");
+	ld_store_close(h2);
+
+	path_in(path, sizeof(path), "dangling.db");
+	path_in(target, sizeof(target), "nowhere.db");
+	CHECK(symlink(target, path) == 0, "symlink %s", path);
+	CHECK(ld_store_open(path, LD_STORE_WRITE, &h2, err, sizeof(err)) == -EINVAL,
+	      "a dangling symbolic link as the database must be -EINVAL");
+	printf("    %s\n", err);
+	CHECK(strstr(err, "symbolic link") && strstr(err, target), "the message must say so and name the target: \"%s\"", err);
+	CHECK(access(target, F_OK) != 0, "nothing must be created through the link");
+	unlink(path);
+}
+
 /*
  * The bound, at the store: aggregates rows are keyed (prefix, param, value,
  * 5-minute bucket), so per prefix and hour there are at most
@@ -872,6 +977,159 @@ static void prefix_cap(void)
 	ld_store_close(h);
 }
 
+/* ---- failed ticks ---- */
+
+/* A hash of every row of the tables a tick writes (a sum of row hashes, so
+ * row order does not matter): equal means unchanged. */
+static uint64_t data_hash(sqlite3 *db)
+{
+	static const char *const tables[] = { "prefixes", "model_state", "slots", "aggregates", "decisions",
+					      "samples", "daemon" };
+	uint64_t h = 1469598103934665603ull;
+
+	for (unsigned t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		char sql[128];
+		sqlite3_stmt *st;
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s", tables[t]);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			printf("    SQL error: %s: %s\n", sql, sqlite3_errmsg(db));
+			return 0;
+		}
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			uint64_t row = t + 1;
+
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				const void *b = sqlite3_column_blob(st, c);
+				int n = sqlite3_column_bytes(st, c);
+
+				row = (row ^ fnv64(b ? b : "", (size_t)n)) * 1099511628211ull;
+			}
+			h += row;
+		}
+		sqlite3_finalize(st);
+	}
+	return h;
+}
+
+/* Each record counted once: per prefix, the connections of its aggregates
+ * (rwnd: one value, never dropped for lack of room) equal its conns_total. */
+#define RECOUNT_SQL                                                                                          \
+	"SELECT count(*) FROM prefixes p WHERE p.conns_total != (SELECT coalesce(sum(n), 0) FROM aggregates a " \
+	"WHERE a.prefix_id = p.id AND a.param = 'rwnd')"
+
+struct tick_env {
+	struct site s[NSITES];
+	struct ld_config cfg;
+	struct ld_store *h;
+	struct ld_learner *l;
+	struct rng r;
+	sqlite3 *db;
+};
+
+static bool tick_env_open(struct tick_env *e, const char *name)
+{
+	char path[4200];
+
+	memset(e, 0, sizeof(*e));
+	rng_seed(&e->r, 11);
+	sites_init(e->s);
+	config(&e->cfg);
+	path_in(path, sizeof(path), name);
+	if (open_store(path, &e->h))
+		return false;
+	e->l = ld_learner_new(&e->cfg, e->h, -1);
+	e->db = sql_open(path);
+	CHECK(e->l && e->db, "learner and SQL connection on %s", path);
+	for (unsigned i = 0; e->l && e->db && i < 3; i++) {
+		dataplane_load(e->db, e->s, NSITES);
+		feed(e->l, e->s, NSITES, &e->r, 300);
+		CHECK(ld_learner_tick(e->l) == 0, "tick %u must commit", i);
+	}
+	return e->l && e->db;
+}
+
+static void tick_env_check(struct tick_env *e, uint64_t before, const char *what)
+{
+	struct ld_learner_stats st;
+
+	CHECK(data_hash(e->db) == before, "%s: the database must be exactly as before the failed tick", what);
+	/* the next ticks write it all, once */
+	for (unsigned i = 0; i < 3; i++) {
+		dataplane_load(e->db, e->s, NSITES);
+		feed(e->l, e->s, NSITES, &e->r, 100);
+		CHECK(ld_learner_tick(e->l) == 0, "%s: tick %u after it must commit", what, i);
+	}
+	ld_learner_stats(e->l, &st);
+	CHECK(sql_int(e->db, RECOUNT_SQL) == 0, "%s: %lld prefixes whose aggregates count records twice (or not at all)",
+	      what, (long long)sql_int(e->db, RECOUNT_SQL));
+	CHECK(sql_int(e->db, "SELECT sum(conns_total) FROM prefixes WHERE origin != 'default'") ==
+		      (int64_t)st.records,
+	      "%s: %lld connections stored, %llu records fed", what,
+	      (long long)sql_int(e->db, "SELECT sum(conns_total) FROM prefixes WHERE origin != 'default'"),
+	      (unsigned long long)st.records);
+	CHECK(sql_int(e->db, "SELECT count(*) FROM decisions") == (int64_t)st.decisions,
+	      "%s: %lld decision rows for %llu decisions made", what,
+	      (long long)sql_int(e->db, "SELECT count(*) FROM decisions"), (unsigned long long)st.decisions);
+}
+
+static void tick_env_close(struct tick_env *e)
+{
+	sqlite3_close(e->db);
+	ld_learner_free(e->l);
+	ld_store_close(e->h);
+}
+
+static void failed_tick(void)
+{
+	struct tick_env e;
+	uint64_t before;
+
+	if (!tick_env_open(&e, "failed.db")) {
+		tick_env_close(&e);
+		return;
+	}
+	before = data_hash(e.db);
+	/* the first prefix's aggregates go in, then its sample fails: the rest
+	 * of the transaction must not be committed with it */
+	CHECK(sqlite3_exec(e.db, "CREATE TRIGGER fail_tick BEFORE INSERT ON samples BEGIN "
+				 "SELECT RAISE(ABORT, 'test: this tick fails'); END", NULL, NULL, NULL) == SQLITE_OK,
+	      "trigger: %s", sqlite3_errmsg(e.db));
+	dataplane_load(e.db, e.s, NSITES);
+	feed(e.l, e.s, NSITES, &e.r, 300);
+	CHECK(ld_learner_tick(e.l) != 0, "a tick whose statement fails must fail");
+	CHECK(ld_learner_tick(e.l) != 0, "and the next one while the cause lasts");
+	CHECK(sqlite3_exec(e.db, "DROP TRIGGER fail_tick", NULL, NULL, NULL) == SQLITE_OK, "drop trigger");
+	tick_env_check(&e, before, "failed statement");
+	tick_env_close(&e);
+}
+
+static void locked_tick(void)
+{
+	struct timespec t0, t1;
+	struct tick_env e;
+	uint64_t before;
+	double ms;
+
+	if (!tick_env_open(&e, "locked.db")) {
+		tick_env_close(&e);
+		return;
+	}
+	before = data_hash(e.db);
+	ld_store_busy_timeout(e.h, 20); /* what learnd sets once it runs */
+	CHECK(sqlite3_exec(e.db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK, "lock: %s", sqlite3_errmsg(e.db));
+	feed(e.l, e.s, NSITES, &e.r, 300);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(ld_learner_tick(e.l) == -EBUSY, "a tick that cannot take the write lock must fail with -EBUSY");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	CHECK(ms < 500, "the tick must give up within the busy timeout, not wait for the lock: %.0f ms", ms);
+	printf("    tick with the write lock held elsewhere: failed in %.1f ms\n", ms);
+	CHECK(sqlite3_exec(e.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK, "unlock: %s", sqlite3_errmsg(e.db));
+	tick_env_check(&e, before, "locked database");
+	tick_env_close(&e);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -890,13 +1148,19 @@ int main(void)
 	RUN(refuse_random);
 	RUN(refuse_truncated);
 	RUN(refuse_newer);
+	RUN(refuse_foreign);
+	RUN(one_writer);
 	RUN(growth_store);
 	RUN(growth_learner);
 	RUN(prefix_cap);
+	RUN(failed_tick);
+	RUN(locked_tick);
 	if (!t_failed) {
 		static const char *const names[] = { "fresh.db", "restart.db", "crash.db", "random.db", "truncated.db",
 						     "newer.db", "growth_lo.db", "growth_hi.db", "growth_learner.db",
-						     "cap.db" };
+						     "cap.db", "failed.db", "locked.db", "foreign0.db", "foreign1.db",
+						     "foreignp.db", "foreignw.db", "foreignu.db", "foreigna.db", "legacy.db",
+						     "one.db" };
 		char p[4200];
 
 		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

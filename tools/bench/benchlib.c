@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -64,12 +65,37 @@ static void run_cmd(const char *cmd)
 		BENCH_DIE("command failed: %s", cmd);
 }
 
-static void netns_setup(const char *cgroup, const char *const *addrs)
+void bench_join_cgroup(const char *cgroup)
 {
-	char path[4200], cmd[512];
+	char path[4200];
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
 	write_file(path, "0");
+}
+
+/* rmdir the cgroups directly inside cgroup (the benchmark's own, emptied). */
+static void remove_children(const char *cgroup)
+{
+	DIR *d = opendir(cgroup);
+	struct dirent *e;
+	char path[4400];
+
+	while (d && (e = readdir(d))) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cgroup, e->d_name);
+		for (int i = 0; rmdir(path) && errno == EBUSY && i < 100; i++)
+			bench_sleep(0.02);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void netns_setup(const char *cgroup, const char *const *addrs)
+{
+	char cmd[512];
+
+	bench_join_cgroup(cgroup);
 	if (unshare(CLONE_NEWNET))
 		BENCH_DIE("unshare(CLONE_NEWNET): %s", strerror(errno));
 	run_cmd("ip link set lo mtu 1500 up");
@@ -117,6 +143,7 @@ int bench_isolated(const char *name, const char *const *addrs, int (*fn)(const c
 	if (WIFSIGNALED(status))
 		fprintf(stderr, "benchmark child killed by signal %d\n", WTERMSIG(status));
 	/* the cgroup empties a moment after the child is reaped */
+	remove_children(cgroup);
 	for (int i = 0; rmdir(cgroup) && errno == EBUSY && i < 100; i++)
 		bench_sleep(0.02);
 	if (access(cgroup, F_OK) == 0) {
@@ -247,6 +274,8 @@ struct bench_traffic *bench_traffic_start(const struct bench_traffic_opts *o)
 	setsockopt(t->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(t->lfd, (struct sockaddr *)&t->srv, t->srv_len) || listen(t->lfd, 4096))
 		BENCH_DIE("listen %s:%d: %s", o->server, o->port, strerror(errno));
+	if (o->client_cgroup)
+		bench_join_cgroup(o->client_cgroup);
 	t->nthreads = o->servers + o->clients;
 	t->threads = calloc((size_t)t->nthreads, sizeof(*t->threads));
 	if (!t->threads)

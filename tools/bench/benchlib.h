@@ -26,7 +26,8 @@
  * Create a cgroup <v2 mount>/learnd-bench-<name>-<pid>, fork a child that joins
  * it and a fresh network namespace (lo up, MTU 1500, the given addresses on lo,
  * tcp_no_metrics_save=1), run fn(cgroup, arg) there, and after the child exits
- * (SIGINT/SIGTERM are forwarded to it) remove the cgroup.  Nothing is pinned by
+ * (SIGINT/SIGTERM are forwarded to it) remove the cgroup and any cgroups fn
+ * made inside it.  Nothing is pinned by
  * the benchmarks, so the child's exit detaches the program whatever happened.
  * Returns the child's exit status (1 when it was killed).
  */
@@ -46,6 +47,10 @@ struct bench_traffic_opts {
 	int servers;         /* server threads */
 	int req_bytes;
 	int resp_bytes;
+	/* if set: once the listener exists, move this process into that cgroup (a
+	 * directory), so the clients' sockets belong to it and the accepted ones to
+	 * the listener's (a socket keeps the cgroup of the task that made it) */
+	const char *client_cgroup;
 };
 
 struct bench_traffic *bench_traffic_start(const struct bench_traffic_opts *o);
@@ -54,6 +59,9 @@ uint64_t bench_traffic_count(struct bench_traffic *t);
 /* Errors seen so far (connect/read/write failures). */
 uint64_t bench_traffic_errors(struct bench_traffic *t);
 void bench_traffic_stop(struct bench_traffic *t);
+
+/* Move this process into a cgroup (a directory under the v2 mount). */
+void bench_join_cgroup(const char *cgroup);
 
 /* Completed connections per second over secs (sleeps). */
 double bench_rate(struct bench_traffic *t, double secs);

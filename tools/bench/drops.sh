@@ -1,25 +1,27 @@
 #!/bin/bash
 # Ring-buffer drops at the highest connection rate this machine sustains, with
 # learnd itself reading the ring (docs/benchmarks.md, "Intake"): learnd with its
-# default sampling (every connection) on a cgroup of its own; in a network
+# default sampling (sample_rate 1, record_budget 64) on a cgroup of its own; in a network
 # namespace of its own, a flowgen server and closed-loop flowgen clients on
 # loopback, every socket in that cgroup (so each connection is seen from both
 # ends: two records).  Prints connections per second, the data plane's records
 # and drops, and what learnd took in.
 #
-#   sudo tools/bench/drops.sh [-d SECONDS] [-c CONCURRENCY] [-s SAMPLE_RATE]
+#   sudo tools/bench/drops.sh [-d SECONDS] [-c CONCURRENCY] [-s SAMPLE_RATE] [-b BUDGET]
 #     -d  traffic time (default 20)      -c  flows in flight (default 16)
 #     -s  learnd's sample_rate (default 1, learnd's default)
+#     -b  learnd's record_budget (default: learnd's default, 64; 0: every connection)
 #   Environment: LEARND_BUILD=DIR uses that build as it is (no deps, no build step).
 set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-DUR=20 CONC=16 RATE=1
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
-while getopts "d:c:s:h" o; do
+DUR=20 CONC=16 RATE=1 BUDGET=
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+while getopts "d:c:s:b:h" o; do
 	case $o in
 	d) DUR=$OPTARG ;;
 	c) CONC=$OPTARG ;;
 	s) RATE=$OPTARG ;;
+	b) BUDGET=$OPTARG ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -27,6 +29,7 @@ done
 for v in "$DUR" "$CONC" "$RATE"; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "drops.sh: numbers must be whole and > 0, got '$v'" >&2; exit 2; }
 done
+[[ -z $BUDGET || $BUDGET =~ ^(0|[1-9][0-9]*)$ ]] || { echo "drops.sh: -b must be a whole number, got '$BUDGET'" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "drops.sh: needs root" >&2; exit 2; }
 if [ -z "${LEARND_BUILD:-}" ]; then
 	"$SRC/tools/deps.sh"
@@ -45,6 +48,7 @@ cgroup = $CG
 db = $WORK/learnd.db
 pin_dir = $PIN
 sample_rate = $RATE
+${BUDGET:+record_budget = $BUDGET}
 
 [defaults]
 iw = 4..64
@@ -72,9 +76,10 @@ python3 - "$before" "$after" "$flows" "$errs" "$DUR" "$CONC" "$RATE" "$(nproc)" 
 import json, sys
 b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 flows, errs, dur, conc, rate, cpus = (int(x) for x in sys.argv[3:])
+budget = a["config"].get("record_budget")
 d = {k: a["dataplane"]["counters"][k] - b["dataplane"]["counters"][k] for k in a["dataplane"]["counters"]}
 took = a["database"]["records"] - b["database"]["records"]
-print(f"{cpus} CPUs, loopback, 100-byte flows, {conc} in flight, {dur} s, sample_rate {rate}")
+print(f"{cpus} CPUs, loopback, 100-byte flows, {conc} in flight, {dur} s, sample_rate {rate}, record_budget {budget}")
 print(f"{'conn/s':>8} {'flows':>8} {'errors':>6} {'records':>9} {'rb drops':>9} {'learnd took':>12} {'rec/s':>8}")
 print(f"{flows / dur:8.0f} {flows:8d} {errs:6d} {d['records']:9d} {d['ringbuf_drops']:9d} {took:12d} {d['records'] / dur:8.0f}")
 EOF

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run_bench.sh BINARY NAME [ARGS...]: build BINARY (tools/bench) in $BUILD_DIR (default
 # build/) if needed, run it, and whatever happens remove the cgroup it made
-# (<cgroup2 mount>/learnd-bench-NAME-<pid>).  Used by dataplane.sh and scale.sh.
+# (<cgroup2 mount>/learnd-bench-NAME-<pid>, and the cgroups it made inside).  Used by dataplane.sh and scale.sh.
 set -euo pipefail
 bin=$1 name=$2
 shift 2
@@ -19,11 +19,17 @@ make -C "$build" -j2 "$bin" >/dev/null
 
 cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 pid=
+rm_cgroup() {
+	local d=$cg2/learnd-bench-$name-$1
+	[[ -n $cg2 && -d $d ]] || return 0
+	rmdir "$d"/*/ 2>/dev/null || true
+	rmdir "$d" 2>/dev/null || true
+}
 cleanup() {
 	if [[ -n $pid ]]; then
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
-		[[ -n $cg2 && -d $cg2/learnd-bench-$name-$pid ]] && rmdir "$cg2/learnd-bench-$name-$pid" 2>/dev/null || true
+		rm_cgroup "$pid"
 	fi
 }
 trap cleanup EXIT
@@ -37,5 +43,5 @@ rc=0
 wait "$pid" || rc=$?
 pid_done=$pid
 pid=
-[[ -n $cg2 && -d $cg2/learnd-bench-$name-$pid_done ]] && rmdir "$cg2/learnd-bench-$name-$pid_done" 2>/dev/null || true
+rm_cgroup "$pid_done"
 exit "$rc"

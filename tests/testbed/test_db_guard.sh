@@ -1,0 +1,180 @@
+#!/bin/bash
+# test_db_guard: learnd against a careless operator and an unprivileged local
+# user (issue 13).  One learnd (tick 200 ms, heartbeat TTL 2 s) with
+# [prefix 127.0.0.0/8] iw = 37 in its own cgroup and namespace; a connection
+# gets 37 while the heartbeat is fresh and the kernel's 10 when it is stale or
+# learnd is paused.
+#   - metrics_file in a world-writable (1777) directory: nobody plants a hard
+#     link to a file of theirs, then a FIFO, at the old predictable temporary
+#     name (learnd.prom.PID.tmp).  The linked file stays as it was (content and
+#     mode), the FIFO is left alone, learnd does not block (IW 37 throughout, the
+#     heartbeat fresh) and the metrics file keeps being written;
+#   - another process holds the database's write lock for 12 s (sqlite3, BEGIN
+#     EXCLUSIVE): the heartbeat's age stays below 1 s all along (sampled every
+#     250 ms from the pinned ctl_map) and connections keep IW 37;
+#   - learnctl pause while the lock is held: exit 1, saying the pause is in
+#     force but not recorded; connections get the kernel's IW at once and still
+#     after learnd's ticks, also after the lock is gone; resume: IW 37 again;
+#   - after the lock, the ticks are written again and each record is counted
+#     once (every prefix's aggregates add up to its conns_total; the stored
+#     connections equal learnd's record count);
+#   - a second learnd on the same database (its own pin_dir): exit 1 within
+#     10 s naming the first one's pid; one program stays attached to the cgroup;
+#   - a 10 MB configuration (comments) on SIGHUP: reloaded, recorded once, cut
+#     at 64 KiB in the database.
+set -euo pipefail
+# shellcheck source=tests/testbed/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+tb_init db_guard
+PORT=5313
+PIN2=$PIN-second
+tb_need "$LEARND" "$LC"
+command -v sqlite3 >/dev/null || tb_fail "no sqlite3"
+id nobody >/dev/null 2>&1 || tb_fail "no user nobody"
+NOGROUP=$(id -gn nobody)
+as_nobody() { setpriv --reuid=nobody --regid="$NOGROUP" --clear-groups "$@"; }
+tb_sandbox learnd_dbguard_$$ dbg$$
+tb_on_exit 'rm -rf "$PIN2"'
+
+DB=$WORK/learnd.db
+PROM=$WORK/textfile
+chmod 755 "$WORK"
+mkdir "$PROM"
+chmod 1777 "$PROM" # as node_exporter's textfile directory often is
+cat >"$WORK/learnd.conf" <<EOF
+[learnd]
+cgroup = $CG
+db = $DB
+pin_dir = $PIN
+tick_ms = 200
+heartbeat_ttl_ms = 2000
+metrics_file = $PROM/learnd.prom
+
+[prefix 127.0.0.0/8]
+iw = 37
+EOF
+CTL=("$LC" -c "$WORK/learnd.conf")
+
+tb_listener $PORT
+tb_start_learnd "$WORK/learnd.conf" "$WORK/learnd.log"
+tb_wait_prefix "$DB" 127.0.0.0/8
+for _ in $(seq 20); do [ "$(tb_iw)" = 37 ] && break; sleep 0.1; done
+tb_expect_iw "learnd running" 37
+
+# heartbeat age in ms, from the pinned ctl_map (CLOCK_MONOTONIC, as BPF reads it)
+hb_age_ms() {
+	local hb now
+	hb=$(bpftool -j map dump pinned "$PIN/ctl_map" | grep -o '"heartbeat_ns":[0-9]*' | cut -d: -f2)
+	now=$(python3 -c 'import time; print(time.monotonic_ns())')
+	echo $(((now - hb) / 1000000))
+}
+# sample it every 250 ms into FILE until STOP exists
+sampler() {
+	while [ ! -e "$2" ]; do hb_age_ms >>"$1"; sleep 0.25; done
+}
+max_of() { sort -n "$1" | tail -n 1; }
+
+# ---- metrics_file against a local user ----
+TMPNAME=$PROM/learnd.prom.$LEARND_PID.tmp
+as_nobody sh -c 'echo "mine, not learnd'"'"'s" >"$1" && chmod 600 "$1" && ln "$1" "$2"' sh "$PROM/victim" "$TMPNAME"
+cp "$PROM/victim" "$WORK/victim.orig"
+sleep 1 # five ticks, five metrics writes
+cmp -s "$PROM/victim" "$WORK/victim.orig" || tb_fail "learnd rewrote a file hard-linked at its temporary name"
+[ "$(stat -c %a "$PROM/victim")" = 600 ] || tb_fail "learnd changed the mode of a hard-linked file: $(stat -c %a "$PROM/victim")"
+echo "  ok: a hard link at learnd.prom.PID.tmp: the linked file left as it was"
+rm -f "$TMPNAME"
+as_nobody mkfifo "$TMPNAME"
+: >"$WORK/ages.metrics"
+sampler "$WORK/ages.metrics" "$WORK/stop.metrics" &
+tb_track $!
+sleep 3 # longer than the TTL: a learnd blocked in open() goes stale
+touch "$WORK/stop.metrics"
+[ -p "$TMPNAME" ] || tb_fail "the FIFO at learnd.prom.PID.tmp is gone"
+kill -0 "$LEARND_PID" || tb_fail "learnd died"
+age=$(max_of "$WORK/ages.metrics")
+[ "$age" -lt 1000 ] || tb_fail "heartbeat went $age ms old with a FIFO at learnd.prom.PID.tmp"
+tb_expect_iw "a FIFO at learnd.prom.PID.tmp" 37
+[ -f "$PROM/learnd.prom" ] && [ ! -L "$PROM/learnd.prom" ] || tb_fail "$PROM/learnd.prom is not a regular file"
+[ $(($(date +%s) - $(stat -c %Y "$PROM/learnd.prom"))) -le 1 ] || tb_fail "$PROM/learnd.prom not written in the last second"
+grep -q '^learnd_heartbeat_timestamp_seconds ' "$PROM/learnd.prom" || tb_fail "learnd.prom lacks the heartbeat"
+echo "  ok: a FIFO at learnd.prom.PID.tmp: left alone, heartbeat at most $age ms old, learnd.prom fresh"
+
+# ---- the database locked for 12 s ----
+{ echo 'BEGIN EXCLUSIVE;'; echo "SELECT 'locked';"; sleep 12; echo 'COMMIT;'; } | sqlite3 "$DB" >"$WORK/lock.out" 2>&1 &
+LOCK_PID=$!
+tb_track $LOCK_PID
+for _ in $(seq 50); do grep -q locked "$WORK/lock.out" && break; sleep 0.1; done
+grep -q locked "$WORK/lock.out" || tb_fail "sqlite3 did not take the lock: $(cat "$WORK/lock.out")"
+: >"$WORK/ages.lock"
+sampler "$WORK/ages.lock" "$WORK/stop.lock" &
+tb_track $!
+for i in 1 2 3; do
+	sleep 0.7
+	tb_expect_iw "database locked, ${i}th probe" 37
+done
+# learnctl pause: its database write waits for the lock and fails; the map part holds
+rc=0
+"${CTL[@]}" pause >"$WORK/pause.out" 2>"$WORK/pause.err" || rc=$?
+[ $rc -eq 1 ] || tb_fail "pause with the database locked: exit $rc, want 1 ($(cat "$WORK/pause.err"))"
+grep -q "paused all the same: ctl_map PAUSED set" "$WORK/pause.err" ||
+	tb_fail "pause with the database locked does not say it is in force: $(cat "$WORK/pause.err")"
+kill -0 $LOCK_PID 2>/dev/null || tb_fail "the lock ended before the pause was tried: the test proves nothing"
+tb_expect_iw "paused, database locked" 10
+sleep 0.6 # three ticks of learnd
+tb_expect_iw "paused, after learnd's ticks" 10
+wait $LOCK_PID || true
+tb_untrack $LOCK_PID
+touch "$WORK/stop.lock"
+age=$(max_of "$WORK/ages.lock")
+[ "$age" -lt 1000 ] || tb_fail "heartbeat went $age ms old while another process held the database's write lock"
+echo "  ok: database locked 12 s: heartbeat at most $age ms old ($(wc -l <"$WORK/ages.lock") samples)"
+sleep 1
+tb_expect_iw "paused, after the lock is gone" 10
+"${CTL[@]}" resume >/dev/null || tb_fail "resume failed"
+for _ in $(seq 20); do [ "$(tb_iw)" = 37 ] && break; sleep 0.1; done
+tb_expect_iw "resumed" 37
+
+# written again, each record once
+sleep 0.5
+q() { sqlite3 -readonly "file:$DB?mode=ro" "$1"; }
+last=$(q "SELECT value FROM daemon WHERE key = 'last_tick_ns'")
+[ $(($(date +%s%N) - last)) -lt 1000000000 ] || tb_fail "learnd has not written the database since the lock"
+twice=$(q "SELECT count(*) FROM prefixes p WHERE p.conns_total != (SELECT coalesce(sum(n), 0) FROM aggregates a
+	WHERE a.prefix_id = p.id AND a.param = 'rwnd')")
+[ "$twice" = 0 ] || tb_fail "$twice prefixes whose aggregates do not add up to their connections"
+stored=$(q "SELECT sum(conns_total) FROM prefixes WHERE origin != 'default'")
+records=$(q "SELECT value FROM daemon WHERE key = 'records'")
+[ "$stored" = "$records" ] && [ "$records" -gt 0 ] || tb_fail "$stored connections stored for $records records"
+echo "  ok: after the lock: $records records, each stored once"
+
+# ---- a second learnd on the same database ----
+rc=0
+timeout 10 "$LEARND" --config "$WORK/learnd.conf" --pin-dir "$PIN2" >"$WORK/second.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || tb_fail "a second learnd on one database: exit $rc, want 1: $(cat "$WORK/second.log")"
+grep -q "database $DB is in use by another learnd, pid $LEARND_PID" "$WORK/second.log" ||
+	tb_fail "the second learnd does not name the first: $(cat "$WORK/second.log")"
+n=$(bpftool cgroup show "$CG" | grep -c sock_ops || true)
+[ "$n" = 1 ] || tb_fail "$n programs attached to $CG, want 1"
+[ ! -e "$PIN2" ] || tb_fail "the second learnd made its pin directory"
+echo "  ok: second learnd: $(grep -o 'in use by.*' "$WORK/second.log" | head -n 1)"
+kill -0 "$LEARND_PID" || tb_fail "learnd died"
+
+# ---- a 10 MB configuration: reloaded, but not copied whole into the database ----
+rows=$(q "SELECT count(*) FROM config")
+python3 -c 'import sys
+with open(sys.argv[1], "a") as f:
+    for i in range(65000):
+        f.write("# %06d %s\n" % (i, "x" * 150))' "$WORK/learnd.conf"
+size=$(stat -c %s "$WORK/learnd.conf")
+kill -HUP "$LEARND_PID"
+for _ in $(seq 50); do grep -q 'configuration reloaded' "$WORK/learnd.log" && break; sleep 0.1; done
+grep -q 'configuration reloaded' "$WORK/learnd.log" || tb_fail "the 10 MB configuration was not reloaded"
+sleep 0.5
+[ "$(q "SELECT count(*) FROM config")" = $((rows + 1)) ] || tb_fail "the reload was not recorded once"
+len=$(q "SELECT length(text) FROM config ORDER BY id DESC LIMIT 1")
+[ "$len" -le 65536 ] || tb_fail "a $size-byte configuration was stored with $len bytes"
+q "SELECT substr(text, -60) FROM config ORDER BY id DESC LIMIT 1" | grep -q 'learnd: cut here' ||
+	tb_fail "the stored configuration does not say it was cut"
+echo "  ok: a $size-byte configuration reloaded, $len bytes of it recorded"
+tb_expect_iw "after the reload" 37
+echo "PASS: $NAME"

@@ -1,0 +1,314 @@
+#!/bin/bash
+# Sparse traffic: learnd against the kernel default and the best static IW, the way
+# users' traffic reaches a server (docs/benchmarks.md, "Sparse traffic").
+#
+# Server mode: on every path of tools/paths/sparse.paths, one connection at a time
+# (flowgen, a new connection per request, sizes 10k 30k 100k 300k 1m in random order).
+# Three servers in the server namespace, measured in turn in blocks of 25 connections:
+#   learnd   flowgen in the topology cgroup, where learnd (bounds only: iw = 4..128,
+#            rwnd = 10..256, syn_rto_ms = 4..1000, default sampling) is attached
+#   default  flowgen outside any learnd cgroup, at 10.200.0.1: the kernel default
+#   static   the same flowgen at 10.200.0.(10+k): a policy rule sends its answers through
+#            routing table 100+k, whose routes carry initcwnd SWEEP[k]
+# A round is a learnd block, a default block and a static block (the static value
+# rotates through the sweep); a learnd block and the other blocks of its round draw the
+# same sizes (same seed).  Prints per path the score against the default, the best
+# static value and its score, the convergence curve, cumulative time over the first
+# 300, probe share, retransmits, connect time and learnd's values, with 95% intervals.
+#
+# Client mode (tools/paths/sparse-client.paths, its own topology, run at the same time):
+# learnd on the client side, one learnd and one cgroup per client namespace, holding
+# the clients of the learnd blocks; servers at IW 10 (10.200.0.1) and IW 64
+# (10.200.1.64, initcwnd 64 by policy route); client tcp_rmem at the Debian default
+# (cdeb) and raised (craise); connect time on a SYN-loss path (csyn, 10 KB requests).
+#
+#   sudo tools/bench/sparse.sh [-n CONNS] [-c CONNS] [-s SEED] [-o DIR] [-m MODE] [-q]
+#     -n  learnd connections per path, server mode (default 400; a multiple of 25)
+#     -c  learnd connections per path and server, client mode (default 300)
+#     -s  seed of the size sequences (default 1)
+#     -o  output directory (default results/sparse)
+#     -m  server, client or both (default both)
+#     -q  quick: 2 paths, -n 50 -c 50, sweep 4 40 (the ctest smoke test)
+#   Environment: LEARND_BUILD=DIR uses that build as it is (no deps, no build step);
+#   SPARSE_PATHS / SPARSE_CLIENT_PATHS: other path files.
+set -euo pipefail
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+N=400 NC=300 SEED=1 OUT=$SRC/results/sparse MODE=both QUICK=0
+BLOCK=25
+SIZES=10k,30k,100k,300k,1m
+SWEEP="4 10 20 40 80 128"
+usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "sparse.sh: $*" >&2; exit 2; }
+while getopts "n:c:s:o:m:qh" o; do
+	case $o in
+	n) N=$OPTARG ;;
+	c) NC=$OPTARG ;;
+	s) SEED=$OPTARG ;;
+	o) OUT=$OPTARG ;;
+	m) MODE=$OPTARG ;;
+	q) QUICK=1 ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 0 ] || die "unexpected argument '$1'"
+for v in "$N" "$NC" "$SEED"; do
+	[[ $v =~ ^[0-9]+$ ]] || die "counts and seed must be whole numbers, got '$v'"
+done
+[ $((N % BLOCK)) -eq 0 ] && [ "$N" -gt 0 ] || die "-n $N: must be a positive multiple of $BLOCK"
+[ $((NC % BLOCK)) -eq 0 ] && [ "$NC" -gt 0 ] || die "-c $NC: must be a positive multiple of $BLOCK"
+case $MODE in server | client | both) ;; *) die "-m $MODE: server, client or both" ;; esac
+[ "$(id -u)" -eq 0 ] || die "needs root"
+
+PATHS=${SPARSE_PATHS:-$SRC/tools/paths/sparse.paths}
+CPATHS=${SPARSE_CLIENT_PATHS:-$SRC/tools/paths/sparse-client.paths}
+if [ $QUICK -eq 1 ]; then
+	N=50 NC=50 SWEEP="4 40"
+	PATHS=$(mktemp) CPATHS=$(mktemp)
+	printf 'deep 20 100 1000 0 0\nsynloss 10 50 100 0 0.2\n' >"$PATHS"
+	printf 'cdeb 20 100 1000 0 0\ncsyn 10 50 100 0 0.2\n' >"$CPATHS"
+fi
+read -ra SW <<<"$SWEEP"
+BOUNDS="iw = 4..128
+rwnd = 10..256
+syn_rto_ms = 4..1000"
+
+B=${LEARND_BUILD:-$SRC/build}
+if [ -z "${LEARND_BUILD:-}" ]; then # else: use that build as it is
+	"$SRC/tools/deps.sh"
+	cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$B" -j "$(nproc)" --target learnd learnctl flowgen pathemu >/dev/null
+fi
+for f in learner/learnd learner/learnctl tools/flowgen tools/pathemu; do
+	[ -x "$B/$f" ] || die "$B/$f not found (build it, or set LEARND_BUILD)"
+done
+export LEARND_BUILD=$B
+FLOWGEN=$B/tools/flowgen
+mkdir -p "$OUT"
+rm -rf "${OUT:?}"/srv "${OUT:?}"/cli "$OUT"/*.csv "$OUT"/*.txt
+TS=sp$$ TC=spc$$ # topology names
+PIN=/sys/fs/bpf/learnd-$TS
+RUN=$OUT/.run # what to clean up: "pid N", "cg DIR", "pin DIR" (also from the client subshell)
+: >"$RUN"
+
+cleanup() {
+	local rc=$? what x n
+	trap - EXIT INT TERM
+	[ -z "${CPID:-}" ] || kill "$CPID" 2>/dev/null || true
+	while read -r what x; do [ "$what" != pid ] || kill "$x" 2>/dev/null || true; done <"$RUN"
+	while read -r what x; do # learnd detaches on exit: wait for it
+		[ "$what" = pid ] || continue
+		for n in $(seq 50); do kill -0 "$x" 2>/dev/null || break; sleep 0.1; done
+		[ "$n" -lt 50 ] || kill -KILL "$x" 2>/dev/null || true
+	done <"$RUN"
+	LD_TOPO=$TS "$SRC/tools/topo.sh" down >/dev/null 2>&1 || true
+	LD_TOPO=$TC "$SRC/tools/topo.sh" down >/dev/null 2>&1 || true
+	while read -r what x; do
+		case $what in
+		cg) rmdir "$x" 2>/dev/null || echo "sparse.sh: could not remove cgroup $x" >&2 ;;
+		pin) rm -rf "$x" ;;
+		esac
+	done <"$RUN"
+	rm -f "$RUN"
+	[ $QUICK -eq 0 ] || rm -f "$PATHS" "$CPATHS"
+	exit $rc
+}
+trap cleanup EXIT INT TERM
+
+# start_learnd DIR CGROUP PIN: learnd with the bounds on CGROUP; config, db, log in DIR
+start_learnd() {
+	local dir=$1 cg=$2 pin=$3 pid
+	mkdir -p "$dir"
+	printf '[learnd]\ncgroup = %s\ndb = %s\npin_dir = %s\n\n[defaults]\n%s\n' \
+		"$cg" "$dir/learnd.db" "$pin" "$BOUNDS" >"$dir/learnd.conf"
+	echo "pin $pin" >>"$RUN"
+	"$B/learner/learnd" --config "$dir/learnd.conf" >"$dir/learnd.log" 2>&1 &
+	pid=$!
+	echo "pid $pid" >>"$RUN"
+	for _ in $(seq 100); do grep -q 'attached to' "$dir/learnd.log" && break; sleep 0.1; done
+	grep -q 'attached to' "$dir/learnd.log" || { cat "$dir/learnd.log" >&2; exit 1; }
+}
+
+# static_routes TOPO_ENV ADDR TABLE IW: answers from ADDR leave through TABLE, whose
+# routes to every client prefix carry initcwnd IW
+static_routes() {
+	local ns=$1 addr=$2 table=$3 iw=$4 name i
+	ip -n "$ns" addr add "$addr/32" dev lo
+	ip -n "$ns" rule add from "$addr" table "$table" pref "$table"
+	for name in $TOPO_PATHS; do
+		i=TOPO_INDEX_$name
+		ip -n "$ns" route add "10.201.${!i}.0/24" dev "t-$name" src "$addr" table "$table" \
+			congctl cubic initcwnd "$iw"
+	done
+	[[ $(ip -n "$ns" route show table "$table") == *"initcwnd $iw"* ]] ||
+		{ echo "sparse.sh: initcwnd $iw not in table $table" >&2; exit 1; }
+}
+
+# block DIR ARM ROUND ADDR PORT NS [CGROUP]: BLOCK connections, one at a time, from
+# namespace NS (in CGROUP if given); rows appended to DIR/conns.PATH.csv as arm,round,...
+block() {
+	local dir=$1 arm=$2 round=$3 addr=$4 port=$5 ns=$6 cg=${7:--} sizes=${SZ:-$SIZES} f
+	f=$dir/blk.$PATH_NAME.$arm.$round.csv
+	sh -c 'cg=$1; shift; [ "$cg" = - ] || echo $$ >"$cg/cgroup.procs"; exec "$@"' sh "$cg" \
+		ip netns exec "$ns" "$FLOWGEN" client --server "$addr" --port "$port" \
+		--sizes "$sizes" --order random --seed $((SEED * 10000 + round)) --count $BLOCK \
+		--concurrency 1 --timeout 30 --srv-retrans --path "$PATH_NAME" --out "$f" 2>>"$dir/flowgen.log" ||
+		echo "sparse.sh: flowgen client failed ($PATH_NAME $arm $round)" >&2
+	awk -v a="$arm" -v r="$round" 'NR > 1 { print a "," r "," $0 }' "$f" >>"$dir/conns.$PATH_NAME.csv"
+	rm -f "$f"
+}
+
+merge_conns() {
+	echo "arm,round,path,size,connect_us,fct_us,retrans,ok,err,id,start_us,rtt_us,min_rtt_us,srv_retrans,srv_segs" >"$1/conns.csv"
+	cat "$1"/conns.*.csv >>"$1/conns.csv"
+}
+
+# probes DB CIDR SINCE_TS: the close records learnd sampled after SINCE_TS, as
+# "records probes params planned": probes = records on a slot other than 0 (the
+# incumbent), params = the parameters in which those slots differ from the
+# incumbent, planned = 1 - share of slot 0 now (learnd samples one record per prefix
+# and tick into the ring of 32, so records is a sample of the block's connections)
+probes() {
+	sqlite3 -readonly -separator ' ' "$1" "
+		WITH p AS (SELECT id FROM prefixes WHERE cidr = '$2'),
+		     inc AS (SELECT iw, rwnd, syn_rto_ms, base_rtt_us FROM slots WHERE slot = 0
+		             AND prefix_id = (SELECT id FROM p)),
+		     s AS (SELECT * FROM samples WHERE prefix_id = (SELECT id FROM p) AND ts_ns > $3)
+		SELECT count(*), coalesce(sum(slot <> 0), 0),
+		       coalesce((SELECT group_concat(x, ';') FROM (
+		         SELECT 'iw' AS x FROM s, inc WHERE s.slot <> 0 AND s.iw <> inc.iw UNION
+		         SELECT 'rwnd' FROM s, inc WHERE s.slot <> 0 AND s.rwnd <> inc.rwnd UNION
+		         SELECT 'syn_rto' FROM s, inc WHERE s.slot <> 0 AND s.syn_rto_ms <> inc.syn_rto_ms UNION
+		         SELECT 'base_rtt' FROM s, inc WHERE s.slot <> 0 AND s.base_rtt_us <> inc.base_rtt_us)), '-')
+		, coalesce((SELECT round(1 - share, 3) FROM slots WHERE slot = 0
+		            AND prefix_id = (SELECT id FROM p)), -1)
+		FROM s" 2>/dev/null || echo "0 0 ? -1"
+}
+last_ts() { sqlite3 -readonly "$1" "SELECT coalesce(max(ts_ns), 0) FROM samples" 2>/dev/null || echo 0; }
+
+# ------------------------------------------------------------------ server mode
+# serve_path NAME: the rounds of one path (runs in the background, one per path)
+serve_path() {
+	local name=$1 dir=$OUT/srv r nr=$((N / BLOCK)) k ns a t0 pr
+	ns=TOPO_NS_$name
+	a=TOPO_PREFIX4_$name
+	PATH_NAME=$name
+	for r in $(seq 0 $((nr - 1))); do
+		t0=$(last_ts "$dir/learnd.db")
+		block "$dir" learnd "$r" "$TOPO_SRV4" 5601 "${!ns}"
+		sleep 1.2 # one tick: the block's records are in the samples ring
+		pr=$(probes "$dir/learnd.db" "${!a}" "$t0")
+		echo "$name,$r,${pr// /,}" >>"$dir/probes.$name.csv"
+		block "$dir" default "$r" "$TOPO_SRV4" 5602 "${!ns}"
+		k=$((r % ${#SW[@]}))
+		block "$dir" "static${SW[$k]}" "$r" "10.200.0.$((10 + k))" 5602 "${!ns}"
+	done
+}
+
+server_mode() {
+	local name ns pids=() k dir=$OUT/srv
+	export LD_TOPO=$TS
+	"$SRC/tools/topo.sh" up "$PATHS" >/dev/null
+	# shellcheck disable=SC1090 # topo.env defines TOPO_*
+	. "/run/learnd-topo/$TS/topo.env"
+	mkdir -p "$dir"
+	for k in "${!SW[@]}"; do
+		static_routes "$TOPO_SRV_NS" "10.200.0.$((10 + k))" $((100 + k)) "${SW[$k]}"
+	done
+	start_learnd "$dir" "$TOPO_CGROUP" "$PIN"
+	"$SRC/tools/topo.sh" exec srv -- "$FLOWGEN" server --port 5601 --congestion cubic 2>"$dir/server-learnd.log" &
+	echo "pid $!" >>"$RUN"
+	ip netns exec "$TOPO_SRV_NS" "$FLOWGEN" server --port 5602 --congestion cubic 2>"$dir/server-default.log" &
+	echo "pid $!" >>"$RUN"
+	for _ in $(seq 50); do
+		[ "$(ip netns exec "$TOPO_SRV_NS" ss -Hltn '( sport = :5601 or sport = :5602 )' | wc -l)" -ge 2 ] && break
+		sleep 0.1
+	done
+	for name in $TOPO_PATHS; do
+		serve_path "$name" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	merge_conns "$dir"
+	sleep 1.2
+	"$B/learner/learnctl" --config "$dir/learnd.conf" report >"$dir/report.txt" 2>&1 || true
+	"$B/learner/learnctl" --config "$dir/learnd.conf" report --json >"$dir/report.json" 2>/dev/null || true
+	sqlite3 -readonly -header -csv "$dir/learnd.db" "SELECT * FROM v_decisions" >"$dir/decisions.csv" 2>/dev/null || true
+	for name in $TOPO_PATHS; do
+		LD_TOPO=$TS "$SRC/tools/topo.sh" stats "$name" >"$dir/pathemu.$name.stats" 2>/dev/null || true
+	done
+	cat "$dir"/probes.*.csv >"$dir/probes.csv"
+}
+
+# ------------------------------------------------------------------ client mode
+client_path() {
+	local name=$1 dir=$OUT/cli r nr=$((NC / BLOCK)) ns cg srv addr
+	ns=TOPO_NS_$name
+	cg=$CGROOT/$TC-cli-$name
+	PATH_NAME=$name
+	for r in $(seq 0 $((nr - 1))); do
+		if [ "$name" = csyn ]; then
+			SZ=10k block "$dir" "learnd.iw10" "$r" "$TOPO_SRV4" 5701 "${!ns}" "$cg"
+			SZ=10k block "$dir" "default.iw10" "$r" "$TOPO_SRV4" 5701 "${!ns}"
+			continue
+		fi
+		for srv in iw10 iw64; do
+			addr=$TOPO_SRV4
+			[ $srv = iw10 ] || addr=10.200.1.64
+			block "$dir" "learnd.$srv" "$r" "$addr" 5701 "${!ns}" "$cg"
+			block "$dir" "default.$srv" "$r" "$addr" 5701 "${!ns}"
+		done
+	done
+}
+
+client_mode() {
+	local name ns pids=() dir=$OUT/cli cg
+	LD_TOPO=$TC "$SRC/tools/topo.sh" up "$CPATHS" >/dev/null
+	# shellcheck disable=SC1090
+	. "/run/learnd-topo/$TC/topo.env"
+	CGROOT=$(dirname "$TOPO_CGROUP")
+	mkdir -p "$dir"
+	# the IW 64 server address: its own /24, so client-side learnd keeps it apart
+	static_routes "$TOPO_SRV_NS" 10.200.1.64 164 64
+	for name in $TOPO_PATHS; do
+		ns=TOPO_NS_$name
+		if [ "$name" = cdeb ]; then
+			ip netns exec "${!ns}" sysctl -q -w net.ipv4.tcp_rmem="4096 131072 6291456"
+		fi
+		cg=$CGROOT/$TC-cli-$name
+		mkdir "$cg"
+		echo "cg $cg" >>"$RUN"
+		start_learnd "$dir/$name" "$cg" "$PIN-cli-$name"
+	done
+	ip netns exec "$TOPO_SRV_NS" "$FLOWGEN" server --port 5701 --congestion cubic 2>"$dir/server.log" &
+	echo "pid $!" >>"$RUN"
+	for _ in $(seq 50); do
+		ip netns exec "$TOPO_SRV_NS" ss -Hltn 'sport = :5701' | grep -q . && break
+		sleep 0.1
+	done
+	for name in $TOPO_PATHS; do
+		client_path "$name" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	merge_conns "$dir"
+	sleep 1.2
+	for name in $TOPO_PATHS; do
+		"$B/learner/learnctl" --config "$dir/$name/learnd.conf" report >"$dir/report.$name.txt" 2>&1 || true
+	done
+}
+
+echo "sparse.sh: mode $MODE, $N connections per path (server), $NC per path and server (client), seed $SEED, output $OUT" >&2
+case $MODE in
+server) server_mode ;;
+client) client_mode ;;
+both)
+	(trap - EXIT INT TERM; client_mode) &
+	CPID=$!
+	server_mode
+	wait $CPID || exit 1
+	CPID=""
+	;;
+esac
+SPARSE_PATHS_FILE=$PATHS python3 "$SRC/tools/bench/sparse_report.py" --block $BLOCK --out "$OUT" | tee "$OUT/summary.txt"
