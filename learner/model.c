@@ -633,7 +633,10 @@ static bool relevant(const struct learnd_model *m, const struct learnd_model *pa
 	if (p > LEARND_PARAM_RWND || m->st[p].nvalues < 2)
 		return false;
 	rel_of(m, parent, p, &n, &frac);
-	return n >= LM_REL_MIN_N && frac >= m->cfg.rel_frac;
+	/* hysteresis: a value learned away from the kernel's is kept until the
+	 * share falls to half the threshold, so a mix near it does not flap */
+	return n >= LM_REL_MIN_N &&
+	       (frac >= m->cfg.rel_frac || (frac >= m->cfg.rel_frac / 2 && m->st[p].inc != m->st[p].dflt));
 }
 
 unsigned learnd_model_probed(const struct learnd_model *m)
@@ -832,17 +835,27 @@ static bool row_ok(const struct learnd_model_row *r);
 unsigned learnd_model_rows_no_effect(const struct learnd_model_row *rows, size_t n)
 {
 	struct learnd_model_cfg cfg;
+	const struct learnd_model_row *rel = NULL;
+	bool moved[2] = { false, false }; /* incumbent away from the kernel's (IW 10, RWND 0) */
+	unsigned bits = 0;
 
 	learnd_model_cfg_default(&cfg);
 	for (size_t i = 0; i < n; i++) {
 		const struct learnd_model_row *r = &rows[i];
 
-		if (r->kind != LEARND_ROW_REL || !row_ok(r) || r->n < LM_REL_MIN_N)
-			continue;
-		return (r->sum < cfg.rel_frac * r->n ? 1u << LEARND_PARAM_IW : 0) |
-		       (r->sum2 < cfg.rel_frac * r->n ? 1u << LEARND_PARAM_RWND : 0);
+		if (r->kind == LEARND_ROW_REL && row_ok(r))
+			rel = r;
+		else if (r->kind == LEARND_ROW_PARAM && r->param <= LEARND_PARAM_RWND)
+			moved[r->param] = r->key != (r->param == LEARND_PARAM_IW ? 10u : 0u);
 	}
-	return 0;
+	if (!rel || rel->n < LM_REL_MIN_N)
+		return 0;
+	/* as relevant(): the threshold, halved for a value learned away from the kernel's */
+	if (rel->sum < cfg.rel_frac * rel->n / (moved[0] ? 2 : 1))
+		bits |= 1u << LEARND_PARAM_IW;
+	if (rel->sum2 < cfg.rel_frac * rel->n / (moved[1] ? 2 : 1))
+		bits |= 1u << LEARND_PARAM_RWND;
+	return bits;
 }
 
 const char *learnd_model_status_name(enum learnd_model_status s)
@@ -900,7 +913,7 @@ enum learnd_model_status learnd_model_status(const struct learnd_model *m, unsig
 		snprintf(why, len, "kernel default until %.0f connections (%.0f so far)", LM_REL_MIN_N, n);
 		return LEARND_STATUS_WAITING;
 	}
-	if (frac < m->cfg.rel_frac) {
+	if (!relevant(m, NULL, p)) {
 		snprintf(why, len, "%s more than 10 segments (~14 KB) in only %.1f%% of connections",
 			 p == LEARND_PARAM_IW ? "sends" : "receives", 100 * frac);
 		return LEARND_STATUS_NO_EFFECT;
