@@ -302,7 +302,7 @@ static char *read_line(char *buf, int size, void *user)
 	 * after a key as more of that key's value, handing the key over again:
 	 * "cgroup = /x" then "  /y" would retarget the cgroup.  Refused here. */
 	if (*p && *p != ';' && *p != '#') {
-		if (p > buf && st->had_key && !(st->line == 1 && p == buf + 3)) {
+		if (p > buf && st->had_key) { /* (no key before line 1: a BOM is not taken for indentation) */
 			fail(st, "indented line after a key: continuation lines are not supported (remove the indentation)");
 			return NULL;
 		}

@@ -210,7 +210,7 @@ static void store_config(struct daemon *d)
 	}
 	if (len >= 0 && ld_store_put_config(d->store, ld_wall_ns(), d->cfg.path, text)) {
 		if (!retry)
-				ld_warn("database: configuration not recorded yet: %s (tried again every tick)",
+			ld_warn("database: configuration not recorded yet: %s (tried again every tick)",
 				ld_store_errmsg(d->store));
 		d->config_pending = true;
 	}
