@@ -1,5 +1,5 @@
 #!/bin/bash
-# Smoke test of the sparse-traffic benchmark (tools/bench/sparse.sh -q, ~30 s): it runs
+# Smoke test of the sparse-traffic benchmark (tools/bench/sparse.sh -q, about a minute): it runs
 # all three server arms and the client mode on one path each, writes every connection,
 # prints a score per path and case, refuses bad options with exit 2, and leaves no
 # namespace, cgroup or pin directory behind.  It checks the machinery, not learnd's
@@ -30,11 +30,11 @@ tb_untrack "$pid"
 # every connection of every arm is a row, all complete
 srv=$WORK/out/srv/conns.csv cli=$WORK/out/cli/conns.csv
 for arm in learnd default static40; do
-	n=$(awk -F, -v a="$arm" '$1 == a && $8 == 1' "$srv" | wc -l)
+	n=$(awk -F, -v a="$arm" '$1 == a && $3 == "deep" && $8 == 1' "$srv" | wc -l)
 	[ "$n" -eq 25 ] || tb_fail "server arm $arm: $n complete connections, expected 25"
 done
 for arm in learnd.iw10 default.iw10 learnd.iw64 default.iw64; do
-	n=$(awk -F, -v a="$arm" '$1 == a && $8 == 1' "$cli" | wc -l)
+	n=$(awk -F, -v a="$arm" '$1 == a && $3 == "cdeb" && $8 == 1' "$cli" | wc -l)
 	[ "$n" -eq 25 ] || tb_fail "client arm $arm: $n complete connections, expected 25"
 done
 # paired blocks: the learnd block and the default block of a round ask for the same sizes

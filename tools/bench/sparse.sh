@@ -28,7 +28,7 @@
 #     -s  seed of the size sequences (default 1)
 #     -o  output directory (default results/sparse)
 #     -m  server, client or both (default both)
-#     -q  quick: 2 paths, -n 50 -c 50, sweep 4 40 (the ctest smoke test)
+#     -q  quick: 2 paths, -n 25 -c 25, sweep 40 (the ctest smoke test)
 #   Environment: LEARND_BUILD=DIR uses that build as it is (no deps, no build step);
 #   SPARSE_PATHS / SPARSE_CLIENT_PATHS: other path files.
 set -euo pipefail
@@ -53,9 +53,9 @@ while getopts "n:c:s:o:m:qh" o; do
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || die "unexpected argument '$1'"
-for v in "$N" "$NC" "$SEED"; do
-	[[ $v =~ ^[0-9]+$ ]] || die "counts and seed must be whole numbers, got '$v'"
-done
+[[ $N =~ ^[0-9]+$ ]] || die "-n $N: not a whole number"
+[[ $NC =~ ^[0-9]+$ ]] || die "-c $NC: not a whole number"
+[[ $SEED =~ ^[0-9]+$ ]] || die "-s $SEED: not a whole number"
 [ $((N % BLOCK)) -eq 0 ] && [ "$N" -gt 0 ] || die "-n $N: must be a positive multiple of $BLOCK"
 [ $((NC % BLOCK)) -eq 0 ] && [ "$NC" -gt 0 ] || die "-c $NC: must be a positive multiple of $BLOCK"
 case $MODE in server | client | both) ;; *) die "-m $MODE: server, client or both" ;; esac
@@ -64,7 +64,7 @@ case $MODE in server | client | both) ;; *) die "-m $MODE: server, client or bot
 PATHS=${SPARSE_PATHS:-$SRC/tools/paths/sparse.paths}
 CPATHS=${SPARSE_CLIENT_PATHS:-$SRC/tools/paths/sparse-client.paths}
 if [ $QUICK -eq 1 ]; then
-	N=50 NC=50 SWEEP="4 40"
+	N=25 NC=25 SWEEP="40"
 	PATHS=$(mktemp) CPATHS=$(mktemp)
 	printf 'deep 20 100 1000 0 0\nsynloss 10 50 100 0 0.2\n' >"$PATHS"
 	printf 'cdeb 20 100 1000 0 0\ncsyn 10 50 100 0 0.2\n' >"$CPATHS"
@@ -166,24 +166,24 @@ merge_conns() {
 
 # probes DB CIDR SINCE_TS: the close records learnd sampled after SINCE_TS, as
 # "records probes params planned": probes = records on a slot other than 0 (the
-# incumbent), params = the parameters in which those slots differ from the
-# incumbent, planned = 1 - share of slot 0 now (learnd samples one record per prefix
-# and tick into the ring of 32, so records is a sample of the block's connections)
+# incumbent); params = the parameters in which the probe slots learnd plans now
+# (share > 0) differ from slot 0; planned = 1 - share of slot 0 now.  (learnd keeps
+# one record per prefix and tick in a ring of 32, so records is a sample of the
+# block's connections.)
 probes() {
 	sqlite3 -readonly -separator ' ' "$1" "
 		WITH p AS (SELECT id FROM prefixes WHERE cidr = '$2'),
-		     inc AS (SELECT iw, rwnd, syn_rto_ms, base_rtt_us FROM slots WHERE slot = 0
-		             AND prefix_id = (SELECT id FROM p)),
+		     sl AS (SELECT * FROM slots WHERE prefix_id = (SELECT id FROM p)),
+		     inc AS (SELECT * FROM sl WHERE slot = 0),
+		     pr AS (SELECT sl.* FROM sl WHERE slot <> 0 AND share > 0),
 		     s AS (SELECT * FROM samples WHERE prefix_id = (SELECT id FROM p) AND ts_ns > $3)
-		SELECT count(*), coalesce(sum(slot <> 0), 0),
+		SELECT (SELECT count(*) FROM s), (SELECT coalesce(sum(slot <> 0), 0) FROM s),
 		       coalesce((SELECT group_concat(x, ';') FROM (
-		         SELECT 'iw' AS x FROM s, inc WHERE s.slot <> 0 AND s.iw <> inc.iw UNION
-		         SELECT 'rwnd' FROM s, inc WHERE s.slot <> 0 AND s.rwnd <> inc.rwnd UNION
-		         SELECT 'syn_rto' FROM s, inc WHERE s.slot <> 0 AND s.syn_rto_ms <> inc.syn_rto_ms UNION
-		         SELECT 'base_rtt' FROM s, inc WHERE s.slot <> 0 AND s.base_rtt_us <> inc.base_rtt_us)), '-')
-		, coalesce((SELECT round(1 - share, 3) FROM slots WHERE slot = 0
-		            AND prefix_id = (SELECT id FROM p)), -1)
-		FROM s" 2>/dev/null || echo "0 0 ? -1"
+		         SELECT 'iw' AS x FROM pr, inc WHERE pr.iw <> inc.iw UNION
+		         SELECT 'rwnd' FROM pr, inc WHERE pr.rwnd <> inc.rwnd UNION
+		         SELECT 'syn_rto' FROM pr, inc WHERE pr.syn_rto_ms <> inc.syn_rto_ms UNION
+		         SELECT 'base_rtt' FROM pr, inc WHERE pr.base_rtt_us <> inc.base_rtt_us)), '-'),
+		       coalesce((SELECT round(1 - share, 3) FROM inc), -1)" 2>/dev/null || echo "0 0 ? -1"
 }
 last_ts() { sqlite3 -readonly "$1" "SELECT coalesce(max(ts_ns), 0) FROM samples" 2>/dev/null || echo 0; }
 
