@@ -117,8 +117,12 @@ static void arm_forget(struct learnd_model_stream *s, unsigned i)
  */
 static double pooled_var(const struct learnd_model_cell *cell, double w)
 {
-	double ssw = 0.0, n = 0.0, v;
+	double ssw = 0.0, df = 0.0, v;
 
+	/* degrees of freedom, not samples: each class's mean is estimated from its
+	 * own samples, so two samples per class show half the variance there is
+	 * (a probe of ten connections over five sizes looked four times surer
+	 * than it was, and won on luck) */
 	for (unsigned k = 0; k < LEARND_MODEL_NCLASSES; k++) {
 		double nk = cell[k].n;
 
@@ -126,9 +130,10 @@ static double pooled_var(const struct learnd_model_cell *cell, double w)
 			continue;
 		v = cell[k].s2 - (double)cell[k].s * cell[k].s / nk;
 		ssw += v > 0.0 ? v : 0.0;
-		n += nk;
+		if (nk / w > 1.0)
+			df += nk / w - 1.0;
 	}
-	return (ssw / w + LM_K0 * LM_VAR0) / (n / w + LM_K0); /* w: scale of the sums */
+	return (ssw / w + LM_K0 * LM_VAR0) / (df + LM_K0); /* w: scale of the sums */
 }
 
 /*
@@ -233,7 +238,8 @@ void lm_flight_add(struct learnd_model_stream *s, double wt, uint32_t f, int tai
 	}
 }
 
-void lm_flight_view(const struct learnd_model_stream *s, unsigned c, double *clean, double *tail)
+/* Raw sums about value c: absorbed flights of >= values[c], tails lost below it. */
+static void flight_sums(const struct learnd_model_stream *s, unsigned lo, unsigned c, double *clean, double *tail)
 {
 	double C = 0.0, T = 0.0;
 
@@ -242,11 +248,40 @@ void lm_flight_view(const struct learnd_model_stream *s, unsigned c, double *cle
 	for (unsigned i = 0; i < s->nvalues; i++) {
 		if (i >= c)
 			C += lm_f32(s->fc[i] / s->fw);
-		if (i <= c)
+		if (i >= lo && i <= c)
 			T += lm_f32(s->ft[i] / s->fw);
 	}
 	*clean = C;
 	*tail = T;
+}
+
+static bool tails_dominate(double C, double T)
+{
+	return T >= LM_TAIL_MIN && T >= LM_TAIL_FRAC * (T + C);
+}
+
+/*
+ * Tails that speak against value c.  A tail lost below the size of a value a < c
+ * that the path absorbed (LM_ANCHOR_N flights of >= values[a], its own tails
+ * not dominating) is random loss, not the queue: the same path took flights
+ * that big.  Without this, random loss at the incumbent's last packets (2% of
+ * its flights at 1% loss) would bar every larger value, which no flight of
+ * its size has yet tested.
+ */
+void lm_flight_view(const struct learnd_model_stream *s, unsigned c, double *clean, double *tail)
+{
+	double Ca, Ta;
+
+	flight_sums(s, 0, c, clean, tail);
+	if (!tails_dominate(*clean, *tail) && *tail < LM_TAIL_NONE)
+		return;
+	for (unsigned a = c; a-- > 0;) {
+		flight_sums(s, 0, a, &Ca, &Ta);
+		if (Ca >= LM_ANCHOR_N && !tails_dominate(Ca, Ta)) {
+			flight_sums(s, a + 1, c, clean, tail);
+			return;
+		}
+	}
 }
 
 bool lm_flight_over(const struct learnd_model_stream *s, unsigned c)
@@ -254,7 +289,7 @@ bool lm_flight_over(const struct learnd_model_stream *s, unsigned c)
 	double C, T;
 
 	lm_flight_view(s, c, &C, &T);
-	return T >= LM_TAIL_MIN && T >= LM_TAIL_FRAC * (T + C);
+	return tails_dominate(C, T);
 }
 
 void lm_flight_forget(struct learnd_model_stream *s)
@@ -355,6 +390,10 @@ static double switch_score(const struct learnd_model_stream *s, const struct lea
 	lm_stream_view(s, cfg->window, c, &vc);
 	if (vi.n < cfg->n_min || vc.stale || vc.n < cfg->n_min)
 		return -1.0;
+	/* a value whose flights overflow the queue wins on time only with
+	 * LM_OVER_N times the usual evidence: its cost is the rare recovery */
+	if (vc.n < LM_OVER_N * cfg->n_min && lm_flight_over(s, c))
+		return -1.0;
 	lm_compare(&vi, &vc, k);
 	if (k->nc < cfg->n_min || k->ni < cfg->n_min)
 		return -1.0;
@@ -405,15 +444,23 @@ bool lm_stream_switch(struct learnd_model_stream *s, const struct learnd_model_c
 	return true;
 }
 
-bool lm_known_worse(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned c)
+/* Is value c's measured cost above value r's by more than a standard error,
+ * with at least LM_WORSE_N samples of c in the compared classes? */
+static bool worse_than(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned c,
+		       unsigned r)
 {
 	struct lm_view a, b;
 	struct lm_cmp k;
 
-	lm_stream_view(s, cfg->window, s->inc, &a);
+	lm_stream_view(s, cfg->window, r, &a);
 	lm_stream_view(s, cfg->window, c, &b);
 	lm_compare(&a, &b, &k);
 	return k.nc >= LM_WORSE_N && k.delta + k.se < 0.0;
+}
+
+bool lm_known_worse(const struct learnd_model_stream *s, const struct learnd_model_cfg *cfg, unsigned c)
+{
+	return worse_than(s, cfg, c, s->inc);
 }
 
 /*
@@ -449,12 +496,18 @@ bool lm_stream_flight_switch(struct learnd_model_stream *s, const struct learnd_
 		s->inc = (uint32_t)j;
 		return true;
 	}
+	/* no climbing on flights while the kernel's value measures faster than
+	 * where the climb got to: time is about to take it back there */
+	if (inc != s->dflt && worse_than(s, cfg, inc, s->dflt))
+		return false;
 	j = -1;
 	for (unsigned c = inc + 1; c < s->nvalues; c++) {
 		if ((capped && capped[c - 1]) || lm_flight_over(s, c))
 			break;
 		lm_flight_view(s, c, &C, &T);
-		if (C >= cfg->n_clean && !lm_time_beats(s, cfg, c, inc))
+		/* not where time already says slower (a path that absorbs the burst
+		 * but delays it): the switch back would just be undone */
+		if (C >= cfg->n_clean && !lm_time_beats(s, cfg, c, inc) && !lm_known_worse(s, cfg, c))
 			j = (int)c;
 	}
 	if (j < 0)

@@ -49,6 +49,8 @@
 /* Exploration (probe_max_each) only of values that never lost a tail: one
  * whose tail evidence has faded (LM_TAIL_MIN) is tried again at a maintenance share. */
 #define LM_TAIL_NONE 0.05
+/* Absorbed flights of >= a value that make tails below its size random loss. */
+#define LM_ANCHOR_N 4.0
 /* A record's weight (connections it stands for) is clipped here, and so is
  * the discount it applies (keeps the inflated sums far from float overflow). */
 #define LM_WEIGHT_MAX 65536.0
@@ -58,6 +60,9 @@
  * loss, or measured worse by a standard error with LM_WORSE_N samples) runs
  * at a quarter of a normal maintenance probe. */
 #define LM_OVER_WEIGHT 0.25
+/* ... and a value that loses its flights' tails beats another on time only
+ * with this many times n_min samples. */
+#define LM_OVER_N 3.0
 #define LM_WORSE_N 5.0
 
 /* x rounded to float, for sure: export writes floats and import reads them
@@ -102,7 +107,8 @@ void lm_stream_add(struct learnd_model_stream *s, const struct learnd_model_cfg 
 /* Initial flight of f segments at an IW: absorbed (tail < 0) or lost its tail from index tail,
  * with weight wt (tail evidence weighs tw). */
 void lm_flight_add(struct learnd_model_stream *s, double wt, uint32_t f, int tail, double tw);
-/* Discounted flight evidence about value c: absorbed flights >= values[c], tails <= it. */
+/* Discounted flight evidence about value c: absorbed flights >= values[c], tails
+ * <= it that an absorbed smaller value does not explain as random loss. */
 void lm_flight_view(const struct learnd_model_stream *s, unsigned c, double *clean, double *tail);
 bool lm_flight_over(const struct learnd_model_stream *s, unsigned c);
 /* Forget the flight evidence (path change). */

@@ -1087,6 +1087,39 @@ static void test_v2_records(void)
 	learnd_model_decide(&A, &d);
 	CHECK(d.nslots >= 2 && d.slots[1].iw == 14 && d.slots[1].share >= 0.2 * LEARND_SHARE_ONE,
 	      "a lone last-packet loss stopped exploring 14: slot 1 iw %u share %u", d.slots[1].iw, d.slots[1].share);
+
+	/* random loss (2%) at the incumbent: 50 flights of 10 absorbed, three lost
+	 * their last packet or two.  The path took flights of 10, so losses below
+	 * 10 are random: 14 is still explored at the full share.  Then two flights
+	 * of 14 that lose their last two packets are the queue: 14 is not. */
+	learnd_model_init(&A, &c);
+	for (int k = 0; k < 53; k++) {
+		learnd_model_decide(&A, &d);
+		rec_from_slot(&r, &d, 0);
+		r.weight = 1; /* an ABI 2 data plane: a flight without loss is evidence */
+		if (k % 17 == 16) {
+			r.flight_lost = 2;
+			r.flight_first = 8;
+			r.flight_last = 9;
+		}
+		learnd_model_observe(&A, &r, 0);
+	}
+	learnd_model_decide(&A, &d);
+	CHECK(d.slots[0].iw == 10 && d.nslots >= 2 && d.slots[1].iw == 14 && d.slots[1].share >= 0.2 * LEARND_SHARE_ONE,
+	      "random tails at 10 stopped exploring 14: iw %u, slot 1 iw %u share %u", d.slots[0].iw, d.slots[1].iw,
+	      d.slots[1].share);
+	for (int k = 0; k < 2; k++) {
+		rec_from_slot(&r, &d, 1);
+		r.weight = 1;
+		r.flight_lost = 2;
+		r.flight_first = 12;
+		r.flight_last = 13;
+		learnd_model_observe(&A, &r, 0);
+	}
+	learnd_model_decide(&A, &d);
+	for (unsigned i = 1; i < d.nslots; i++)
+		CHECK(d.slots[i].iw != 14 || d.slots[i].share < 0.2 * LEARND_SHARE_ONE,
+		      "14 lost its tail twice and is still explored: slot %u share %u", i, d.slots[i].share);
 }
 
 int main(void)
