@@ -21,16 +21,18 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6 10
 #define SOL_SOCKET 1
 #define SO_RCVBUF 8
+#define SO_RCVLOWAT 18
 #define SOL_TCP 6
+#define TCP_WINDOW_CLAMP 10
 #define TCP_CHRONO_BUSY 1
 
 /* CONFIG_HZ turns syn_rto_ms into jiffies; weak so a kernel without a readable
  * config still loads (then 250, the value on the machines we measured). */
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
-/* Bytes of receive buffer per packet of RWND_INIT, when an rwnd above the default
- * buffer is asked for (the kernel doubles SO_RCVBUF and keeps half as overhead). */
-const volatile __u32 rcvbuf_per_pkt = 2048;
+/* Bytes of window per packet of RWND_INIT, when an rwnd above what the default
+ * buffer allows is asked for (an MSS of 1460 and some room). */
+const volatile __u32 rcvwin_per_pkt = 1500;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -469,17 +471,41 @@ static __always_inline void conn_arm(struct bpf_sock_ops *skops, struct conn *c,
 	flow_arm(skops, now, out);
 }
 
-/* Active opens: make room in the receive buffer for an RWND_INIT above the default. */
+/*
+ * Active opens: room in the receive buffer for an RWND_INIT above what it
+ * allows (RWND_INIT can only lower the window).  Not SO_RCVBUF: that locks the
+ * buffer for the connection's life, receive autotuning off and capped at
+ * net.core.rmem_max, so a large download over a long path crawls.  SO_RCVLOWAT
+ * raises sk_rcvbuf to fit that much window without the lock and autotuning
+ * goes on from there (tcp_set_rcvlowat, capped at tcp_rmem[2] / 2).  It also
+ * clamps the window there, which would shrink the SYN's window scale for good:
+ * the clamp goes back to the largest, and the low-water mark back to 1, all
+ * before tcp_connect_init() sizes the SYN.  An application's own low-water
+ * mark is left alone (no growth then).
+ */
 static __always_inline void grow_rcvbuf(struct bpf_sock_ops *skops, __u32 rwnd)
 {
-	int cur = 0, want;
+	int cur = 0, lowat = 0, want, one = 1, clamp = 65535 << 14;
 
 	if (!rwnd)
 		return;
-	want = (int)(rwnd * rcvbuf_per_pkt);
+	want = (int)(rwnd * rcvwin_per_pkt);
+	/* enough already: the window is about half the buffer */
 	if (bpf_getsockopt(skops, SOL_SOCKET, SO_RCVBUF, &cur, sizeof(cur)) == 0 && (__u32)cur / 2 >= (__u32)want)
 		return;
-	if (bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want)))
+	if (bpf_getsockopt(skops, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat))) {
+		count(LEARND_CNT_RCVBUF_FAIL);
+		return;
+	}
+	if (lowat != 1)
+		return;
+	if (bpf_setsockopt(skops, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof(want))) {
+		count(LEARND_CNT_RCVBUF_FAIL);
+		return;
+	}
+	/* whatever happens, the mark goes back to 1 */
+	if (bpf_setsockopt(skops, SOL_TCP, TCP_WINDOW_CLAMP, &clamp, sizeof(clamp)) |
+	    bpf_setsockopt(skops, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one)))
 		count(LEARND_CNT_RCVBUF_FAIL);
 }
 

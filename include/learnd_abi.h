@@ -87,7 +87,7 @@ enum learnd_counter {
 	LEARND_CNT_LOOKUPS,            /* policy lookups */
 	LEARND_CNT_MISSES,             /* lookups that matched no prefix */
 	LEARND_CNT_IW_FAIL,            /* bpf_setsockopt(TCP_BPF_IW) failed */
-	LEARND_CNT_RCVBUF_FAIL,        /* bpf_setsockopt(SO_RCVBUF) failed */
+	LEARND_CNT_RCVBUF_FAIL,        /* raising the receive buffer for an rwnd failed */
 	LEARND_CNT_STORAGE_FAIL,       /* socket storage could not be created */
 	LEARND_CNT_DEFAULTED,          /* replies forced to default: stale heartbeat/paused/observe */
 	LEARND_CNT_IW_KERNEL,          /* IW not applied: the kernel had cut cwnd to 1 for a lost handshake */

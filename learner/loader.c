@@ -404,7 +404,7 @@ const char *ld_counter_help(enum learnd_counter c)
 		[LEARND_CNT_LOOKUPS] = "Policy map lookups.",
 		[LEARND_CNT_MISSES] = "Policy map lookups that matched no prefix.",
 		[LEARND_CNT_IW_FAIL] = "bpf_setsockopt(TCP_BPF_IW) failures.",
-		[LEARND_CNT_RCVBUF_FAIL] = "bpf_setsockopt(SO_RCVBUF) failures.",
+		[LEARND_CNT_RCVBUF_FAIL] = "bpf_setsockopt(SO_RCVLOWAT or TCP_WINDOW_CLAMP) failures while raising the receive buffer for an rwnd.",
 		[LEARND_CNT_STORAGE_FAIL] = "Socket storage allocation failures.",
 		[LEARND_CNT_DEFAULTED] = "Replies forced to kernel defaults (stale heartbeat, paused, observe-only).",
 		[LEARND_CNT_IW_KERNEL] = "IW values not applied because the kernel had cut cwnd to 1 after a lost handshake.",

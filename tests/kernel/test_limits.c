@@ -273,45 +273,78 @@ static void case_rate(uint32_t rate)
 
 /* ---- 4: setsockopt failures in the counters ---- */
 
-static long sysctl_long(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	long v = -1;
+/* One connection from CLA to SRVB with the active side's rwnd (0: no policy):
+ * the client's SO_RCVBUF and SO_RCVLOWAT right after connect(), the server's
+ * view of the client's window and scale, and the client's SO_RCVBUF after it
+ * read bulk bytes (autotuning, unless the buffer was locked). */
+struct rcv_seen {
+	int rcvbuf, lowat, rcvbuf_after;
+	unsigned wnd, wscale;
+};
 
-	if (!f || fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	if (f)
-		fclose(f);
-	return v;
-}
-
-/* rwnd = LEARND_RWND_MAX on the active side asks for a 2 MiB SO_RCVBUF: the
- * kernel clamps it to net.core.rmem_max and does not fail. */
-static void case_rcvbuf(void)
+static void rcv_conn(uint16_t rwnd, size_t bulk, struct rcv_seen *o)
 {
-	struct learnd_arm a = { .share = LEARND_SHARE_ONE, .rwnd = LEARND_RWND_MAX };
-	long rmem_max = sysctl_long("/proc/sys/net/core/rmem_max");
-	uint64_t fails = counter(LEARND_CNT_RCVBUF_FAIL);
-	int lfd, cfd, sfd, rcvbuf = 0;
-	socklen_t len = sizeof(rcvbuf);
+	struct learnd_arm a = { .share = LEARND_SHARE_ONE, .rwnd = rwnd };
+	static char buf[1 << 16];
+	int lfd, cfd, sfd;
+	socklen_t len = sizeof(int);
+	struct tcp_info ti;
+	ssize_t n;
 
 	put_policy("10.212.0.0/24", 2, 1, &a);
 	set_ctl(1);
 	lfd = kt_tcp_listen(SRVB, PORT_RCVBUF);
 	cfd = tcp_connect(CLA, SRVB, PORT_RCVBUF);
 	sfd = kt_accept(lfd);
-	getsockopt(cfd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len);
-	exchange(cfd, sfd);
 	close(lfd);
-	CHECK(counter(LEARND_CNT_RCVBUF_FAIL) == fails, "SO_RCVBUF failure counted");
-	/* the kernel doubles what it is given, after clamping it to rmem_max */
-	if (rmem_max > 0) {
-		long want = LEARND_RWND_MAX * 2048L;
-
-		CHECK(rcvbuf == 2 * (want < rmem_max ? want : rmem_max), "SO_RCVBUF %d, rmem_max %ld", rcvbuf, rmem_max);
+	getsockopt(cfd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf, &len);
+	len = sizeof(int);
+	getsockopt(cfd, SOL_SOCKET, SO_RCVLOWAT, &o->lowat, &len);
+	ti = kt_tcp_info(sfd);
+	o->wnd = ti.tcpi_snd_wnd;
+	o->wscale = ti.tcpi_snd_wscale;
+	/* the server sends bulk bytes while the client reads them */
+	for (size_t sent = 0; sent < bulk;) {
+		if ((n = write(sfd, buf, sizeof(buf))) <= 0)
+			DIE("bulk write: %s", strerror(errno));
+		sent += (size_t)n;
+		while (recv(cfd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
 	}
-	printf("rwnd %u: asked for SO_RCVBUF %u, got %d (net.core.rmem_max %ld; above it the kernel clamps, "
-	       "never fails)\n", LEARND_RWND_MAX, LEARND_RWND_MAX * 2048u, rcvbuf, rmem_max);
+	shutdown(sfd, SHUT_WR);
+	while ((n = read(cfd, buf, sizeof(buf))) > 0)
+		;
+	len = sizeof(int);
+	getsockopt(cfd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf_after, &len);
+	close(sfd);
+	close(cfd);
+}
+
+/* An active side's rwnd above what its buffer allows raises the buffer without
+ * locking it (SO_RCVLOWAT, not SO_RCVBUF): the peer sees the larger window at
+ * once, the window scale is the kernel's own, the low-water mark is back at 1,
+ * and receive autotuning still grows the buffer.  LEARND_RWND_MAX does not fail. */
+static void case_rcvbuf(void)
+{
+	uint64_t fails = counter(LEARND_CNT_RCVBUF_FAIL);
+	struct rcv_seen d, r, m;
+
+	rcv_conn(0, 32u << 20, &d);
+	rcv_conn(200, 32u << 20, &r);
+	rcv_conn(LEARND_RWND_MAX, 0, &m);
+	CHECK(counter(LEARND_CNT_RCVBUF_FAIL) == fails, "SO_RCVLOWAT / TCP_WINDOW_CLAMP failure counted");
+	printf("rcvbuf: default %d -> %d after 32 MiB, window %u, wscale %u; rwnd 200: %d -> %d, window %u, "
+	       "wscale %u, lowat %d; rwnd %u: %d, window %u\n", d.rcvbuf, d.rcvbuf_after, d.wnd, d.wscale, r.rcvbuf,
+	       r.rcvbuf_after, r.wnd, r.wscale, r.lowat, LEARND_RWND_MAX, m.rcvbuf, m.wnd);
+	CHECK(r.rcvbuf > d.rcvbuf && r.wnd > d.wnd && r.wnd >= 150u * 1000u, "rwnd 200: buffer %d window %u (default %d %u)",
+	      r.rcvbuf, r.wnd, d.rcvbuf, d.wnd);
+	CHECK(r.lowat == 1 && m.lowat == 1, "low-water mark left at %d / %d", r.lowat, m.lowat);
+	CHECK(r.wscale == d.wscale && m.wscale == d.wscale, "window scale %u / %u, the kernel's own %u", r.wscale,
+	      m.wscale, d.wscale);
+	CHECK(d.rcvbuf_after > d.rcvbuf, "autotuning did not grow the default buffer (%d -> %d): the check below "
+	      "would not tell", d.rcvbuf, d.rcvbuf_after);
+	CHECK(r.rcvbuf_after > r.rcvbuf, "rwnd 200 locked the buffer: %d -> %d after 32 MiB", r.rcvbuf, r.rcvbuf_after);
+	CHECK(m.wnd > r.wnd, "rwnd %u: window %u not above rwnd 200's %u", LEARND_RWND_MAX, m.wnd, r.wnd);
 }
 
 /* A TCP Fast Open connection: SYN with data via sendto(MSG_FASTOPEN). */
