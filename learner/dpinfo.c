@@ -29,11 +29,11 @@ void lc_dp_open(struct lc_dp *dp, const char *pin_dir, bool write)
 {
 	memset(dp, 0, sizeof(*dp));
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", pin_dir);
-	dp->policy_fd = pin_get(pin_dir, "policy_map", true, &dp->policy.err);
-	dp->ctl_fd = pin_get(pin_dir, "ctl_map", !write, &dp->ctl.err);
-	dp->counters_fd = pin_get(pin_dir, "counters", true, &dp->counters.err);
-	dp->records_fd = pin_get(pin_dir, "records", true, &dp->records.err);
-	dp->link_fd = pin_get(pin_dir, "link", false, &dp->link_err);
+	dp->policy_fd = pin_get(pin_dir, LEARND_PIN_POLICY, true, &dp->policy.err);
+	dp->ctl_fd = pin_get(pin_dir, LEARND_PIN_CTL, !write, &dp->ctl.err);
+	dp->counters_fd = pin_get(pin_dir, LEARND_PIN_COUNTERS, true, &dp->counters.err);
+	dp->records_fd = pin_get(pin_dir, LEARND_PIN_RECORDS, true, &dp->records.err);
+	dp->link_fd = pin_get(pin_dir, LEARND_PIN_LINK, false, &dp->link_err);
 	dp->policy_entries = -1;
 }
 

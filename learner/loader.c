@@ -149,6 +149,16 @@ static bool pinned_map(const struct bpf_map *map)
 	return !bpf_map__is_internal(map);
 }
 
+static bool known_pin(const char *name)
+{
+	static const char *const pins[] = { LEARND_PINS };
+
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)
+		if (!strcmp(pins[i], name))
+			return true;
+	return false;
+}
+
 static int set_pin_paths(struct ld_dataplane *dp)
 {
 	struct bpf_map *map;
@@ -158,12 +168,40 @@ static int set_pin_paths(struct ld_dataplane *dp)
 	bpf_object__for_each_map(map, dp->skel->obj) {
 		if (!pinned_map(map))
 			continue;
+		if (!known_pin(bpf_map__name(map))) {
+			ld_err("BPF map %s is not among the pins of learnd_abi.h (LEARND_PINS)", bpf_map__name(map));
+			return -EINVAL;
+		}
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
 		err = bpf_map__set_pin_path(map, path);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+/* Pinned maps left by a learnd of another ABI version are not adopted: their
+ * layout or meaning differs although libbpf's checks (type, sizes) may pass.
+ * The version is in the pinned control block; 0 there is a learnd from before
+ * the field had a name, which wrote ABI 2 maps. */
+static int check_pinned_abi(const struct ld_dataplane *dp)
+{
+	char path[4096 + 16];
+	struct learnd_ctl ctl;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, LEARND_PIN_CTL);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0; /* nothing to adopt */
+	err = ld_ctl_read(fd, &ctl);
+	close(fd);
+	if (err || !ctl.abi_version || ctl.abi_version == LEARND_ABI_VERSION)
+		return 0;
+	ld_err("maps pinned under %s are of data-plane ABI %u, this learnd speaks ABI %u: "
+	       "stop the other learnd or remove the pin directory", dp->pin_dir, ctl.abi_version,
+	       LEARND_ABI_VERSION);
+	return -EPROTO;
 }
 
 /* Adopt a pinned link left by a previous learnd, if it is on our cgroup. */
@@ -254,7 +292,9 @@ int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts)
 	bpf_map__set_max_entries(dp->skel->maps.policy_map, opts->max_prefixes);
 	bpf_map__set_max_entries(dp->skel->maps.records, opts->ringbuf_kb * 1024);
 	if (dp->pin_dir[0]) {
-		err = set_pin_paths(dp);
+		err = check_pinned_abi(dp);
+		if (!err)
+			err = set_pin_paths(dp);
 		if (err)
 			goto fail;
 	}
@@ -271,7 +311,7 @@ int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts)
 		goto fail;
 	}
 
-	snprintf(link_path, sizeof(link_path), "%s/link", dp->pin_dir);
+	snprintf(link_path, sizeof(link_path), "%s/%s", dp->pin_dir, LEARND_PIN_LINK);
 	if (dp->pin_dir[0] && access(link_path, F_OK) == 0 && adopt_link(dp, link_path) == 0)
 		return 0;
 
@@ -343,9 +383,11 @@ int ld_dp_records_fd(const struct ld_dataplane *dp)
 
 int ld_ctl_write(int ctl_fd, const struct learnd_ctl *ctl)
 {
+	struct learnd_ctl v = *ctl;
 	__u32 zero = 0;
 
-	return bpf_map_update_elem(ctl_fd, &zero, ctl, BPF_ANY) ? -errno : 0;
+	v.abi_version = LEARND_ABI_VERSION; /* whoever writes it speaks this ABI */
+	return bpf_map_update_elem(ctl_fd, &zero, &v, BPF_ANY) ? -errno : 0;
 }
 
 int ld_ctl_read(int ctl_fd, struct learnd_ctl *ctl)

@@ -208,7 +208,7 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 	jw_key(&w, "maps");
 	jw_obj(&w);
 	const struct lc_map_info *maps[] = { &dp->policy, &dp->ctl, &dp->counters, &dp->records };
-	const char *names[] = { "policy_map", "ctl_map", "counters", "records" };
+	const char *names[] = { LEARND_PIN_POLICY, LEARND_PIN_CTL, LEARND_PIN_COUNTERS, LEARND_PIN_RECORDS };
 	for (int i = 0; i < 4; i++) {
 		jw_key(&w, names[i]);
 		if (!maps[i]->present) {

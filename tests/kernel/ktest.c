@@ -66,7 +66,7 @@ void kt_enter_netns(const char *cgroup, const char *lo_setup)
  * on the cgroup), then the cgroup itself. */
 static int cleanup(const char *cgroup, const char *pin_dir)
 {
-	static const char *const pins[] = { "link", "policy_map", "ctl_map", "counters", "records", "conn_store", "budget", "memo" };
+	static const char *const pins[] = { LEARND_PINS };
 	char path[4200];
 	int bad = 0;
 
