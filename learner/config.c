@@ -11,23 +11,15 @@
 #include <string.h>
 #include "cidr.h"
 
-static const char *const param_names[LD_NPARAM] = { "iw", "rwnd", "syn_rto_ms", "base_rtt_us" };
-
-const char *ld_param_name(enum ld_param p)
+const char *ld_param_name(enum learnd_param p)
 {
-	return (unsigned)p < LD_NPARAM ? param_names[p] : "?";
+	return (unsigned)p < LEARND_PARAM__MAX ? learnd_param_info(p)->name : "?";
 }
 
-void ld_param_limits(enum ld_param p, uint32_t *min, uint32_t *max)
+void ld_param_limits(enum learnd_param p, uint32_t *min, uint32_t *max)
 {
-	static const uint32_t lim[LD_NPARAM][2] = {
-		[LD_IW] = { 1, LEARND_IW_MAX },
-		[LD_RWND] = { 1, LEARND_RWND_MAX },
-		[LD_SYN_RTO_MS] = { LEARND_SYN_RTO_MS_MIN, LEARND_SYN_RTO_MS_MAX },
-		[LD_BASE_RTT_US] = { 1, LEARND_BASE_RTT_US_MAX },
-	};
-	*min = lim[p][0];
-	*max = lim[p][1];
+	*min = learnd_param_info(p)->min;
+	*max = learnd_param_info(p)->max;
 }
 
 void ld_config_init(struct ld_config *cfg)
@@ -110,7 +102,7 @@ static int parse_bool(const char *s, bool *out)
 }
 
 /* "N" (fixed) or "MIN..MAX" (bounds), within the kernel's limits. */
-static int parse_range(struct parse_state *st, enum ld_param p, const char *name, const char *value,
+static int parse_range(struct parse_state *st, enum learnd_param p, const char *name, const char *value,
 		       struct ld_range *out)
 {
 	char lo[32];
@@ -211,10 +203,11 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	}
 	/* (read_line has started the section: inih's copy of its name may be cut) */
 	if (st->target) {
-		for (int p = 0; p < LD_NPARAM; p++)
-			if (!strcmp(name, param_names[p]))
-				return parse_range(st, (enum ld_param)p, name, value, &st->target->r[p]);
-		return fail(st, "unknown key '%s' in [%s] (expected iw, rwnd, syn_rto_ms or base_rtt_us)", name, section);
+		int p = learnd_param_by_name(name);
+
+		if (p >= 0)
+			return parse_range(st, (enum learnd_param)p, name, value, &st->target->r[p]);
+		return fail(st, "unknown key '%s' in [%s] (expected %s)", name, section, learnd_param_list());
 	}
 	if (!strcmp(name, "cgroup") || !strcmp(name, "db") || !strcmp(name, "pin_dir") || !strcmp(name, "metrics_file")) {
 		char *dst = !strcmp(name, "cgroup") ? cfg->cgroup : !strcmp(name, "db") ? cfg->db
@@ -359,7 +352,7 @@ int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t er
 	}
 	/* A [prefix] key not given inherits [defaults]. */
 	for (size_t i = 0; i < cfg->nprefixes; i++)
-		for (int p = 0; p < LD_NPARAM; p++)
+		for (int p = 0; p < LEARND_PARAM__MAX; p++)
 			if (!cfg->prefixes[i].b.r[p].set)
 				cfg->prefixes[i].b.r[p] = cfg->defaults.r[p];
 	if (cfg->tick_ms * 2 > cfg->heartbeat_ttl_ms) {

@@ -9,15 +9,7 @@
 #include <stdint.h>
 #include "learnd_abi.h"
 #include "model.h"
-
-/* The four parameters are model.h's enum learnd_param; these are the short names
- * the configuration code uses for it (one definition, two spellings). */
-#define ld_param learnd_param
-#define LD_IW LEARND_PARAM_IW
-#define LD_RWND LEARND_PARAM_RWND
-#define LD_SYN_RTO_MS LEARND_PARAM_SYN_RTO
-#define LD_BASE_RTT_US LEARND_PARAM_BASE_RTT
-#define LD_NPARAM LEARND_PARAM__MAX
+#include "param.h" /* the four parameters: enum learnd_param, learnd_param_info() */
 
 /* A parameter's setting: unset (kernel default), fixed (min == max) or bounds. */
 struct ld_range {
@@ -26,7 +18,7 @@ struct ld_range {
 };
 
 struct ld_bounds {
-	struct ld_range r[LD_NPARAM];
+	struct ld_range r[LEARND_PARAM__MAX];
 };
 
 struct ld_prefix_cfg {
@@ -60,9 +52,10 @@ struct ld_config {
 
 #define LD_DEFAULT_CONFIG "/etc/learnd/learnd.conf"
 
-const char *ld_param_name(enum ld_param p);
-/* Kernel-imposed limits of a parameter's values. */
-void ld_param_limits(enum ld_param p, uint32_t *min, uint32_t *max);
+/* param.h's name of p, or "?". */
+const char *ld_param_name(enum learnd_param p);
+/* Kernel-imposed limits of a parameter's values (param.h). */
+void ld_param_limits(enum learnd_param p, uint32_t *min, uint32_t *max);
 
 /* Built-in defaults, as if from an empty file. */
 void ld_config_init(struct ld_config *cfg);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "param.h"
 #include "cidr.h"
 #include "ctldb.h"
 #include "learnctl.h"
@@ -82,8 +83,8 @@ static int export_opt(struct lc *lc, void *st, int id, const char *arg)
 		o->out = arg;
 		return 0;
 	case OPT_PARAM:
-		if (strcmp(arg, "iw") && strcmp(arg, "rwnd") && strcmp(arg, "syn_rto_ms") && strcmp(arg, "base_rtt_us"))
-			return lc_fail(lc, LC_EXIT_USAGE, "--param %s: expected iw, rwnd, syn_rto_ms or base_rtt_us", arg);
+		if (learnd_param_by_name(arg) < 0)
+			return lc_fail(lc, LC_EXIT_USAGE, "--param %s: expected %s", arg, learnd_param_list());
 		o->param = arg;
 		return 0;
 	}

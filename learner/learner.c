@@ -192,7 +192,7 @@ static void model_cfg(const struct ld_learner *l, const struct pfx *p, struct le
 			continue;
 		if (!r->set || p->pin[i] < r->min || p->pin[i] > r->max) {
 			ld_warn("pin %s %s=%lld ignored: outside the configured bounds", p->cidr,
-				ld_param_name((enum ld_param)i), (long long)p->pin[i]);
+				ld_param_name((enum learnd_param)i), (long long)p->pin[i]);
 			continue;
 		}
 		mc->bound[i] = (struct learnd_bound){ .mode = LEARND_BOUND_FIXED, .min = (uint32_t)p->pin[i],
@@ -531,15 +531,15 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 	if (same)
 		return; /* rewritten after a restart: not a new decision */
 	for (int i = 0; i < LEARND_PARAM__MAX; i++) {
-		uint32_t nv = ld_arm_get(&pol.slots[0], (enum ld_param)i);
-		int64_t ov = p->written.nslots ? (int64_t)ld_arm_get(&p->written.slots[0], (enum ld_param)i) : -1;
+		uint32_t nv = ld_arm_get(&pol.slots[0], (enum learnd_param)i);
+		int64_t ov = p->written.nslots ? (int64_t)ld_arm_get(&p->written.slots[0], (enum learnd_param)i) : -1;
 
 		if (ov == (int64_t)nv)
 			continue;
 		snprintf(why, sizeof(why), "%s", d.text[0] ? d.text : why_name(d.why));
 		l->st.decisions++;
 		if (ov >= 0)
-			ld_info("%s: %s %lld -> %u (%s)", p->cidr, ld_param_name((enum ld_param)i), (long long)ov, nv, why);
+			ld_info("%s: %s %lld -> %u (%s)", p->cidr, ld_param_name((enum learnd_param)i), (long long)ov, nv, why);
 		if (l->store)
 			queue_decision(l, &(struct decision){ .ts_ns = wall, .id = p->id, .param = (uint8_t)i,
 							      .old_value = ov, .new_value = nv,

@@ -12,16 +12,12 @@
 #include <string.h>
 
 #include "model_int.h"
+#include "param.h"
 
-static const char *const pname[LEARND_PARAM__MAX] = { "iw", "rwnd", "syn_rto_ms", "base_rtt_us" };
-/* Smallest and largest value the ABI (and the kernel) accept for each parameter. */
-static const uint32_t plim_min[LEARND_PARAM__MAX] = { 1, 1, LEARND_SYN_RTO_MS_MIN, 1 };
-static const uint32_t plim_max[LEARND_PARAM__MAX] = {
-	LEARND_IW_MAX, LEARND_RWND_MAX,
-	/* learnd_arm.syn_rto_ms is a __u16: TCP_RTO_MAX (120000) does not fit */
-	LEARND_SYN_RTO_MS_MAX < UINT16_MAX ? LEARND_SYN_RTO_MS_MAX : UINT16_MAX,
-	LEARND_BASE_RTT_US_MAX,
-};
+/* Names and the kernel's limits: the one parameter table (param.h). */
+#define pname(p) (learnd_param_info(p)->name)
+#define plim_min(p) (learnd_param_info(p)->min)
+#define plim_max(p) (learnd_param_info(p)->max)
 
 #define KERNEL_SYN_RTO_MS 1000u /* TCP_TIMEOUT_INIT */
 
@@ -81,20 +77,20 @@ int learnd_model_cfg_check(const struct learnd_model_cfg *c, char *err, size_t l
 		case LEARND_BOUND_UNSET:
 			break;
 		case LEARND_BOUND_FIXED:
-			if (b->min < plim_min[p] || b->min > plim_max[p])
-				return fail(err, len, "%s: fixed value %u out of range %u..%u", pname[p],
-					    b->min, plim_min[p], plim_max[p]);
+			if (b->min < plim_min(p) || b->min > plim_max(p))
+				return fail(err, len, "%s: fixed value %u out of range %u..%u", pname(p),
+					    b->min, plim_min(p), plim_max(p));
 			break;
 		case LEARND_BOUND_LEARN:
-			if (b->min < plim_min[p] || b->min > plim_max[p])
-				return fail(err, len, "%s: min %u out of range %u..%u", pname[p], b->min,
-					    plim_min[p], plim_max[p]);
-			if (b->max < b->min || b->max > plim_max[p])
-				return fail(err, len, "%s: max %u out of range %u..%u", pname[p], b->max,
-					    b->min, plim_max[p]);
+			if (b->min < plim_min(p) || b->min > plim_max(p))
+				return fail(err, len, "%s: min %u out of range %u..%u", pname(p), b->min,
+					    plim_min(p), plim_max(p));
+			if (b->max < b->min || b->max > plim_max(p))
+				return fail(err, len, "%s: max %u out of range %u..%u", pname(p), b->max,
+					    b->min, plim_max(p));
 			break;
 		default:
-			return fail(err, len, "%s: bad bound mode %u", pname[p], b->mode);
+			return fail(err, len, "%s: bad bound mode %u", pname(p), b->mode);
 		}
 	}
 #define CHECK(cond, field, fmt)                                                                    \
@@ -697,7 +693,7 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 	if (m->pending) {
 		for (unsigned p = 0; p < LEARND_PARAM__MAX; p++)
 			if (m->pending & (1u << p))
-				say(&t, "%s -> %u: bounds changed", pname[p], before[p]);
+				say(&t, "%s -> %u: bounds changed", pname(p), before[p]);
 		why = LEARND_WHY_BOUNDS;
 		m->pending = 0;
 	}
@@ -739,7 +735,7 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 			continue;
 		if (!rel[p]) { /* cannot matter here: the kernel's behaviour, no probes */
 			if (s->inc != s->dflt) {
-				say(&t, "%s %u->%u: no effect here", pname[p], s->values[s->inc], s->values[s->dflt]);
+				say(&t, "%s %u->%u: no effect here", pname(p), s->values[s->inc], s->values[s->dflt]);
 				s->inc = s->dflt;
 				sw = true;
 			}
@@ -748,10 +744,10 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 				say(&t, "%s", buf);
 				sw = true;
 			}
-			if (lm_stream_switch(s, cfg, cp, pname[p], buf, sizeof(buf))) {
+			if (lm_stream_switch(s, cfg, cp, pname(p), buf, sizeof(buf))) {
 				say(&t, "%s", buf);
 				sw = true;
-			} else if (p == LEARND_PARAM_IW && lm_stream_flight_switch(s, cfg, cp, pname[p], buf, sizeof(buf))) {
+			} else if (p == LEARND_PARAM_IW && lm_stream_flight_switch(s, cfg, cp, pname(p), buf, sizeof(buf))) {
 				say(&t, "%s", buf);
 				sw = true;
 			}

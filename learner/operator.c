@@ -12,14 +12,15 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include "param.h"
 #include "cidr.h"
 #include "ctldb.h"
 #include "dpinfo.h"
 #include "jsonw.h"
 #include "learnctl.h"
 
-/* The pins table's columns, in ld_param order. */
-static const char *const pin_cols[LD_NPARAM] = { "iw", "rwnd", "syn_rto_ms", "base_rtt_us" };
+/* The pins table's columns are the parameters' names (param.h). */
+#define pin_col(p) (learnd_param_info(p)->name)
 
 /* The bounds in force for a prefix, as learnd stored them in prefixes (the ones
  * its policy gate checks), or an exit status: 2 when learnd has no such prefix
@@ -56,7 +57,7 @@ static int prefix_bounds(struct lc *lc, sqlite3 *db, const char *cidr, struct ld
 			       cidr, when);
 	}
 	memset(b, 0, sizeof(*b));
-	for (int p = 0; p < LD_NPARAM; p++) {
+	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 		if (lc_col_null(st, 2 * p) || lc_col_null(st, 2 * p + 1))
 			continue;
 		b->r[p].set = true;
@@ -75,14 +76,6 @@ static int parse_prefix(struct lc *lc, const char *text, struct learnd_key *key,
 		return lc_fail(lc, LC_EXIT_USAGE, "malformed prefix: %s", err);
 	ld_cidr_format(key, canon, len);
 	return 0;
-}
-
-static int param_index(const char *name)
-{
-	for (int p = 0; p < LD_NPARAM; p++)
-		if (!strcmp(name, pin_cols[p]))
-			return p;
-	return -1;
 }
 
 /* BEGIN IMMEDIATE ... COMMIT around fn(); rollback on failure. */
@@ -145,8 +138,8 @@ static void print_result(struct lc *lc, const char *action, const char *cidr, co
 
 struct pin_req {
 	char cidr[LD_CIDR_STRLEN];
-	bool set[LD_NPARAM];
-	uint32_t val[LD_NPARAM];
+	bool set[LEARND_PARAM__MAX];
+	uint32_t val[LEARND_PARAM__MAX];
 	char detail[256];
 	int64_t ts;
 };
@@ -170,7 +163,7 @@ static int pin_write(struct lc *lc, sqlite3 *db, void *arg)
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, r->cidr, -1, SQLITE_STATIC);
-	for (int p = 0; p < LD_NPARAM; p++) {
+	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 		if (r->set[p])
 			sqlite3_bind_int64(st, 2 + p, r->val[p]);
 		else
@@ -195,7 +188,7 @@ struct pin_arg {
 int cmd_pin(struct lc *lc, int argc, char **argv)
 {
 	struct pin_req r;
-	struct pin_arg args[LD_NPARAM];
+	struct pin_arg args[LEARND_PARAM__MAX];
 	struct learnd_key key;
 	struct ld_bounds b;
 	sqlite3 *db;
@@ -222,7 +215,7 @@ int cmd_pin(struct lc *lc, int argc, char **argv)
 			return lc_fail(lc, LC_EXIT_USAGE, "'%s': expected PARAM=N (iw, rwnd, syn_rto_ms, base_rtt_us)", argv[i]);
 		memcpy(name, argv[i], (size_t)(eq - argv[i]));
 		name[eq - argv[i]] = '\0';
-		p = param_index(name);
+		p = learnd_param_by_name(name);
 		if (p < 0)
 			return lc_fail(lc, LC_EXIT_USAGE, "'%s': unknown parameter '%s' (expected iw, rwnd, syn_rto_ms or base_rtt_us)",
 				       argv[i], name);
@@ -246,7 +239,7 @@ int cmd_pin(struct lc *lc, int argc, char **argv)
 	rc = prefix_bounds(lc, db, r.cidr, &b);
 	for (int i = 0; !rc && i < nargs; i++) {
 		const struct ld_range *rg = &b.r[args[i].p];
-		const char *name = pin_cols[args[i].p];
+		const char *name = pin_col(args[i].p);
 		uint32_t v = args[i].v;
 
 		if (!rg->set)
@@ -279,7 +272,7 @@ int cmd_pin(struct lc *lc, int argc, char **argv)
 
 struct unpin_req {
 	char cidr[LD_CIDR_STRLEN];
-	bool which[LD_NPARAM]; /* none set: all */
+	bool which[LEARND_PARAM__MAX]; /* none set: all */
 	bool any;
 	char detail[128];
 	int64_t ts;
@@ -307,12 +300,12 @@ static int unpin_write(struct lc *lc, sqlite3 *db, void *arg)
 	}
 	bool left = false;
 
-	for (int p = 0; p < LD_NPARAM; p++) {
+	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 		bool pinned = !lc_col_null(st, p);
 
 		if (r->any && r->which[p] && !pinned) {
 			sqlite3_finalize(st);
-			return lc_fail(lc, LC_EXIT_USAGE, "%s of %s is not pinned", pin_cols[p], r->cidr);
+			return lc_fail(lc, LC_EXIT_USAGE, "%s of %s is not pinned", pin_col(p), r->cidr);
 		}
 		if (pinned && r->any && !r->which[p])
 			left = true;
@@ -329,7 +322,7 @@ static int unpin_write(struct lc *lc, sqlite3 *db, void *arg)
 				   "ts_ns = ?6, who = ?7 WHERE cidr = ?1",
 				   &st);
 		if (!rc) {
-			for (int p = 0; p < LD_NPARAM; p++)
+			for (int p = 0; p < LEARND_PARAM__MAX; p++)
 				sqlite3_bind_int(st, 2 + p, r->which[p]);
 			sqlite3_bind_int64(st, 6, r->ts);
 			sqlite3_bind_text(st, 7, lc_who(), -1, SQLITE_STATIC);
@@ -364,7 +357,7 @@ int cmd_unpin(struct lc *lc, int argc, char **argv)
 	if (rc)
 		return rc;
 	for (int i = first + 1; i < argc; i++) {
-		int p = param_index(argv[i]);
+		int p = learnd_param_by_name(argv[i]);
 
 		if (p < 0)
 			return lc_fail(lc, LC_EXIT_USAGE, "unknown parameter '%s' (expected iw, rwnd, syn_rto_ms or base_rtt_us)",

@@ -6,37 +6,36 @@
 #include <stdio.h>
 #include <string.h>
 
-uint32_t ld_arm_get(const struct learnd_arm *arm, enum ld_param p)
+/* The field the parameter table names (a __u16 or a __u32). */
+uint32_t ld_arm_get(const struct learnd_arm *arm, enum learnd_param p)
 {
-	switch (p) {
-	case LD_IW: return arm->iw;
-	case LD_RWND: return arm->rwnd;
-	case LD_SYN_RTO_MS: return arm->syn_rto_ms;
-	case LD_BASE_RTT_US: return arm->base_rtt_us;
-	default: return 0;
+	const struct learnd_param_info *pi = learnd_param_info(p);
+	const char *f = (const char *)arm + pi->arm_off;
+	__u16 v16;
+	__u32 v32;
+
+	if ((unsigned)p >= LEARND_PARAM__MAX)
+		return 0;
+	if (pi->arm_size == sizeof(v16)) {
+		memcpy(&v16, f, sizeof(v16));
+		return v16;
 	}
+	memcpy(&v32, f, sizeof(v32));
+	return v32;
 }
 
-void ld_arm_set(struct learnd_arm *arm, enum ld_param p, uint32_t v)
+void ld_arm_set(struct learnd_arm *arm, enum learnd_param p, uint32_t v)
 {
-	switch (p) {
-	case LD_IW: arm->iw = (__u16)v; break;
-	case LD_RWND: arm->rwnd = (__u16)v; break;
-	case LD_SYN_RTO_MS: arm->syn_rto_ms = (__u16)v; break;
-	case LD_BASE_RTT_US: arm->base_rtt_us = v; break;
-	default: break;
-	}
-}
+	const struct learnd_param_info *pi = learnd_param_info(p);
+	char *f = (char *)arm + pi->arm_off;
+	__u16 v16 = (__u16)v;
 
-void ld_policy_fixed(const struct ld_bounds *b, uint32_t prefix_id, struct learnd_policy *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->prefix_id = prefix_id;
-	out->nslots = 1;
-	out->slots[0].share = LEARND_SHARE_ONE;
-	for (int p = 0; p < LD_NPARAM; p++)
-		if (b->r[p].set && b->r[p].min == b->r[p].max)
-			ld_arm_set(&out->slots[0], (enum ld_param)p, b->r[p].min);
+	if ((unsigned)p >= LEARND_PARAM__MAX)
+		return;
+	if (pi->arm_size == sizeof(v16))
+		memcpy(f, &v16, sizeof(v16));
+	else
+		memcpy(f, &v, sizeof(v));
 }
 
 bool ld_policy_valid(const struct learnd_policy *pol, const struct ld_bounds *b, char *why, size_t whylen)
@@ -63,13 +62,13 @@ bool ld_policy_valid(const struct learnd_policy *pol, const struct ld_bounds *b,
 			continue;
 		}
 		total += arm->share;
-		for (int p = 0; p < LD_NPARAM; p++) {
+		for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 			const struct ld_range *r = &b->r[p];
-			uint32_t v = ld_arm_get(arm, (enum ld_param)p);
+			uint32_t v = ld_arm_get(arm, (enum learnd_param)p);
 			bool ok = !r->set ? v == 0 : r->min == r->max ? v == r->min : (v == 0 || (v >= r->min && v <= r->max));
 
 			if (!ok) {
-				snprintf(why, whylen, "slot %u: %s = %u outside %u..%u", s, ld_param_name((enum ld_param)p), v,
+				snprintf(why, whylen, "slot %u: %s = %u outside %u..%u", s, ld_param_name((enum learnd_param)p), v,
 					 r->set ? r->min : 0, r->set ? r->max : 0);
 				return false;
 			}

@@ -9,13 +9,9 @@
 #include "config.h"
 #include "learnd_abi.h"
 
-/* The value of parameter p in an arm. */
-uint32_t ld_arm_get(const struct learnd_arm *arm, enum ld_param p);
-void ld_arm_set(struct learnd_arm *arm, enum ld_param p, uint32_t v);
-
-/* One slot holding the fixed values of b; learnable and unset parameters get 0
- * (kernel default). */
-void ld_policy_fixed(const struct ld_bounds *b, uint32_t prefix_id, struct learnd_policy *out);
+/* The value of parameter p in an arm (its field in param.h's table). */
+uint32_t ld_arm_get(const struct learnd_arm *arm, enum learnd_param p);
+void ld_arm_set(struct learnd_arm *arm, enum learnd_param p, uint32_t v);
 
 /* True when every slot's values respect b (unset: 0; fixed: exact; bounds: 0 or
  * within), shares add up to LEARND_SHARE_ONE and nslots is sane.  why (may be NULL)

@@ -5,6 +5,7 @@
  * text, CSV or JSON through table.c.  The rows come from the view
  * v_prefix_summary plus pins; see docs/schema.md.
  */
+#include "param.h"
 #include "report.h"
 #include "model.h"
 
@@ -147,7 +148,7 @@ static int arm_sum(sqlite3_stmt *st, int64_t id, int64_t value, struct arm_sum *
 static int add_aggregates(const struct agg_stmts *s, struct lc_report_row *r, int64_t hour_ago)
 {
 	struct arm_sum cur = { 0 }, def = { 0 };
-	int64_t in_force = r->val[LD_IW] ? r->val[LD_IW] : KERNEL_IW;
+	int64_t in_force = r->val[LEARND_PARAM_IW] ? r->val[LEARND_PARAM_IW] : KERNEL_IW;
 	double segs;
 	int rc;
 
@@ -177,13 +178,12 @@ static int add_aggregates(const struct agg_stmts *s, struct lc_report_row *r, in
 }
 
 struct report_cols {
-	int prefix_id, cidr, origin, conns_total, conns_1h, val[LD_NPARAM], bmin[LD_NPARAM], bmax[LD_NPARAM], pin[LD_NPARAM];
+	int prefix_id, cidr, origin, conns_total, conns_1h, val[LEARND_PARAM__MAX], bmin[LEARND_PARAM__MAX], bmax[LEARND_PARAM__MAX], pin[LEARND_PARAM__MAX];
 	int probe_share, fct, fct_lo, fct_hi, retrans, changed, evicted;
 };
 
 static void report_cols_find(sqlite3_stmt *st, struct report_cols *c)
 {
-	static const char *const names[LD_NPARAM] = { "iw", "rwnd", "syn_rto_ms", "base_rtt_us" };
 	char buf[64];
 
 	c->prefix_id = col_index(st, "prefix_id");
@@ -191,13 +191,13 @@ static void report_cols_find(sqlite3_stmt *st, struct report_cols *c)
 	c->origin = col_index(st, "origin");
 	c->conns_total = col_index(st, "conns_total");
 	c->conns_1h = col_index(st, "conns_1h");
-	for (int p = 0; p < LD_NPARAM; p++) {
-		c->val[p] = col_index(st, names[p]);
-		snprintf(buf, sizeof(buf), "%s_min", names[p]);
+	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
+		c->val[p] = col_index(st, learnd_param_info(p)->name);
+		snprintf(buf, sizeof(buf), "%s_min", learnd_param_info(p)->name);
 		c->bmin[p] = col_index(st, buf);
-		snprintf(buf, sizeof(buf), "%s_max", names[p]);
+		snprintf(buf, sizeof(buf), "%s_max", learnd_param_info(p)->name);
 		c->bmax[p] = col_index(st, buf);
-		snprintf(buf, sizeof(buf), "pin_%s", names[p]);
+		snprintf(buf, sizeof(buf), "pin_%s", learnd_param_info(p)->name);
 		c->pin[p] = col_index(st, buf);
 	}
 	c->probe_share = col_index(st, "probe_share");
@@ -220,7 +220,7 @@ static void report_row_read(sqlite3_stmt *st, const struct report_cols *c, struc
 	r->prefix_id = col_i64(st, c->prefix_id);
 	r->conns_total = col_i64(st, c->conns_total);
 	r->conns_1h = col_i64(st, c->conns_1h);
-	for (int p = 0; p < LD_NPARAM; p++) {
+	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 		r->val[p] = (uint32_t)col_i64(st, c->val[p]);
 		if (c->bmin[p] >= 0 && !lc_col_null(st, c->bmin[p])) {
 			r->bound[p].set = true;
@@ -306,10 +306,10 @@ static void load_no_effect(sqlite3 *db, struct lc_report_rows *rows)
 		if (!r)
 			continue;
 		bits = learnd_model_rows_no_effect(blob, n);
-		r->no_effect[LD_IW] = bits & (1u << LEARND_PARAM_IW) && r->bound[LD_IW].set &&
-				      r->bound[LD_IW].min != r->bound[LD_IW].max;
-		r->no_effect[LD_RWND] = bits & (1u << LEARND_PARAM_RWND) && r->bound[LD_RWND].set &&
-					r->bound[LD_RWND].min != r->bound[LD_RWND].max;
+		r->no_effect[LEARND_PARAM_IW] = bits & (1u << LEARND_PARAM_IW) && r->bound[LEARND_PARAM_IW].set &&
+				      r->bound[LEARND_PARAM_IW].min != r->bound[LEARND_PARAM_IW].max;
+		r->no_effect[LEARND_PARAM_RWND] = bits & (1u << LEARND_PARAM_RWND) && r->bound[LEARND_PARAM_RWND].set &&
+					r->bound[LEARND_PARAM_RWND].min != r->bound[LEARND_PARAM_RWND].max;
 	}
 	sqlite3_finalize(st);
 }
@@ -486,14 +486,14 @@ static void fmt_value(const struct lc_report_row *r, int p, bool wide, char *buf
 
 	if (!x)
 		snprintf(v, sizeof(v), "-");
-	else if (p == LD_BASE_RTT_US)
+	else if (p == LEARND_PARAM_BASE_RTT)
 		snprintf(v, sizeof(v), x >= 100000 ? "%.0f" : "%.1f", x / 1000.0);
 	else
 		snprintf(v, sizeof(v), "%u", x);
 	if (mark)
 		snprintf(v + strlen(v), sizeof(v) - strlen(v), "%c", mark);
 	if (wide && r->bound[p].set && r->bound[p].min != r->bound[p].max) {
-		if (p == LD_BASE_RTT_US)
+		if (p == LEARND_PARAM_BASE_RTT)
 			snprintf(buf, len, "%s (%g..%g)", v, r->bound[p].min / 1000.0, r->bound[p].max / 1000.0);
 		else
 			snprintf(buf, len, "%s (%u..%u)", v, r->bound[p].min, r->bound[p].max);
@@ -537,7 +537,7 @@ static void put_text_row(struct tab *t, const struct lc_report_row *r, bool wide
 	tab_str(t, buf);
 	fmt_count(r->conns_total, buf, sizeof(buf));
 	tab_str(t, buf);
-	for (int p = 0; p < LD_NPARAM; p++) {
+	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 		fmt_value(r, p, wide, buf, sizeof(buf));
 		tab_str(t, buf);
 	}
@@ -586,7 +586,7 @@ static void put_data_row(struct tab *t, const struct lc_report_row *r)
 	tab_str(t, r->origin);
 	tab_i64(t, r->conns_1h);
 	tab_i64(t, r->conns_total);
-	for (int p = 0; p < LD_NPARAM; p++) {
+	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 		tab_i64(t, r->val[p]);
 		if (r->bound[p].set) {
 			tab_i64(t, r->bound[p].min);

@@ -15,10 +15,10 @@ struct lc_report_row {
 	int64_t prefix_id;
 	char origin[16];          /* configured, discovered, default */
 	int64_t conns_total, conns_1h;
-	uint32_t val[LD_NPARAM];  /* in force (slot 0); 0: kernel default */
-	bool pinned[LD_NPARAM];
-	bool no_effect[LD_NPARAM]; /* learnable, but cannot matter here (model state): kernel default */
-	struct ld_range bound[LD_NPARAM];
+	uint32_t val[LEARND_PARAM__MAX];  /* in force (slot 0); 0: kernel default */
+	bool pinned[LEARND_PARAM__MAX];
+	bool no_effect[LEARND_PARAM__MAX]; /* learnable, but cannot matter here (model state): kernel default */
+	struct ld_range bound[LEARND_PARAM__MAX];
 	double probe_share;       /* 0..1 */
 	double fct_change, fct_lo, fct_hi; /* of the IW in force vs the kernel's 10: fraction
 					    * (-0.3: 30% faster), 95% interval; NaN: no estimate */

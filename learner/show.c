@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "param.h"
 #include "cidr.h"
 #include "ctldb.h"
 #include "jsonw.h"
@@ -155,7 +156,6 @@ static int prep(struct lc *lc, sqlite3 *db, const char *sql, const char *cidr, l
 
 static int show_params(struct lc *lc, sqlite3 *db, const char *cidr, struct jw *w)
 {
-	static const char *const names[LEARND_PARAM__MAX] = { "iw", "rwnd", "syn_rto_ms", "base_rtt_us" };
 	static struct learnd_model m; /* big: not on the stack */
 	struct learnd_model_cfg cfg;
 	sqlite3_stmt *st = NULL;
@@ -194,13 +194,13 @@ static int show_params(struct lc *lc, sqlite3 *db, const char *cidr, struct jw *
 		enum learnd_model_status sta = learnd_model_status(&m, p, why, sizeof(why));
 
 		if (lc->fmt == LC_JSON) {
-			jw_key(w, names[p]);
+			jw_key(w, learnd_param_info(p)->name);
 			jw_obj(w);
 			jw_kv_str(w, "status", learnd_model_status_name(sta));
 			jw_kv_str(w, "why", why);
 			jw_end(w);
 		} else {
-			printf("  %-12s %-15s %s\n", names[p], learnd_model_status_name(sta), why);
+			printf("  %-12s %-15s %s\n", learnd_param_info(p)->name, learnd_model_status_name(sta), why);
 		}
 	}
 	if (lc->fmt == LC_JSON)
@@ -319,7 +319,7 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 		jw_end(&w);
 	} else if (me && !isnan(me->fct_change)) {
 		printf("  %-18s %+.1f%% [%+.1f%%, %+.1f%%] (IW %u against the kernel's 10, 95%% interval)\n", "fct_change",
-		       me->fct_change * 100, me->fct_lo * 100, me->fct_hi * 100, me->val[LD_IW] ? me->val[LD_IW] : 10);
+		       me->fct_change * 100, me->fct_lo * 100, me->fct_hi * 100, me->val[LEARND_PARAM_IW] ? me->val[LEARND_PARAM_IW] : 10);
 	} else {
 		printf("  %-18s - (no connections with both the IW in force and the kernel's 10)\n", "fct_change");
 	}

@@ -120,10 +120,10 @@ static void fmt_range(const struct ld_range *r, char *buf, size_t len)
 static void json_bounds(struct jw *w, const struct ld_bounds *b)
 {
 	jw_obj(w);
-	for (int p = 0; p < LD_NPARAM; p++) {
+	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 		const struct ld_range *r = &b->r[p];
 
-		jw_key(w, ld_param_name((enum ld_param)p));
+		jw_key(w, ld_param_name((enum learnd_param)p));
 		if (!r->set) {
 			jw_null(w);
 			continue;
@@ -292,9 +292,9 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 
 static void print_bounds_line(const char *label, const struct ld_bounds *b)
 {
-	char r[LD_NPARAM][32];
+	char r[LEARND_PARAM__MAX][32];
 
-	for (int p = 0; p < LD_NPARAM; p++)
+	for (int p = 0; p < LEARND_PARAM__MAX; p++)
 		fmt_range(&b->r[p], r[p], sizeof(r[p]));
 	printf("  %-20s iw %s, rwnd %s, syn_rto_ms %s, base_rtt_us %s\n", label, r[0], r[1], r[2], r[3]);
 }
@@ -573,10 +573,10 @@ int cmd_metrics(struct lc *lc, int argc, char **argv)
 				switch (k) {
 				case 0: v = (double)r->conns_total; break;
 				case 1: v = (double)r->conns_1h; break;
-				case 2: v = r->val[LD_IW]; break;
-				case 3: v = r->val[LD_RWND]; break;
-				case 4: v = r->val[LD_SYN_RTO_MS] / 1e3; break;
-				case 5: v = r->val[LD_BASE_RTT_US] / 1e6; break;
+				case 2: v = r->val[LEARND_PARAM_IW]; break;
+				case 3: v = r->val[LEARND_PARAM_RWND]; break;
+				case 4: v = r->val[LEARND_PARAM_SYN_RTO] / 1e3; break;
+				case 5: v = r->val[LEARND_PARAM_BASE_RTT] / 1e6; break;
 				case 6: v = r->probe_share; break;
 				case 7: v = r->fct_change; break;
 				default: v = r->retrans_rate; break;

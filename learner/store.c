@@ -12,8 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "param.h"
 
-static const char *const param_col[LEARND_PARAM__MAX] = { "iw", "rwnd", "syn_rto_ms", "base_rtt_us" };
+/* A parameter's columns are named after it (param.h). */
+#define param_col(p) (learnd_param_info(p)->name)
 
 enum stmt {
 	S_BEGIN,
@@ -863,7 +865,7 @@ int ld_store_add_aggregate(struct ld_store *h, uint32_t id, enum learnd_param p,
 	if ((unsigned)p >= LEARND_PARAM__MAX)
 		return -EINVAL;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, param_col[p], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, param_col(p), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, value);
 	sqlite3_bind_int64(st, 4, (int64_t)bucket_ns);
 	sqlite3_bind_int64(st, 5, (int64_t)a->n);
@@ -886,7 +888,7 @@ int ld_store_add_decision(struct ld_store *h, uint64_t ts_ns, uint32_t id, enum 
 		return -EINVAL;
 	sqlite3_bind_int64(st, 1, (int64_t)ts_ns);
 	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_text(st, 3, param_col[p], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, param_col(p), -1, SQLITE_STATIC);
 	if (old_value < 0)
 		sqlite3_bind_null(st, 4);
 	else

@@ -96,8 +96,8 @@ static int run(const char *db, unsigned k, long n, long tick, bool unmatched, st
 		return -ENOMEM;
 	memset(res, 0, sizeof(*res));
 	ld_config_init(&cfg);
-	cfg.defaults.r[LD_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
-	cfg.defaults.r[LD_SYN_RTO_MS] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
+	cfg.defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
+	cfg.defaults.r[LEARND_PARAM_SYN_RTO] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
 	if (db) {
 		int rc = ld_store_open(db, LD_STORE_WRITE, &h, err, sizeof(err));
 

@@ -141,7 +141,7 @@ static void config(struct ld_config *cfg, struct ld_prefix_cfg *pc)
 	char err[128];
 
 	ld_config_init(cfg);
-	cfg->defaults.r[LD_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
+	cfg->defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
 	memset(pc, 0, sizeof(*pc));
 	if (ld_cidr_parse(CONF_PREFIX, &pc->key, err, sizeof(err)))
 		CHECK(0, "%s", err);
@@ -535,7 +535,7 @@ static void reload(void)
 			CHECK(0, "%s", err);
 		pcs[i].b = d.cfg.defaults;
 	}
-	pcs[0].b.r[LD_IW] = (struct ld_range){ .min = 100, .max = 200, .set = true };
+	pcs[0].b.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 100, .max = 200, .set = true };
 	next.prefixes = pcs;
 	next.nprefixes = 6;
 	ld_learner_set_config(d.l, &next);

@@ -185,8 +185,8 @@ static void config(struct ld_config *cfg)
 {
 	ld_config_init(cfg);
 	/* learn IW in 4..64 and SYN RTO in 200..3000 ms; RWND, BASE_RTT kernel defaults */
-	cfg->defaults.r[LD_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
-	cfg->defaults.r[LD_SYN_RTO_MS] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
+	cfg->defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
+	cfg->defaults.r[LEARND_PARAM_SYN_RTO] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
 }
 
 /* Four /24s and two /48s with different paths (deep and shallow). */
