@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "loader.h"
+#include "cgroup.h"
+#include "maps.h"
+#include "clock.h"
 
 static int pin_get(const char *dir, const char *name, bool rdonly, int *err)
 {
@@ -67,32 +69,9 @@ static void map_info(int fd, struct lc_map_info *mi)
 	snprintf(mi->name, sizeof(mi->name), "%s", info.name);
 }
 
-/* Find the cgroup directory whose inode is the cgroup id (cgroup v2). */
-static uint64_t want_ino;
-static char *found_path;
-static size_t found_len;
-
-static int cg_visit(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)ftw;
-	if (type == FTW_D && sb->st_ino == want_ino) {
-		snprintf(found_path, found_len, "%s", path);
-		return 1; /* stop */
-	}
-	return 0;
-}
-
 static void find_cgroup(struct lc_dp *dp)
 {
-	const char *root = ld_cgroup2_mount();
-
-	dp->cgroup_path[0] = '\0';
-	if (!root || !dp->cgroup_id)
-		return;
-	want_ino = dp->cgroup_id;
-	found_path = dp->cgroup_path;
-	found_len = sizeof(dp->cgroup_path);
-	nftw(root, cg_visit, 16, FTW_PHYS | FTW_MOUNT);
+	ld_cgroup_path(dp->cgroup_id, dp->cgroup_path, sizeof(dp->cgroup_path));
 }
 
 static void link_info(struct lc_dp *dp)

@@ -167,7 +167,7 @@ int cmd_export(struct lc *lc, int argc, char **argv)
 
 	if (lc->fmt == LC_TEXT)
 		lc->fmt = LC_CSV; /* the default; --json (before or after the command) / --format json override */
-	o.to = lc_wall_ns();
+	o.to = ld_wall_ns();
 	rc = lc_parse_opts(lc, argc, argv, "o:", export_extra, export_opt, &o, &first);
 	if (rc)
 		return rc;
@@ -224,7 +224,7 @@ int cmd_plot(struct lc *lc, int argc, char **argv)
 	FILE *out;
 	int first, rc;
 
-	o.to = lc_wall_ns();
+	o.to = ld_wall_ns();
 	rc = lc_parse_opts(lc, argc, argv, "o:", export_extra, export_opt, &o, &first);
 	if (rc)
 		return rc;

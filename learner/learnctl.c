@@ -327,14 +327,6 @@ const char *lc_who(void)
 	return who;
 }
 
-int64_t lc_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 void lc_fmt_time(int64_t ts_ns, char *buf, size_t len)
 {
 	time_t t = (time_t)(ts_ns / 1000000000LL);
@@ -374,7 +366,7 @@ int lc_parse_time(const char *s, int64_t *ts_ns)
 	const char *rest;
 
 	if (!strcmp(s, "now")) {
-		*ts_ns = lc_wall_ns();
+		*ts_ns = ld_wall_ns();
 		return 0;
 	}
 	if (s[0] == '-' && s[1] >= '0' && s[1] <= '9') {
@@ -395,7 +387,7 @@ int lc_parse_time(const char *s, int64_t *ts_ns)
 			unit = 86400;
 		else
 			return -EINVAL;
-		*ts_ns = lc_wall_ns() - (int64_t)n * unit * 1000000000LL;
+		*ts_ns = ld_wall_ns() - (int64_t)n * unit * 1000000000LL;
 		return 0;
 	}
 	if (s[0] >= '0' && s[0] <= '9' && !strchr(s, '-')) {

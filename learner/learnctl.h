@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "clock.h" /* ld_wall_ns(): the database's ts_ns clock */
 #include <stdio.h>
 #include "config.h"
 
@@ -46,8 +47,6 @@ void lc_note(struct lc *lc, const char *fmt, ...) __attribute__((format(printf, 
 
 /* Who is acting, for operator_log: $SUDO_USER, else the user name, else the uid. */
 const char *lc_who(void);
-/* CLOCK_REALTIME in nanoseconds (the database's ts_ns clock). */
-int64_t lc_wall_ns(void);
 /* "2024-05-01 12:00:03Z" (UTC) from a ts_ns; "-" for 0. */
 void lc_fmt_time(int64_t ts_ns, char *buf, size_t len);
 /* "4s", "3m", "2h", "5d" ago, from nanoseconds (3 characters below 1000 days). */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cidr.h"
-#include "loader.h"
+#include "clock.h"
 #include "log.h"
 #include "model.h"
 #include "policy.h"

@@ -19,33 +19,6 @@
 #include "learnd.skel.h"
 #include "log.h"
 
-const char *ld_cgroup2_mount(void)
-{
-	static char path[4096];
-	char dev[256], dir[4096], type[64];
-	FILE *f = fopen("/proc/mounts", "re");
-
-	if (!f)
-		return NULL;
-	path[0] = '\0';
-	while (fscanf(f, "%255s %4095s %63s %*[^\n]\n", dev, dir, type) == 3) {
-		if (!strcmp(type, "cgroup2")) {
-			snprintf(path, sizeof(path), "%s", dir);
-			break;
-		}
-	}
-	fclose(f);
-	return path[0] ? path : NULL;
-}
-
-uint64_t ld_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char *buf = NULL;
@@ -379,77 +352,4 @@ int ld_dp_counters_fd(const struct ld_dataplane *dp)
 int ld_dp_records_fd(const struct ld_dataplane *dp)
 {
 	return bpf_map__fd(dp->skel->maps.records);
-}
-
-int ld_ctl_write(int ctl_fd, const struct learnd_ctl *ctl)
-{
-	struct learnd_ctl v = *ctl;
-	__u32 zero = 0;
-
-	v.abi_version = LEARND_ABI_VERSION; /* whoever writes it speaks this ABI */
-	return bpf_map_update_elem(ctl_fd, &zero, &v, BPF_ANY) ? -errno : 0;
-}
-
-int ld_ctl_read(int ctl_fd, struct learnd_ctl *ctl)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(ctl_fd, &zero, ctl) ? -errno : 0;
-}
-
-int ld_counters_read(int counters_fd, uint64_t out[LEARND_CNT__MAX])
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
-
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (__u32 i = 0; i < LEARND_CNT__MAX; i++) {
-		out[i] = 0;
-		if (bpf_map_lookup_elem(counters_fd, &i, vals)) {
-			int e = -errno;
-
-			free(vals);
-			return e;
-		}
-		for (int c = 0; c < ncpu; c++)
-			out[i] += vals[c];
-	}
-	free(vals);
-	return 0;
-}
-
-const char *ld_counter_name(enum learnd_counter c)
-{
-	static const char *const names[LEARND_CNT__MAX] = {
-		[LEARND_CNT_RECORDS] = "records",
-		[LEARND_CNT_RB_DROPS] = "ringbuf_drops",
-		[LEARND_CNT_LOOKUPS] = "lookups",
-		[LEARND_CNT_MISSES] = "misses",
-		[LEARND_CNT_IW_FAIL] = "iw_setsockopt_failures",
-		[LEARND_CNT_RCVBUF_FAIL] = "rcvbuf_setsockopt_failures",
-		[LEARND_CNT_STORAGE_FAIL] = "storage_failures",
-		[LEARND_CNT_DEFAULTED] = "defaulted",
-		[LEARND_CNT_IW_KERNEL] = "iw_kernel_kept",
-	};
-	return (unsigned)c < LEARND_CNT__MAX ? names[c] : "?";
-}
-
-const char *ld_counter_help(enum learnd_counter c)
-{
-	static const char *const help[LEARND_CNT__MAX] = {
-		[LEARND_CNT_RECORDS] = "Close records written to the ring buffer.",
-		[LEARND_CNT_RB_DROPS] = "Close records lost because the ring buffer was full.",
-		[LEARND_CNT_LOOKUPS] = "Policy map lookups.",
-		[LEARND_CNT_MISSES] = "Policy map lookups that matched no prefix.",
-		[LEARND_CNT_IW_FAIL] = "bpf_setsockopt(TCP_BPF_IW) failures.",
-		[LEARND_CNT_RCVBUF_FAIL] = "bpf_setsockopt(SO_RCVBUF) failures.",
-		[LEARND_CNT_STORAGE_FAIL] = "Socket storage allocation failures.",
-		[LEARND_CNT_DEFAULTED] = "Replies forced to kernel defaults (stale heartbeat, paused, observe-only).",
-		[LEARND_CNT_IW_KERNEL] = "IW values not applied because the kernel had cut cwnd to 1 after a lost handshake.",
-	};
-	return (unsigned)c < LEARND_CNT__MAX ? help[c] : "?";
 }

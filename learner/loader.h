@@ -14,7 +14,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "cgroup.h"
+#include "clock.h"
 #include "learnd_abi.h"
+#include "maps.h" /* the maps, once open: ld_ctl_write(ld_dp_ctl_fd(dp), ...) */
 
 struct learnd;     /* the skeleton, learnd.skel.h */
 struct bpf_link;
@@ -36,9 +39,6 @@ struct ld_dataplane {
 	uint64_t cgroup_id;
 };
 
-/* The cgroup v2 mount point ("/sys/fs/cgroup/unified" on hybrid hosts), or NULL. */
-const char *ld_cgroup2_mount(void);
-
 /* Everything above; returns 0 or -errno, logging what failed. */
 int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts);
 /* detach: remove link and pins (kernel defaults at once).  Safe on a zeroed dp. */
@@ -48,15 +48,5 @@ int ld_dp_policy_fd(const struct ld_dataplane *dp);
 int ld_dp_ctl_fd(const struct ld_dataplane *dp);
 int ld_dp_counters_fd(const struct ld_dataplane *dp);
 int ld_dp_records_fd(const struct ld_dataplane *dp);
-
-/* Control block: heartbeat (CLOCK_MONOTONIC ns), TTL, flags, sample rate. */
-int ld_ctl_write(int ctl_fd, const struct learnd_ctl *ctl);
-int ld_ctl_read(int ctl_fd, struct learnd_ctl *ctl);
-uint64_t ld_now_ns(void);
-/* Sum of a per-CPU counter over all CPUs. */
-int ld_counters_read(int counters_fd, uint64_t out[LEARND_CNT__MAX]);
-const char *ld_counter_name(enum learnd_counter c);
-/* One sentence for a Prometheus HELP line (learnctl metrics, learnd's metrics_file). */
-const char *ld_counter_help(enum learnd_counter c);
 
 #endif

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "loader.h"
+#include "maps.h"
 
 static void head(FILE *f, const char *name, const char *type, const char *help)
 {

@@ -255,7 +255,7 @@ int cmd_pin(struct lc *lc, int argc, char **argv)
 				     args[i].text, r.cidr, name, rg->min, rg->max);
 	}
 	if (!rc) {
-		r.ts = lc_wall_ns();
+		r.ts = ld_wall_ns();
 		rc = in_transaction(lc, db, pin_write, &r);
 	}
 	if (!rc) {
@@ -373,7 +373,7 @@ int cmd_unpin(struct lc *lc, int argc, char **argv)
 	rc = lc_db_open(lc, true, &db);
 	if (rc)
 		return rc;
-	r.ts = lc_wall_ns();
+	r.ts = ld_wall_ns();
 	rc = in_transaction(lc, db, unpin_write, &r);
 	if (!rc) {
 		char text[256];
@@ -445,7 +445,7 @@ static int pause_resume(struct lc *lc, int argc, char **argv, bool paused)
 	/* Then the intent, so that it holds across learnd's restarts. */
 	rc = lc_db_open(lc, true, &db);
 	if (!rc) {
-		r.ts = lc_wall_ns();
+		r.ts = ld_wall_ns();
 		rc = in_transaction(lc, db, pause_write, &r);
 		lc_db_close(db);
 	}

@@ -320,7 +320,7 @@ static int load_aggregates(struct lc *lc, struct lc_report_rows *rows)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nj = rows->n < 20000 || ncpu < 2 ? 1 : ncpu < 4 ? (size_t)ncpu : 4;
 
-	int64_t hour_ago = lc_wall_ns() - 3600LL * 1000000000LL;
+	int64_t hour_ago = ld_wall_ns() - 3600LL * 1000000000LL;
 	int rc = 0;
 
 	for (size_t t = 0; t < nj; t++) {
@@ -665,7 +665,7 @@ int cmd_report(struct lc *lc, int argc, char **argv)
 	struct tab t;
 	size_t shown = 0;
 	int first, rc;
-	int64_t now = lc_wall_ns();
+	int64_t now = ld_wall_ns();
 
 	rc = lc_parse_opts(lc, argc, argv, NULL, extra, report_opt, &o, &first);
 	if (rc)

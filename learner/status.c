@@ -14,7 +14,8 @@
 #include "ctldb.h"
 #include "dpinfo.h"
 #include "jsonw.h"
-#include "loader.h"
+#include "clock.h"
+#include "maps.h"
 #include "learnctl.h"
 #include "report.h"
 
@@ -87,7 +88,7 @@ static int64_t db_stale_ns(struct lc_dp *dp, const struct db_facts *f)
 
 	if (!f->ok || f->last_tick_ns <= 0 || !lc_dp_alive(dp, &hb_age))
 		return -1;
-	age = lc_wall_ns() - f->last_tick_ns;
+	age = ld_wall_ns() - f->last_tick_ns;
 	return age > (int64_t)dp->ctl_val.ttl_ns ? age : -1;
 }
 
@@ -248,7 +249,7 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 		jw_kv_i64(&w, "decisions", f->decisions);
 		jw_kv_bool(&w, "paused", f->paused);
 		if (f->last_tick_ns > 0)
-			jw_kv_dbl(&w, "last_tick_age_s", (double)(lc_wall_ns() - f->last_tick_ns) / 1e9);
+			jw_kv_dbl(&w, "last_tick_age_s", (double)(ld_wall_ns() - f->last_tick_ns) / 1e9);
 		else
 			jw_kv_null(&w, "last_tick_age_s");
 		jw_kv_i64(&w, "records", f->records);
@@ -371,7 +372,7 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 		if (f->last_tick_ns > 0) {
 			char ago[16];
 
-			lc_fmt_age(lc_wall_ns() - f->last_tick_ns, ago, sizeof(ago));
+			lc_fmt_age(ld_wall_ns() - f->last_tick_ns, ago, sizeof(ago));
 			printf("            learnd's last tick in the database: %s ago", ago);
 			if (f->records >= 0)
 				printf(", %" PRId64 " records", f->records);
@@ -541,7 +542,7 @@ int cmd_metrics(struct lc *lc, int argc, char **argv)
 	if (f.last_tick_ns > 0) {
 		prom_head("learnd_db_last_tick_age_seconds", "gauge",
 			  "Seconds since learnd last committed a tick to the database (grows while its writes fail).");
-		printf("learnd_db_last_tick_age_seconds %.3f\n", (double)(lc_wall_ns() - f.last_tick_ns) / 1e9);
+		printf("learnd_db_last_tick_age_seconds %.3f\n", (double)(ld_wall_ns() - f.last_tick_ns) / 1e9);
 	}
 	prom_head("learnd_prefixes", "gauge", "Prefixes in the database.");
 	printf("learnd_prefixes %" PRId64 "\n", f.prefixes);

@@ -108,14 +108,6 @@ struct ld_store {
  * out, tagged so a different layout is detected and ignored, not misread. */
 #define MODEL_FORMAT ((int64_t)sizeof(struct learnd_model_row) << 8 | 1)
 
-uint64_t ld_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 const char *ld_store_errmsg(const struct ld_store *h)
 {
 	return h && h->db ? sqlite3_errmsg(h->db) : "no database";

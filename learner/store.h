@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "clock.h" /* ld_wall_ns(): the database's clock */
 #include "cidr.h"
 #include "config.h"
 #include "learnd_abi.h"
@@ -132,7 +133,5 @@ int ld_store_paused(struct ld_store *h, bool *paused);
 typedef void (*ld_store_pin_fn)(void *ctx, const char *cidr, const int64_t vals[LEARND_PARAM__MAX]);
 int ld_store_pins(struct ld_store *h, ld_store_pin_fn fn, void *ctx);
 
-/* CLOCK_REALTIME in ns: the database's clock (ld_now_ns() is monotonic). */
-uint64_t ld_wall_ns(void);
 
 #endif
