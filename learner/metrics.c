@@ -4,65 +4,32 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "maps.h"
+#include "prom.h"
 
-static void head(FILE *f, const char *name, const char *type, const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void u64(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
-{
-	head(f, name, type, help);
-	fprintf(f, "%s %" PRIu64 "\n", name, v);
-}
-
-static void seconds(FILE *f, const char *name, const char *help, uint64_t ns)
-{
-	head(f, name, "gauge", help);
-	fprintf(f, "%s %.3f\n", name, (double)ns / 1e9);
-}
-
+/* learnd's series: what it knows that learnctl cannot (its counters since it
+ * started), and the facts both print, under prom.h's definitions. */
 static void emit(FILE *f, const struct ld_metrics *m)
 {
 	if (m->heartbeat_wall_ns)
-		seconds(f, "learnd_heartbeat_timestamp_seconds",
-			"Wall-clock time of learnd's last heartbeat (one per tick), seconds since the epoch.",
-			m->heartbeat_wall_ns);
-	seconds(f, "learnd_start_time_seconds", "Wall-clock time learnd started, seconds since the epoch.",
-		m->start_wall_ns);
-	u64(f, "learnd_paused", "gauge", "1 if the operator paused learnd (database control 'paused').", m->st.paused);
-	u64(f, "learnd_observe_only", "gauge", "1 if learnd runs observe-only.", m->observe_only);
-	u64(f, "learnd_records_consumed_total", "counter", "Close records learnd took from the ring buffer.",
-	    m->records);
-	u64(f, "learnd_records_malformed_total", "counter", "Close records that did not decode (dropped).",
-	    m->bad_records);
-	if (m->have_counters) {
-		for (int c = 0; c < LEARND_CNT__MAX; c++) {
-			char name[96];
-
-			snprintf(name, sizeof(name), "learnd_bpf_%s_total", ld_counter_name((enum learnd_counter)c));
-			u64(f, name, "counter", ld_counter_help((enum learnd_counter)c), m->counter[c]);
-		}
-	}
-	u64(f, "learnd_policy_map_capacity", "gauge", "Policy map max_entries.", m->policy_capacity);
-	u64(f, "learnd_prefixes", "gauge", "Prefixes learnd knows (configured, discovered and the default).",
-	    m->st.prefixes);
-	u64(f, "learnd_prefixes_discovered_total", "counter", "Prefixes created from traffic since learnd started.",
-	    m->st.discovered);
-	u64(f, "learnd_prefixes_evicted_total", "counter",
-	    "Discovered prefixes dropped at the max_prefixes cap since learnd started.", m->st.evicted);
-	u64(f, "learnd_decisions_total", "counter",
-	    "Decisions learnd made since it started (including each prefix's initial values).", m->st.decisions);
-	u64(f, "learnd_store_errors_total", "counter",
-	    "Ticks whose database transaction failed since learnd started (history kept in memory, retried).",
-	    m->st.store_errors);
+		ld_prom_seconds(f, LD_M_HEARTBEAT_TIME, (int64_t)m->heartbeat_wall_ns);
+	ld_prom_seconds(f, LD_M_START_TIME, (int64_t)m->start_wall_ns);
+	ld_prom_u64(f, LD_M_PAUSED, m->st.paused);
+	ld_prom_u64(f, LD_M_OBSERVE_ONLY, m->observe_only);
+	ld_prom_u64(f, LD_M_RECORDS_CONSUMED, m->records);
+	ld_prom_u64(f, LD_M_RECORDS_MALFORMED, m->bad_records);
+	if (m->have_counters)
+		ld_prom_bpf_counters(f, m->counter);
+	ld_prom_u64(f, LD_M_POLICY_CAPACITY, m->policy_capacity);
+	ld_prom_u64(f, LD_M_PREFIXES, m->st.prefixes);
+	ld_prom_u64(f, LD_M_PREFIXES_DISCOVERED, m->st.discovered);
+	ld_prom_u64(f, LD_M_PREFIXES_EVICTED, m->st.evicted);
+	ld_prom_u64(f, LD_M_DECISIONS_MADE, m->st.decisions);
+	ld_prom_u64(f, LD_M_STORE_ERRORS, m->st.store_errors);
 }
 
 int ld_metrics_write(const char *path, const struct ld_metrics *m)

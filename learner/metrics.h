@@ -2,8 +2,8 @@
 /*
  * learnd's Prometheus textfile (config metrics_file): a few counters and gauges
  * written every tick, atomically (a temporary file in the same directory, then
- * rename), for node_exporter's textfile collector.  The series names are those
- * of `learnctl metrics` where the fact is the same.
+ * rename), for node_exporter's textfile collector.  The series are prom.h's:
+ * one name, one meaning, whether learnd or `learnctl metrics` printed it.
  */
 #ifndef LEARND_METRICS_H
 #define LEARND_METRICS_H

@@ -16,6 +16,7 @@
 #include "jsonw.h"
 #include "clock.h"
 #include "maps.h"
+#include "prom.h"
 #include "learnctl.h"
 #include "report.h"
 
@@ -24,6 +25,7 @@ struct db_facts {
 	int version;
 	int64_t size, wal_size;
 	int64_t prefixes, pins, decisions;
+	int64_t prefixes_held; /* not evicted: learnd_prefixes' meaning (prom.h) */
 	bool paused;
 	int64_t last_decision_ns;
 	int64_t last_tick_ns, records, store_errors; /* learnd's daemon table; -1: absent */
@@ -66,6 +68,7 @@ static int read_db_facts(struct lc *lc, struct db_facts *f)
 	f->ok = true;
 	f->version = lc_db_version();
 	f->prefixes = scalar(db, "SELECT count(*) FROM prefixes", -1);
+	f->prefixes_held = scalar(db, "SELECT count(*) FROM prefixes WHERE evicted_ns IS NULL", -1);
 	f->pins = scalar(db, "SELECT count(*) FROM pins", -1);
 	f->decisions = scalar(db, "SELECT count(*) FROM decisions", -1);
 	f->last_decision_ns = scalar(db, "SELECT max(ts_ns) FROM decisions", 0);
@@ -441,22 +444,30 @@ int cmd_status(struct lc *lc, int argc, char **argv)
 
 /* ---- metrics ---- */
 
-/* A Prometheus label value: backslash, double quote and newline escaped. */
-static void prom_label(FILE *out, const char *s)
+/* The per-prefix series, one block each; NaN (no estimate) is left out. */
+static void prefix_series(const struct lc_report_rows *rows)
 {
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fprintf(out, "\\%c", *s);
-		else if (*s == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*s, out);
-	}
-}
+	for (int k = LD_M_PFX_CONNECTIONS; k <= LD_M_PFX_RETRANS; k++) {
+		ld_prom_head(stdout, (enum ld_series)k);
+		for (size_t i = 0; i < rows->n; i++) {
+			const struct lc_report_row *r = &rows->row[i];
+			double v;
 
-static void prom_head(const char *name, const char *type, const char *help)
-{
-	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+			switch (k) {
+			case LD_M_PFX_CONNECTIONS: v = (double)r->conns_total; break;
+			case LD_M_PFX_CONNECTIONS_1H: v = (double)r->conns_1h; break;
+			case LD_M_PFX_IW: v = r->val[LEARND_PARAM_IW]; break;
+			case LD_M_PFX_RWND: v = r->val[LEARND_PARAM_RWND]; break;
+			case LD_M_PFX_SYN_RTO: v = r->val[LEARND_PARAM_SYN_RTO] / 1e3; break;
+			case LD_M_PFX_BASE_RTT: v = r->val[LEARND_PARAM_BASE_RTT] / 1e6; break;
+			case LD_M_PFX_PROBE_SHARE: v = r->probe_share; break;
+			case LD_M_PFX_FCT_CHANGE: v = r->fct_change; break;
+			default: v = r->retrans_rate; break;
+			}
+			if (v == v) /* not NaN */
+				ld_prom_prefix(stdout, (enum ld_series)k, r->cidr, r->origin, v);
+		}
+	}
 }
 
 struct metrics_opts {
@@ -506,92 +517,29 @@ int cmd_metrics(struct lc *lc, int argc, char **argv)
 	lc_dp_info(&dp);
 	alive = lc_dp_alive(&dp, &age);
 
-	prom_head("learnd_up", "gauge", "1 if learnd's heartbeat is within its TTL.");
-	printf("learnd_up %d\n", alive);
-	if (dp.have_ctl && dp.ctl_val.heartbeat_ns) {
-		prom_head("learnd_heartbeat_age_seconds", "gauge", "Seconds since learnd's last heartbeat.");
-		printf("learnd_heartbeat_age_seconds %.3f\n", (double)age / 1e9);
-	}
-	prom_head("learnd_paused", "gauge", "1 if the operator paused learnd (database control 'paused').");
-	printf("learnd_paused %d\n", f.paused);
+	ld_prom_u64(stdout, LD_M_UP, alive);
+	if (dp.have_ctl && dp.ctl_val.heartbeat_ns)
+		ld_prom_seconds(stdout, LD_M_HEARTBEAT_AGE, age);
+	ld_prom_u64(stdout, LD_M_PAUSED, f.paused);
 	if (dp.have_ctl) {
-		prom_head("learnd_dataplane_paused", "gauge", "1 if the PAUSED flag is set in the pinned ctl_map.");
-		printf("learnd_dataplane_paused %d\n", !!(dp.ctl_val.flags & LEARND_CTL_PAUSED));
-		prom_head("learnd_observe_only", "gauge", "1 if learnd runs observe-only.");
-		printf("learnd_observe_only %d\n", !!(dp.ctl_val.flags & LEARND_CTL_OBSERVE_ONLY));
+		ld_prom_u64(stdout, LD_M_DATAPLANE_PAUSED, !!(dp.ctl_val.flags & LEARND_CTL_PAUSED));
+		ld_prom_u64(stdout, LD_M_OBSERVE_ONLY, !!(dp.ctl_val.flags & LEARND_CTL_OBSERVE_ONLY));
 	}
-	if (dp.have_counters) {
-		for (int c = 0; c < LEARND_CNT__MAX; c++) {
-			char name[96];
-
-			snprintf(name, sizeof(name), "learnd_bpf_%s_total", ld_counter_name((enum learnd_counter)c));
-			prom_head(name, "counter", ld_counter_help((enum learnd_counter)c));
-			printf("%s %" PRIu64 "\n", name, dp.counter[c]);
-		}
-	}
+	if (dp.have_counters)
+		ld_prom_bpf_counters(stdout, dp.counter);
 	if (dp.policy.present) {
-		prom_head("learnd_policy_map_capacity", "gauge", "Policy map max_entries.");
-		printf("learnd_policy_map_capacity %u\n", dp.policy.max_entries);
-		if (dp.policy_entries >= 0) {
-			prom_head("learnd_policy_map_entries", "gauge", "Prefixes in the policy map.");
-			printf("learnd_policy_map_entries %" PRId64 "\n", dp.policy_entries);
-		}
+		ld_prom_u64(stdout, LD_M_POLICY_CAPACITY, dp.policy.max_entries);
+		if (dp.policy_entries >= 0)
+			ld_prom_u64(stdout, LD_M_POLICY_ENTRIES, (uint64_t)dp.policy_entries);
 	}
-	prom_head("learnd_db_size_bytes", "gauge", "Size of the SQLite database file (without WAL).");
-	printf("learnd_db_size_bytes %" PRId64 "\n", f.size);
-	if (f.last_tick_ns > 0) {
-		prom_head("learnd_db_last_tick_age_seconds", "gauge",
-			  "Seconds since learnd last committed a tick to the database (grows while its writes fail).");
-		printf("learnd_db_last_tick_age_seconds %.3f\n", (double)(ld_wall_ns() - f.last_tick_ns) / 1e9);
-	}
-	prom_head("learnd_prefixes", "gauge", "Prefixes in the database.");
-	printf("learnd_prefixes %" PRId64 "\n", f.prefixes);
-	prom_head("learnd_pins", "gauge", "Prefixes with an operator pin.");
-	printf("learnd_pins %" PRId64 "\n", f.pins);
-	prom_head("learnd_decisions_total", "counter", "Decisions the learner recorded.");
-	printf("learnd_decisions_total %" PRId64 "\n", f.decisions);
-
-	if (!o.no_prefixes && rows.n) {
-		static const struct {
-			const char *name, *help;
-		} g[] = {
-			{ "learnd_prefix_connections_total", "Connections recorded for the prefix." },
-			{ "learnd_prefix_connections_last_hour", "Connections recorded for the prefix in the last hour." },
-			{ "learnd_prefix_iw_packets", "Initial congestion window in force (0: kernel default)." },
-			{ "learnd_prefix_rwnd_packets", "Initial receive window in force (0: kernel default)." },
-			{ "learnd_prefix_syn_rto_seconds", "SYN RTO in force (0: kernel default)." },
-			{ "learnd_prefix_base_rtt_seconds", "BASE_RTT in force (0: kernel default)." },
-			{ "learnd_prefix_probe_share", "Share of connections on probe slots." },
-			{ "learnd_prefix_fct_change_ratio", "Estimated flow completion time change against the kernel default (-0.3: 30% faster)." },
-			{ "learnd_prefix_retrans_ratio", "Retransmitted over sent data segments." },
-		};
-		for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
-			prom_head(g[k].name, k == 0 ? "counter" : "gauge", g[k].help);
-			for (size_t i = 0; i < rows.n; i++) {
-				const struct lc_report_row *r = &rows.row[i];
-				double v;
-
-				switch (k) {
-				case 0: v = (double)r->conns_total; break;
-				case 1: v = (double)r->conns_1h; break;
-				case 2: v = r->val[LEARND_PARAM_IW]; break;
-				case 3: v = r->val[LEARND_PARAM_RWND]; break;
-				case 4: v = r->val[LEARND_PARAM_SYN_RTO] / 1e3; break;
-				case 5: v = r->val[LEARND_PARAM_BASE_RTT] / 1e6; break;
-				case 6: v = r->probe_share; break;
-				case 7: v = r->fct_change; break;
-				default: v = r->retrans_rate; break;
-				}
-				if (v != v) /* NaN: no estimate */
-					continue;
-				printf("%s{prefix=\"", g[k].name);
-				prom_label(stdout, r->cidr);
-				printf("\",origin=\"");
-				prom_label(stdout, r->origin);
-				printf("\"} %.10g\n", v);
-			}
-		}
-	}
+	ld_prom_u64(stdout, LD_M_DB_SIZE, (uint64_t)f.size);
+	if (f.last_tick_ns > 0)
+		ld_prom_seconds(stdout, LD_M_DB_LAST_TICK_AGE, ld_wall_ns() - f.last_tick_ns);
+	ld_prom_u64(stdout, LD_M_PREFIXES, (uint64_t)f.prefixes_held);
+	ld_prom_u64(stdout, LD_M_PINS, (uint64_t)f.pins);
+	ld_prom_u64(stdout, LD_M_DECISIONS, (uint64_t)f.decisions);
+	if (!o.no_prefixes && rows.n)
+		prefix_series(&rows);
 	lc_report_free(&rows);
 	lc_dp_close(&dp);
 	return 0;
