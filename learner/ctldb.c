@@ -72,12 +72,25 @@ static void sql_sqrt(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_double(ctx, sqrt(x));
 }
 
+int lc_db_connect(const char *path, bool write, sqlite3 **db)
+{
+	int rc = sqlite3_open_v2(path, db, (write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_busy_timeout(*db, 5000);
+	sqlite3_extended_result_codes(*db, 1);
+	sqlite3_create_function(*db, "lc_sqrt", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_sqrt, NULL, NULL);
+	return SQLITE_OK;
+}
+
 int lc_db_open(struct lc *lc, bool write, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	struct stat sb;
-	int rc, flags = (write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+	int rc;
 	int version = -1;
 
 	*out = NULL;
@@ -95,16 +108,13 @@ int lc_db_open(struct lc *lc, bool write, sqlite3 **out)
 	}
 	if (!S_ISREG(sb.st_mode))
 		return lc_fail(lc, LC_EXIT_USAGE, "database %s is not a regular file", lc->db);
-	rc = sqlite3_open_v2(lc->db, &db, flags, NULL);
+	rc = lc_db_connect(lc->db, write, &db);
 	if (rc != SQLITE_OK) {
 		int status = lc_db_error(lc, db, rc, "open");
 
 		sqlite3_close(db);
 		return status;
 	}
-	sqlite3_busy_timeout(db, 5000);
-	sqlite3_extended_result_codes(db, 1);
-	sqlite3_create_function(db, "lc_sqrt", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_sqrt, NULL, NULL);
 	/* The header is read here: a file that is not SQLite fails now. */
 	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	if (rc == SQLITE_OK) {

@@ -17,6 +17,9 @@
  * than we know (or older than one with learnctl's tables). */
 int lc_db_open(struct lc *lc, bool write, sqlite3 **db);
 void lc_db_close(sqlite3 *db);
+/* The connection alone (no checks: lc_db_open made them), for a worker thread's
+ * own reader: busy timeout, extended codes, lc_sqrt().  An SQLite result code. */
+int lc_db_connect(const char *path, bool write, sqlite3 **db);
 /* The schema version found (PRAGMA user_version) by the last lc_db_open. */
 int lc_db_version(void);
 

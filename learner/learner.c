@@ -644,13 +644,13 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 		}
 	}
 	if (!rc)
-		rc = ld_store_put_daemon(l->store, "last_tick_ns", (int64_t)wall);
+		rc = ld_store_put_daemon(l->store, LD_DAEMON_LAST_TICK, (int64_t)wall);
 	if (!rc)
-		rc = ld_store_put_daemon(l->store, "records", (int64_t)l->st.records);
+		rc = ld_store_put_daemon(l->store, LD_DAEMON_RECORDS, (int64_t)l->st.records);
 	if (!rc)
-		rc = ld_store_put_daemon(l->store, "prefixes", (int64_t)l->n);
+		rc = ld_store_put_daemon(l->store, LD_DAEMON_PREFIXES, (int64_t)l->n);
 	if (!rc)
-		rc = ld_store_put_daemon(l->store, "store_errors", (int64_t)l->st.store_errors);
+		rc = ld_store_put_daemon(l->store, LD_DAEMON_STORE_ERRORS, (int64_t)l->st.store_errors);
 	if (!rc && wall - l->last_prune_ns > 3600ull * 1000000000ull) {
 		rc = ld_store_prune(l->store, wall - (uint64_t)l->cfg->retention_days * 86400ull * 1000000000ull);
 		if (!rc)

@@ -263,11 +263,9 @@ static void *agg_worker(void *arg)
 	struct agg_stmts st = { 0 };
 	sqlite3 *db = NULL;
 
-	j->rc = sqlite3_open_v2(j->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (j->rc == SQLITE_OK) {
-		sqlite3_busy_timeout(db, 5000);
+	j->rc = lc_db_connect(j->path, false, &db);
+	if (j->rc == SQLITE_OK)
 		j->rc = sqlite3_prepare_v2(db, TOTALS_SQL, -1, &st.totals, NULL);
-	}
 	if (j->rc == SQLITE_OK)
 		j->rc = sqlite3_prepare_v2(db, ARM_SQL, -1, &st.arm, NULL);
 	if (j->rc == SQLITE_OK) {

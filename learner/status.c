@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "maps.h"
 #include "prom.h"
+#include "store.h" /* LD_DAEMON_*: the daemon table's keys */
 #include "learnctl.h"
 #include "report.h"
 
@@ -73,9 +74,9 @@ static int read_db_facts(struct lc *lc, struct db_facts *f)
 	f->decisions = scalar(db, "SELECT count(*) FROM decisions", -1);
 	f->last_decision_ns = scalar(db, "SELECT max(ts_ns) FROM decisions", 0);
 	f->paused = scalar(db, "SELECT value = '1' FROM control WHERE key = 'paused'", 0) == 1;
-	f->last_tick_ns = scalar(db, "SELECT value FROM daemon WHERE key = 'last_tick_ns'", -1);
-	f->records = scalar(db, "SELECT value FROM daemon WHERE key = 'records'", -1);
-	f->store_errors = scalar(db, "SELECT value FROM daemon WHERE key = 'store_errors'", -1);
+	f->last_tick_ns = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_LAST_TICK "'", -1);
+	f->records = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_RECORDS "'", -1);
+	f->store_errors = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_STORE_ERRORS "'", -1);
 	lc_db_close(db);
 	return 0;
 }

@@ -118,6 +118,11 @@ int ld_store_put_sample(struct ld_store *h, uint32_t id, uint32_t seq, uint64_t 
 /* Stores text unless it equals the last configuration stored. */
 int ld_store_put_config(struct ld_store *h, uint64_t ts_ns, const char *path, const char *text);
 int ld_store_put_daemon(struct ld_store *h, const char *key, int64_t value);
+/* The daemon table's keys: what learnd tells learnctl there (docs/schema.md). */
+#define LD_DAEMON_LAST_TICK "last_tick_ns"     /* wall ns of the last committed tick */
+#define LD_DAEMON_RECORDS "records"            /* close records consumed since start */
+#define LD_DAEMON_PREFIXES "prefixes"          /* prefixes held */
+#define LD_DAEMON_STORE_ERRORS "store_errors"  /* failed tick transactions since start */
 /* Retention (learnd calls it hourly with now - retention_days): drop aggregates
  * of buckets before before_ns, decisions before it except the last of each
  * (prefix, param), and evicted prefixes last used before it with what is left
