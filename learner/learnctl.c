@@ -25,7 +25,7 @@ struct lc_cmd {
 	const char *name;
 	int (*fn)(struct lc *lc, int argc, char **argv);
 	const char *summary;
-	const char *help; /* man-style page: SYNOPSIS, DESCRIPTION, OPTIONS, EXAMPLES */
+	const char *help; /* short: SYNOPSIS and OPTIONS; the full text is learnctl(8)'s */
 };
 
 #define COMMON_OPTS_HELP                                                                        \
@@ -51,139 +51,46 @@ static const struct lc_cmd commands[] = {
 	  "SYNOPSIS\n"
 	  "  learnctl report [--sort KEY] [--prefix CIDR] [--limit N] [--wide] [--json|--csv]\n"
 	  "\n"
-	  "DESCRIPTION\n"
-	  "  One row per prefix learnd knows (configured, discovered, or the default\n"
-	  "  policy): its origin, connections in the last hour and in total, the IW,\n"
-	  "  RWND (packets), SYN RTO (ms) and BASE_RTT (ms) in force, the share of\n"
-	  "  connections spent on probes, the estimated change of flow completion time\n"
-	  "  (mean connection time at the IW in force against IW 10, the kernel's\n"
-	  "  default, with +- half its 95% interval), the retransmit rate (retransmitted\n"
-	  "  over sent data segments), and how long ago the choice last changed.\n"
-	  "  Connections are the sampled ones (1 in sample_rate).  Text columns: IW and\n"
-	  "  RWND in packets, RTO (SYN RTO) and RTT (BASE_RTT) in ms; a value is marked P\n"
-	  "  when the operator pinned it, F when the config fixes it, and '-' means the\n"
-	  "  kernel default.  --wide adds each value's bounds and full times; --json\n"
-	  "  and --csv always carry the bounds, raw values and times in ns.\n"
-	  "\n"
 	  "OPTIONS\n"
 	  "      --sort KEY     prefix (default), conns, recent (last hour), gain (largest\n"
 	  "                     FCT reduction first), retrans, changed (most recent first)\n"
 	  "      --prefix CIDR  only prefixes inside CIDR (or equal to it)\n"
 	  "      --limit N      at most N rows (after sorting)\n"
 	  "      --wide         text: add the bounds columns (wider than 80 columns)\n"
-	  "      --csv          CSV with a header line (RFC 4180 quoting)\n"
-	  "\n" COMMON_OPTS_HELP "\n" EXIT_HELP "\n"
-	  "EXAMPLES\n"
-	  "  learnctl report --sort gain --limit 20\n"
-	  "  learnctl report --prefix 10.0.0.0/8 --json | python3 -m json.tool\n" },
+	  "      --csv          CSV with a header line (RFC 4180 quoting)\n" },
 	{ "show", cmd_show, "one prefix in detail: values tried, slots, decisions",
 	  "SYNOPSIS\n"
 	  "  learnctl show PREFIX [--decisions N] [--json]\n"
 	  "\n"
-	  "DESCRIPTION\n"
-	  "  Everything learnd knows about one prefix (given exactly as in the report,\n"
-	  "  e.g. 192.0.2.0/24): the summary (values in force, bounds, FCT estimate), the\n"
-	  "  pin, every value tried for each parameter with its connections, failures,\n"
-	  "  mean connection time (ms) and 95% interval, handshake time and retransmit\n"
-	  "  rate, the current slots with their shares, and the decisions with reasons.\n"
-	  "\n"
 	  "OPTIONS\n"
-	  "      --decisions N  the last N decisions (default 20; 0 for all)\n"
-	  "\n" COMMON_OPTS_HELP "\n" EXIT_HELP },
+	  "      --decisions N  the last N decisions (default 20; 0 for all)\n" },
 	{ "status", cmd_status, "is learnd alive, where is it attached, counters, database",
 	  "SYNOPSIS\n"
-	  "  learnctl status [--json]\n"
-	  "\n"
-	  "DESCRIPTION\n"
-	  "  Reads the pinned maps and link under the pin directory and the database:\n"
-	  "  learnd's heartbeat age against its TTL (alive, stale, absent, or unknown\n"
-	  "  to a user who may not read the pins), the\n"
-	  "  control flags (paused, observe-only), the link id, the cgroup it is\n"
-	  "  attached to, program and map ids, the data plane's counters (close records,\n"
-	  "  ring-buffer drops, lookups, misses, failures), policy map occupancy, the\n"
-	  "  database path, size, schema version, pins and pause state, and the\n"
-	  "  configuration in force.  Reading pins needs root (CAP_BPF); without it the\n"
-	  "  data-plane part says why it is missing and the rest is still printed.\n"
-	  "\n" COMMON_OPTS_HELP "\n" EXIT_HELP },
+	  "  learnctl status [--json]\n" },
 	{ "pin", cmd_pin, "fix values for a prefix (operator override)",
 	  "SYNOPSIS\n"
 	  "  learnctl pin PREFIX PARAM=N [PARAM=N ...]\n"
-	  "\n"
-	  "DESCRIPTION\n"
-	  "  Pins one or more of iw=N (packets), rwnd=N (packets), syn_rto_ms=N and\n"
-	  "  base_rtt_us=N for PREFIX: learnd stops learning those parameters for it and\n"
-	  "  applies the pinned values within one tick (new connections get them).\n"
-	  "  Parameters not named keep an earlier pin, if any.  PREFIX must be one\n"
-	  "  learnd knows (as learnctl report prints it; learnd ignores pins of others).\n"
-	  "  Each value must lie in the bounds learnd has in force for the prefix (from\n"
-	  "  the config, as recorded in the database): 0 (kernel default) or MIN..MAX\n"
-	  "  for a range, exactly the value for a fixed one; a parameter the config\n"
-	  "  leaves unset is not managed by learnd and cannot be pinned.  Recorded in\n"
-	  "  the database (pins, operator_log) with the time and who.\n"
-	  "\n" COMMON_OPTS_HELP "\n" EXIT_HELP "\n"
-	  "EXAMPLES\n"
-	  "  learnctl pin 198.51.100.0/24 iw=32 syn_rto_ms=300\n" },
+	  "  PARAM: iw, rwnd (packets), syn_rto_ms, base_rtt_us; N within the prefix's bounds\n" },
 	{ "unpin", cmd_unpin, "remove a pin (all parameters, or those named)",
 	  "SYNOPSIS\n"
 	  "  learnctl unpin PREFIX [PARAM ...]\n"
-	  "\n"
-	  "DESCRIPTION\n"
-	  "  Removes the pin of PREFIX (or only of the parameters named: iw, rwnd,\n"
-	  "  syn_rto_ms, base_rtt_us); learnd resumes learning them within one tick.\n"
-	  "  A prefix without a pin is an error (exit 2).\n"
-	  "\n" COMMON_OPTS_HELP "\n" EXIT_HELP },
+	  "  PARAM: iw, rwnd, syn_rto_ms, base_rtt_us (default: all of the pin)\n" },
 	{ "pause", cmd_pause, "kernel defaults for every connection, now",
 	  "SYNOPSIS\n"
-	  "  learnctl pause\n"
-	  "\n"
-	  "DESCRIPTION\n"
-	  "  Sets the PAUSED flag in the pinned ctl_map if it exists, first, so the BPF\n"
-	  "  program returns kernel defaults for new connections at once, even while\n"
-	  "  learnd is down or its database cannot be written (a running learnd keeps\n"
-	  "  the flag).  Then records control paused=1 in the database, which keeps it\n"
-	  "  across learnd's restarts.  If only the map part worked, it says so and\n"
-	  "  exits 1: the pause is in force but does not survive a restart of learnd.\n"
-	  "  learnd keeps recording but writes no values until resume.\n"
-	  "\n" COMMON_OPTS_HELP "\n" EXIT_HELP },
+	  "  learnctl pause\n" },
 	{ "resume", cmd_resume, "undo pause",
 	  "SYNOPSIS\n"
-	  "  learnctl resume\n"
-	  "\n"
-	  "DESCRIPTION\n"
-	  "  Clears the PAUSED flag in the pinned ctl_map, then records control\n"
-	  "  paused=0.  Values come back at once if learnd's heartbeat is fresh; with\n"
-	  "  learnd down the heartbeat TTL still keeps kernel defaults.  If the\n"
-	  "  database part fails (exit 1) learnd pauses again from it at its next tick.\n"
-	  "\n" COMMON_OPTS_HELP "\n" EXIT_HELP },
+	  "  learnctl resume\n" },
 	{ "metrics", cmd_metrics, "Prometheus text format",
 	  "SYNOPSIS\n"
 	  "  learnctl metrics [--no-prefixes]\n"
 	  "\n"
-	  "DESCRIPTION\n"
-	  "  Prints Prometheus text exposition (version 0.0.4): learnd_up, heartbeat\n"
-	  "  age, paused, the data plane's counters (learnd_bpf_*_total: records, ring\n"
-	  "  buffer drops, ...), policy map entries and capacity, decisions and pins\n"
-	  "  from the database, and per-prefix gauges (values in force, connections,\n"
-	  "  estimated FCT change).  For a node_exporter textfile collector:\n"
-	  "    learnctl metrics > /var/lib/node_exporter/learnd.prom.$$ && mv ...\n"
-	  "  Text only: --json is refused (exit 2).\n"
-	  "\n"
 	  "OPTIONS\n"
-	  "      --no-prefixes  leave out the per-prefix gauges (many prefixes: many series)\n"
-	  "\n" COMMON_OPTS_HELP "\n" EXIT_HELP },
+	  "      --no-prefixes  leave out the per-prefix gauges (many prefixes: many series)\n" },
 	{ "export", cmd_export, "aggregates and decisions for a time range (CSV/JSON)",
 	  "SYNOPSIS\n"
 	  "  learnctl export [--from TIME] [--to TIME] [--prefix CIDR]\n"
 	  "                  [--what aggregates|decisions] [--format csv|json] [-o FILE]\n"
-	  "\n"
-	  "DESCRIPTION\n"
-	  "  Writes the 5-minute aggregates (view v_aggregates: ts_ns, cidr, param,\n"
-	  "  value, samples, failed, mean_cost in ms, retrans, segs_out, bytes) or the\n"
-	  "  decisions (view v_decisions: ts_ns, cidr, param, old_value, new_value,\n"
-	  "  reason, why) with ts_ns in [--from, --to).  TIME\n"
-	  "  is epoch seconds, 'now', a relative '-30m', '-6h', '-7d', or a UTC date\n"
-	  "  'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM[:SS]', from 1970 to 2100.  The CSV is\n"
-	  "  what tools/learnd.gp plots with gnuplot.\n"
 	  "\n"
 	  "OPTIONS\n"
 	  "      --from TIME    start (default: the beginning)\n"
@@ -191,29 +98,16 @@ static const struct lc_cmd commands[] = {
 	  "      --prefix CIDR  one prefix only (exactly as in the report)\n"
 	  "      --what W       aggregates (default) or decisions\n"
 	  "      --format F     csv (default) or json (same as --json)\n"
-	  "  -o, --output FILE write to FILE instead of standard output\n"
-	  "\n" COMMON_OPTS_HELP "\n" EXIT_HELP "\n"
-	  "EXAMPLES\n"
-	  "  learnctl export --from -1d --prefix 192.0.2.0/24 -o agg.csv\n"
-	  "  gnuplot -e \"in='agg.csv'; out='learn.svg'\" tools/learnd.gp\n" },
+	  "  -o, --output FILE write to FILE instead of standard output\n" },
 	{ "plot", cmd_plot, "SVG picture of learning over time for a prefix",
 	  "SYNOPSIS\n"
 	  "  learnctl plot PREFIX -o FILE.svg [--param iw|rwnd|syn_rto_ms|base_rtt_us]\n"
 	  "                [--from TIME] [--to TIME]\n"
 	  "\n"
-	  "DESCRIPTION\n"
-	  "  Draws, for one prefix and one parameter (default iw), the value chosen over\n"
-	  "  time (a step line, from the decisions) above the mean connection time of\n"
-	  "  each value tried per 5-minute bucket (from the aggregates), as a\n"
-	  "  self-contained SVG.\n"
-	  "  No gnuplot needed; tools/learnd.gp does the same from 'learnctl export'.\n"
-	  "  SVG only: --json is refused (exit 2).\n"
-	  "\n"
 	  "OPTIONS\n"
 	  "  -o, --output FILE  the SVG file to write (required)\n"
 	  "      --param P      which parameter (default iw)\n"
-	  "      --from TIME, --to TIME   as for export\n"
-	  "\n" COMMON_OPTS_HELP "\n" EXIT_HELP },
+	  "      --from TIME, --to TIME   as for export\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -253,7 +147,9 @@ static void usage(FILE *out)
 
 static void print_cmd_help(const struct lc_cmd *c, FILE *out)
 {
-	fprintf(out, "NAME\n  learnctl %s - %s\n\n%s", c->name, c->summary, c->help);
+	fprintf(out, "NAME\n  learnctl %s - %s\n\n%s\n", c->name, c->summary, c->help);
+	fprintf(out, "Common options (-c, --db, --pin-dir, --json, --pretty) and exit statuses:\n"
+		     "learnctl --help.  The full description and examples: learnctl(8).\n");
 }
 
 /* ---- messages ---- */
@@ -272,6 +168,8 @@ int lc_fail(struct lc *lc, int status, const char *fmt, ...)
 			*p = ' ';
 	snprintf(lc->last_err, sizeof(lc->last_err), "%s", msg);
 	fprintf(stderr, "learnctl%s%s: %s\n", lc->cmd ? " " : "", lc->cmd ? lc->cmd : "", msg);
+	if (lc->error_in_output)
+		return status;
 	if (lc->fmt == LC_JSON && !lc->error_printed) {
 		struct jw w;
 

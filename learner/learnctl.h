@@ -30,7 +30,9 @@ struct lc {
 	const char *pin_dir;    /* in force: --pin-dir, else config 'pin_dir' */
 	enum lc_fmt fmt;
 	bool pretty;
-	bool error_printed;
+	bool error_printed;    /* the JSON error object is out: one per run */
+	bool error_in_output;  /* the command prints lc_fail's message inside its own
+				* JSON (last_err), so lc_fail writes stderr only */
 	char last_err[1024];   /* the last lc_fail message */
 };
 
@@ -82,7 +84,5 @@ int lc_parse_opts(struct lc *lc, int argc, char **argv, const char *shortopts, c
 		  int (*on_opt)(struct lc *lc, void *st, int id, const char *arg), void *st, int *first);
 /* Apply config + overrides; called by lc_parse_opts at its end.  Exit status. */
 int lc_resolve(struct lc *lc);
-/* True when the subcommand asked for help (printed already). */
-bool lc_help_shown(void);
 
 #endif

@@ -416,7 +416,6 @@ int cmd_status(struct lc *lc, int argc, char **argv)
 	struct db_facts f;
 	struct lc_dp dp;
 	int first, rc, dbrc;
-	enum lc_fmt fmt;
 	char db_err[1024] = "";
 
 	rc = lc_parse_opts(lc, argc, argv, NULL, NULL, NULL, NULL, &first);
@@ -426,13 +425,11 @@ int cmd_status(struct lc *lc, int argc, char **argv)
 		return lc_fail(lc, LC_EXIT_USAGE, "unexpected argument '%s' (see learnctl status --help)", argv[first]);
 	lc_dp_open(&dp, lc->pin_dir, false);
 	lc_dp_info(&dp);
-	/* The database's one-line error goes to stderr; the rest is still shown. */
-	fmt = lc->fmt;
-	lc->fmt = LC_TEXT;
-	lc->error_printed = true;
+	/* The database's one-line error goes to stderr and into the status (its
+	 * "database" part); the rest is still shown. */
+	lc->error_in_output = true;
 	dbrc = read_db_facts(lc, &f);
-	lc->fmt = fmt;
-	lc->error_printed = false;
+	lc->error_in_output = false;
 	if (dbrc)
 		snprintf(db_err, sizeof(db_err), "%s", lc->last_err);
 	if (lc->fmt == LC_JSON)

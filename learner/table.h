@@ -45,11 +45,11 @@ void tab_row_end(struct tab *t);
 /* Returns -EIO if writing failed. */
 int tab_end(struct tab *t);
 
-#endif
-
 /* Stream every row of a prepared statement, columns named as in the SQL
  * (integers, reals, text; NULL as null / empty / "-").  Text format uses
  * width 10 per column.  Returns SQLITE_DONE or the failing sqlite3_step code;
  * *nrows gets the count. */
 struct sqlite3_stmt;
 int tab_from_stmt(FILE *f, enum lc_fmt fmt, bool pretty, struct sqlite3_stmt *st, long *nrows);
+
+#endif
