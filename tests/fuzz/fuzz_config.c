@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer target: the config parser (learner/config.c, inih underneath) on
+ * libFuzzer target: the config parser (learner/lib/config.c, inih underneath) on
  * arbitrary file contents.
  *
  * config.h has only a file-path entry point, ld_config_load(path, ...), so each

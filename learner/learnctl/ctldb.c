@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "store.h" /* LD_STORE_SCHEMA_VERSION: the newest schema this build knows */
+#include "store.h" /* LD_STORE_SCHEMA_VERSION, LD_DAEMON_*: the daemon table's keys */
 
 static int found_version;
 
@@ -196,4 +196,53 @@ const char *lc_col_text(sqlite3_stmt *st, int i)
 bool lc_col_null(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_type(st, i) == SQLITE_NULL;
+}
+
+static int64_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? -1 : (int64_t)sb.st_size;
+}
+
+static int64_t scalar(sqlite3 *db, const char *sql, int64_t dflt)
+{
+	sqlite3_stmt *st;
+	int64_t v = dflt;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return dflt;
+	if (sqlite3_step(st) == SQLITE_ROW && !lc_col_null(st, 0))
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Reads the database facts; returns 0 or the exit status of a bad database. */
+int lc_db_facts_read(struct lc *lc, struct lc_db_facts *f)
+{
+	char wal[PATH_MAX + 8];
+	sqlite3 *db;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->size = file_size(lc->db);
+	snprintf(wal, sizeof(wal), "%s-wal", lc->db);
+	f->wal_size = file_size(wal);
+	rc = lc_db_open(lc, false, &db);
+	if (rc)
+		return rc;
+	f->ok = true;
+	f->version = lc_db_version();
+	f->prefixes = scalar(db, "SELECT count(*) FROM prefixes", -1);
+	f->prefixes_held = scalar(db, "SELECT count(*) FROM prefixes WHERE evicted_ns IS NULL", -1);
+	f->pins = scalar(db, "SELECT count(*) FROM pins", -1);
+	f->decisions = scalar(db, "SELECT count(*) FROM decisions", -1);
+	f->last_decision_ns = scalar(db, "SELECT max(ts_ns) FROM decisions", 0);
+	f->paused = scalar(db, "SELECT value = '1' FROM control WHERE key = 'paused'", 0) == 1;
+	f->last_tick_ns = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_LAST_TICK "'", -1);
+	f->records = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_RECORDS "'", -1);
+	f->store_errors = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_STORE_ERRORS "'", -1);
+	lc_db_close(db);
+	return 0;
 }

@@ -34,4 +34,18 @@ int lc_db_exec(struct lc *lc, sqlite3 *db, const char *sql);
 const char *lc_col_text(sqlite3_stmt *st, int i);
 bool lc_col_null(sqlite3_stmt *st, int i);
 
+/* The database at a glance, for status and metrics. */
+struct lc_db_facts {
+	bool ok;
+	int version;
+	int64_t size, wal_size;
+	int64_t prefixes, pins, decisions;
+	int64_t prefixes_held; /* not evicted: learnd_prefixes' meaning (prom.h) */
+	bool paused;
+	int64_t last_decision_ns;
+	int64_t last_tick_ns, records, store_errors; /* learnd's daemon table; -1: absent */
+};
+/* Reads them; returns 0 or the exit status of a bad database (message printed). */
+int lc_db_facts_read(struct lc *lc, struct lc_db_facts *f);
+
 #endif

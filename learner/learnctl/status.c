@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * learnctl status (is learnd alive, where is it attached, counters, database,
- * config in force) and learnctl metrics (the same facts plus per-prefix gauges,
- * in Prometheus text format).
+ * learnctl status: is learnd alive, where is it attached, counters, database,
+ * config in force (text or JSON).  learnctl metrics is metrics.c.
  */
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -16,77 +15,14 @@
 #include "jsonw.h"
 #include "clock.h"
 #include "maps.h"
-#include "prom.h"
-#include "store.h" /* LD_DAEMON_*: the daemon table's keys */
 #include "learnctl.h"
-#include "report.h"
-
-struct db_facts {
-	bool ok;
-	int version;
-	int64_t size, wal_size;
-	int64_t prefixes, pins, decisions;
-	int64_t prefixes_held; /* not evicted: learnd_prefixes' meaning (prom.h) */
-	bool paused;
-	int64_t last_decision_ns;
-	int64_t last_tick_ns, records, store_errors; /* learnd's daemon table; -1: absent */
-};
-
-static int64_t file_size(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) ? -1 : (int64_t)sb.st_size;
-}
-
-static int64_t scalar(sqlite3 *db, const char *sql, int64_t dflt)
-{
-	sqlite3_stmt *st;
-	int64_t v = dflt;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return dflt;
-	if (sqlite3_step(st) == SQLITE_ROW && !lc_col_null(st, 0))
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* Reads the database facts; returns 0 or the exit status of a bad database. */
-static int read_db_facts(struct lc *lc, struct db_facts *f)
-{
-	char wal[PATH_MAX + 8];
-	sqlite3 *db;
-	int rc;
-
-	memset(f, 0, sizeof(*f));
-	f->size = file_size(lc->db);
-	snprintf(wal, sizeof(wal), "%s-wal", lc->db);
-	f->wal_size = file_size(wal);
-	rc = lc_db_open(lc, false, &db);
-	if (rc)
-		return rc;
-	f->ok = true;
-	f->version = lc_db_version();
-	f->prefixes = scalar(db, "SELECT count(*) FROM prefixes", -1);
-	f->prefixes_held = scalar(db, "SELECT count(*) FROM prefixes WHERE evicted_ns IS NULL", -1);
-	f->pins = scalar(db, "SELECT count(*) FROM pins", -1);
-	f->decisions = scalar(db, "SELECT count(*) FROM decisions", -1);
-	f->last_decision_ns = scalar(db, "SELECT max(ts_ns) FROM decisions", 0);
-	f->paused = scalar(db, "SELECT value = '1' FROM control WHERE key = 'paused'", 0) == 1;
-	f->last_tick_ns = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_LAST_TICK "'", -1);
-	f->records = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_RECORDS "'", -1);
-	f->store_errors = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_STORE_ERRORS "'", -1);
-	lc_db_close(db);
-	return 0;
-}
 
 /* learnd ticks (and writes the heartbeat) at least twice per TTL, and its
  * database in the same tick: a fresh heartbeat with a database tick older than
  * the TTL means its writes fail (disk full, read-only, I/O errors).  The
  * daemon table cannot say so itself, it is written by the failing
  * transaction.  Returns the database tick's age, or -1 when it is not stale. */
-static int64_t db_stale_ns(struct lc_dp *dp, const struct db_facts *f)
+static int64_t db_stale_ns(struct lc_dp *dp, const struct lc_db_facts *f)
 {
 	int64_t hb_age, age;
 
@@ -148,7 +84,7 @@ static bool ctl_unknown(const struct lc_dp *dp)
 	return !dp->have_ctl && dp->ctl.err && dp->ctl.err != -ENOENT;
 }
 
-static void status_json(struct lc *lc, struct lc_dp *dp, const struct db_facts *f, const char *db_err)
+static void status_json(struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
 {
 	struct jw w;
 	int64_t age;
@@ -304,7 +240,7 @@ static void print_bounds_line(const char *label, const struct ld_bounds *b)
 	printf("  %-20s iw %s, rwnd %s, syn_rto_ms %s, base_rtt_us %s\n", label, r[0], r[1], r[2], r[3]);
 }
 
-static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *f, const char *db_err)
+static void status_text(struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
 {
 	char age_s[32];
 	int64_t age;
@@ -413,7 +349,7 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct db_facts *
 
 int cmd_status(struct lc *lc, int argc, char **argv)
 {
-	struct db_facts f;
+	struct lc_db_facts f;
 	struct lc_dp dp;
 	int first, rc, dbrc;
 	char db_err[1024] = "";
@@ -428,7 +364,7 @@ int cmd_status(struct lc *lc, int argc, char **argv)
 	/* The database's one-line error goes to stderr and into the status (its
 	 * "database" part); the rest is still shown. */
 	lc->error_in_output = true;
-	dbrc = read_db_facts(lc, &f);
+	dbrc = lc_db_facts_read(lc, &f);
 	lc->error_in_output = false;
 	if (dbrc)
 		snprintf(db_err, sizeof(db_err), "%s", lc->last_err);
@@ -440,105 +376,3 @@ int cmd_status(struct lc *lc, int argc, char **argv)
 	return dbrc;
 }
 
-/* ---- metrics ---- */
-
-/* The per-prefix series, one block each; NaN (no estimate) is left out. */
-static void prefix_series(const struct lc_report_rows *rows)
-{
-	for (int k = LD_M_PFX_CONNECTIONS; k <= LD_M_PFX_RETRANS; k++) {
-		ld_prom_head(stdout, (enum ld_series)k);
-		for (size_t i = 0; i < rows->n; i++) {
-			const struct lc_report_row *r = &rows->row[i];
-			double v;
-
-			switch (k) {
-			case LD_M_PFX_CONNECTIONS: v = (double)r->conns_total; break;
-			case LD_M_PFX_CONNECTIONS_1H: v = (double)r->conns_1h; break;
-			case LD_M_PFX_IW: v = r->val[LEARND_PARAM_IW]; break;
-			case LD_M_PFX_RWND: v = r->val[LEARND_PARAM_RWND]; break;
-			case LD_M_PFX_SYN_RTO: v = r->val[LEARND_PARAM_SYN_RTO] / 1e3; break;
-			case LD_M_PFX_BASE_RTT: v = r->val[LEARND_PARAM_BASE_RTT] / 1e6; break;
-			case LD_M_PFX_PROBE_SHARE: v = r->probe_share; break;
-			case LD_M_PFX_FCT_CHANGE: v = r->fct_change; break;
-			default: v = r->retrans_rate; break;
-			}
-			if (v == v) /* not NaN */
-				ld_prom_prefix(stdout, (enum ld_series)k, r->cidr, r->origin, v);
-		}
-	}
-}
-
-struct metrics_opts {
-	bool no_prefixes;
-};
-
-static int metrics_opt(struct lc *lc, void *st, int id, const char *arg)
-{
-	struct metrics_opts *o = st;
-
-	(void)lc;
-	(void)arg;
-	if (id == 300)
-		o->no_prefixes = true;
-	return 0;
-}
-
-int cmd_metrics(struct lc *lc, int argc, char **argv)
-{
-	static const struct option extra[] = { { "no-prefixes", no_argument, NULL, 300 }, { 0 } };
-	struct metrics_opts o = { 0 };
-	struct lc_report_rows rows = { 0 };
-	struct db_facts f;
-	struct lc_dp dp;
-	int first, rc;
-	int64_t age;
-	bool alive;
-
-	rc = lc_parse_opts(lc, argc, argv, NULL, extra, metrics_opt, &o, &first);
-	if (rc)
-		return rc;
-	if (first < argc)
-		return lc_fail(lc, LC_EXIT_USAGE, "unexpected argument '%s' (see learnctl metrics --help)", argv[first]);
-	if (lc->fmt == LC_JSON)
-		return lc_fail(lc, LC_EXIT_USAGE, "metrics prints the Prometheus text format only: --json does not apply "
-			       "(learnctl --json status and report give the same facts)");
-	/* Bad database: exit 2 before anything is printed. */
-	rc = read_db_facts(lc, &f);
-	if (rc)
-		return rc;
-	if (!o.no_prefixes) {
-		rc = lc_report_load(lc, &rows, NULL, false);
-		if (rc)
-			return rc;
-	}
-	lc_dp_open(&dp, lc->pin_dir, false);
-	lc_dp_info(&dp);
-	alive = lc_dp_alive(&dp, &age);
-
-	ld_prom_u64(stdout, LD_M_UP, alive);
-	if (dp.have_ctl && dp.ctl_val.heartbeat_ns)
-		ld_prom_seconds(stdout, LD_M_HEARTBEAT_AGE, age);
-	ld_prom_u64(stdout, LD_M_PAUSED, f.paused);
-	if (dp.have_ctl) {
-		ld_prom_u64(stdout, LD_M_DATAPLANE_PAUSED, !!(dp.ctl_val.flags & LEARND_CTL_PAUSED));
-		ld_prom_u64(stdout, LD_M_OBSERVE_ONLY, !!(dp.ctl_val.flags & LEARND_CTL_OBSERVE_ONLY));
-	}
-	if (dp.have_counters)
-		ld_prom_bpf_counters(stdout, dp.counter);
-	if (dp.policy.present) {
-		ld_prom_u64(stdout, LD_M_POLICY_CAPACITY, dp.policy.max_entries);
-		if (dp.policy_entries >= 0)
-			ld_prom_u64(stdout, LD_M_POLICY_ENTRIES, (uint64_t)dp.policy_entries);
-	}
-	ld_prom_u64(stdout, LD_M_DB_SIZE, (uint64_t)f.size);
-	if (f.last_tick_ns > 0)
-		ld_prom_seconds(stdout, LD_M_DB_LAST_TICK_AGE, ld_wall_ns() - f.last_tick_ns);
-	ld_prom_u64(stdout, LD_M_PREFIXES, (uint64_t)f.prefixes_held);
-	ld_prom_u64(stdout, LD_M_PINS, (uint64_t)f.pins);
-	ld_prom_u64(stdout, LD_M_DECISIONS, (uint64_t)f.decisions);
-	if (!o.no_prefixes && rows.n)
-		prefix_series(&rows);
-	lc_report_free(&rows);
-	lc_dp_close(&dp);
-	return 0;
-}
