@@ -33,7 +33,7 @@
 #include "learner.h"
 #include "log.h"
 #include "store.h"
-#include "test_model.h"
+#include "harness.h"
 
 static char dir[4096];
 

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "test_model.h"
+#include "pathsim.h"
 
 /* States are ~9 KB: keep them off the stack. */
 static struct learnd_model A, B, C;

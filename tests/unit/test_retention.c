@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "store.h"
-#include "test_model.h"
+#include "harness.h"
 
 #define SEC 1000000000ull
 #define HOUR (3600 * SEC)

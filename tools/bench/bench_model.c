@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "test_model.h"
+#include "pathsim.h"
 
 #define NREC 4096
 
