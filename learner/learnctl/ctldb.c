@@ -85,13 +85,61 @@ int lc_db_connect(const char *path, bool write, sqlite3 **db)
 	return SQLITE_OK;
 }
 
+/* The file's schema version, and whether SQLite can read it: the header, the
+ * schema pages, then every page's structure.  0 or an exit status (printed). */
+static int db_check(struct lc *lc, sqlite3 *db, int *version)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	/* The header is read here: a file that is not SQLite fails now. */
+	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*version = sqlite3_column_int(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_OK)
+		return lc_db_error(lc, db, rc, "reading the schema version");
+	/* A short structural check of the schema pages: catches a damaged file
+	 * before any command trusts it, without reading every row. */
+	rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(db);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return lc_db_error(lc, db, rc, "reading the schema");
+	/* Every page's structure, as learnd checks at its start: a damaged page in
+	 * a table a command does not read would otherwise go unnoticed, and the
+	 * command print what it could read as if that were all (exit 0). */
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *res = (const char *)sqlite3_column_text(st, 0);
+
+		if (!res || strcmp(res, "ok")) {
+			int status = lc_fail(lc, LC_EXIT_USAGE, "database %s is corrupt (quick_check: %s); it was left as it is",
+					     lc->db, res ? res : "?");
+
+			sqlite3_finalize(st);
+			return status;
+		}
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return lc_db_error(lc, db, rc, "checking the database");
+	return 0;
+}
+
 int lc_db_open(struct lc *lc, bool write, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
 	struct stat sb;
-	int rc;
-	int version = -1;
+	int rc, version = -1;
 
 	*out = NULL;
 	rc = stat(lc->db, &sb) ? errno : 0;
@@ -115,58 +163,10 @@ int lc_db_open(struct lc *lc, bool write, sqlite3 **out)
 		sqlite3_close(db);
 		return status;
 	}
-	/* The header is read here: a file that is not SQLite fails now. */
-	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			version = sqlite3_column_int(st, 0);
-			rc = SQLITE_OK;
-		}
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_OK) {
-		int status = lc_db_error(lc, db, rc, "reading the schema version");
-
+	rc = db_check(lc, db, &version);
+	if (rc) {
 		sqlite3_close(db);
-		return status;
-	}
-	/* A short structural check of the schema pages: catches a damaged file
-	 * before any command trusts it, without reading every row. */
-	rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(db);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_OK) {
-		int status = lc_db_error(lc, db, rc, "reading the schema");
-
-		sqlite3_close(db);
-		return status;
-	}
-	/* Every page's structure, as learnd checks at its start: a damaged page in
-	 * a table a command does not read would otherwise go unnoticed, and the
-	 * command print what it could read as if that were all (exit 0). */
-	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *res = (const char *)sqlite3_column_text(st, 0);
-
-		if (!res || strcmp(res, "ok")) {
-			int status = lc_fail(lc, LC_EXIT_USAGE, "database %s is corrupt (quick_check: %s); it was left as it is",
-					     lc->db, res ? res : "?");
-
-			sqlite3_finalize(st);
-			sqlite3_close(db);
-			return status;
-		}
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_OK) {
-		int status = lc_db_error(lc, db, rc, "checking the database");
-
-		sqlite3_close(db);
-		return status;
+		return rc;
 	}
 	found_version = version;
 	if (version > LD_STORE_SCHEMA_VERSION) {

@@ -84,149 +84,173 @@ static bool ctl_unknown(const struct lc_dp *dp)
 	return !dp->have_ctl && dp->ctl.err && dp->ctl.err != -ENOENT;
 }
 
-static void status_json(struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
+static void json_learnd(struct jw *w, struct lc_dp *dp)
 {
-	struct jw w;
 	int64_t age;
 	bool alive = lc_dp_alive(dp, &age);
 
-	jw_init(&w, stdout, lc->pretty);
-	jw_obj(&w);
-	jw_key(&w, "learnd");
-	jw_obj(&w);
+	jw_key(w, "learnd");
+	jw_obj(w);
 	if (ctl_unknown(dp))
-		jw_kv_null(&w, "alive");
+		jw_kv_null(w, "alive");
 	else
-		jw_kv_bool(&w, "alive", alive);
-	jw_kv_str(&w, "state", ctl_unknown(dp) ? "unknown" : !dp->have_ctl ? "absent" : alive ? "alive" : "stale");
+		jw_kv_bool(w, "alive", alive);
+	jw_kv_str(w, "state", ctl_unknown(dp) ? "unknown" : !dp->have_ctl ? "absent" : alive ? "alive" : "stale");
 	if (ctl_unknown(dp))
-		jw_kv_str(&w, "error", strerror(-dp->ctl.err));
+		jw_kv_str(w, "error", strerror(-dp->ctl.err));
 	if (dp->have_ctl && dp->ctl_val.heartbeat_ns) {
-		jw_kv_dbl(&w, "heartbeat_age_s", (double)age / 1e9);
+		jw_kv_dbl(w, "heartbeat_age_s", (double)age / 1e9);
 	} else {
-		jw_kv_null(&w, "heartbeat_age_s");
+		jw_kv_null(w, "heartbeat_age_s");
 	}
 	if (dp->have_ctl) {
-		jw_kv_dbl(&w, "ttl_s", (double)dp->ctl_val.ttl_ns / 1e9);
-		jw_kv_bool(&w, "paused", dp->ctl_val.flags & LEARND_CTL_PAUSED);
-		jw_kv_bool(&w, "observe_only", dp->ctl_val.flags & LEARND_CTL_OBSERVE_ONLY);
-		jw_kv_u64(&w, "sample_rate", dp->ctl_val.sample_rate);
-		jw_kv_u64(&w, "record_budget", dp->ctl_val.record_budget);
+		jw_kv_dbl(w, "ttl_s", (double)dp->ctl_val.ttl_ns / 1e9);
+		jw_kv_bool(w, "paused", dp->ctl_val.flags & LEARND_CTL_PAUSED);
+		jw_kv_bool(w, "observe_only", dp->ctl_val.flags & LEARND_CTL_OBSERVE_ONLY);
+		jw_kv_u64(w, "sample_rate", dp->ctl_val.sample_rate);
+		jw_kv_u64(w, "record_budget", dp->ctl_val.record_budget);
 	}
-	jw_end(&w);
+	jw_end(w);
+}
 
-	jw_key(&w, "dataplane");
-	jw_obj(&w);
-	jw_kv_str(&w, "pin_dir", lc->pin_dir);
-	jw_key(&w, "link");
+static void json_link_program(struct jw *w, const struct lc_dp *dp)
+{
+	jw_key(w, "link");
 	if (dp->link_present) {
-		jw_obj(&w);
-		jw_kv_u64(&w, "id", dp->link_id);
-		jw_kv_u64(&w, "cgroup_id", dp->cgroup_id);
-		jw_kv_str(&w, "cgroup", dp->cgroup_path[0] ? dp->cgroup_path : NULL);
-		jw_kv_str(&w, "attach_type", attach_name(dp->attach_type));
-		jw_end(&w);
+		jw_obj(w);
+		jw_kv_u64(w, "id", dp->link_id);
+		jw_kv_u64(w, "cgroup_id", dp->cgroup_id);
+		jw_kv_str(w, "cgroup", dp->cgroup_path[0] ? dp->cgroup_path : NULL);
+		jw_kv_str(w, "attach_type", attach_name(dp->attach_type));
+		jw_end(w);
 	} else {
-		jw_null(&w);
+		jw_null(w);
 	}
-	jw_key(&w, "program");
+	jw_key(w, "program");
 	if (dp->link_present && dp->prog_id) {
-		jw_obj(&w);
-		jw_kv_u64(&w, "id", dp->prog_id);
-		jw_kv_str(&w, "name", dp->prog_name);
-		jw_kv_str(&w, "tag", dp->prog_tag);
-		jw_kv_u64(&w, "run_cnt", dp->prog_run_cnt);
-		jw_kv_u64(&w, "run_time_ns", dp->prog_run_time_ns);
-		jw_key(&w, "map_ids");
-		jw_arr(&w);
+		jw_obj(w);
+		jw_kv_u64(w, "id", dp->prog_id);
+		jw_kv_str(w, "name", dp->prog_name);
+		jw_kv_str(w, "tag", dp->prog_tag);
+		jw_kv_u64(w, "run_cnt", dp->prog_run_cnt);
+		jw_kv_u64(w, "run_time_ns", dp->prog_run_time_ns);
+		jw_key(w, "map_ids");
+		jw_arr(w);
 		for (uint32_t i = 0; i < dp->prog_nr_maps; i++)
-			jw_u64(&w, dp->prog_map_ids[i]);
-		jw_end(&w);
-		jw_end(&w);
+			jw_u64(w, dp->prog_map_ids[i]);
+		jw_end(w);
+		jw_end(w);
 	} else {
-		jw_null(&w);
+		jw_null(w);
 	}
-	jw_key(&w, "maps");
-	jw_obj(&w);
+}
+
+static void json_dataplane(struct jw *w, struct lc *lc, struct lc_dp *dp)
+{
+	jw_key(w, "dataplane");
+	jw_obj(w);
+	jw_kv_str(w, "pin_dir", lc->pin_dir);
+	json_link_program(w, dp);
+	jw_key(w, "maps");
+	jw_obj(w);
 	const struct lc_map_info *maps[] = { &dp->policy, &dp->ctl, &dp->counters, &dp->records };
 	const char *names[] = { LEARND_PIN_POLICY, LEARND_PIN_CTL, LEARND_PIN_COUNTERS, LEARND_PIN_RECORDS };
 	for (int i = 0; i < 4; i++) {
-		jw_key(&w, names[i]);
+		jw_key(w, names[i]);
 		if (!maps[i]->present) {
-			jw_obj(&w);
-			jw_kv_str(&w, "error", strerror(-(maps[i]->err ? maps[i]->err : -ENOENT)));
-			jw_end(&w);
+			jw_obj(w);
+			jw_kv_str(w, "error", strerror(-(maps[i]->err ? maps[i]->err : -ENOENT)));
+			jw_end(w);
 			continue;
 		}
-		jw_obj(&w);
-		jw_kv_u64(&w, "id", maps[i]->id);
-		jw_kv_u64(&w, "max_entries", maps[i]->max_entries);
+		jw_obj(w);
+		jw_kv_u64(w, "id", maps[i]->id);
+		jw_kv_u64(w, "max_entries", maps[i]->max_entries);
 		if (i == 0 && dp->policy_entries >= 0)
-			jw_kv_i64(&w, "entries", dp->policy_entries);
-		jw_end(&w);
+			jw_kv_i64(w, "entries", dp->policy_entries);
+		jw_end(w);
 	}
-	jw_end(&w);
-	jw_key(&w, "counters");
+	jw_end(w);
+	jw_key(w, "counters");
 	if (dp->have_counters) {
-		jw_obj(&w);
+		jw_obj(w);
 		for (int c = 0; c < LEARND_CNT__MAX; c++)
-			jw_kv_u64(&w, ld_counter_name((enum learnd_counter)c), dp->counter[c]);
-		jw_end(&w);
+			jw_kv_u64(w, ld_counter_name((enum learnd_counter)c), dp->counter[c]);
+		jw_end(w);
 	} else {
-		jw_null(&w);
+		jw_null(w);
 	}
-	jw_end(&w);
+	jw_end(w);
+}
 
-	jw_key(&w, "database");
-	jw_obj(&w);
-	jw_kv_str(&w, "path", lc->db);
+static void json_database(struct jw *w, struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
+{
+	jw_key(w, "database");
+	jw_obj(w);
+	jw_kv_str(w, "path", lc->db);
 	if (f->ok) {
-		jw_kv_i64(&w, "size_bytes", f->size);
-		jw_kv_i64(&w, "wal_bytes", f->wal_size > 0 ? f->wal_size : 0);
-		jw_kv_i64(&w, "schema_version", f->version);
-		jw_kv_i64(&w, "prefixes", f->prefixes);
-		jw_kv_i64(&w, "pins", f->pins);
-		jw_kv_i64(&w, "decisions", f->decisions);
-		jw_kv_bool(&w, "paused", f->paused);
+		jw_kv_i64(w, "size_bytes", f->size);
+		jw_kv_i64(w, "wal_bytes", f->wal_size > 0 ? f->wal_size : 0);
+		jw_kv_i64(w, "schema_version", f->version);
+		jw_kv_i64(w, "prefixes", f->prefixes);
+		jw_kv_i64(w, "pins", f->pins);
+		jw_kv_i64(w, "decisions", f->decisions);
+		jw_kv_bool(w, "paused", f->paused);
 		if (f->last_tick_ns > 0)
-			jw_kv_dbl(&w, "last_tick_age_s", (double)(ld_wall_ns() - f->last_tick_ns) / 1e9);
+			jw_kv_dbl(w, "last_tick_age_s", (double)(ld_wall_ns() - f->last_tick_ns) / 1e9);
 		else
-			jw_kv_null(&w, "last_tick_age_s");
-		jw_kv_i64(&w, "records", f->records);
-		jw_kv_i64(&w, "store_errors", f->store_errors);
-		jw_kv_bool(&w, "stale", db_stale_ns(dp, f) >= 0);
+			jw_kv_null(w, "last_tick_age_s");
+		jw_kv_i64(w, "records", f->records);
+		jw_kv_i64(w, "store_errors", f->store_errors);
+		jw_kv_bool(w, "stale", db_stale_ns(dp, f) >= 0);
 	} else {
-		jw_kv_str(&w, "error", db_err);
+		jw_kv_str(w, "error", db_err);
 	}
-	jw_end(&w);
+	jw_end(w);
+}
 
-	jw_key(&w, "config");
-	jw_obj(&w);
-	jw_kv_str(&w, "path", lc->cfg_from_file ? lc->cfg.path : NULL);
-	jw_kv_str(&w, "cgroup", lc->cfg.cgroup[0] ? lc->cfg.cgroup : NULL);
-	jw_kv_u64(&w, "sample_rate", lc->cfg.sample_rate);
-	jw_kv_u64(&w, "record_budget", lc->cfg.record_budget);
-	jw_kv_u64(&w, "heartbeat_ttl_ms", lc->cfg.heartbeat_ttl_ms);
-	jw_kv_u64(&w, "tick_ms", lc->cfg.tick_ms);
-	jw_kv_u64(&w, "max_prefixes", lc->cfg.max_prefixes);
-	jw_kv_u64(&w, "ringbuf_kb", lc->cfg.ringbuf_kb);
-	jw_kv_bool(&w, "observe_only", lc->cfg.observe_only);
-	jw_key(&w, "defaults");
-	json_bounds(&w, &lc->cfg.defaults);
-	jw_key(&w, "prefixes");
-	jw_arr(&w);
+static void json_config(struct jw *w, struct lc *lc)
+{
+	jw_key(w, "config");
+	jw_obj(w);
+	jw_kv_str(w, "path", lc->cfg_from_file ? lc->cfg.path : NULL);
+	jw_kv_str(w, "cgroup", lc->cfg.cgroup[0] ? lc->cfg.cgroup : NULL);
+	jw_kv_u64(w, "sample_rate", lc->cfg.sample_rate);
+	jw_kv_u64(w, "record_budget", lc->cfg.record_budget);
+	jw_kv_u64(w, "heartbeat_ttl_ms", lc->cfg.heartbeat_ttl_ms);
+	jw_kv_u64(w, "tick_ms", lc->cfg.tick_ms);
+	jw_kv_u64(w, "max_prefixes", lc->cfg.max_prefixes);
+	jw_kv_u64(w, "ringbuf_kb", lc->cfg.ringbuf_kb);
+	jw_kv_bool(w, "observe_only", lc->cfg.observe_only);
+	jw_key(w, "defaults");
+	json_bounds(w, &lc->cfg.defaults);
+	jw_key(w, "prefixes");
+	jw_arr(w);
 	for (size_t i = 0; i < lc->cfg.nprefixes; i++) {
 		char text[LD_CIDR_STRLEN];
 
 		ld_cidr_format(&lc->cfg.prefixes[i].key, text, sizeof(text));
-		jw_obj(&w);
-		jw_kv_str(&w, "prefix", text);
-		jw_key(&w, "bounds");
-		json_bounds(&w, &lc->cfg.prefixes[i].b);
-		jw_end(&w);
+		jw_obj(w);
+		jw_kv_str(w, "prefix", text);
+		jw_key(w, "bounds");
+		json_bounds(w, &lc->cfg.prefixes[i].b);
+		jw_end(w);
 	}
-	jw_end(&w);
-	jw_end(&w);
+	jw_end(w);
+	jw_end(w);
+}
+
+/* The status object: learnd, dataplane, database, config. */
+static void status_json(struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
+{
+	struct jw w;
+
+	jw_init(&w, stdout, lc->pretty);
+	jw_obj(&w);
+	json_learnd(&w, dp);
+	json_dataplane(&w, lc, dp);
+	json_database(&w, lc, dp, f, db_err);
+	json_config(&w, lc);
 	jw_end(&w);
 	jw_finish(&w);
 }
@@ -240,7 +264,7 @@ static void print_bounds_line(const char *label, const struct ld_bounds *b)
 	printf("  %-20s iw %s, rwnd %s, syn_rto_ms %s, base_rtt_us %s\n", label, r[0], r[1], r[2], r[3]);
 }
 
-static void status_text(struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
+static void text_learnd(struct lc *lc, struct lc_dp *dp)
 {
 	char age_s[32];
 	int64_t age;
@@ -264,6 +288,10 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct lc_db_fact
 		printf("control:    %s%s, sample 1/%u, %s\n", fl & LEARND_CTL_PAUSED ? "PAUSED (kernel defaults)" : "running",
 		       fl & LEARND_CTL_OBSERVE_ONLY ? ", observe-only" : "", dp->ctl_val.sample_rate, budget_text(dp->ctl_val.record_budget));
 	}
+}
+
+static void text_dataplane(struct lc *lc, const struct lc_dp *dp)
+{
 	if (dp->link_present) {
 		printf("attached:   cgroup %s (id %" PRIu64 ") via link %u (%s)\n",
 		       dp->cgroup_path[0] ? dp->cgroup_path : "(not found under the cgroup v2 mount)", dp->cgroup_id,
@@ -299,6 +327,10 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct lc_db_fact
 		       dp->counter[LEARND_CNT_RCVBUF_FAIL], dp->counter[LEARND_CNT_STORAGE_FAIL],
 		       dp->counter[LEARND_CNT_IW_KERNEL]);
 	}
+}
+
+static void text_database(struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
+{
 	if (f->ok) {
 		char last[40];
 
@@ -333,6 +365,10 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct lc_db_fact
 	} else {
 		printf("database:   %s\n", db_err);
 	}
+}
+
+static void text_config(struct lc *lc)
+{
 	printf("config:     %s\n", lc->cfg_from_file ? lc->cfg.path : "(built-in defaults: " LD_DEFAULT_CONFIG " not found)");
 	printf("            tick %u ms, heartbeat ttl %u ms, sample 1/%u, %s, max_prefixes %u, ringbuf %u KiB%s\n",
 	       lc->cfg.tick_ms, lc->cfg.heartbeat_ttl_ms, lc->cfg.sample_rate, budget_text(lc->cfg.record_budget),
@@ -345,6 +381,14 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct lc_db_fact
 		ld_cidr_format(&lc->cfg.prefixes[i].key, text, sizeof(text));
 		print_bounds_line(text, &lc->cfg.prefixes[i].b);
 	}
+}
+
+static void status_text(struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
+{
+	text_learnd(lc, dp);
+	text_dataplane(lc, dp);
+	text_database(lc, dp, f, db_err);
+	text_config(lc);
 }
 
 int cmd_status(struct lc *lc, int argc, char **argv)
