@@ -211,17 +211,132 @@ done:
 
 /* ---- plot ---- */
 
+/* What plot draws: mean cost per value (one series each) and the value chosen. */
+struct plot_data {
+	struct svg_series chosen, *cost;
+	size_t ncost;
+	double x0, x1; /* time range seen, seconds */
+};
+
+static void plot_seen(struct plot_data *d, double t)
+{
+	d->x0 = fmin(d->x0, t);
+	d->x1 = fmax(d->x1, t);
+}
+
+static sqlite3_stmt *plot_stmt(struct lc *lc, sqlite3 *db, const char *sql, const struct export_opts *o, int *rc)
+{
+	sqlite3_stmt *st = NULL;
+
+	*rc = lc_db_prepare(lc, db, sql, &st);
+	if (*rc)
+		return NULL;
+	sqlite3_bind_int64(st, 1, o->from);
+	sqlite3_bind_int64(st, 2, o->to);
+	sqlite3_bind_text(st, 3, o->cidr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, o->param, -1, SQLITE_STATIC);
+	return st;
+}
+
+/* Cost per value, one series each; 0 or an exit status. */
+static int plot_costs(struct lc *lc, sqlite3 *db, const struct export_opts *o, struct plot_data *d)
+{
+	int rc;
+	sqlite3_stmt *st = plot_stmt(lc, db, SQL_PLOT_AGG, o, &rc);
+
+	if (!st)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		double t = (double)sqlite3_column_int64(st, 0) / 1e9;
+		int64_t v = sqlite3_column_int64(st, 1);
+
+		if (!d->ncost || strtoll(d->cost[d->ncost - 1].label + strlen(o->param) + 1, NULL, 10) != v) {
+			struct svg_series *nc = realloc(d->cost, (d->ncost + 1) * sizeof(*nc));
+
+			if (!nc) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			d->cost = nc;
+			memset(&d->cost[d->ncost], 0, sizeof(d->cost[d->ncost]));
+			snprintf(d->cost[d->ncost].label, sizeof(d->cost[d->ncost].label), "%s=%lld", o->param, (long long)v);
+			d->ncost++;
+		}
+		if (svg_series_add(&d->cost[d->ncost - 1], t, sqlite3_column_double(st, 2))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		plot_seen(d, t);
+	}
+	rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "plot");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The value chosen: a step line from the decisions (the last one before the
+ * range starts the line); 0 or an exit status. */
+static int plot_chosen(struct lc *lc, sqlite3 *db, const struct export_opts *o, struct plot_data *d)
+{
+	int rc;
+	sqlite3_stmt *st;
+
+	snprintf(d->chosen.label, sizeof(d->chosen.label), "%s chosen", o->param);
+	d->chosen.step = true;
+	st = plot_stmt(lc, db, SQL_PLOT_DEC, o, &rc);
+	if (!st)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		double t = (double)sqlite3_column_int64(st, 0) / 1e9;
+
+		if (lc_col_null(st, 1))
+			continue;
+		if (svg_series_add(&d->chosen, t, sqlite3_column_double(st, 1))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (t >= (double)o->from / 1e9)
+			plot_seen(d, t);
+	}
+	rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "plot");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int plot_draw(struct lc *lc, const struct export_opts *o, struct plot_data *d)
+{
+	char tmp[PATH_MAX + 16], title[160], ylab[64];
+	FILE *out;
+	int rc;
+
+	if (!isfinite(d->x0))
+		return lc_fail(lc, LC_EXIT_USAGE, "nothing to plot for %s %s in that time range", o->cidr, o->param);
+	if (o->from > 0)
+		d->x0 = (double)o->from / 1e9;
+	if (d->x1 <= d->x0)
+		d->x1 = d->x0 + 60;
+	out = open_out(lc, o->out, tmp, sizeof(tmp));
+	if (!out)
+		return LC_EXIT_USAGE;
+	struct svg_panel panels[2] = {
+		{ .ylabel = ylab, .s = &d->chosen, .ns = 1 },
+		{ .ylabel = "mean connection time (ms)", .s = d->cost, .ns = d->ncost },
+	};
+	snprintf(ylab, sizeof(ylab), "%s chosen", o->param);
+	snprintf(title, sizeof(title), "learnd: %s, %s over time", o->cidr, o->param);
+	rc = svg_plot(out, title, d->x0, d->x1, panels, 2);
+	rc = close_out(lc, out, tmp, o->out, rc == 0);
+	if (!rc)
+		lc_note(lc, "wrote %s (%zu values, %zu decisions)", o->out, d->ncost, d->chosen.n);
+	return rc;
+}
+
 int cmd_plot(struct lc *lc, int argc, char **argv)
 {
 	struct export_opts o = { .param = "iw" };
-	struct svg_series chosen = { 0 }, *cost = NULL;
-	size_t ncost = 0;
+	struct plot_data d = { .x0 = INFINITY, .x1 = -INFINITY };
 	struct learnd_key key;
-	char err[160], tmp[PATH_MAX + 16], title[160], ylab[64];
+	char err[160];
 	sqlite3 *db;
-	sqlite3_stmt *st = NULL;
-	double x0 = INFINITY, x1 = -INFINITY;
-	FILE *out;
 	int first, rc;
 
 	o.to = ld_wall_ns();
@@ -244,105 +359,17 @@ int cmd_plot(struct lc *lc, int argc, char **argv)
 	rc = lc_db_open(lc, false, &db);
 	if (rc)
 		return rc;
-	if ((rc = check_prefix(lc, db, o.cidr)))
-		goto done;
-
-	/* cost per value, one series each */
-	rc = lc_db_prepare(lc, db, SQL_PLOT_AGG, &st);
-	if (rc)
-		goto done;
-	sqlite3_bind_int64(st, 1, o.from);
-	sqlite3_bind_int64(st, 2, o.to);
-	sqlite3_bind_text(st, 3, o.cidr, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, o.param, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		double t = (double)sqlite3_column_int64(st, 0) / 1e9;
-		int64_t v = sqlite3_column_int64(st, 1);
-
-		if (!ncost || strtoll(cost[ncost - 1].label + strlen(o.param) + 1, NULL, 10) != v) {
-			struct svg_series *nc = realloc(cost, (ncost + 1) * sizeof(*nc));
-
-			if (!nc) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			cost = nc;
-			memset(&cost[ncost], 0, sizeof(cost[ncost]));
-			snprintf(cost[ncost].label, sizeof(cost[ncost].label), "%s=%lld", o.param, (long long)v);
-			ncost++;
-		}
-		if (svg_series_add(&cost[ncost - 1], t, sqlite3_column_double(st, 2))) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		x0 = fmin(x0, t);
-		x1 = fmax(x1, t);
-	}
-	if (rc != SQLITE_DONE) {
-		rc = lc_db_error(lc, db, rc, "plot");
-		goto done;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-
-	/* value chosen: a step line from the decisions (the last one before the
-	 * range starts the line) */
-	snprintf(chosen.label, sizeof(chosen.label), "%s chosen", o.param);
-	chosen.step = true;
-	rc = lc_db_prepare(lc, db, SQL_PLOT_DEC, &st);
-	if (rc)
-		goto done;
-	sqlite3_bind_int64(st, 1, o.from);
-	sqlite3_bind_int64(st, 2, o.to);
-	sqlite3_bind_text(st, 3, o.cidr, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, o.param, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		double t = (double)sqlite3_column_int64(st, 0) / 1e9;
-
-		if (lc_col_null(st, 1))
-			continue;
-		if (svg_series_add(&chosen, t, sqlite3_column_double(st, 1))) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		if (t >= (double)o.from / 1e9) {
-			x0 = fmin(x0, t);
-			x1 = fmax(x1, t);
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		rc = lc_db_error(lc, db, rc, "plot");
-		goto done;
-	}
-	if (!isfinite(x0)) {
-		rc = lc_fail(lc, LC_EXIT_USAGE, "nothing to plot for %s %s in that time range", o.cidr, o.param);
-		goto done;
-	}
-	if (o.from > 0)
-		x0 = (double)o.from / 1e9;
-	if (x1 <= x0)
-		x1 = x0 + 60;
-	out = open_out(lc, o.out, tmp, sizeof(tmp));
-	if (!out) {
-		rc = LC_EXIT_USAGE;
-		goto done;
-	}
-	struct svg_panel panels[2] = {
-		{ .ylabel = ylab, .s = &chosen, .ns = 1 },
-		{ .ylabel = "mean connection time (ms)", .s = cost, .ns = ncost },
-	};
-	snprintf(ylab, sizeof(ylab), "%s chosen", o.param);
-	snprintf(title, sizeof(title), "learnd: %s, %s over time", o.cidr, o.param);
-	rc = svg_plot(out, title, x0, x1, panels, 2);
-	rc = close_out(lc, out, tmp, o.out, rc == 0);
+	rc = check_prefix(lc, db, o.cidr);
 	if (!rc)
-		lc_note(lc, "wrote %s (%zu values, %zu decisions)", o.out, ncost, chosen.n);
-done:
-	sqlite3_finalize(st);
+		rc = plot_costs(lc, db, &o, &d);
+	if (!rc)
+		rc = plot_chosen(lc, db, &o, &d);
+	if (!rc)
+		rc = plot_draw(lc, &o, &d);
 	lc_db_close(db);
-	for (size_t i = 0; i < ncost; i++)
-		svg_series_free(&cost[i]);
-	free(cost);
-	svg_series_free(&chosen);
+	for (size_t i = 0; i < d.ncost; i++)
+		svg_series_free(&d.cost[i]);
+	free(d.cost);
+	svg_series_free(&d.chosen);
 	return rc;
 }

@@ -239,18 +239,149 @@ static int prep(struct lc *lc, sqlite3 *db, const char *sql, const char *cidr, l
 	return 0;
 }
 
-int cmd_show(struct lc *lc, int argc, char **argv)
+/* The prefixes row (starting the JSON object), or an exit status: 2 for a
+ * prefix the database does not have. */
+static int show_summary(struct lc *lc, sqlite3 *db, const char *cidr, struct jw *w)
 {
-	static const struct option extra[] = { { "decisions", required_argument, NULL, 500 }, { 0 } };
+	sqlite3_stmt *st = NULL;
+	int rc = prep(lc, db, SQL_SUMMARY, cidr, 0, &st);
+
+	if (rc)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return lc_fail(lc, LC_EXIT_USAGE, "unknown prefix %s: not in the database (learnctl report lists them)", cidr);
+	}
+	if (rc != SQLITE_ROW) {
+		rc = lc_db_error(lc, db, rc, "show");
+		sqlite3_finalize(st);
+		return rc;
+	}
+	if (lc->fmt == LC_JSON) {
+		jw_init(w, stdout, lc->pretty);
+		jw_obj(w);
+		jw_kv_str(w, "prefix", cidr);
+		jw_key(w, "summary");
+		json_row(w, st, NULL);
+	} else {
+		char buf[512];
+
+		printf("%s\n", cidr);
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			if (!strcmp(sqlite3_column_name(st, i), "cidr"))
+				continue;
+			text_col(st, i, buf, sizeof(buf));
+			printf("  %-18s %s\n", sqlite3_column_name(st, i), buf);
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* The FCT estimate, computed as report does. */
+static int show_estimate(struct lc *lc, const struct learnd_key *key, const char *cidr, struct jw *w)
+{
+	struct lc_report_rows rows;
+	const struct lc_report_row *me = NULL;
+	int rc = lc_report_load(lc, &rows, key, true);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < rows.n; i++)
+		if (!strcmp(rows.row[i].cidr, cidr))
+			me = &rows.row[i];
+	if (lc->fmt == LC_JSON) {
+		jw_key(w, "estimate");
+		jw_obj(w);
+		jw_kv_i64(w, "conns_1h", me ? me->conns_1h : 0);
+		jw_kv_dbl(w, "fct_change", me ? me->fct_change : NAN);
+		jw_kv_dbl(w, "fct_change_lo", me ? me->fct_lo : NAN);
+		jw_kv_dbl(w, "fct_change_hi", me ? me->fct_hi : NAN);
+		jw_kv_dbl(w, "retrans_rate", me ? me->retrans_rate : NAN);
+		jw_end(w);
+	} else if (me && !isnan(me->fct_change)) {
+		printf("  %-18s %+.1f%% [%+.1f%%, %+.1f%%] (IW %u against the kernel's 10, 95%% interval)\n", "fct_change",
+		       me->fct_change * 100, me->fct_lo * 100, me->fct_hi * 100, me->val[LEARND_PARAM_IW] ? me->val[LEARND_PARAM_IW] : 10);
+	} else {
+		printf("  %-18s - (no connections with both the IW in force and the kernel's 10)\n", "fct_change");
+	}
+	lc_report_free(&rows);
+	return 0;
+}
+
+static int show_pin(struct lc *lc, sqlite3 *db, const char *cidr, struct jw *w)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(lc, db, SQL_PIN, cidr, 0, &st);
+
+	if (rc)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = lc_db_error(lc, db, rc, "pins");
+		sqlite3_finalize(st);
+		return rc;
+	}
+	if (lc->fmt == LC_JSON) {
+		jw_key(w, "pin");
+		if (rc == SQLITE_ROW)
+			json_row(w, st, NULL);
+		else
+			jw_null(w);
+	} else if (rc == SQLITE_ROW) {
+		char buf[128];
+
+		printf("pinned by %s at ", lc_col_text(st, 5) ? lc_col_text(st, 5) : "?");
+		lc_fmt_time(sqlite3_column_int64(st, 4), buf, sizeof(buf));
+		printf("%s:", buf);
+		for (int i = 0; i < 4; i++)
+			if (!lc_col_null(st, i))
+				printf(" %s=%lld", sqlite3_column_name(st, i), (long long)sqlite3_column_int64(st, i));
+		printf("\n");
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Values tried, slots in force, the last decisions. */
+static int show_lists(struct lc *lc, sqlite3 *db, const char *cidr, long decisions, struct jw *w)
+{
 	static const char *const lists[] = { SQL_VALUES, SQL_SLOTS, SQL_DECISIONS };
 	static const char *const list_names[] = { "values", "slots", "decisions" };
 	static const char *const list_titles[] = { "values tried (mean connection time in ms, \u00b1 ci95_ms for 95%)",
 						   "slots in force", "decisions (newest first)" };
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]) && !rc; k++) {
+		rc = prep(lc, db, lists[k], cidr, decisions, &st);
+		if (rc)
+			break;
+		if (lc->fmt == LC_JSON) {
+			jw_key(w, list_names[k]);
+			jw_arr(w);
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+				json_row(w, st, "cidr");
+			jw_end(w);
+			rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "show");
+		} else {
+			printf("\n%s:\n", list_titles[k]);
+			rc = text_list(lc, db, st, "cidr");
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	return rc;
+}
+
+int cmd_show(struct lc *lc, int argc, char **argv)
+{
+	static const struct option extra[] = { { "decisions", required_argument, NULL, 500 }, { 0 } };
 	struct show_opts o = { .decisions = 20 };
 	struct learnd_key key;
 	char cidr[LD_CIDR_STRLEN], err[256];
 	sqlite3 *db;
-	sqlite3_stmt *st = NULL;
 	struct jw w;
 	int first, rc;
 
@@ -265,129 +396,20 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 	rc = lc_db_open(lc, false, &db);
 	if (rc)
 		return rc;
-
-	rc = prep(lc, db, SQL_SUMMARY, cidr, 0, &st);
-	if (rc)
-		goto out;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		rc = lc_fail(lc, LC_EXIT_USAGE, "unknown prefix %s: not in the database (learnctl report lists them)", cidr);
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		rc = lc_db_error(lc, db, rc, "show");
-		goto out;
-	}
-	if (lc->fmt == LC_JSON) {
-		jw_init(&w, stdout, lc->pretty);
-		jw_obj(&w);
-		jw_kv_str(&w, "prefix", cidr);
-		jw_key(&w, "summary");
-		json_row(&w, st, NULL);
-	} else {
-		char buf[512];
-
-		printf("%s\n", cidr);
-		for (int i = 0; i < sqlite3_column_count(st); i++) {
-			if (!strcmp(sqlite3_column_name(st, i), "cidr"))
-				continue;
-			text_col(st, i, buf, sizeof(buf));
-			printf("  %-18s %s\n", sqlite3_column_name(st, i), buf);
-		}
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-
-	/* the FCT estimate, computed as report does */
-	struct lc_report_rows rows;
-	const struct lc_report_row *me = NULL;
-
-	rc = lc_report_load(lc, &rows, &key, true);
-	if (rc)
-		goto out;
-	for (size_t i = 0; i < rows.n; i++)
-		if (!strcmp(rows.row[i].cidr, cidr))
-			me = &rows.row[i];
-	if (lc->fmt == LC_JSON) {
-		jw_key(&w, "estimate");
-		jw_obj(&w);
-		jw_kv_i64(&w, "conns_1h", me ? me->conns_1h : 0);
-		jw_kv_dbl(&w, "fct_change", me ? me->fct_change : NAN);
-		jw_kv_dbl(&w, "fct_change_lo", me ? me->fct_lo : NAN);
-		jw_kv_dbl(&w, "fct_change_hi", me ? me->fct_hi : NAN);
-		jw_kv_dbl(&w, "retrans_rate", me ? me->retrans_rate : NAN);
-		jw_end(&w);
-	} else if (me && !isnan(me->fct_change)) {
-		printf("  %-18s %+.1f%% [%+.1f%%, %+.1f%%] (IW %u against the kernel's 10, 95%% interval)\n", "fct_change",
-		       me->fct_change * 100, me->fct_lo * 100, me->fct_hi * 100, me->val[LEARND_PARAM_IW] ? me->val[LEARND_PARAM_IW] : 10);
-	} else {
-		printf("  %-18s - (no connections with both the IW in force and the kernel's 10)\n", "fct_change");
-	}
-	lc_report_free(&rows);
-
-	rc = show_params(lc, db, cidr, &w);
-	if (rc)
-		goto out;
-
-	rc = prep(lc, db, SQL_PIN, cidr, 0, &st);
-	if (rc)
-		goto out;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = lc_db_error(lc, db, rc, "pins");
-		goto out;
-	}
-	if (lc->fmt == LC_JSON) {
-		jw_key(&w, "pin");
-		if (rc == SQLITE_ROW)
-			json_row(&w, st, NULL);
-		else
-			jw_null(&w);
-	} else if (rc == SQLITE_ROW) {
-		char buf[128];
-
-		printf("pinned by %s at ", lc_col_text(st, 5) ? lc_col_text(st, 5) : "?");
-		lc_fmt_time(sqlite3_column_int64(st, 4), buf, sizeof(buf));
-		printf("%s:", buf);
-		for (int i = 0; i < 4; i++)
-			if (!lc_col_null(st, i))
-				printf(" %s=%lld", sqlite3_column_name(st, i), (long long)sqlite3_column_int64(st, i));
-		printf("\n");
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-
-	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
-		rc = prep(lc, db, lists[k], cidr, o.decisions, &st);
-		if (rc)
-			goto out;
-		if (lc->fmt == LC_JSON) {
-			jw_key(&w, list_names[k]);
-			jw_arr(&w);
-			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-				json_row(&w, st, "cidr");
-			jw_end(&w);
-			if (rc != SQLITE_DONE) {
-				rc = lc_db_error(lc, db, rc, "show");
-				goto out;
-			}
-		} else {
-			printf("\n%s:\n", list_titles[k]);
-			rc = text_list(lc, db, st, "cidr");
-			if (rc)
-				goto out;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	rc = 0;
-	if (lc->fmt == LC_JSON) {
+	rc = show_summary(lc, db, cidr, &w);
+	if (!rc)
+		rc = show_estimate(lc, &key, cidr, &w);
+	if (!rc)
+		rc = show_params(lc, db, cidr, &w);
+	if (!rc)
+		rc = show_pin(lc, db, cidr, &w);
+	if (!rc)
+		rc = show_lists(lc, db, cidr, o.decisions, &w);
+	if (!rc && lc->fmt == LC_JSON) {
 		jw_end(&w);
 		if (jw_finish(&w))
 			rc = lc_fail(lc, LC_EXIT_FAIL, "cannot write the output");
 	}
-out:
-	sqlite3_finalize(st);
 	lc_db_close(db);
 	return rc;
 }
