@@ -76,6 +76,113 @@ static void time_label(double t, double span, char *buf, size_t len)
 	strftime(buf, len, span > 2 * 86400 ? "%m-%d %H:%M" : span > 600 ? "%H:%M" : "%H:%M:%S", &tm);
 }
 
+/* One panel's coordinates: data (x0..x1, y0..y1) to pixels. */
+struct frame {
+	double x0, x1, y0, y1, top, bottom, pw;
+};
+
+static double px(const struct frame *fr, double x)
+{
+	return ML + (x - fr->x0) / (fr->x1 - fr->x0) * fr->pw;
+}
+
+static double py(const struct frame *fr, double y)
+{
+	return fr->bottom - (y - fr->y0) / (fr->y1 - fr->y0) * PANEL_H;
+}
+
+/* The y range of a panel's finite values, with a margin, from 0 when 0 is near. */
+static void panel_yrange(const struct svg_panel *pn, double *y0, double *y1)
+{
+	*y0 = INFINITY;
+	*y1 = -INFINITY;
+	for (size_t s = 0; s < pn->ns; s++)
+		for (size_t i = 0; i < pn->s[s].n; i++) {
+			if (!isfinite(pn->s[s].y[i]))
+				continue;
+			*y0 = fmin(*y0, pn->s[s].y[i]);
+			*y1 = fmax(*y1, pn->s[s].y[i]);
+		}
+	if (!isfinite(*y0)) {
+		*y0 = 0;
+		*y1 = 1;
+	}
+	if (*y0 > 0 && *y0 < (*y1 - *y0))
+		*y0 = 0;
+	if (*y1 - *y0 < 1e-9) {
+		*y1 += fabs(*y1) * 0.1 + 1;
+		*y0 -= fabs(*y0) * 0.1;
+	} else {
+		*y1 += (*y1 - *y0) * 0.05;
+	}
+}
+
+/* Frame, grid lines with their labels, and the y axis' title. */
+static void panel_axes(FILE *f, const struct frame *fr, const char *ylabel)
+{
+	char lab[32];
+	double step;
+
+	fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"none\" stroke=\"#444\"/>\n", ML,
+		fr->top, fr->pw, PANEL_H);
+	step = nice_step(fr->y1 - fr->y0, 5);
+	for (double y = ceil(fr->y0 / step) * step; y <= fr->y1 + 1e-9; y += step) {
+		fprintf(f, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+			   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+			ML, ML + fr->pw, py(fr, y), py(fr, y), ML - 6, py(fr, y) + 4, fabs(y) < step * 1e-6 ? 0.0 : y);
+	}
+	step = nice_step(fr->x1 - fr->x0, 6);
+	if (step >= 60)
+		step = ceil(step / 60) * 60;
+	for (double x = ceil(fr->x0 / step) * step; x <= fr->x1; x += step) {
+		time_label(x, fr->x1 - fr->x0, lab, sizeof(lab));
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>"
+			   "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+			px(fr, x), px(fr, x), fr->top, fr->bottom, px(fr, x), fr->bottom + 16, lab);
+	}
+	fprintf(f, "<text transform=\"translate(18,%.1f) rotate(-90)\" text-anchor=\"middle\">", fr->top + PANEL_H / 2.0);
+	xml(f, ylabel);
+	fprintf(f, "</text>\n");
+}
+
+/* Series s of a panel: its line (a step line holds each value until the next),
+ * dots on a plain one, and its legend entry. */
+static void panel_series(FILE *f, const struct frame *fr, const struct svg_series *se, size_t s)
+{
+	const char *col = colors[s % (sizeof(colors) / sizeof(colors[0]))];
+	double ly = fr->top + 14 + 16.0 * (double)s;
+
+	if (se->n) {
+		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", col,
+			se->step ? "2.5" : "1.5");
+		for (size_t i = 0; i < se->n; i++) {
+			double x = fmax(fr->x0, fmin(fr->x1, se->x[i]));
+
+			if (!isfinite(se->y[i]))
+				continue;
+			if (se->step && i > 0 && isfinite(se->y[i - 1]))
+				fprintf(f, "%.1f,%.1f ", px(fr, x), py(fr, se->y[i - 1]));
+			fprintf(f, "%.1f,%.1f ", px(fr, x), py(fr, se->y[i]));
+		}
+		if (se->step && isfinite(se->y[se->n - 1]))
+			fprintf(f, "%.1f,%.1f", px(fr, fr->x1), py(fr, se->y[se->n - 1]));
+		fprintf(f, "\"/>\n");
+		if (!se->step)
+			for (size_t i = 0; i < se->n; i++)
+				if (isfinite(se->y[i]) && se->x[i] >= fr->x0 && se->x[i] <= fr->x1)
+					fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\"/>", px(fr, se->x[i]),
+						py(fr, se->y[i]), col);
+		fputc('\n', f);
+	}
+	if (ly < fr->bottom - 4) {
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>"
+			   "<text x=\"%.1f\" y=\"%.1f\">",
+			ML + fr->pw + 10, ML + fr->pw + 30, ly - 4, ly - 4, col, ML + fr->pw + 36, ly);
+		xml(f, se->label);
+		fprintf(f, "</text>\n");
+	}
+}
+
 int svg_plot(FILE *f, const char *title, double x0, double x1, const struct svg_panel *panels, size_t np)
 {
 	int h = MT + (int)np * (PANEL_H + GAP) + 20;
@@ -94,89 +201,13 @@ int svg_plot(FILE *f, const char *title, double x0, double x1, const struct svg_
 
 	for (size_t p = 0; p < np; p++) {
 		const struct svg_panel *pn = &panels[p];
-		double top = MT + (double)p * (PANEL_H + GAP), bottom = top + PANEL_H;
-		double y0 = INFINITY, y1 = -INFINITY, step;
-		char lab[32];
+		struct frame fr = { .x0 = x0, .x1 = x1, .top = MT + (double)p * (PANEL_H + GAP), .pw = pw };
 
+		fr.bottom = fr.top + PANEL_H;
+		panel_yrange(pn, &fr.y0, &fr.y1);
+		panel_axes(f, &fr, pn->ylabel);
 		for (size_t s = 0; s < pn->ns; s++)
-			for (size_t i = 0; i < pn->s[s].n; i++) {
-				if (!isfinite(pn->s[s].y[i]))
-					continue;
-				y0 = fmin(y0, pn->s[s].y[i]);
-				y1 = fmax(y1, pn->s[s].y[i]);
-			}
-		if (!isfinite(y0)) {
-			y0 = 0;
-			y1 = 1;
-		}
-		if (y0 > 0 && y0 < (y1 - y0))
-			y0 = 0;
-		if (y1 - y0 < 1e-9) {
-			y1 += fabs(y1) * 0.1 + 1;
-			y0 -= fabs(y0) * 0.1;
-		} else {
-			y1 += (y1 - y0) * 0.05;
-		}
-#define PX(x) (ML + ((x) - x0) / (x1 - x0) * pw)
-#define PY(y) (bottom - ((y) - y0) / (y1 - y0) * PANEL_H)
-		fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"none\" stroke=\"#444\"/>\n", ML,
-			top, pw, PANEL_H);
-		step = nice_step(y1 - y0, 5);
-		for (double y = ceil(y0 / step) * step; y <= y1 + 1e-9; y += step) {
-			fprintf(f, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-				   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
-				ML, ML + pw, PY(y), PY(y), ML - 6, PY(y) + 4, fabs(y) < step * 1e-6 ? 0.0 : y);
-		}
-		step = nice_step(x1 - x0, 6);
-		if (step >= 60)
-			step = ceil(step / 60) * 60;
-		for (double x = ceil(x0 / step) * step; x <= x1; x += step) {
-			time_label(x, x1 - x0, lab, sizeof(lab));
-			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>"
-				   "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-				PX(x), PX(x), top, bottom, PX(x), bottom + 16, lab);
-		}
-		fprintf(f, "<text transform=\"translate(18,%.1f) rotate(-90)\" text-anchor=\"middle\">", top + PANEL_H / 2.0);
-		xml(f, pn->ylabel);
-		fprintf(f, "</text>\n");
-
-		for (size_t s = 0; s < pn->ns; s++) {
-			const struct svg_series *se = &pn->s[s];
-			const char *col = colors[s % (sizeof(colors) / sizeof(colors[0]))];
-			double ly = top + 14 + 16.0 * (double)s;
-
-			if (se->n) {
-				fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", col,
-					se->step ? "2.5" : "1.5");
-				for (size_t i = 0; i < se->n; i++) {
-					double x = fmax(x0, fmin(x1, se->x[i]));
-
-					if (!isfinite(se->y[i]))
-						continue;
-					if (se->step && i > 0 && isfinite(se->y[i - 1]))
-						fprintf(f, "%.1f,%.1f ", PX(x), PY(se->y[i - 1]));
-					fprintf(f, "%.1f,%.1f ", PX(x), PY(se->y[i]));
-				}
-				if (se->step && isfinite(se->y[se->n - 1]))
-					fprintf(f, "%.1f,%.1f", PX(x1), PY(se->y[se->n - 1]));
-				fprintf(f, "\"/>\n");
-				if (!se->step)
-					for (size_t i = 0; i < se->n; i++)
-						if (isfinite(se->y[i]) && se->x[i] >= x0 && se->x[i] <= x1)
-							fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\"/>", PX(se->x[i]),
-								PY(se->y[i]), col);
-				fputc('\n', f);
-			}
-			if (ly < bottom - 4) {
-				fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>"
-					   "<text x=\"%.1f\" y=\"%.1f\">",
-					ML + pw + 10, ML + pw + 30, ly - 4, ly - 4, col, ML + pw + 36, ly);
-				xml(f, se->label);
-				fprintf(f, "</text>\n");
-			}
-		}
-#undef PX
-#undef PY
+			panel_series(f, &fr, &pn->s[s], s);
 	}
 	fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#666\">time (UTC)</text>\n</svg>\n", ML, h - 4);
 	return fflush(f) || ferror(f) ? -EIO : 0;

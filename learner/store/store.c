@@ -463,6 +463,10 @@ static bool disk_full(const struct ld_store *h)
 	return h->db && ((sqlite3_extended_errcode(h->db) & 0xff) == SQLITE_FULL || sqlite3_system_errno(h->db) == ENOSPC);
 }
 
+/* One function on purpose (~110 lines): the order of the checks is the
+ * refusal policy of store.h (path, lock, foreign file, quick_check, version,
+ * then the first write), and the single cleanup path (fail, fail_quiet) is what
+ * keeps a refused file untouched. */
 int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen)
 {
 	int flags = mode == LD_STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
