@@ -321,14 +321,13 @@ int lc_parse_time(const char *s, int64_t *ts_ns)
 
 enum { OPT_DB = 1000, OPT_PIN_DIR };
 
-static const struct option common_opts[] = {
-	{ "config", required_argument, NULL, 'c' },
-	{ "db", required_argument, NULL, OPT_DB },
-	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
-	{ "json", no_argument, NULL, 'j' },
-	{ "pretty", no_argument, NULL, 'p' },
-	{ "help", no_argument, NULL, 'h' },
-};
+/* Before the command (with --version) and after it (with its own options). */
+#define COMMON_OPTIONS                                                                             \
+	{ "config", required_argument, NULL, 'c' }, { "db", required_argument, NULL, OPT_DB },     \
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR }, { "json", no_argument, NULL, 'j' }, \
+		{ "pretty", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' }
+
+static const struct option common_opts[] = { COMMON_OPTIONS };
 #define NCOMMON (sizeof(common_opts) / sizeof(common_opts[0]))
 
 /* A common option; 1 if it was one, 0 if not. */
@@ -418,16 +417,7 @@ int lc_main(int argc, char **argv)
 	 * in parallel, and the statistics mutex would serialise them */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	/* Common options before the subcommand; stop at the first non-option. */
-	static const struct option top_opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, OPT_DB },
-		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
-		{ "json", no_argument, NULL, 'j' },
-		{ "pretty", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
+	static const struct option top_opts[] = { COMMON_OPTIONS, { "version", no_argument, NULL, 'V' }, { 0 } };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:c:jphV", top_opts, NULL)) != -1) {
 		if (c == 'h') {

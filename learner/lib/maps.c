@@ -48,34 +48,29 @@ int ld_counters_read(int counters_fd, uint64_t out[LEARND_CNT__MAX])
 	return 0;
 }
 
+/* Each counter's name (learnctl status, learnd_bpf_<name>_total) and help. */
+static const struct {
+	const char *name, *help;
+} counters[LEARND_CNT__MAX] = {
+	[LEARND_CNT_RECORDS] = { "records", "Close records written to the ring buffer." },
+	[LEARND_CNT_RB_DROPS] = { "ringbuf_drops", "Close records lost because the ring buffer was full." },
+	[LEARND_CNT_LOOKUPS] = { "lookups", "Policy map lookups." },
+	[LEARND_CNT_MISSES] = { "misses", "Policy map lookups that matched no prefix." },
+	[LEARND_CNT_IW_FAIL] = { "iw_setsockopt_failures", "bpf_setsockopt(TCP_BPF_IW) failures." },
+	[LEARND_CNT_RCVBUF_FAIL] = { "rcvbuf_setsockopt_failures", "bpf_setsockopt(SO_RCVBUF) failures." },
+	[LEARND_CNT_STORAGE_FAIL] = { "storage_failures", "Socket storage allocation failures." },
+	[LEARND_CNT_DEFAULTED] = { "defaulted",
+				   "Replies forced to kernel defaults (stale heartbeat, paused, observe-only)." },
+	[LEARND_CNT_IW_KERNEL] = { "iw_kernel_kept",
+				   "IW values not applied because the kernel had cut cwnd to 1 after a lost handshake." },
+};
+
 const char *ld_counter_name(enum learnd_counter c)
 {
-	static const char *const names[LEARND_CNT__MAX] = {
-		[LEARND_CNT_RECORDS] = "records",
-		[LEARND_CNT_RB_DROPS] = "ringbuf_drops",
-		[LEARND_CNT_LOOKUPS] = "lookups",
-		[LEARND_CNT_MISSES] = "misses",
-		[LEARND_CNT_IW_FAIL] = "iw_setsockopt_failures",
-		[LEARND_CNT_RCVBUF_FAIL] = "rcvbuf_setsockopt_failures",
-		[LEARND_CNT_STORAGE_FAIL] = "storage_failures",
-		[LEARND_CNT_DEFAULTED] = "defaulted",
-		[LEARND_CNT_IW_KERNEL] = "iw_kernel_kept",
-	};
-	return (unsigned)c < LEARND_CNT__MAX ? names[c] : "?";
+	return (unsigned)c < LEARND_CNT__MAX ? counters[c].name : "?";
 }
 
 const char *ld_counter_help(enum learnd_counter c)
 {
-	static const char *const help[LEARND_CNT__MAX] = {
-		[LEARND_CNT_RECORDS] = "Close records written to the ring buffer.",
-		[LEARND_CNT_RB_DROPS] = "Close records lost because the ring buffer was full.",
-		[LEARND_CNT_LOOKUPS] = "Policy map lookups.",
-		[LEARND_CNT_MISSES] = "Policy map lookups that matched no prefix.",
-		[LEARND_CNT_IW_FAIL] = "bpf_setsockopt(TCP_BPF_IW) failures.",
-		[LEARND_CNT_RCVBUF_FAIL] = "bpf_setsockopt(SO_RCVBUF) failures.",
-		[LEARND_CNT_STORAGE_FAIL] = "Socket storage allocation failures.",
-		[LEARND_CNT_DEFAULTED] = "Replies forced to kernel defaults (stale heartbeat, paused, observe-only).",
-		[LEARND_CNT_IW_KERNEL] = "IW values not applied because the kernel had cut cwnd to 1 after a lost handshake.",
-	};
-	return (unsigned)c < LEARND_CNT__MAX ? help[c] : "?";
+	return (unsigned)c < LEARND_CNT__MAX ? counters[c].help : "?";
 }

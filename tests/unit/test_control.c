@@ -34,23 +34,14 @@
 #include "log.h"
 #include "store.h"
 #include "harness.h"
+#include "sqlutil.h"
+
+#define sql_open(path) t_sql_open(path, true)
+#define sql_int(db, sql) t_sql_int(db, sql, -1)
 
 static char dir[4096];
 
 /* ---- what learnctl and an operator do: SQL on a connection of their own ---- */
-
-static sqlite3 *sql_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		printf("    sqlite3_open %s: %s\n", path, db ? sqlite3_errmsg(db) : "?");
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
 
 static void sql_exec(sqlite3 *db, const char *sql)
 {
@@ -60,22 +51,6 @@ static void sql_exec(sqlite3 *db, const char *sql)
 		CHECK(0, "SQL %s: %s", sql, msg ? msg : "?");
 		sqlite3_free(msg);
 	}
-}
-
-/* First column of the first row as an integer; -1: no row or NULL. */
-static int64_t sql_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		printf("    SQL error: %s: %s\n", sql, sqlite3_errmsg(db));
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 /* learnctl pin CIDR iw=V (the row learnctl writes, and its log line). */

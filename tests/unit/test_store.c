@@ -46,6 +46,10 @@
 #include "learner.h"
 #include "log.h"
 #include "store.h"
+#include "sqlutil.h"
+
+#define sql_open(path) t_sql_open(path, true)
+#define sql_int(db, sql) t_sql_int(db, sql, 0) /* NULL reads as 0 here */
 #include "store_sim.h"
 
 static char dir[4096];
@@ -67,35 +71,6 @@ static void rm_db(const char *path)
 }
 
 /* ---- direct SQL (what `sqlite3 learnd.db` would show) ---- */
-
-static sqlite3 *sql_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		printf("    sqlite3_open %s: %s\n", path, db ? sqlite3_errmsg(db) : "?");
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
-
-/* First column of the first row as an integer (-1 on error, printed). */
-static int64_t sql_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		printf("    SQL error: %s: %s\n", sql, sqlite3_errmsg(db));
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 /* First column of the first row as text into buf ("" when NULL or no row). */
 static const char *sql_text(sqlite3 *db, const char *sql, char *buf, size_t len)
