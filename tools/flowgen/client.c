@@ -328,166 +328,172 @@ static void *client_worker(void *arg)
 }
 
 
-int cmd_client(int argc, char **argv)
+static const struct option client_lo[] = {
+	{"server", required_argument, 0, OPT_SERVER},
+	{"port", required_argument, 0, OPT_PORT},
+	{"sizes", required_argument, 0, OPT_SIZES},
+	{"order", required_argument, 0, OPT_ORDER},
+	{"dist", required_argument, 0, OPT_DIST},
+	{"count", required_argument, 0, OPT_COUNT},
+	{"duration", required_argument, 0, OPT_DURATION},
+	{"concurrency", required_argument, 0, OPT_CONC},
+	{"rate", required_argument, 0, OPT_RATE},
+	{"seed", required_argument, 0, OPT_SEED},
+	{"path", required_argument, 0, OPT_PATH},
+	{"out", required_argument, 0, OPT_OUT},
+	{"no-header", no_argument, 0, OPT_NOHDR},
+	{"congestion", required_argument, 0, OPT_CC},
+	{"bind", required_argument, 0, OPT_BIND},
+	{"rcvbuf", required_argument, 0, OPT_RCVBUF},
+	{"timeout", required_argument, 0, OPT_TIMEOUT},
+	{"srv-retrans", no_argument, 0, OPT_SRVRTX},
+	{"help", no_argument, 0, OPT_HELP},
+	{0, 0, 0, 0},
+};
+
+/* The options that are not fields of client_cfg. */
+struct client_args {
+	const char *server, *bindaddr, *out, *sizes, *dist, *order;
+	uint64_t port;
+	bool have_port, header, have_count;
+};
+
+static void client_opt(int o, char **argv, struct client_cfg *c, struct client_args *a)
 {
-	static const struct option lo[] = {
-		{"server", required_argument, 0, OPT_SERVER},
-		{"port", required_argument, 0, OPT_PORT},
-		{"sizes", required_argument, 0, OPT_SIZES},
-		{"order", required_argument, 0, OPT_ORDER},
-		{"dist", required_argument, 0, OPT_DIST},
-		{"count", required_argument, 0, OPT_COUNT},
-		{"duration", required_argument, 0, OPT_DURATION},
-		{"concurrency", required_argument, 0, OPT_CONC},
-		{"rate", required_argument, 0, OPT_RATE},
-		{"seed", required_argument, 0, OPT_SEED},
-		{"path", required_argument, 0, OPT_PATH},
-		{"out", required_argument, 0, OPT_OUT},
-		{"no-header", no_argument, 0, OPT_NOHDR},
-		{"congestion", required_argument, 0, OPT_CC},
-		{"bind", required_argument, 0, OPT_BIND},
-		{"rcvbuf", required_argument, 0, OPT_RCVBUF},
-		{"timeout", required_argument, 0, OPT_TIMEOUT},
-		{"srv-retrans", no_argument, 0, OPT_SRVRTX},
-		{"help", no_argument, 0, OPT_HELP},
-		{0, 0, 0, 0},
-	};
-	static struct client_cfg c;
-	const char *server = NULL, *bindaddr = NULL, *out = NULL, *sizes = NULL, *dist = NULL;
-	const char *order = NULL;
-	uint64_t port = 0, v;
-	bool have_port = false, header = true, have_count = false;
-	int o;
+	uint64_t v;
 
-	memset(&c, 0, sizeof(c));
-	c.conc = 1;
-	c.path = "-";
-	c.timeout = 30;
-	c.sg.seed = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+:", lo, NULL)) != -1) {
-		switch (o) {
-		case OPT_SERVER: server = optarg; break;
-		case OPT_PORT:
-			if (!parse_u64(optarg, &port) || port < 1 || port > 65535)
-				die_usage("client: --port: expected 1..65535, got '%s'", optarg);
-			have_port = true;
-			break;
-		case OPT_SIZES: sizes = optarg; break;
-		case OPT_ORDER: order = optarg; break;
-		case OPT_DIST: dist = optarg; break;
-		case OPT_COUNT:
-			if (!parse_u64(optarg, &c.count) || c.count < 1)
-				die_usage("client: --count: expected a positive integer, got '%s'", optarg);
-			have_count = true;
-			break;
-		case OPT_DURATION:
-			if (!parse_double(optarg, &c.duration) || c.duration <= 0)
-				die_usage("client: --duration: expected a positive number of seconds, got '%s'", optarg);
-			break;
-		case OPT_CONC:
-			if (!parse_u64(optarg, &v) || v < 1 || v > 10000)
-				die_usage("client: --concurrency: expected 1..10000, got '%s'", optarg);
-			c.conc = (unsigned)v;
-			break;
-		case OPT_RATE:
-			if (!parse_double(optarg, &c.rate) || c.rate <= 0)
-				die_usage("client: --rate: expected a positive number of flows per second, got '%s'", optarg);
-			break;
-		case OPT_SEED:
-			if (!parse_u64(optarg, &c.sg.seed))
-				die_usage("client: --seed: expected a non-negative integer, got '%s'", optarg);
-			break;
-		case OPT_PATH:
-			if (!*optarg || strpbrk(optarg, ",\"\n\r"))
-				die_usage("client: --path: label must be non-empty without commas, quotes or newlines, got '%s'", optarg);
-			c.path = optarg;
-			break;
-		case OPT_OUT: out = optarg; break;
-		case OPT_NOHDR: header = false; break;
-		case OPT_CC:
-			if (!*optarg || strlen(optarg) >= 16)
-				die_usage("client: --congestion: bad algorithm name '%s'", optarg);
-			c.cc = optarg;
-			break;
-		case OPT_BIND: bindaddr = optarg; break;
-		case OPT_RCVBUF:
-			if (!parse_size(optarg, &c.rcvbuf) || c.rcvbuf > INT_MAX / 2)
-				die_usage("client: --rcvbuf: expected a size in bytes, got '%s'", optarg);
-			break;
-		case OPT_TIMEOUT:
-			if (!parse_double(optarg, &c.timeout) || c.timeout <= 0 || c.timeout > 86400)
-				die_usage("client: --timeout: expected seconds in (0, 86400], got '%s'", optarg);
-			break;
-		case OPT_SRVRTX: c.srv_retrans = true; break;
-		case OPT_HELP:
-			usage(stdout);
-			exit(0);
-		case ':':
-			die_usage("client: option '%s' needs a value", opt_name(argv, optind));
-		default:
-			die_usage("client: unknown option '%s'", opt_name(argv, optind));
-		}
+	switch (o) {
+	case OPT_SERVER: a->server = optarg; break;
+	case OPT_PORT:
+		if (!parse_u64(optarg, &a->port) || a->port < 1 || a->port > 65535)
+			die_usage("client: --port: expected 1..65535, got '%s'", optarg);
+		a->have_port = true;
+		break;
+	case OPT_SIZES: a->sizes = optarg; break;
+	case OPT_ORDER: a->order = optarg; break;
+	case OPT_DIST: a->dist = optarg; break;
+	case OPT_COUNT:
+		if (!parse_u64(optarg, &c->count) || c->count < 1)
+			die_usage("client: --count: expected a positive integer, got '%s'", optarg);
+		a->have_count = true;
+		break;
+	case OPT_DURATION:
+		if (!parse_double(optarg, &c->duration) || c->duration <= 0)
+			die_usage("client: --duration: expected a positive number of seconds, got '%s'", optarg);
+		break;
+	case OPT_CONC:
+		if (!parse_u64(optarg, &v) || v < 1 || v > 10000)
+			die_usage("client: --concurrency: expected 1..10000, got '%s'", optarg);
+		c->conc = (unsigned)v;
+		break;
+	case OPT_RATE:
+		if (!parse_double(optarg, &c->rate) || c->rate <= 0)
+			die_usage("client: --rate: expected a positive number of flows per second, got '%s'", optarg);
+		break;
+	case OPT_SEED:
+		if (!parse_u64(optarg, &c->sg.seed))
+			die_usage("client: --seed: expected a non-negative integer, got '%s'", optarg);
+		break;
+	case OPT_PATH:
+		if (!*optarg || strpbrk(optarg, ",\"\n\r"))
+			die_usage("client: --path: label must be non-empty without commas, quotes or newlines, got '%s'", optarg);
+		c->path = optarg;
+		break;
+	case OPT_OUT: a->out = optarg; break;
+	case OPT_NOHDR: a->header = false; break;
+	case OPT_CC:
+		if (!*optarg || strlen(optarg) >= 16)
+			die_usage("client: --congestion: bad algorithm name '%s'", optarg);
+		c->cc = optarg;
+		break;
+	case OPT_BIND: a->bindaddr = optarg; break;
+	case OPT_RCVBUF:
+		if (!parse_size(optarg, &c->rcvbuf) || c->rcvbuf > INT_MAX / 2)
+			die_usage("client: --rcvbuf: expected a size in bytes, got '%s'", optarg);
+		break;
+	case OPT_TIMEOUT:
+		if (!parse_double(optarg, &c->timeout) || c->timeout <= 0 || c->timeout > 86400)
+			die_usage("client: --timeout: expected seconds in (0, 86400], got '%s'", optarg);
+		break;
+	case OPT_SRVRTX: c->srv_retrans = true; break;
+	case OPT_HELP:
+		usage(stdout);
+		exit(0);
+	case ':':
+		die_usage("client: option '%s' needs a value", opt_name(argv, optind));
+	default:
+		die_usage("client: unknown option '%s'", opt_name(argv, optind));
 	}
-	if (optind < argc)
-		die_usage("client: unexpected argument '%s'", argv[optind]);
-	if (!server)
+}
+
+/* What the options say together: required ones, exclusions, defaults, addresses. */
+static void client_check(struct client_cfg *c, const struct client_args *a)
+{
+	if (!a->server)
 		die_usage("client: --server is required");
-	if (!have_port)
+	if (!a->have_port)
 		die_usage("client: --port is required");
-	if (sizes && dist)
+	if (a->sizes && a->dist)
 		die_usage("client: --sizes and --dist exclude each other");
-	if (order && dist)
+	if (a->order && a->dist)
 		die_usage("client: --order applies to --sizes, not --dist");
-	if (order) {
-		const char *m = parse_order(order, &c.sg.cycle);
+	if (a->order) {
+		const char *m = parse_order(a->order, &c->sg.cycle);
 		if (m)
-			die_usage("client: --order: %s, got '%s'", m, order);
+			die_usage("client: --order: %s, got '%s'", m, a->order);
 	}
-	if (dist)
-		parse_dist(&c.sg, dist);
+	if (a->dist)
+		parse_dist(&c->sg, a->dist);
 	else
-		parse_sizes_list(&c.sg, sizes ? sizes : "100k");
-	if (!have_count && c.duration == 0)
-		c.count = 100;
-	if (!parse_addr(server, (uint16_t)port, &c.srv, &c.srvlen))
-		die_usage("client: --server: bad address '%s'", server);
-	if (bindaddr) {
-		if (!parse_addr(bindaddr, 0, &c.src, &c.srclen))
-			die_usage("client: --bind: bad address '%s'", bindaddr);
-		if (c.src.ss_family != c.srv.ss_family)
-			die_usage("client: --bind %s and --server %s are of different address families", bindaddr, server);
-		c.have_src = true;
+		parse_sizes_list(&c->sg, a->sizes ? a->sizes : "100k");
+	if (!a->have_count && c->duration == 0)
+		c->count = 100;
+	if (!parse_addr(a->server, (uint16_t)a->port, &c->srv, &c->srvlen))
+		die_usage("client: --server: bad address '%s'", a->server);
+	if (a->bindaddr) {
+		if (!parse_addr(a->bindaddr, 0, &c->src, &c->srclen))
+			die_usage("client: --bind: bad address '%s'", a->bindaddr);
+		if (c->src.ss_family != c->srv.ss_family)
+			die_usage("client: --bind %s and --server %s are of different address families", a->bindaddr, a->server);
+		c->have_src = true;
 	}
+}
 
-	if (out) {
-		c.out = fopen(out, "w");
-		if (!c.out)
-			die_runtime("client: --out %s: %s", out, strerror(errno));
+/* Output, locks, signals, the header line. */
+static void client_setup(struct client_cfg *c, const struct client_args *a)
+{
+	if (a->out) {
+		c->out = fopen(a->out, "w");
+		if (!c->out)
+			die_runtime("client: --out %s: %s", a->out, strerror(errno));
 	} else {
-		c.out = stdout;
+		c->out = stdout;
 	}
-	pthread_mutex_init(&c.out_mu, NULL);
-	pthread_mutex_init(&c.arr_mu, NULL);
+	pthread_mutex_init(&c->out_mu, NULL);
+	pthread_mutex_init(&c->arr_mu, NULL);
 	install_signals();
-	if (header) {
-		write_header(c.out);
-		fflush(c.out);
+	if (a->header) {
+		write_header(c->out);
+		fflush(c->out);
 	}
+}
 
-	c.t_start = mono_us();
-	if (c.duration > 0)
-		c.t_end = c.t_start + (int64_t)(c.duration * 1e6);
-	unsigned nthreads = c.conc;
-	if (c.count && c.count < nthreads)
-		nthreads = (unsigned)c.count;
+/* The workers, until every flow is done (or a signal came), then the summary line. */
+static void client_run(struct client_cfg *c, const char *out)
+{
+	c->t_start = mono_us();
+	if (c->duration > 0)
+		c->t_end = c->t_start + (int64_t)(c->duration * 1e6);
+	unsigned nthreads = c->conc;
+	if (c->count && c->count < nthreads)
+		nthreads = (unsigned)c->count;
 	pthread_t *th = calloc(nthreads, sizeof(*th));
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	unsigned started = 0;
 	for (unsigned i = 0; i < nthreads; i++) {
-		if (pthread_create(&th[i], &attr, client_worker, &c) != 0) {
+		if (pthread_create(&th[i], &attr, client_worker, c) != 0) {
 			fprintf(stderr, "%s client: pthread_create: %s (running with %u)\n", prog,
 				strerror(errno), started);
 			break;
@@ -499,16 +505,36 @@ int cmd_client(int argc, char **argv)
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	free(th);
-	free(c.arrivals);
-	if (c.out != stdout) {
-		if (fclose(c.out) != 0)
+	free(c->arrivals);
+	if (c->out != stdout) {
+		if (fclose(c->out) != 0)
 			die_runtime("client: --out %s: %s", out, strerror(errno));
 	} else {
 		fflush(stdout);
 	}
 	fprintf(stderr, "%s client: %" PRIu64 " flows, %" PRIu64 " ok%s\n", prog,
-		(uint64_t)atomic_load(&c.nflows), (uint64_t)atomic_load(&c.nok),
+		(uint64_t)atomic_load(&c->nflows), (uint64_t)atomic_load(&c->nok),
 		g_stop ? " (interrupted)" : "");
-	return 0;
 }
 
+int cmd_client(int argc, char **argv)
+{
+	static struct client_cfg c;
+	struct client_args a = { .header = true };
+	int o;
+
+	memset(&c, 0, sizeof(c));
+	c.conc = 1;
+	c.path = "-";
+	c.timeout = 30;
+	c.sg.seed = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+:", client_lo, NULL)) != -1)
+		client_opt(o, argv, &c, &a);
+	if (optind < argc)
+		die_usage("client: unexpected argument '%s'", argv[optind]);
+	client_check(&c, &a);
+	client_setup(&c, &a);
+	client_run(&c, a.out);
+	return 0;
+}
