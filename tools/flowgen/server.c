@@ -184,7 +184,58 @@ static int open_listener(const char *addr, uint16_t port, const char *cc, char *
 	return fd;
 }
 
-int cmd_server(int argc, char **argv)
+/* Every connection waiting on listener lfd. */
+static void accept_all(int ep, int lfd)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				fprintf(stderr, "%s server: accept: %s\n", prog, strerror(errno));
+			return;
+		}
+		struct conn *c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->st = C_REQ;
+		c->last_us = mono_us();
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = g_conns;
+		if (g_conns)
+			g_conns->prev = c;
+		g_conns = c;
+		g_nconns++;
+	}
+}
+
+/* Close connections without progress for idle seconds. */
+static void sweep_idle(int ep, uint64_t idle, int64_t now)
+{
+	for (struct conn *c = g_conns, *nx; c; c = nx) {
+		nx = c->next;
+		if (now - c->last_us > (int64_t)idle * 1000000)
+			conn_close(ep, c);
+	}
+}
+
+struct server_args {
+	const char *binds[MAX_BINDS];
+	int nbinds;
+	uint64_t port, idle;
+	const char *cc;
+};
+
+static void server_args(int argc, char **argv, struct server_args *a)
 {
 	static const struct option lo[] = {
 		{"port", required_argument, 0, 'p'},
@@ -194,33 +245,29 @@ int cmd_server(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *binds[MAX_BINDS];
-	int nbinds = 0;
-	uint64_t port = 0, idle = 60;
 	bool have_port = false;
-	const char *cc = NULL;
 	int o;
 
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "+:", lo, NULL)) != -1) {
 		switch (o) {
 		case 'p':
-			if (!parse_u64(optarg, &port) || port < 1 || port > 65535)
+			if (!parse_u64(optarg, &a->port) || a->port < 1 || a->port > 65535)
 				die_usage("server: --port: expected 1..65535, got '%s'", optarg);
 			have_port = true;
 			break;
 		case 'b':
-			if (nbinds >= MAX_BINDS)
+			if (a->nbinds >= MAX_BINDS)
 				die_usage("server: --bind: at most %d addresses", MAX_BINDS);
-			binds[nbinds++] = optarg;
+			a->binds[a->nbinds++] = optarg;
 			break;
 		case 'c':
 			if (!*optarg || strlen(optarg) >= 16)
 				die_usage("server: --congestion: bad algorithm name '%s'", optarg);
-			cc = optarg;
+			a->cc = optarg;
 			break;
 		case 'i':
-			if (!parse_u64(optarg, &idle) || idle < 1 || idle > 86400)
+			if (!parse_u64(optarg, &a->idle) || a->idle < 1 || a->idle > 86400)
 				die_usage("server: --idle-timeout: expected 1..86400 seconds, got '%s'", optarg);
 			break;
 		case 'h':
@@ -236,7 +283,13 @@ int cmd_server(int argc, char **argv)
 		die_usage("server: unexpected argument '%s'", argv[optind]);
 	if (!have_port)
 		die_usage("server: --port is required");
+}
 
+int cmd_server(int argc, char **argv)
+{
+	struct server_args a = { .idle = 60 };
+
+	server_args(argc, argv, &a);
 	install_signals();
 	memset(g_payload, 'x', sizeof(g_payload));
 
@@ -244,10 +297,10 @@ int cmd_server(int argc, char **argv)
 	if (ep < 0)
 		die_runtime("server: epoll_create1: %s", strerror(errno));
 	int lfds[MAX_BINDS];
-	int nl = nbinds ? nbinds : 1;
+	int nl = a.nbinds ? a.nbinds : 1;
 	for (int i = 0; i < nl; i++) {
 		char desc[128];
-		lfds[i] = open_listener(nbinds ? binds[i] : NULL, (uint16_t)port, cc, desc, sizeof(desc));
+		lfds[i] = open_listener(a.nbinds ? a.binds[i] : NULL, (uint16_t)a.port, a.cc, desc, sizeof(desc));
 		struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
 		e.data.u64 = (uint64_t)i; /* listeners: small integers; conns: pointers */
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, lfds[i], &e) < 0)
@@ -267,36 +320,7 @@ int cmd_server(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			uint64_t u = evs[i].data.u64;
 			if (u < (uint64_t)nl) {
-				int lfd = lfds[u];
-				for (;;) {
-					int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-					if (fd < 0) {
-						if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-							fprintf(stderr, "%s server: accept: %s\n", prog, strerror(errno));
-						break;
-					}
-					struct conn *c = calloc(1, sizeof(*c));
-					if (!c) {
-						close(fd);
-						continue;
-					}
-					c->fd = fd;
-					c->st = C_REQ;
-					c->last_us = mono_us();
-					int one = 1;
-					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-					struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
-					if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0) {
-						close(fd);
-						free(c);
-						continue;
-					}
-					c->next = g_conns;
-					if (g_conns)
-						g_conns->prev = c;
-					g_conns = c;
-					g_nconns++;
-				}
+				accept_all(ep, lfds[u]);
 				continue;
 			}
 			struct conn *c = evs[i].data.ptr;
@@ -309,11 +333,7 @@ int cmd_server(int argc, char **argv)
 		int64_t now = mono_us();
 		if (now - last_sweep >= 1000000) {
 			last_sweep = now;
-			for (struct conn *c = g_conns, *nx; c; c = nx) {
-				nx = c->next;
-				if (now - c->last_us > (int64_t)idle * 1000000)
-					conn_close(ep, c);
-			}
+			sweep_idle(ep, a.idle, now);
 		}
 	}
 	while (g_conns)
