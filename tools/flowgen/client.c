@@ -71,28 +71,24 @@ static void flow_fail(struct flow_res *r, const char *step, const char *what)
 	snprintf(r->err, sizeof(r->err), "%s:%s", step, what);
 }
 
-static void run_flow(struct client_cfg *c, struct flow_res *r, uint8_t *buf, size_t bufsz)
+/* A socket with the flow's options (congestion control, receive buffer, source
+ * address), or -1 with r failed (fct 0). */
+static int flow_socket(struct client_cfg *c, struct flow_res *r)
 {
-	int64_t deadline;
-	int fd, one = 1, e;
-	socklen_t el;
-
-	r->ok = false;
-	r->connect_us = -1;
-	r->err[0] = 0;
-	r->start_wall = wall_us();
+	int fd, one = 1;
 
 	fd = socket(c->srv.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		flow_fail(r, "socket", errname(errno));
 		r->fct_us = 0;
-		return;
+		return -1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (c->cc && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, c->cc, (socklen_t)strlen(c->cc)) < 0) {
 		flow_fail(r, "congestion", errname(errno));
 		r->fct_us = 0;
-		goto out;
+		close(fd);
+		return -1;
 	}
 	if (c->rcvbuf) {
 		int v = (int)c->rcvbuf;
@@ -103,36 +99,46 @@ static void run_flow(struct client_cfg *c, struct flow_res *r, uint8_t *buf, siz
 		if (bind(fd, (struct sockaddr *)&c->src, c->srclen) < 0) {
 			flow_fail(r, "bind", errname(errno));
 			r->fct_us = 0;
-			goto out;
+			close(fd);
+			return -1;
 		}
 	}
+	return fd;
+}
 
-	int64_t t0 = mono_us();
-	deadline = t0 + (int64_t)(c->timeout * 1e6);
-	r->start_wall = wall_us();
+static bool flow_connect(struct client_cfg *c, struct flow_res *r, int fd, int64_t deadline)
+{
+	socklen_t el;
+	int e;
+
 	if (connect(fd, (struct sockaddr *)&c->srv, c->srvlen) < 0) {
 		if (errno != EINPROGRESS) {
 			flow_fail(r, "connect", errname(errno));
-			goto fail;
+			return false;
 		}
 		int w = wait_fd(fd, POLLOUT, deadline);
 		if (w <= 0) {
 			flow_fail(r, w == 0 ? "timeout" : "interrupted", "connect");
-			goto fail;
+			return false;
 		}
 		el = sizeof(e);
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
 			e = errno;
 		if (e) {
 			flow_fail(r, "connect", errname(e));
-			goto fail;
+			return false;
 		}
 	}
-	r->connect_us = mono_us() - t0;
+	return true;
+}
 
+/* The 8-byte request: size, and the trailer flag. */
+static bool flow_request(struct client_cfg *c, struct flow_res *r, int fd, int64_t deadline)
+{
 	uint8_t req[8];
-	put_be64(req, (r->size & REQ_SIZE_MASK) | (c->srv_retrans ? REQ_TRAILER : 0));
 	size_t sent = 0;
+
+	put_be64(req, (r->size & REQ_SIZE_MASK) | (c->srv_retrans ? REQ_TRAILER : 0));
 	while (sent < sizeof(req)) {
 		ssize_t n = send(fd, req + sent, sizeof(req) - sent, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -145,14 +151,19 @@ static void run_flow(struct client_cfg *c, struct flow_res *r, uint8_t *buf, siz
 			int w = wait_fd(fd, POLLOUT, deadline);
 			if (w <= 0) {
 				flow_fail(r, w == 0 ? "timeout" : "interrupted", "send");
-				goto fail;
+				return false;
 			}
 			continue;
 		}
 		flow_fail(r, "send", errname(errno));
-		goto fail;
+		return false;
 	}
+	return true;
+}
 
+/* Every payload byte. */
+static bool flow_receive(struct flow_res *r, int fd, uint8_t *buf, size_t bufsz, int64_t deadline)
+{
 	r->got = 0;
 	while (r->got < r->size) {
 		uint64_t want = r->size - r->got;
@@ -165,7 +176,7 @@ static void run_flow(struct client_cfg *c, struct flow_res *r, uint8_t *buf, siz
 			char m[64];
 			snprintf(m, sizeof(m), "eof %" PRIu64 "/%" PRIu64, r->got, r->size);
 			flow_fail(r, "recv", m);
-			goto fail;
+			return false;
 		}
 		if (errno == EINTR)
 			continue;
@@ -175,72 +186,100 @@ static void run_flow(struct client_cfg *c, struct flow_res *r, uint8_t *buf, siz
 				char m[64];
 				snprintf(m, sizeof(m), "recv %" PRIu64 "/%" PRIu64, r->got, r->size);
 				flow_fail(r, w == 0 ? "timeout" : "interrupted", m);
-				goto fail;
+				return false;
 			}
 			continue;
 		}
 		flow_fail(r, "recv", errname(errno));
-		goto fail;
+		return false;
 	}
-	r->fct_us = mono_us() - t0;
-	r->ok = true;
+	return true;
+}
 
+/* Our side's retransmits and RTTs from TCP_INFO. */
+static void flow_tcp_info(int fd, struct flow_res *r)
+{
 	struct tcp_info ti;
 	socklen_t tl = sizeof(ti);
+
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0) {
 		r->retrans = ti.tcpi_total_retrans;
 		r->rtt_us = ti.tcpi_rtt;
 		r->min_rtt_us = ti.tcpi_min_rtt == UINT32_MAX ? 0 : ti.tcpi_min_rtt;
 	}
+}
 
-	if (c->srv_retrans) {
-		/* one byte asks for the trailer; failures here do not make the flow not-ok */
-		uint8_t ack = 1, tr[TRAILER_LEN];
-		size_t trg = 0;
-		if (send(fd, &ack, 1, MSG_NOSIGNAL) != 1) {
-			snprintf(r->err, sizeof(r->err), "trailer:%s", errname(errno));
-			goto out;
-		}
-		while (trg < TRAILER_LEN) {
-			ssize_t n = recv(fd, tr + trg, TRAILER_LEN - trg, 0);
-			if (n > 0) {
-				trg += (size_t)n;
-				continue;
-			}
-			if (n == 0) {
-				snprintf(r->err, sizeof(r->err), "trailer:eof");
-				goto out;
-			}
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				int w = wait_fd(fd, POLLIN, deadline);
-				if (w <= 0) {
-					snprintf(r->err, sizeof(r->err), "trailer:timeout");
-					goto out;
-				}
-				continue;
-			}
-			snprintf(r->err, sizeof(r->err), "trailer:%s", errname(errno));
-			goto out;
-		}
-		r->have_srv = true;
-		r->srv_retrans = get_be32(tr);
-		r->srv_segs = get_be32(tr + 4);
+/* One byte asks for the server's trailer (its retransmits and segments);
+ * failures here do not make the flow not-ok, they only leave r->err. */
+static void flow_trailer(struct flow_res *r, int fd, int64_t deadline)
+{
+	uint8_t ack = 1, tr[TRAILER_LEN];
+	size_t trg = 0;
+
+	if (send(fd, &ack, 1, MSG_NOSIGNAL) != 1) {
+		snprintf(r->err, sizeof(r->err), "trailer:%s", errname(errno));
+		return;
 	}
-	goto out;
+	while (trg < TRAILER_LEN) {
+		ssize_t n = recv(fd, tr + trg, TRAILER_LEN - trg, 0);
+		if (n > 0) {
+			trg += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			snprintf(r->err, sizeof(r->err), "trailer:eof");
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			int w = wait_fd(fd, POLLIN, deadline);
+			if (w <= 0) {
+				snprintf(r->err, sizeof(r->err), "trailer:timeout");
+				return;
+			}
+			continue;
+		}
+		snprintf(r->err, sizeof(r->err), "trailer:%s", errname(errno));
+		return;
+	}
+	r->have_srv = true;
+	r->srv_retrans = get_be32(tr);
+	r->srv_segs = get_be32(tr + 4);
+}
 
+/* One flow: connect, request, receive (the FCT), then TCP_INFO and the trailer. */
+static void run_flow(struct client_cfg *c, struct flow_res *r, uint8_t *buf, size_t bufsz)
+{
+	int64_t t0, deadline;
+	int fd;
+
+	r->ok = false;
+	r->connect_us = -1;
+	r->err[0] = 0;
+	r->start_wall = wall_us();
+	fd = flow_socket(c, r);
+	if (fd < 0)
+		return;
+	t0 = mono_us();
+	deadline = t0 + (int64_t)(c->timeout * 1e6);
+	r->start_wall = wall_us();
+	if (!flow_connect(c, r, fd, deadline))
+		goto fail;
+	r->connect_us = mono_us() - t0;
+	if (!flow_request(c, r, fd, deadline) || !flow_receive(r, fd, buf, bufsz, deadline))
+		goto fail;
+	r->fct_us = mono_us() - t0;
+	r->ok = true;
+	flow_tcp_info(fd, r);
+	if (c->srv_retrans)
+		flow_trailer(r, fd, deadline);
+	close(fd);
+	return;
 fail:
 	r->fct_us = mono_us() - t0;
-	tl = sizeof(ti);
-	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0) {
-		r->retrans = ti.tcpi_total_retrans;
-		r->rtt_us = ti.tcpi_rtt;
-		r->min_rtt_us = ti.tcpi_min_rtt == UINT32_MAX ? 0 : ti.tcpi_min_rtt;
-	}
-out:
+	flow_tcp_info(fd, r);
 	close(fd);
 }
 
