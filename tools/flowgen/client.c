@@ -455,13 +455,8 @@ static void client_opt(int o, char **argv, struct client_cfg *c, struct client_a
 			die_usage("client: --timeout: expected seconds in (0, 86400], got '%s'", optarg);
 		break;
 	case OPT_SRVRTX: c->srv_retrans = true; break;
-	case OPT_HELP:
-		usage(stdout);
-		exit(0);
-	case ':':
-		die_usage("client: option '%s' needs a value", opt_name(argv, optind));
 	default:
-		die_usage("client: unknown option '%s'", opt_name(argv, optind));
+		opt_other("client", o, argv); /* --help, a missing value, an unknown option */
 	}
 }
 

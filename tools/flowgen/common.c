@@ -225,3 +225,14 @@ const char *opt_name(char **argv, int optind_now)
 	return o ? o : "?";
 }
 
+void opt_other(const char *cmd, int o, char **argv)
+{
+	if (o == OPT_HELP || o == 'h') {
+		usage(stdout);
+		exit(0);
+	}
+	if (o == ':')
+		die_usage("%s: option '%s' needs a value", cmd, opt_name(argv, optind));
+	die_usage("%s: unknown option '%s'", cmd, opt_name(argv, optind));
+}
+

@@ -79,6 +79,9 @@ bool parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss, sockl
 void on_signal(int sig);
 void install_signals(void);
 const char *opt_name(char **argv, int optind_now);
+/* What a command's getopt switch does with --help (usage, exit 0), a missing
+ * value and an unknown option (die_usage, naming the command). */
+void opt_other(const char *cmd, int o, char **argv) __attribute__((noreturn));
 /* main.c */
 void usage(FILE *f);
 /* sizes.c */

@@ -270,13 +270,8 @@ static void server_args(int argc, char **argv, struct server_args *a)
 			if (!parse_u64(optarg, &a->idle) || a->idle < 1 || a->idle > 86400)
 				die_usage("server: --idle-timeout: expected 1..86400 seconds, got '%s'", optarg);
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			die_usage("server: option '%s' needs a value", opt_name(argv, optind));
 		default:
-			die_usage("server: unknown option '%s'", opt_name(argv, optind));
+			opt_other("server", o, argv); /* --help, a missing value, an unknown option */
 		}
 	}
 	if (optind < argc)

@@ -119,13 +119,8 @@ int cmd_sizes(int argc, char **argv)
 			if (!parse_u64(optarg, &g.seed))
 				die_usage("sizes: --seed: expected a non-negative integer, got '%s'", optarg);
 			break;
-		case OPT_HELP:
-			usage(stdout);
-			exit(0);
-		case ':':
-			die_usage("sizes: option '%s' needs a value", opt_name(argv, optind));
 		default:
-			die_usage("sizes: unknown option '%s'", opt_name(argv, optind));
+			opt_other("sizes", o, argv); /* --help, a missing value, an unknown option */
 		}
 	}
 	if (optind < argc)

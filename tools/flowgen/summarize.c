@@ -156,13 +156,8 @@ static void summ_args(int argc, char **argv, struct summ_opts *so)
 		case OPT_BY: so->by = optarg; break;
 		case OPT_RANGE: summ_range(so, optarg); break;
 		case OPT_CSV: so->csv = true; break;
-		case OPT_HELP:
-			usage(stdout);
-			exit(0);
-		case ':':
-			die_usage("summarize: option '%s' needs a value", opt_name(argv, optind));
 		default:
-			die_usage("summarize: unknown option '%s'", opt_name(argv, optind));
+			opt_other("summarize", o, argv); /* --help, a missing value, an unknown option */
 		}
 	}
 	if (!so->file)
