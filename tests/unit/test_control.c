@@ -223,6 +223,21 @@ static void path_in(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
+/* learnd (the simulation) on a fresh database NAME in the test directory, and
+ * an operator's connection to it; NULL (nothing left running) on failure. */
+static sqlite3 *sim_open(struct learnd_sim *d, const char *name, char *path, size_t len)
+{
+	sqlite3 *db;
+
+	path_in(path, len, name);
+	if (start(d, path))
+		return NULL;
+	db = sql_open(path);
+	if (!db)
+		stop(d);
+	return db;
+}
+
 /* ---- tests ---- */
 
 static void pin_running(void)
@@ -231,14 +246,9 @@ static void pin_running(void)
 	char path[4200];
 	sqlite3 *db;
 
-	path_in(path, sizeof(path), "running.db");
-	if (start(&d, path))
+	db = sim_open(&d, "running.db", path, sizeof(path));
+	if (!db)
 		return;
-	db = sql_open(path);
-	if (!db) {
-		stop(&d);
-		return;
-	}
 	tick(&d);
 	senders(&d, db);
 	CHECK(slot_iw(db, CONF_PREFIX, 0) >= 4 && slot_iw(db, CONF_PREFIX, 0) <= 64, "slot 0 iw %lld not in 4..64",
@@ -280,14 +290,9 @@ static void pin_out_of_bounds(void)
 	char path[4200];
 	sqlite3 *db;
 
-	path_in(path, sizeof(path), "bounds.db");
-	if (start(&d, path))
+	db = sim_open(&d, "bounds.db", path, sizeof(path));
+	if (!db)
 		return;
-	db = sql_open(path);
-	if (!db) {
-		stop(&d);
-		return;
-	}
 	tick(&d);
 	senders(&d, db);
 	/* learnctl refuses this; a hand-written row must not get through either */
@@ -308,14 +313,9 @@ static void pause_resume(void)
 	char path[4200];
 	sqlite3 *db;
 
-	path_in(path, sizeof(path), "pause.db");
-	if (start(&d, path))
+	db = sim_open(&d, "pause.db", path, sizeof(path));
+	if (!db)
 		return;
-	db = sql_open(path);
-	if (!db) {
-		stop(&d);
-		return;
-	}
 	tick(&d);
 	CHECK(!paused(&d), "a fresh database is not paused");
 	set_paused(db, true);

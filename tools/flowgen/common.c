@@ -8,26 +8,32 @@ volatile sig_atomic_t g_stop;
 /* ------------------------------------------------------------------------------------ */
 /* small helpers                                                                        */
 
+/* "flowgen: message", a tail, exit status. */
+static void vdie(int status, const char *tail, const char *fmt, va_list ap) __attribute__((noreturn));
+static void vdie(int status, const char *tail, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+	exit(status);
+}
+
 void die_usage(const char *fmt, ...)
 {
+	char tail[64];
 	va_list ap;
-	fprintf(stderr, "%s: ", prog);
+
+	snprintf(tail, sizeof(tail), " (see '%s --help')\n", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see '%s --help')\n", prog);
-	exit(2);
+	vdie(2, tail, fmt, ap);
 }
 
 void die_runtime(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: ", prog);
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
+	vdie(1, "\n", fmt, ap);
 }
 
 int64_t mono_us(void)
