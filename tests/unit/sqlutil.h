@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 /* A connection (5 s busy timeout), or NULL (printed). */
 static inline sqlite3 *t_sql_open(const char *path, bool write)
@@ -40,6 +42,39 @@ static inline int64_t t_sql_int(sqlite3 *db, const char *sql, int64_t if_null)
 		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? if_null : sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+/* A fresh directory $TMPDIR/learnd-test-NAME.XXXXXX for a test's databases;
+ * false (printed) when it cannot be made. */
+static inline bool t_db_dir(char *dir, size_t len, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, len, "%s/learnd-test-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return false;
+	}
+	return true;
+}
+
+/* When every test passed, the databases (with -wal and -shm) and the directory
+ * go; else they are kept for a look, and the directory is named. */
+static inline void t_db_dir_done(const char *dir, const char *const *files, size_t n, bool passed)
+{
+	if (!passed) {
+		printf("files kept in %s\n", dir);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char p[4300];
+
+		for (int k = 0; k < 3; k++) {
+			snprintf(p, sizeof(p), "%s/%s%s", dir, files[i], k == 0 ? "" : k == 1 ? "-wal" : "-shm");
+			unlink(p);
+		}
+	}
+	rmdir(dir);
 }
 
 #endif

@@ -536,14 +536,10 @@ int main(void)
 {
 	static const char *const files[] = { "running.db", "bounds.db", "pause.db",     "down.db",
 					     "reload.db",  "dropped.db", "rediscovered.db" };
-	const char *tmp = getenv("TMPDIR");
 
 	ld_log_init("test_control", 0);
-	snprintf(dir, sizeof(dir), "%s/learnd-test-control.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (!t_db_dir(dir, sizeof(dir), "control"))
 		return 1;
-	}
 	RUN(pin_running);
 	RUN(pin_out_of_bounds);
 	RUN(pause_resume);
@@ -551,18 +547,6 @@ int main(void)
 	RUN(reload);
 	RUN(dropped);
 	RUN(rediscovered);
-	if (!t_failed) {
-		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-			char p[4300];
-
-			for (int k = 0; k < 3; k++) {
-				snprintf(p, sizeof(p), "%s/%s%s", dir, files[i], k == 0 ? "" : k == 1 ? "-wal" : "-shm");
-				unlink(p);
-			}
-		}
-		rmdir(dir);
-	} else {
-		printf("files kept in %s\n", dir);
-	}
+	t_db_dir_done(dir, files, sizeof(files) / sizeof(files[0]), !t_failed);
 	return t_summary();
 }

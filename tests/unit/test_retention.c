@@ -234,27 +234,11 @@ static void months(void)
 int main(void)
 {
 	static const char *const files[] = { "rules.db", "months.db" };
-	const char *tmp = getenv("TMPDIR");
 
-	snprintf(dir, sizeof(dir), "%s/learnd-test-retention.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (!t_db_dir(dir, sizeof(dir), "retention"))
 		return 1;
-	}
 	RUN(prune_rules);
 	RUN(months);
-	if (!t_failed) {
-		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-			char p[4300];
-
-			for (int k = 0; k < 3; k++) {
-				snprintf(p, sizeof(p), "%s/%s%s", dir, files[i], k == 0 ? "" : k == 1 ? "-wal" : "-shm");
-				unlink(p);
-			}
-		}
-		rmdir(dir);
-	} else {
-		printf("files kept in %s\n", dir);
-	}
+	t_db_dir_done(dir, files, sizeof(files) / sizeof(files[0]), !t_failed);
 	return t_summary();
 }
