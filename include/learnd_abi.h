@@ -16,6 +16,25 @@
 
 #define LEARND_ABI_VERSION 2
 
+/*
+ * What a learnd pins under its pin_dir (learnd.conf's pin_dir), one bpffs file
+ * each.  The map names are the names of the maps in bpf/learnd.bpf.c (libbpf pins a
+ * map under its name); the loader refuses to pin a map not listed here, so the two
+ * cannot drift apart.  learnctl opens the first five; tests clean up all of them.
+ */
+#define LEARND_PIN_LINK "link"             /* the BPF link on the cgroup */
+#define LEARND_PIN_POLICY "policy_map"     /* struct learnd_key -> struct learnd_policy */
+#define LEARND_PIN_CTL "ctl_map"           /* the one struct learnd_ctl */
+#define LEARND_PIN_COUNTERS "counters"     /* per-CPU __u64, enum learnd_counter */
+#define LEARND_PIN_RECORDS "records"       /* ring buffer of struct learnd_record */
+#define LEARND_PIN_CONN_STORE "conn_store" /* BPF-private: socket storage */
+#define LEARND_PIN_BUDGET "budget"         /* BPF-private: per-CPU record budget */
+#define LEARND_PIN_MEMO "memo"             /* BPF-private: lookup memo */
+/* Every pin, the link first (removing it first detaches the program). */
+#define LEARND_PINS                                                                    \
+	LEARND_PIN_LINK, LEARND_PIN_POLICY, LEARND_PIN_CTL, LEARND_PIN_COUNTERS,       \
+		LEARND_PIN_RECORDS, LEARND_PIN_CONN_STORE, LEARND_PIN_BUDGET, LEARND_PIN_MEMO
+
 /* Arm slots per prefix: slot 0 is the incumbent, the others are probes. */
 #define LEARND_MAX_SLOTS 4
 /* Shares of connections are out of this many. */
@@ -73,7 +92,9 @@ struct learnd_ctl {
 	__u32 sample_rate;  /* record 1 in sample_rate connections; 0 = none */
 	__u32 record_budget; /* records per second per prefix and CPU, beyond which the
 			      * prefix is sampled (weights say by how much); 0 = no budget */
-	__u32 _pad;
+	__u32 abi_version;   /* LEARND_ABI_VERSION of the learner that wrote it (BPF ignores it);
+			      * 0: written before this field had a name.  A learnd refuses to
+			      * adopt pinned maps whose ctl block names another version. */
 };
 _Static_assert(sizeof(struct learnd_ctl) == 32, "learnd_ctl layout");
 /* learnd.conf's default record_budget: a prefix at a few connections a second

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer target: ld_cidr_parse() and ld_addr_parse() (learner/cidr.c) on
+ * libFuzzer target: ld_cidr_parse() and ld_addr_parse() (learner/lib/cidr.c) on
  * arbitrary text.  Properties checked (abort on violation, so libFuzzer keeps
  * the input):
  *   - what parses is a valid key: prefixlen <= 128, no host bits set;

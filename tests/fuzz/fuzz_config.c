@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer target: the config parser (learner/config.c, inih underneath) on
+ * libFuzzer target: the config parser (learner/lib/config.c, inih underneath) on
  * arbitrary file contents.
  *
  * config.h has only a file-path entry point, ld_config_load(path, ...), so each
@@ -126,7 +126,7 @@ static void check_error(const uint8_t *data, size_t size, int rc, const char *er
 	}
 }
 
-static void check_range(const struct ld_range *r, enum ld_param p)
+static void check_range(const struct ld_range *r, enum learnd_param p)
 {
 	uint32_t kmin, kmax;
 
@@ -199,8 +199,8 @@ static void check_ok(const uint8_t *data, size_t size, const struct ld_config *c
 	CHECK(memchr(cfg->pin_dir, '\0', sizeof(cfg->pin_dir)) != NULL && cfg->pin_dir[0] == '/');
 	CHECK(!strcmp(cfg->path, path));
 	CHECK((cfg->nprefixes == 0) == (cfg->prefixes == NULL));
-	for (int p = 0; p < LD_NPARAM; p++)
-		check_range(&cfg->defaults.r[p], (enum ld_param)p);
+	for (int p = 0; p < LEARND_PARAM__MAX; p++)
+		check_range(&cfg->defaults.r[p], (enum learnd_param)p);
 
 	for (size_t i = 0; i < cfg->nprefixes; i++) {
 		const struct ld_prefix_cfg *pc = &cfg->prefixes[i];
@@ -213,8 +213,8 @@ static void check_ok(const uint8_t *data, size_t size, const struct ld_config *c
 		ld_cidr_format(&pc->key, text, sizeof(text));
 		CHECK(ld_cidr_parse(text, &again, err, sizeof(err)) == 0);
 		CHECK(!memcmp(&again, &pc->key, sizeof(again)));
-		for (int p = 0; p < LD_NPARAM; p++) {
-			check_range(&pc->b.r[p], (enum ld_param)p);
+		for (int p = 0; p < LEARND_PARAM__MAX; p++) {
+			check_range(&pc->b.r[p], (enum learnd_param)p);
 			if (cfg->defaults.r[p].set)
 				CHECK(pc->b.r[p].set);
 		}

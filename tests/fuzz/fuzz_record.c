@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer target: ld_record_decode() (learner/record.c) on arbitrary bytes, as
+ * libFuzzer target: ld_record_decode() (learner/lib/record.c) on arbitrary bytes, as
  * if they came from the ring buffer, then ld_record_format() of what decodes.
  * Properties: decoding accepts exactly sizeof(struct learnd_record) bytes with a
  * valid slot and known flags, copies them unchanged, and the text form of any
@@ -15,7 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define LEARND_C_LINE 768 /* learner/learnd.c on_record(): char line[768] */
+#define LEARND_C_LINE 768 /* learner/learnd/learnd.c on_record(): char line[768] */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

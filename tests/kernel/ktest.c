@@ -66,7 +66,7 @@ void kt_enter_netns(const char *cgroup, const char *lo_setup)
  * on the cgroup), then the cgroup itself. */
 static int cleanup(const char *cgroup, const char *pin_dir)
 {
-	static const char *const pins[] = { "link", "policy_map", "ctl_map", "counters", "records", "conn_store", "budget", "memo" };
+	static const char *const pins[] = { LEARND_PINS };
 	char path[4200];
 	int bad = 0;
 
@@ -133,21 +133,11 @@ int kt_main(const char *name, const char *tag, int (*child)(const char *cgroup, 
 
 socklen_t kt_sockaddr(const char *addr, int port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	socklen_t len = t_sockaddr(addr, port, ss);
 
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		return sizeof(*s4);
-	}
-	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		return sizeof(*s6);
-	}
-	DIE("bad address %s", addr);
+	if (!len)
+		DIE("bad address %s", addr);
+	return len;
 }
 
 int kt_tcp_socket(const char *addr, int port)

@@ -21,6 +21,7 @@
 
 #include "learnd_abi.h"
 #include "record.h"
+#include "tcommon.h"
 
 /* failed CHECKs so far (in the child: its exit status is kt_failures ? 1 : 0) */
 extern int kt_failures;
@@ -35,13 +36,7 @@ extern int kt_failures;
 		}                                                                             \
 	} while (0)
 
-#define DIE(...)                                                                              \
-	do {                                                                                  \
-		fprintf(stderr, "FATAL %s:%d: ", __func__, __LINE__);                         \
-		fprintf(stderr, __VA_ARGS__);                                                 \
-		fputc('\n', stderr);                                                          \
-		exit(1);                                                                      \
-	} while (0)
+#define DIE T_DIE /* tcommon.h */
 
 /* ---- the runner ---- */
 

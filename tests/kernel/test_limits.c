@@ -2,7 +2,7 @@
 /*
  * The data plane at the limits of its configuration, against the real kernel:
  *
- *  1. the largest max_prefixes, ringbuf_kb and sample_rate that learner/config.c
+ *  1. the largest max_prefixes, ringbuf_kb and sample_rate that learner/lib/config.c
  *     accepts (one more is refused) load and pass the verifier through learnd's
  *     own loader, and the maps have those sizes;
  *  2. a policy with LEARND_MAX_SLOTS slots whose shares sum to LEARND_SHARE_ONE,

@@ -6,14 +6,14 @@
  * from the database as learnd wrote them) gets records with that prefix_id, a
  * slot drawn by the shares and that slot's values, APPLIED; an unknown site gets
  * prefix_id 0 and kernel defaults, so the learner discovers its prefix.
- * Header-only (static functions), on top of test_model.h's PRNG and path model.
+ * Header-only (static functions), on top of pathsim.h's path model and harness.h's PRNG.
  */
 #ifndef LEARND_STORE_SIM_H
 #define LEARND_STORE_SIM_H
 
 #include <string.h>
 
-#include "test_model.h"
+#include "pathsim.h"
 
 struct site {
 	uint8_t net[16];           /* network address, v4-mapped for IPv4 */

@@ -33,24 +33,15 @@
 #include "learner.h"
 #include "log.h"
 #include "store.h"
-#include "test_model.h"
+#include "harness.h"
+#include "sqlutil.h"
+
+#define sql_open(path) t_sql_open(path, true)
+#define sql_int(db, sql) t_sql_int(db, sql, -1)
 
 static char dir[4096];
 
 /* ---- what learnctl and an operator do: SQL on a connection of their own ---- */
-
-static sqlite3 *sql_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		printf("    sqlite3_open %s: %s\n", path, db ? sqlite3_errmsg(db) : "?");
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
 
 static void sql_exec(sqlite3 *db, const char *sql)
 {
@@ -60,22 +51,6 @@ static void sql_exec(sqlite3 *db, const char *sql)
 		CHECK(0, "SQL %s: %s", sql, msg ? msg : "?");
 		sqlite3_free(msg);
 	}
-}
-
-/* First column of the first row as an integer; -1: no row or NULL. */
-static int64_t sql_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		printf("    SQL error: %s: %s\n", sql, sqlite3_errmsg(db));
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 /* learnctl pin CIDR iw=V (the row learnctl writes, and its log line). */
@@ -141,7 +116,7 @@ static void config(struct ld_config *cfg, struct ld_prefix_cfg *pc)
 	char err[128];
 
 	ld_config_init(cfg);
-	cfg->defaults.r[LD_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
+	cfg->defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
 	memset(pc, 0, sizeof(*pc));
 	if (ld_cidr_parse(CONF_PREFIX, &pc->key, err, sizeof(err)))
 		CHECK(0, "%s", err);
@@ -248,6 +223,21 @@ static void path_in(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
+/* learnd (the simulation) on a fresh database NAME in the test directory, and
+ * an operator's connection to it; NULL (nothing left running) on failure. */
+static sqlite3 *sim_open(struct learnd_sim *d, const char *name, char *path, size_t len)
+{
+	sqlite3 *db;
+
+	path_in(path, len, name);
+	if (start(d, path))
+		return NULL;
+	db = sql_open(path);
+	if (!db)
+		stop(d);
+	return db;
+}
+
 /* ---- tests ---- */
 
 static void pin_running(void)
@@ -256,14 +246,9 @@ static void pin_running(void)
 	char path[4200];
 	sqlite3 *db;
 
-	path_in(path, sizeof(path), "running.db");
-	if (start(&d, path))
+	db = sim_open(&d, "running.db", path, sizeof(path));
+	if (!db)
 		return;
-	db = sql_open(path);
-	if (!db) {
-		stop(&d);
-		return;
-	}
 	tick(&d);
 	senders(&d, db);
 	CHECK(slot_iw(db, CONF_PREFIX, 0) >= 4 && slot_iw(db, CONF_PREFIX, 0) <= 64, "slot 0 iw %lld not in 4..64",
@@ -305,14 +290,9 @@ static void pin_out_of_bounds(void)
 	char path[4200];
 	sqlite3 *db;
 
-	path_in(path, sizeof(path), "bounds.db");
-	if (start(&d, path))
+	db = sim_open(&d, "bounds.db", path, sizeof(path));
+	if (!db)
 		return;
-	db = sql_open(path);
-	if (!db) {
-		stop(&d);
-		return;
-	}
 	tick(&d);
 	senders(&d, db);
 	/* learnctl refuses this; a hand-written row must not get through either */
@@ -333,14 +313,9 @@ static void pause_resume(void)
 	char path[4200];
 	sqlite3 *db;
 
-	path_in(path, sizeof(path), "pause.db");
-	if (start(&d, path))
+	db = sim_open(&d, "pause.db", path, sizeof(path));
+	if (!db)
 		return;
-	db = sql_open(path);
-	if (!db) {
-		stop(&d);
-		return;
-	}
 	tick(&d);
 	CHECK(!paused(&d), "a fresh database is not paused");
 	set_paused(db, true);
@@ -535,7 +510,7 @@ static void reload(void)
 			CHECK(0, "%s", err);
 		pcs[i].b = d.cfg.defaults;
 	}
-	pcs[0].b.r[LD_IW] = (struct ld_range){ .min = 100, .max = 200, .set = true };
+	pcs[0].b.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 100, .max = 200, .set = true };
 	next.prefixes = pcs;
 	next.nprefixes = 6;
 	ld_learner_set_config(d.l, &next);
@@ -561,14 +536,10 @@ int main(void)
 {
 	static const char *const files[] = { "running.db", "bounds.db", "pause.db",     "down.db",
 					     "reload.db",  "dropped.db", "rediscovered.db" };
-	const char *tmp = getenv("TMPDIR");
 
 	ld_log_init("test_control", 0);
-	snprintf(dir, sizeof(dir), "%s/learnd-test-control.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (!t_db_dir(dir, sizeof(dir), "control"))
 		return 1;
-	}
 	RUN(pin_running);
 	RUN(pin_out_of_bounds);
 	RUN(pause_resume);
@@ -576,18 +547,6 @@ int main(void)
 	RUN(reload);
 	RUN(dropped);
 	RUN(rediscovered);
-	if (!t_failed) {
-		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-			char p[4300];
-
-			for (int k = 0; k < 3; k++) {
-				snprintf(p, sizeof(p), "%s/%s%s", dir, files[i], k == 0 ? "" : k == 1 ? "-wal" : "-shm");
-				unlink(p);
-			}
-		}
-		rmdir(dir);
-	} else {
-		printf("files kept in %s\n", dir);
-	}
+	t_db_dir_done(dir, files, sizeof(files) / sizeof(files[0]), !t_failed);
 	return t_summary();
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit and property tests of the learning model (learner/model.h): config
+ * Unit and property tests of the learning model (learner/model/model.h): config
  * checks, the value grid, record filtering, the SYN RTO / BASE_RTT estimators,
  * the safety properties of every decision under random configs and garbage
  * records, export/import, parent borrowing and bounds changes.
@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "test_model.h"
+#include "pathsim.h"
 
 /* States are ~9 KB: keep them off the stack. */
 static struct learnd_model A, B, C;

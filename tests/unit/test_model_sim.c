@@ -3,7 +3,7 @@
  * Convergence of the model on simulated paths (docs/model.md quotes the numbers
  * this prints).  A simulated prefix draws a slot per connection from the
  * model's decision, turns it into a close record with the path simulator in
- * test_model.h, feeds it back, and decides again every TICK records.  Each
+ * pathsim.h, feeds it back, and decides again every TICK records.  Each
  * case runs SEEDS seeds.
  *
  * "Settled" at sample k of a phase: every decision from k on has incumbents
@@ -13,7 +13,7 @@
  */
 #include <stdlib.h>
 
-#include "test_model.h"
+#include "pathsim.h"
 
 #define SEEDS 20
 #define TICK 10

@@ -22,7 +22,11 @@
 #include <unistd.h>
 
 #include "store.h"
-#include "test_model.h"
+#include "harness.h"
+#include "sqlutil.h"
+
+#define sql_open(path) t_sql_open(path, false)
+#define sql_int(db, sql) t_sql_int(db, sql, -1)
 
 #define SEC 1000000000ull
 #define HOUR (3600 * SEC)
@@ -30,33 +34,6 @@
 #define BUCKET (300 * SEC)
 
 static char dir[4096];
-
-static sqlite3 *sql_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		printf("    sqlite3_open %s: %s\n", path, db ? sqlite3_errmsg(db) : "?");
-		sqlite3_close(db);
-		return NULL;
-	}
-	return db;
-}
-
-static int64_t sql_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (!db || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		printf("    SQL error: %s: %s\n", sql, db ? sqlite3_errmsg(db) : "no db");
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 static int open_store(const char *path, struct ld_store **h)
 {
@@ -257,27 +234,11 @@ static void months(void)
 int main(void)
 {
 	static const char *const files[] = { "rules.db", "months.db" };
-	const char *tmp = getenv("TMPDIR");
 
-	snprintf(dir, sizeof(dir), "%s/learnd-test-retention.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (!t_db_dir(dir, sizeof(dir), "retention"))
 		return 1;
-	}
 	RUN(prune_rules);
 	RUN(months);
-	if (!t_failed) {
-		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-			char p[4300];
-
-			for (int k = 0; k < 3; k++) {
-				snprintf(p, sizeof(p), "%s/%s%s", dir, files[i], k == 0 ? "" : k == 1 ? "-wal" : "-shm");
-				unlink(p);
-			}
-		}
-		rmdir(dir);
-	} else {
-		printf("files kept in %s\n", dir);
-	}
+	t_db_dir_done(dir, files, sizeof(files) / sizeof(files[0]), !t_failed);
 	return t_summary();
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The SQLite history (learner/store.c) with the learner that writes it
- * (learner/learner.c), without root and without BPF (policy_fd = -1):
+ * The SQLite history (learner/store/store.c) with the learner that writes it
+ * (learner/learnd/learner.c), without root and without BPF (policy_fd = -1):
  *
  *   open_fresh       a missing file is created 0600, migrated, in WAL mode
  *   restart          stop + start: same prefixes, same slots, no new decisions
@@ -46,6 +46,10 @@
 #include "learner.h"
 #include "log.h"
 #include "store.h"
+#include "sqlutil.h"
+
+#define sql_open(path) t_sql_open(path, true)
+#define sql_int(db, sql) t_sql_int(db, sql, 0) /* NULL reads as 0 here */
 #include "store_sim.h"
 
 static char dir[4096];
@@ -67,35 +71,6 @@ static void rm_db(const char *path)
 }
 
 /* ---- direct SQL (what `sqlite3 learnd.db` would show) ---- */
-
-static sqlite3 *sql_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		printf("    sqlite3_open %s: %s\n", path, db ? sqlite3_errmsg(db) : "?");
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
-
-/* First column of the first row as an integer (-1 on error, printed). */
-static int64_t sql_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		printf("    SQL error: %s: %s\n", sql, sqlite3_errmsg(db));
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 /* First column of the first row as text into buf ("" when NULL or no row). */
 static const char *sql_text(sqlite3 *db, const char *sql, char *buf, size_t len)
@@ -185,8 +160,8 @@ static void config(struct ld_config *cfg)
 {
 	ld_config_init(cfg);
 	/* learn IW in 4..64 and SYN RTO in 200..3000 ms; RWND, BASE_RTT kernel defaults */
-	cfg->defaults.r[LD_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
-	cfg->defaults.r[LD_SYN_RTO_MS] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
+	cfg->defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
+	cfg->defaults.r[LEARND_PARAM_SYN_RTO] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
 }
 
 /* Four /24s and two /48s with different paths (deep and shallow). */

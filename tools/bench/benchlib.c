@@ -168,21 +168,11 @@ struct bench_traffic {
 
 static socklen_t sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	socklen_t len = t_sockaddr(addr, port, ss);
 
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		return sizeof(*s4);
-	}
-	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		return sizeof(*s6);
-	}
-	BENCH_DIE("bad address %s", addr);
+	if (!len)
+		BENCH_DIE("bad address %s", addr);
+	return len;
 }
 
 static bool read_n(int fd, char *buf, int n)

@@ -13,14 +13,9 @@
 
 #include "learnd_abi.h"
 #include "loader.h"
+#include "tcommon.h"
 
-#define BENCH_DIE(...)                                                                        \
-	do {                                                                                  \
-		fprintf(stderr, "FATAL %s:%d: ", __func__, __LINE__);                         \
-		fprintf(stderr, __VA_ARGS__);                                                 \
-		fputc('\n', stderr);                                                          \
-		exit(1);                                                                      \
-	} while (0)
+#define BENCH_DIE T_DIE /* tcommon.h */
 
 /*
  * Create a cgroup <v2 mount>/learnd-bench-<name>-<pid>, fork a child that joins

@@ -14,4 +14,4 @@ if [[ ! -f $BUILD/CMakeCache.txt ]]; then
 	cmake -S "$SRC" -B "$BUILD" >/dev/null
 fi
 make -C "$BUILD" --no-print-directory bench_intake >/dev/null
-exec "$BUILD/tests/unit/bench_intake" "$@"
+exec "$BUILD/tools/bench/bench_intake" "$@"

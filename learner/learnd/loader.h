@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The data plane's life cycle: open the skeleton, size and load it, attach it to a
+ * cgroup through a BPF link, pin maps and link under a directory, and undo it.
+ *
+ * Restart semantics: maps and link are pinned, so a learnd that dies (even with
+ * kill -9) leaves the program running with the last values until the heartbeat TTL
+ * expires, then kernel defaults.  The next learnd reuses the pinned maps and moves
+ * the pinned link to its freshly loaded program.  A clean stop (ld_dp_close with
+ * detach) removes link and pins: kernel defaults at once.
+ */
+#ifndef LEARND_LOADER_H
+#define LEARND_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "cgroup.h"
+#include "clock.h"
+#include "learnd_abi.h"
+#include "maps.h" /* the maps, once open: ld_ctl_write(ld_dp_ctl_fd(dp), ...) */
+
+struct learnd;     /* the skeleton, learnd.skel.h */
+struct bpf_link;
+
+struct ld_dp_opts {
+	const char *cgroup;   /* cgroup v2 directory to attach to */
+	const char *pin_dir;  /* bpffs directory for maps and link; NULL: no pins */
+	uint32_t max_prefixes;
+	uint32_t ringbuf_kb;
+};
+
+struct ld_dataplane {
+	struct learnd *skel;
+	struct bpf_link *link;
+	char pin_dir[4096];
+	bool adopted; /* the link (and maybe maps) came from a previous learnd */
+	bool locked;  /* lock_fd holds the pin directory's lock: one learnd per pin_dir */
+	int lock_fd;
+	uint64_t cgroup_id;
+};
+
+/* Everything above; returns 0 or -errno, logging what failed. */
+int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts);
+/* detach: remove link and pins (kernel defaults at once).  Safe on a zeroed dp. */
+void ld_dp_close(struct ld_dataplane *dp, bool detach);
+
+int ld_dp_policy_fd(const struct ld_dataplane *dp);
+int ld_dp_ctl_fd(const struct ld_dataplane *dp);
+int ld_dp_counters_fd(const struct ld_dataplane *dp);
+int ld_dp_records_fd(const struct ld_dataplane *dp);
+
+#endif

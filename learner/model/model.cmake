@@ -1,0 +1,13 @@
+# The learning model (pure C: no libbpf, no SQLite, no I/O), as a static library.
+# Included from learner/CMakeLists.txt and, guarded, from tests/unit/CMakeLists.txt.
+# The parameter table (param.h) lives here too: the model is the lowest layer.
+if(NOT TARGET learnd_model)
+  add_library(learnd_model STATIC
+    ${CMAKE_CURRENT_LIST_DIR}/model.c
+    ${CMAKE_CURRENT_LIST_DIR}/bandit.c
+    ${CMAKE_CURRENT_LIST_DIR}/quantile.c)
+  target_include_directories(learnd_model PUBLIC
+    ${CMAKE_CURRENT_LIST_DIR}/../../include
+    ${CMAKE_CURRENT_LIST_DIR})
+  target_link_libraries(learnd_model PUBLIC m)
+endif()

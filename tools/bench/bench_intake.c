@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Intake throughput of the learner on one core: decoded close records through
+ * ld_learner_record() (what learnd's ring-buffer callback calls), a
+ * ld_learner_tick() every TICK records (decide + one transaction into the
+ * store), with a real store on a temporary file and with no store (NULL) for
+ * comparison.  Prints a table: records/s in all (ticks included), the intake
+ * alone, the ticks, and the database size per prefix.
+ *
+ *   bench_intake [RECORDS [TICK [PREFIXES,...]]]    (5000000 100000 1,100,10000)
+ *
+ * The records come from a pool of 2^17 made beforehand (sim paths of
+ * tests/unit/pathsim.h), each from a random prefix among K, carrying that
+ * prefix's id and a slot's values as the data plane writes them (incumbent iw
+ * 20 on 90%, probes 14, 28, 40).  The prefixes are discovered first (one record
+ * each with prefix_id 0, then a tick), as learnd meets them; "unmatched" rows
+ * feed every record with prefix_id 0 (the default prefix and discovery path).
+ * Files go to $TMPDIR (default /tmp) and are removed.
+ */
+#define _GNU_SOURCE /* sched_setaffinity */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "learner.h"
+#include "log.h"
+#include "store.h"
+#include "store_sim.h"
+
+#define POOL (1u << 17)
+
+/* CPU time of this thread: what one core spends, whatever else runs on the
+ * machine (wall time is printed too; it adds waiting for the disk and for the
+ * CPU). */
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void site_of(struct site *s, unsigned i)
+{
+	if (i % 2 == 0)
+		site_v4(s, 10, (i / 2) / 256 % 256, (i / 2) % 256, 10.0 + i % 7 * 20.0, i % 3 ? 0 : 24);
+	else
+		site_v6(s, i / 2 + 1, 10.0 + i % 5 * 30.0, 0);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? 0 : sb.st_size;
+}
+
+struct result {
+	double total_s, tick_s, tick_max_s; /* CPU */
+	double wall_s;
+	unsigned ticks;
+	off_t db_bytes;
+	uint32_t prefixes;
+};
+
+static int run(const char *db, unsigned k, long n, long tick, bool unmatched, struct result *res)
+{
+	static const struct learnd_arm arms[] = {
+		{ .share = 58982, .iw = 20, .syn_rto_ms = 300 }, /* 90% */
+		{ .share = 2184, .iw = 14, .syn_rto_ms = 300 },
+		{ .share = 2185, .iw = 28, .syn_rto_ms = 300 },
+		{ .share = 2185, .iw = 40, .syn_rto_ms = 300 },
+	};
+	struct learnd_record *pool = calloc(POOL, sizeof(*pool));
+	struct ld_learner_stats st;
+	struct ld_store *h = NULL;
+	struct ld_learner *l;
+	struct ld_config cfg;
+	struct rng r;
+	char err[512];
+	double t0, w0;
+
+	if (!pool)
+		return -ENOMEM;
+	memset(res, 0, sizeof(*res));
+	ld_config_init(&cfg);
+	cfg.defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
+	cfg.defaults.r[LEARND_PARAM_SYN_RTO] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
+	if (db) {
+		int rc = ld_store_open(db, LD_STORE_WRITE, &h, err, sizeof(err));
+
+		if (rc) {
+			printf("bench_intake: %s\n", err);
+			free(pool);
+			return rc;
+		}
+	}
+	l = ld_learner_new(&cfg, h, -1);
+	if (!l) {
+		ld_store_close(h);
+		free(pool);
+		return -ENOMEM;
+	}
+	/* discovery, in order: the default prefix is id 1, site i gets id i + 2
+	 * (checked below against what the learner reports) */
+	rng_seed(&r, 42);
+	for (unsigned i = 0; i < k; i++) {
+		struct site s;
+		struct learnd_record rec;
+
+		site_of(&s, i);
+		site_record(&s, &r, &rec);
+		ld_learner_record(l, &rec);
+	}
+	ld_learner_tick(l);
+	ld_learner_stats(l, &st);
+	if (st.discovered != k) {
+		printf("bench_intake: %llu prefixes discovered, want %u\n", (unsigned long long)st.discovered,
+			k);
+		ld_learner_free(l);
+		ld_store_close(h);
+		free(pool);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < POOL; i++) {
+		unsigned j = k > 1 ? rng_below(&r, k) : 0;
+		struct site s;
+
+		site_of(&s, j);
+		if (!unmatched) {
+			s.pol.prefix_id = j + 2;
+			s.pol.epoch = 1;
+			s.pol.nslots = 4;
+			memcpy(s.pol.slots, arms, sizeof(arms));
+		}
+		site_record(&s, &r, &pool[i]);
+	}
+
+	w0 = wall_s();
+	t0 = cpu_s();
+	for (long i = 0; i < n; i++) {
+		ld_learner_record(l, &pool[(unsigned long)i & (POOL - 1)]);
+		if ((i + 1) % tick == 0) {
+			double a = cpu_s(), d;
+
+			ld_learner_tick(l);
+			d = cpu_s() - a;
+			res->tick_s += d;
+			if (d > res->tick_max_s)
+				res->tick_max_s = d;
+			res->ticks++;
+		}
+	}
+	res->total_s = cpu_s() - t0;
+	res->wall_s = wall_s() - w0;
+	ld_learner_stats(l, &st);
+	res->prefixes = st.prefixes;
+	if (st.store_errors)
+		printf("bench_intake: %llu ticks failed to store\n", (unsigned long long)st.store_errors);
+	ld_learner_flush(l);
+	ld_learner_free(l);
+	ld_store_close(h); /* checkpoints the WAL into the file */
+	if (db)
+		res->db_bytes = file_size(db);
+	free(pool);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 5000000;
+	long tick = argc > 2 ? atol(argv[2]) : 100000;
+	const char *klist = argc > 3 ? argv[3] : "1,100,10000";
+	const char *tmp = getenv("TMPDIR");
+	char dir[4096], db[4200], logpath[4200];
+	cpu_set_t one;
+
+	if (n <= 0 || tick <= 0) {
+		fprintf(stderr, "usage: bench_intake [RECORDS [TICK [PREFIXES,...]]]\n");
+		return 2;
+	}
+	ld_log_init("bench_intake", -1);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+	sched_setaffinity(0, sizeof(one), &one); /* one core */
+	snprintf(dir, sizeof(dir), "%s/learnd-bench-intake.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	/* learnd's own log lines (decisions, one per prefix and change) go to a
+	 * file, not between the rows of the table */
+	snprintf(logpath, sizeof(logpath), "%s/learnd.log", dir);
+	if (!freopen(logpath, "w", stderr)) {
+		perror(logpath);
+		return 1;
+	}
+	printf("%ld records, a tick every %ld, one core (CPU time of the thread); struct learnd_model %zu bytes\n\n",
+	       n, tick, sizeof(struct learnd_model));
+	printf("%9s %-9s %-6s %12s %12s %12s %6s %9s %9s %12s\n", "prefixes", "records", "store", "records/s",
+	       "intake/s", "wall rec/s", "ticks", "tick ms", "max ms", "db B/prefix");
+	for (const char *p = klist; *p;) {
+		unsigned k = (unsigned)strtoul(p, NULL, 10);
+
+		for (int c = 0; c < 3; c++) {
+			bool store = c != 1, unmatched = c == 2;
+			struct result res;
+			int rc;
+
+			if (unmatched && k < 100)
+				continue;
+			snprintf(db, sizeof(db), "%s/intake.db", dir);
+			rc = run(store ? db : NULL, k, n, tick, unmatched, &res);
+			if (rc) {
+				printf("bench_intake: K=%u: %s\n", k, strerror(-rc));
+				return 1;
+			}
+			printf("%9u %-9s %-6s %12.0f %12.0f %12.0f %6u %9.2f %9.2f %12lld\n", k,
+			       unmatched ? "unmatched" : "matched", store ? "sqlite" : "NULL", (double)n / res.total_s,
+			       (double)n / (res.total_s - res.tick_s), (double)n / res.wall_s, res.ticks,
+			       res.ticks ? res.tick_s * 1e3 / res.ticks : 0.0, res.tick_max_s * 1e3,
+			       (long long)(res.db_bytes / (res.prefixes ? res.prefixes : 1)));
+			fflush(stdout);
+			if (store) {
+				char p2[4300];
+
+				unlink(db);
+				snprintf(p2, sizeof(p2), "%s-wal", db);
+				unlink(p2);
+				snprintf(p2, sizeof(p2), "%s-shm", db);
+				unlink(p2);
+			}
+		}
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		p++;
+	}
+	fflush(stderr);
+	{
+		FILE *f = fopen(logpath, "r");
+		char line[1024];
+		unsigned errs = 0;
+
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, " error: ")) {
+				if (errs++ < 5)
+					printf("learnd: %s", line);
+			}
+		if (f)
+			fclose(f);
+		if (errs)
+			printf("%u error lines from the learner\n", errs);
+	}
+	unlink(logpath);
+	rmdir(dir);
+	return 0;
+}
