@@ -28,6 +28,10 @@ struct ld_learner_stats {
 	uint64_t decisions;     /* value changes written */
 	uint64_t store_errors;  /* ticks whose transaction failed */
 	uint32_t prefixes;      /* in the table now */
+	uint32_t light;         /* ... of them discovered and still without a model (few records) */
+	uint64_t decisions_late;/* decisions put off to the next tick (the tick's share was spent) */
+	uint64_t tick_ns;       /* the last tick's duration (CLOCK_MONOTONIC) */
+	size_t tick_prefixes;   /* prefixes the last tick visited */
 	bool paused;            /* the operator's pause (learnctl pause) */
 };
 
