@@ -20,7 +20,8 @@ static const char *const origin_name[] = { "configured", "discovered", "default"
 #define SAMPLE_RING 32                         /* raw records kept per prefix */
 #define MODEL_SAVE_TICKS 10                    /* changed model state saved about N ticks later */
 #define LIGHT_MAX 4                            /* records a discovered prefix keeps before it has a model */
-#define TICK_SHARE 4                           /* decisions, and model saves, take at most 1/N of a tick each */
+#define TICK_SHARE 5                           /* decisions (with their writes), history, model saves:
+						  at most 1/N of a tick each, so the ring is read in time */
 
 struct agg {
 	uint8_t param;
@@ -44,6 +45,7 @@ struct decision {
  * have one (l->ts), so a known but quiet prefix costs no memory for it. */
 struct tick_state {
 	struct pfx *p; /* NULL: the prefix was removed */
+	uint64_t since; /* tick of its first record */
 	unsigned nagg;
 	bool has_sample;
 	struct learnd_record sample;
@@ -94,6 +96,7 @@ struct pfx {
 	bool row_dirty;                      /* prefix row to save */
 	bool in_save_q;
 	bool light_stored;                   /* light: its (empty) model state is in the database */
+	bool hist_done;                      /* its history is in the open transaction */
 	uint32_t sample_seq;
 };
 
@@ -121,6 +124,8 @@ struct ld_learner {
 	struct pfx **saved; /* saved in the open transaction: out of the queue once it commits */
 	size_t nsaved, saved_cap;
 	uint32_t pin_epoch;  /* pins read for every prefix born before it */
+	size_t nchanged;         /* decisions of this tick that changed (writes that cannot wait) */
+	uint64_t change_cost_ns; /* what writing one of those took, last time */
 	bool control_new;    /* prefixes born since the last read of the pins */
 	struct index by_id, by_key;
 	struct pfx *dflt;
@@ -255,6 +260,7 @@ static struct tick_state *tick_state(struct ld_learner *l, struct pfx *p)
 	}
 	t = &l->ts[l->nts++];
 	t->p = p;
+	t->since = l->ticks;
 	t->nagg = 0;
 	t->has_sample = false;
 	p->ts = (uint32_t)l->nts;
@@ -829,9 +835,14 @@ static int write_decisions(struct ld_learner *l)
 /* The tick's time budget for one kind of work (decisions, model saves), from
  * start: false once it is spent.  Checked every 16 items: the clock costs more
  * than most of them. */
+static uint64_t share_ns(const struct ld_learner *l)
+{
+	return (uint64_t)l->cfg->tick_ms * 1000000ull / TICK_SHARE;
+}
+
 static bool within(const struct ld_learner *l, uint64_t start, size_t i)
 {
-	return i % 16 || ld_now_ns() - start < (uint64_t)l->cfg->tick_ms * 1000000ull / TICK_SHARE;
+	return i % 16 || ld_now_ns() - start < share_ns(l);
 }
 
 static int save_later(struct ld_learner *l, struct pfx *p)
@@ -853,7 +864,7 @@ static int save_later(struct ld_learner *l, struct pfx *p)
  * restart must decide the same), then the oldest of the others once they have
  * waited MODEL_SAVE_TICKS ticks, as many as a share of the tick allows
  * (all_models: every one).  Taken out of the queue after the commit. */
-static int save_models(struct ld_learner *l, uint64_t wall, bool all_models)
+static int save_models(struct ld_learner *l, uint64_t wall, bool all_models, uint64_t *must_ns)
 {
 	uint64_t start = ld_now_ns();
 	size_t i = 0;
@@ -866,6 +877,8 @@ static int save_models(struct ld_learner *l, uint64_t wall, bool all_models)
 		if (p->model && p->in_save_q && p->save_model && !(rc = save_model(l, p, wall)))
 			rc = save_later(l, p);
 	}
+	*must_ns += ld_now_ns() - start;
+	start = ld_now_ns();
 	for (struct pfx *p = l->save_head; !rc && p; p = p->save_next, i++) {
 		if (!all_models && (p->save_tick + MODEL_SAVE_TICKS > l->ticks || !within(l, start, i)))
 			break;
@@ -885,9 +898,72 @@ static int save_models(struct ld_learner *l, uint64_t wall, bool all_models)
  * cleared only once it commits; any failure (a full disk, a statement that
  * fails, another connection holding the lock) rolls all of it back, so the
  * database is as before the tick and the next tick writes each thing once. */
-static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
+/* A prefix's part of the transaction: slots, aggregates and sample since its
+ * last write, its row, a light prefix's empty model state. */
+static int write_prefix(struct ld_learner *l, struct pfx *p, const struct tick_state *t, uint64_t wall)
 {
 	uint64_t bucket = wall - wall % AGG_BUCKET_NS;
+	struct ld_store_prefix row;
+	int rc = 0;
+
+	if (p->slots_pending)
+		rc = ld_store_put_slots(l->store, p->id, &p->written);
+	for (unsigned k = 0; !rc && t && k < t->nagg; k++)
+		rc = ld_store_add_aggregate(l->store, p->id, (enum learnd_param)t->agg[k].param, t->agg[k].value,
+					    bucket, &t->agg[k].a);
+	if (!rc && t && t->has_sample)
+		rc = ld_store_put_sample(l->store, p->id, p->sample_seq % SAMPLE_RING, wall, &t->sample);
+	if (!rc && p->row_dirty) {
+		if (t && t->nagg)
+			p->last_used_ns = wall;
+		prefix_row(p, &row);
+		rc = ld_store_put_prefix(l->store, &row);
+	}
+	/* a light prefix's model state: no statistics of its own yet (its
+	 * records are in its parent's and in the history) */
+	if (!rc && !p->model && !p->light_stored)
+		rc = ld_store_put_model(l->store, p->id, NULL, 0, wall);
+	return rc;
+}
+
+/* After a commit (or with no store): what was written is no longer pending;
+ * the tick states of prefixes not written yet stay, packed. */
+static void written(struct ld_learner *l)
+{
+	size_t j = 0;
+
+	clear_decisions(l);
+	for (size_t i = 0; i < l->nwork; i++) {
+		struct pfx *p = l->work[i];
+
+		p->save_model = false;
+		if (!p->hist_done && l->store)
+			continue;
+		p->hist_done = false;
+		p->slots_pending = false;
+		if (p->ts) {
+			if (l->ts[p->ts - 1].has_sample)
+				p->sample_seq++;
+			l->ts[p->ts - 1].p = NULL;
+			p->ts = 0;
+		}
+		p->row_dirty = false;
+		p->light_stored = !p->model;
+	}
+	for (size_t i = 0; i < l->nts; i++) {
+		if (!l->ts[i].p)
+			continue;
+		l->ts[j] = l->ts[i];
+		l->ts[j].p->ts = (uint32_t)(j + 1);
+		j++;
+	}
+	l->nts = j;
+}
+
+static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
+{
+	uint64_t start = ld_now_ns(), must_ns = 0;
+	size_t n = 0;
 	char msg[256];
 	int rc;
 
@@ -898,31 +974,30 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 		rc = write_gone(l, wall);
 	if (!rc)
 		rc = write_decisions(l);
-	for (size_t i = 0; !rc && i < l->nwork; i++) {
-		struct pfx *p = l->work[i];
-		const struct tick_state *t = p->ts ? &l->ts[p->ts - 1] : NULL;
-		struct ld_store_prefix row;
+	/* first what must go in now (decisions: the map follows the commit),
+	 * then within the share what waited since an earlier tick, then the rest */
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 1)
+			must_ns = ld_now_ns() - start;
+		for (size_t i = 0; !rc && i < l->nwork; i++) {
+			struct pfx *p = l->work[i];
+			const struct tick_state *t = p->ts ? &l->ts[p->ts - 1] : NULL;
+			bool must = all_models || p->slots_pending, old = t && t->since + 1 < l->ticks;
 
-		if (p->slots_pending)
-			rc = ld_store_put_slots(l->store, p->id, &p->written);
-		for (unsigned k = 0; !rc && t && k < t->nagg; k++)
-			rc = ld_store_add_aggregate(l->store, p->id, (enum learnd_param)t->agg[k].param,
-						    t->agg[k].value, bucket, &t->agg[k].a);
-		if (!rc && t && t->has_sample)
-			rc = ld_store_put_sample(l->store, p->id, p->sample_seq % SAMPLE_RING, wall, &t->sample);
-		if (!rc && p->row_dirty) {
-			if (t && t->nagg)
-				p->last_used_ns = wall;
-			prefix_row(p, &row);
-			rc = ld_store_put_prefix(l->store, &row);
+			if (p->hist_done || (pass == 0 && !must) || (pass == 1 && !old))
+				continue;
+			if (pass > 0 && !within(l, start, n++))
+				break;
+			rc = write_prefix(l, p, t, wall);
+			p->hist_done = !rc;
 		}
-		/* a light prefix's model state: no statistics of its own yet (its
-		 * records are in its parent's and in the history) */
-		if (!rc && !p->model && !p->light_stored)
-			rc = ld_store_put_model(l->store, p->id, NULL, 0, wall);
 	}
+	l->st.tick_write_ns = ld_now_ns() - start;
 	if (!rc)
-		rc = save_models(l, wall, all_models);
+		rc = save_models(l, wall, all_models, &must_ns);
+	l->st.tick_models_ns = ld_now_ns() - start - l->st.tick_write_ns;
+	if (l->nchanged)
+		l->change_cost_ns = must_ns / l->nchanged;
 	if (!rc)
 		rc = ld_store_put_daemon(l->store, "last_tick_ns", (int64_t)wall);
 	if (!rc)
@@ -937,12 +1012,18 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 			l->last_prune_ns = wall;
 	}
 	if (!rc) {
+		uint64_t c0 = ld_now_ns();
+
 		rc = ld_store_commit(l->store);
+		l->st.tick_commit_ns = ld_now_ns() - c0;
 		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store));
 	} else {
 		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store)); /* before the rollback resets it */
 		ld_store_rollback(l->store);
 	}
+	if (rc)
+		for (size_t i = 0; i < l->nwork; i++)
+			l->work[i]->hist_done = false; /* all of it again next tick */
 	if (rc) {
 		l->st.store_errors++;
 		/* once a minute, not once a tick: a full disk stays full for a while */
@@ -953,6 +1034,9 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 		}
 		return rc;
 	}
+	for (size_t i = 0; i < l->nwork; i++)
+		if (l->work[i]->ts && !l->work[i]->hist_done)
+			l->st.history_late++;
 	if (l->st.store_errors && l->last_err_log_ns) {
 		ld_info("database: writing again");
 		l->last_err_log_ns = 0;
@@ -970,19 +1054,7 @@ clear:
 	if (!l->store) /* nothing to save the models into */
 		while (l->save_head)
 			saved(l, l->save_head);
-	clear_decisions(l);
-	for (size_t i = 0; i < l->nwork; i++) {
-		struct pfx *p = l->work[i];
-
-		p->slots_pending = false;
-		if (p->ts && l->ts[p->ts - 1].has_sample)
-			p->sample_seq++;
-		p->ts = 0;
-		p->row_dirty = false;
-		p->save_model = false;
-		p->light_stored = !p->model;
-	}
-	l->nts = 0;
+	written(l);
 	return 0;
 }
 
@@ -1090,16 +1162,21 @@ static void decide_work(struct ld_learner *l, uint64_t wall)
 	uint64_t start = ld_now_ns();
 	size_t n = 0;
 
+	l->nchanged = 0;
 	for (size_t i = 0; i < l->nwork; i++) {
 		struct pfx *p = l->work[i];
 
+		/* a changed decision also costs its writes (slots, decisions, the
+		 * model state), which cannot wait: counted at last tick's cost */
 		if (!needs_decision(p))
 			continue;
-		if (l->ticks > 1 && !within(l, start, n)) {
+		if (l->ticks > 1 && (n % 16 == 0) &&
+		    ld_now_ns() - start + l->nchanged * l->change_cost_ns >= share_ns(l)) {
 			l->st.decisions_late++;
 			continue;
 		}
 		decide(l, p, wall);
+		l->nchanged += p->slots_pending;
 		n++;
 	}
 }
@@ -1150,6 +1227,7 @@ int ld_learner_tick(struct ld_learner *l)
 	l->st.tick_prefixes = l->nwork;
 	read_control(l);
 	decide_work(l, wall);
+	l->st.tick_decide_ns = ld_now_ns() - t0;
 	rc = persist(l, wall, false);
 	apply_map(l);
 	settle(l);

@@ -30,7 +30,9 @@ struct ld_learner_stats {
 	uint32_t prefixes;      /* in the table now */
 	uint32_t light;         /* ... of them discovered and still without a model (few records) */
 	uint64_t decisions_late;/* decisions put off to the next tick (the tick's share was spent) */
+	uint64_t history_late;  /* prefixes whose records a committed tick left for the next (same) */
 	uint64_t tick_ns;       /* the last tick's duration (CLOCK_MONOTONIC) */
+	uint64_t tick_decide_ns, tick_write_ns, tick_models_ns, tick_commit_ns; /* ... its parts */
 	size_t tick_prefixes;   /* prefixes the last tick visited */
 	bool paused;            /* the operator's pause (learnctl pause) */
 };

@@ -274,12 +274,15 @@ static int scale(unsigned known, const char *alist, bool store, const char *db)
 	       "store %s\n\n",
 	       (double)(heap1 - heap0) / 1048576.0, (double)(heap1 - heap0) / known, (double)(rss1 - rss0) / 1048576.0,
 	       (double)(rss1 - rss0) / known, store ? "sqlite" : "NULL");
-	printf("%9s %9s %8s %12s %9s %9s %9s %12s\n", "active", "records", "ticks", "intake/s", "tick ms", "max ms",
-	       "wall ms", "sqlite MiB");
+	printf("%9s %9s %8s %12s %9s %9s %9s %7s %7s %7s %7s %9s %9s %9s %9s\n", "active", "records", "ticks",
+	       "intake/s", "tick ms", "max ms", "wall ms", "decide", "write", "models", "commit", "dec late",
+	       "hist late", "light", "db MiB");
 	for (const char *p = alist; *p;) {
-		unsigned a = (unsigned)strtoul(p, NULL, 10), n = a * PER;
+		unsigned a = (unsigned)strtoul(p, NULL, 10), n = a * PER, light = 0;
+		unsigned long long late = 0, hlate = 0;
 		struct learnd_record *recs = a ? calloc(n, sizeof(*recs)) : NULL;
-		double in_s = 0, tk_s = 0, tk_max = 0, tk_w = 0;
+		double in_s = 0, tk_s = 0, tk_max = 0, tk_w = 0, part[4] = { 0 };
+		uint64_t late0, hlate0;
 
 		if (a > known)
 			a = known;
@@ -303,9 +306,21 @@ static int scale(unsigned known, const char *alist, bool store, const char *db)
 			for (unsigned k = 0; k < n; k++)
 				ld_learner_record(l, &recs[k]);
 			c1 = cpu_s();
+			ld_learner_stats(l, &st);
+			late0 = st.decisions_late;
+			hlate0 = st.history_late;
 			ww = wall_s();
 			ld_learner_tick(l);
 			ww = wall_s() - ww;
+			ld_learner_stats(l, &st);
+			part[0] += st.tick_decide_ns * 1e-6;
+			part[1] += st.tick_write_ns * 1e-6;
+			part[2] += st.tick_models_ns * 1e-6;
+			part[3] += st.tick_commit_ns * 1e-6;
+			late += st.decisions_late - late0;
+			hlate += st.history_late - hlate0;
+			if (t == TICKS - 1)
+				light = st.light;
 			in_s += c1 - c0;
 			tk_s += cpu_s() - c1;
 			tk_w += ww;
@@ -313,8 +328,10 @@ static int scale(unsigned known, const char *alist, bool store, const char *db)
 				tk_max = cpu_s() - c1;
 		}
 		base += a;
-		printf("%9u %9u %8d %12.0f %9.1f %9.1f %9.1f %12.1f\n", a, n, TICKS, (double)n * TICKS / in_s,
-		       tk_s * 1e3 / TICKS, tk_max * 1e3, tk_w * 1e3 / TICKS, store ? file_size(db) / 1048576.0 : 0.0);
+		printf("%9u %9u %8d %12.0f %9.1f %9.1f %9.1f %7.0f %7.0f %7.0f %7.0f %9llu %9llu %9u %9.1f\n", a, n, TICKS,
+		       (double)n * TICKS / in_s, tk_s * 1e3 / TICKS, tk_max * 1e3, tk_w * 1e3 / TICKS, part[0] / TICKS,
+		       part[1] / TICKS, part[2] / TICKS, part[3] / TICKS, (unsigned long long)late,
+		       (unsigned long long)hlate, light, store ? file_size(db) / 1048576.0 : 0.0);
 		fflush(stdout);
 		free(recs);
 		p = strchr(p, ',');
