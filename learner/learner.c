@@ -3,9 +3,12 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cidr.h"
 #include "loader.h"
 #include "log.h"
@@ -125,6 +128,9 @@ struct ld_learner {
 	size_t nsaved, saved_cap;
 	uint32_t pin_epoch;  /* pins read for every prefix born before it */
 	size_t nchanged;         /* decisions of this tick that changed (writes that cannot wait) */
+	ld_learner_yield_fn yield;
+	void *yield_ctx;
+	uint64_t yield_ns;       /* last call */
 	uint64_t change_cost_ns; /* what writing one of those took, last time */
 	bool control_new;    /* prefixes born since the last read of the pins */
 	struct index by_id, by_key;
@@ -140,6 +146,64 @@ struct ld_learner {
 	uint64_t dec_lost;    /* not queued (out of memory, or DEC_MAX uncommitted) */
 	struct ld_learner_stats st;
 };
+
+#define YIELD_NS 1000000ull
+
+/* ---- the caller's ring buffer during a tick ---- */
+
+/* Every 16 items of a tick's loops: the caller's ring buffer, once a ms. */
+static void yield(struct ld_learner *l, size_t i)
+{
+	uint64_t now;
+
+	if (!l->yield || i % 16)
+		return;
+	now = ld_now_ns();
+	if (now - l->yield_ns < YIELD_NS)
+		return;
+	l->yield(l->yield_ctx);
+	l->yield_ns = ld_now_ns();
+}
+
+void ld_learner_set_yield(struct ld_learner *l, ld_learner_yield_fn fn, void *ctx)
+{
+	l->yield = fn;
+	l->yield_ctx = ctx;
+}
+
+struct commit_job {
+	struct ld_store *store;
+	int rc;
+	atomic_bool done;
+};
+
+static void *commit_main(void *arg)
+{
+	struct commit_job *j = arg;
+
+	j->rc = ld_store_commit(j->store);
+	atomic_store(&j->done, true);
+	return NULL;
+}
+
+/* COMMIT writes the tick's pages (100 ms and more for 100,000 active
+ * prefixes): on a thread of its own, while this one keeps calling the yield.
+ * The store is not touched here until the thread is joined. */
+static int commit(struct ld_learner *l)
+{
+	struct commit_job j = { .store = l->store };
+	pthread_t t;
+
+	if (!l->yield || pthread_create(&t, NULL, commit_main, &j))
+		return ld_store_commit(l->store);
+	while (!atomic_load(&j.done)) {
+		nanosleep(&(struct timespec){ .tv_nsec = 200000 }, NULL);
+		l->yield(l->yield_ctx);
+	}
+	pthread_join(t, NULL);
+	l->yield_ns = ld_now_ns();
+	return j.rc;
+}
 
 /* ---- index ---- */
 
@@ -810,6 +874,7 @@ static int write_gone(struct ld_learner *l, uint64_t wall)
 	int rc = 0;
 
 	for (size_t i = 0; !rc && i < l->ngone; i++) {
+		yield(l, i);
 		if (find_id(l, l->gone[i]))
 			continue;
 		rc = ld_store_evict_prefix(l->store, l->gone[i], wall);
@@ -826,6 +891,7 @@ static int write_decisions(struct ld_learner *l)
 	for (size_t i = 0; !rc && i < l->ndec; i++) {
 		const struct decision *d = &l->dec[i];
 
+		yield(l, i);
 		rc = ld_store_add_decision(l->store, d->ts_ns, d->id, (enum learnd_param)d->param, d->old_value,
 					   d->new_value, d->reason, d->why);
 	}
@@ -874,12 +940,14 @@ static int save_models(struct ld_learner *l, uint64_t wall, bool all_models, uin
 	for (size_t k = 0; !rc && k < l->nwork; k++) {
 		struct pfx *p = l->work[k];
 
+		yield(l, k);
 		if (p->model && p->in_save_q && p->save_model && !(rc = save_model(l, p, wall)))
 			rc = save_later(l, p);
 	}
 	*must_ns += ld_now_ns() - start;
 	start = ld_now_ns();
 	for (struct pfx *p = l->save_head; !rc && p; p = p->save_next, i++) {
+		yield(l, i);
 		if (!all_models && (p->save_tick + MODEL_SAVE_TICKS > l->ticks || !within(l, start, i)))
 			break;
 		if (p->save_model)
@@ -984,6 +1052,7 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 			const struct tick_state *t = p->ts ? &l->ts[p->ts - 1] : NULL;
 			bool must = all_models || p->slots_pending, old = t && t->since + 1 < l->ticks;
 
+			yield(l, i);
 			if (p->hist_done || (pass == 0 && !must) || (pass == 1 && !old))
 				continue;
 			if (pass > 0 && !within(l, start, n++))
@@ -1014,7 +1083,7 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 	if (!rc) {
 		uint64_t c0 = ld_now_ns();
 
-		rc = ld_store_commit(l->store);
+		rc = commit(l);
 		l->st.tick_commit_ns = ld_now_ns() - c0;
 		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store));
 	} else {
@@ -1168,6 +1237,7 @@ static void decide_work(struct ld_learner *l, uint64_t wall)
 
 		/* a changed decision also costs its writes (slots, decisions, the
 		 * model state), which cannot wait: counted at last tick's cost */
+		yield(l, i);
 		if (!needs_decision(p))
 			continue;
 		if (l->ticks > 1 && (n % 16 == 0) &&
@@ -1475,4 +1545,8 @@ void ld_learner_stats(const struct ld_learner *l, struct ld_learner_stats *out)
 	*out = l->st;
 	out->prefixes = (uint32_t)l->n;
 	out->light = (uint32_t)l->nlight;
+	out->waiting_history = l->nts;
+	out->waiting_decisions = 0;
+	for (size_t i = 0; i < l->nwork; i++)
+		out->waiting_decisions += needs_decision(l->work[i]);
 }

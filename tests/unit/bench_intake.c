@@ -193,6 +193,20 @@ static void scale_site(struct site *s, unsigned i)
 	site_v4(s, 10 + i / 65536, (i / 256) % 256, i % 256, 10.0 + i % 7 * 20.0, i % 3 ? 0 : 24);
 }
 
+/* The longest time a tick went without calling its yield (learnd reads the
+ * ring there), from the tick's start to its end. */
+static double yield_last, yield_gap;
+
+static void on_yield(void *ctx)
+{
+	double now = wall_s();
+
+	(void)ctx;
+	if (now - yield_last > yield_gap)
+		yield_gap = now - yield_last;
+	yield_last = now;
+}
+
 /* Heap in use (malloc'd, including its mmap'd blocks) and resident set, bytes. */
 static void heap_bytes(size_t *heap, size_t *rss)
 {
@@ -219,7 +233,7 @@ static void heap_bytes(size_t *heap, size_t *rss)
  */
 static int scale(unsigned known, const char *alist, bool store, const char *db)
 {
-	enum { TICKS = 5, PER = 2 };
+	enum { TICKS = 10, PER = 2 };
 	static const struct learnd_arm arm = { .share = LEARND_SHARE_ONE, .iw = 20, .syn_rto_ms = 300 };
 	size_t heap0, rss0, heap1, rss1;
 	struct ld_learner_stats st;
@@ -245,6 +259,7 @@ static int scale(unsigned known, const char *alist, bool store, const char *db)
 		ld_store_close(h);
 		return -ENOMEM;
 	}
+	ld_learner_set_yield(l, on_yield, NULL);
 	rng_seed(&r, 7);
 	w0 = wall_s();
 	t0 = cpu_s();
@@ -270,16 +285,27 @@ static int scale(unsigned known, const char *alist, bool store, const char *db)
 	printf("%u prefixes known (discovered %llu; one record each, a tick every 100,000: %.1f s CPU, %.1f s wall, "
 	       "longest tick %.0f ms)\n",
 	       st.prefixes, (unsigned long long)st.discovered, disc_s, disc_w, tmax * 1e3);
+	{
+		unsigned k = 0;
+		double a = wall_s();
+
+		for (ld_learner_stats(l, &st); k < 1000 && (st.waiting_history || st.waiting_decisions); k++) {
+			ld_learner_tick(l);
+			ld_learner_stats(l, &st);
+		}
+		printf("then %u ticks without records (%.1f s) until nothing waits\n", k, wall_s() - a);
+	}
 	printf("learner memory: heap %.1f MiB (%.0f B per prefix), resident %.1f MiB (%.0f B per prefix); "
 	       "store %s\n\n",
 	       (double)(heap1 - heap0) / 1048576.0, (double)(heap1 - heap0) / known, (double)(rss1 - rss0) / 1048576.0,
 	       (double)(rss1 - rss0) / known, store ? "sqlite" : "NULL");
-	printf("%9s %9s %8s %12s %9s %9s %9s %7s %7s %7s %7s %9s %9s %9s %9s\n", "active", "records", "ticks",
+	printf("%9s %9s %8s %12s %9s %9s %9s %7s %7s %7s %7s %9s %9s %9s %9s %8s %7s\n", "active", "records", "ticks",
 	       "intake/s", "tick ms", "max ms", "wall ms", "decide", "write", "models", "commit", "dec late",
-	       "hist late", "light", "db MiB");
+	       "hist late", "light", "db MiB", "gap ms", "ring");
 	for (const char *p = alist; *p;) {
 		unsigned a = (unsigned)strtoul(p, NULL, 10), n = a * PER, light = 0;
 		unsigned long long late = 0, hlate = 0;
+		double gap = 0;
 		struct learnd_record *recs = a ? calloc(n, sizeof(*recs)) : NULL;
 		double in_s = 0, tk_s = 0, tk_max = 0, tk_w = 0, part[4] = { 0 };
 		uint64_t late0, hlate0;
@@ -309,9 +335,13 @@ static int scale(unsigned known, const char *alist, bool store, const char *db)
 			ld_learner_stats(l, &st);
 			late0 = st.decisions_late;
 			hlate0 = st.history_late;
-			ww = wall_s();
+			ww = yield_last = wall_s();
+			yield_gap = 0;
 			ld_learner_tick(l);
+			on_yield(NULL);
 			ww = wall_s() - ww;
+			if (yield_gap > gap)
+				gap = yield_gap;
 			ld_learner_stats(l, &st);
 			part[0] += st.tick_decide_ns * 1e-6;
 			part[1] += st.tick_write_ns * 1e-6;
@@ -328,10 +358,16 @@ static int scale(unsigned known, const char *alist, bool store, const char *db)
 				tk_max = cpu_s() - c1;
 		}
 		base += a;
-		printf("%9u %9u %8d %12.0f %9.1f %9.1f %9.1f %7.0f %7.0f %7.0f %7.0f %9llu %9llu %9u %9.1f\n", a, n, TICKS,
-		       (double)n * TICKS / in_s, tk_s * 1e3 / TICKS, tk_max * 1e3, tk_w * 1e3 / TICKS, part[0] / TICKS,
-		       part[1] / TICKS, part[2] / TICKS, part[3] / TICKS, (unsigned long long)late,
-		       (unsigned long long)hlate, light, store ? file_size(db) / 1048576.0 : 0.0);
+		ld_learner_stats(l, &st);
+		/* records that arrive in the longest gap, at n a second (learnd's
+		 * default 1 s tick), against the default 4 MiB ring (160 B each) */
+		printf("%9u %9u %8d %12.0f %9.1f %9.1f %9.1f %7.0f %7.0f %7.0f %7.0f %9llu %9llu %9u %9.1f %8.1f %6.0f%%\n",
+		       a, n, TICKS, (double)n * TICKS / in_s, tk_s * 1e3 / TICKS, tk_max * 1e3, tk_w * 1e3 / TICKS,
+		       part[0] / TICKS, part[1] / TICKS, part[2] / TICKS, part[3] / TICKS, (unsigned long long)late,
+		       (unsigned long long)hlate, light, store ? file_size(db) / 1048576.0 : 0.0, gap * 1e3,
+		       100.0 * n * gap / (4096.0 * 1024 / 160));
+		printf("          after the last tick: %zu prefixes with history waiting, %zu with a decision due\n",
+		       st.waiting_history, st.waiting_decisions);
 		fflush(stdout);
 		free(recs);
 		p = strchr(p, ',');
