@@ -49,10 +49,10 @@ struct decision {
 struct tick_state {
 	struct pfx *p; /* NULL: the prefix was removed */
 	uint64_t since; /* tick of its first record */
-	unsigned nagg;
+	unsigned nagg, agg_cap;
 	bool has_sample;
 	struct learnd_record sample;
-	struct agg agg[AGG_MAX];
+	struct agg *agg; /* grown as distinct (param, value) pairs come: most have 4 */
 };
 
 /* A light prefix's record, kept to be replayed into its model. */
@@ -325,7 +325,8 @@ static struct tick_state *tick_state(struct ld_learner *l, struct pfx *p)
 	t = &l->ts[l->nts++];
 	t->p = p;
 	t->since = l->ticks;
-	t->nagg = 0;
+	t->nagg = t->agg_cap = 0;
+	t->agg = NULL;
 	t->has_sample = false;
 	p->ts = (uint32_t)l->nts;
 	return t;
@@ -636,6 +637,15 @@ static void agg_add(struct tick_state *p, enum learnd_param param, uint32_t valu
 	if (!g) {
 		if (p->nagg == AGG_MAX)
 			return; /* flushed every tick; more distinct values than this is noise */
+		if (p->nagg == p->agg_cap) {
+			unsigned cap = p->agg_cap ? 2 * p->agg_cap : 4;
+
+			g = realloc(p->agg, cap * sizeof(*g));
+			if (!g)
+				return;
+			p->agg = g;
+			p->agg_cap = cap;
+		}
 		g = &p->agg[p->nagg++];
 		memset(g, 0, sizeof(*g));
 		g->param = (uint8_t)param;
@@ -1009,23 +1019,33 @@ static void written(struct ld_learner *l)
 			continue;
 		p->hist_done = false;
 		p->slots_pending = false;
+		p->row_dirty = false;
+		p->light_stored = !p->model;
 		if (p->ts) {
 			if (l->ts[p->ts - 1].has_sample)
 				p->sample_seq++;
 			l->ts[p->ts - 1].p = NULL;
 			p->ts = 0;
 		}
-		p->row_dirty = false;
-		p->light_stored = !p->model;
 	}
 	for (size_t i = 0; i < l->nts; i++) {
-		if (!l->ts[i].p)
+		if (!l->ts[i].p) { /* written, or its prefix removed */
+			free(l->ts[i].agg);
 			continue;
+		}
 		l->ts[j] = l->ts[i];
 		l->ts[j].p->ts = (uint32_t)(j + 1);
 		j++;
 	}
 	l->nts = j;
+	if (l->ts_cap > 1024 && l->nts < l->ts_cap / 8) { /* after a spray of new prefixes */
+		struct tick_state *t = realloc(l->ts, l->ts_cap / 4 * sizeof(*t));
+
+		if (t) {
+			l->ts = t;
+			l->ts_cap /= 4;
+		}
+	}
 }
 
 static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
@@ -1478,6 +1498,8 @@ void ld_learner_free(struct ld_learner *l)
 	}
 	free(l->all);
 	free(l->work);
+	for (size_t i = 0; i < l->nts; i++)
+		free(l->ts[i].agg);
 	free(l->ts);
 	free(l->saved);
 	free(l->by_id.slot);

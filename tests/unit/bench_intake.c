@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "config.h"
 #include "learner.h"
 #include "log.h"
@@ -296,9 +298,9 @@ static int scale(unsigned known, const char *alist, bool store, const char *db)
 		printf("then %u ticks without records (%.1f s) until nothing waits\n", k, wall_s() - a);
 	}
 	printf("learner memory: heap %.1f MiB (%.0f B per prefix), resident %.1f MiB (%.0f B per prefix); "
-	       "store %s\n\n",
+	       "store %s (SQLite's own heap %.1f MiB of it)\n\n",
 	       (double)(heap1 - heap0) / 1048576.0, (double)(heap1 - heap0) / known, (double)(rss1 - rss0) / 1048576.0,
-	       (double)(rss1 - rss0) / known, store ? "sqlite" : "NULL");
+	       (double)(rss1 - rss0) / known, store ? "sqlite" : "NULL", (double)sqlite3_memory_used() / 1048576.0);
 	printf("%9s %9s %8s %12s %9s %9s %9s %7s %7s %7s %7s %9s %9s %9s %9s %8s %7s\n", "active", "records", "ticks",
 	       "intake/s", "tick ms", "max ms", "wall ms", "decide", "write", "models", "commit", "dec late",
 	       "hist late", "light", "db MiB", "gap ms", "ring");
