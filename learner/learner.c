@@ -48,7 +48,6 @@ struct decision {
  * have one (l->ts), so a known but quiet prefix costs no memory for it. */
 struct tick_state {
 	struct pfx *p; /* NULL: the prefix was removed */
-	uint64_t since; /* tick of its first record */
 	unsigned nagg, agg_cap;
 	bool has_sample;
 	struct learnd_record sample;
@@ -132,6 +131,7 @@ struct ld_learner {
 	void *yield_ctx;
 	uint64_t yield_ns;       /* last call */
 	uint64_t change_cost_ns; /* what writing one of those took, last time */
+	size_t dec_cursor, hist_cursor; /* where the last tick's shares ran out in l->work */
 	bool control_new;    /* prefixes born since the last read of the pins */
 	struct index by_id, by_key;
 	struct pfx *dflt;
@@ -324,7 +324,6 @@ static struct tick_state *tick_state(struct ld_learner *l, struct pfx *p)
 	}
 	t = &l->ts[l->nts++];
 	t->p = p;
-	t->since = l->ticks;
 	t->nagg = t->agg_cap = 0;
 	t->agg = NULL;
 	t->has_sample = false;
@@ -1063,21 +1062,23 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 	if (!rc)
 		rc = write_decisions(l);
 	/* first what must go in now (decisions: the map follows the commit),
-	 * then within the share what waited since an earlier tick, then the rest */
-	for (int pass = 0; pass < 3; pass++) {
+	 * then the rest within the share, round robin from where the last tick
+	 * stopped */
+	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1)
 			must_ns = ld_now_ns() - start;
-		for (size_t i = 0; !rc && i < l->nwork; i++) {
+		for (size_t k = 0; !rc && k < l->nwork; k++) {
+			size_t i = pass ? (l->hist_cursor + k) % l->nwork : k;
 			struct pfx *p = l->work[i];
-			const struct tick_state *t = p->ts ? &l->ts[p->ts - 1] : NULL;
-			bool must = all_models || p->slots_pending, old = t && t->since + 1 < l->ticks;
 
-			yield(l, i);
-			if (p->hist_done || (pass == 0 && !must) || (pass == 1 && !old))
+			yield(l, k);
+			if (p->hist_done || (pass == 0 && !all_models && !p->slots_pending))
 				continue;
-			if (pass > 0 && !within(l, start, n++))
+			if (pass > 0 && !within(l, start, n++)) {
+				l->hist_cursor = i;
 				break;
-			rc = write_prefix(l, p, t, wall);
+			}
+			rc = write_prefix(l, p, p->ts ? &l->ts[p->ts - 1] : NULL, wall);
 			p->hist_done = !rc;
 		}
 	}
@@ -1249,21 +1250,24 @@ static void read_control(struct ld_learner *l)
 static void decide_work(struct ld_learner *l, uint64_t wall)
 {
 	uint64_t start = ld_now_ns();
-	size_t n = 0;
+	size_t n = 0, c = l->dec_cursor;
 
 	l->nchanged = 0;
-	for (size_t i = 0; i < l->nwork; i++) {
+	for (size_t k = 0; k < l->nwork; k++) {
+		size_t i = (c + k) % l->nwork;
 		struct pfx *p = l->work[i];
 
 		/* a changed decision also costs its writes (slots, decisions, the
 		 * model state), which cannot wait: counted at last tick's cost */
-		yield(l, i);
+		yield(l, k);
 		if (!needs_decision(p))
 			continue;
 		if (l->ticks > 1 && (n % 16 == 0) &&
 		    ld_now_ns() - start + l->nchanged * l->change_cost_ns >= share_ns(l)) {
-			l->st.decisions_late++;
-			continue;
+			l->dec_cursor = i; /* the next tick starts here */
+			for (; k < l->nwork; k++)
+				l->st.decisions_late += needs_decision(l->work[(c + k) % l->nwork]);
+			break;
 		}
 		decide(l, p, wall);
 		l->nchanged += p->slots_pending;

@@ -8,7 +8,7 @@
  * alone, the ticks, and the database size per prefix.
  *
  *   bench_intake [RECORDS [TICK [PREFIXES,...]]]    (5000000 100000 1,100,10000)
- *   bench_intake --scale [KNOWN [ACTIVE,... [null]]] (1000000 10000,100000)
+ *   bench_intake --scale [KNOWN [ACTIVE,... [sqlite|null [TICKS]]]] (1000000 10000,100000 sqlite 10)
  *
  * --scale: KNOWN prefixes discovered from one record each (the sparse
  * majority), the learner's heap and resident memory per prefix, then ticks in
@@ -233,9 +233,9 @@ static void heap_bytes(size_t *heap, size_t *rss)
  * own prefix ids and a slot's values, as if they were in the map.  Prints the
  * learner's memory per known prefix and each tick's cost.
  */
-static int scale(unsigned known, const char *alist, bool store, const char *db)
+static int scale(unsigned known, const char *alist, bool store, const char *db, int TICKS)
 {
-	enum { TICKS = 10, PER = 2 };
+	enum { PER = 2 };
 	static const struct learnd_arm arm = { .share = LEARND_SHARE_ONE, .iw = 20, .syn_rto_ms = 300 };
 	size_t heap0, rss0, heap1, rss1;
 	struct ld_learner_stats st;
@@ -422,7 +422,7 @@ int main(int argc, char **argv)
 		printf("scale: one core (CPU time of the thread); struct learnd_model %zu bytes\n", sizeof(struct learnd_model));
 		snprintf(db, sizeof(db), "%s/scale.db", dir);
 		rc = scale(known ? known : 1, argc > 3 ? argv[3] : "10000,100000", !(argc > 4 && !strcmp(argv[4], "null")),
-			   db);
+			   db, argc > 5 && atoi(argv[5]) > 0 ? atoi(argv[5]) : 10);
 		for (const char *sfx = ""; sfx; sfx = !*sfx ? "-wal" : !strcmp(sfx, "-wal") ? "-shm" : NULL) {
 			char p2[4300];
 
