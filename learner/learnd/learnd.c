@@ -180,7 +180,60 @@ struct daemon {
 	bool config_pending;  /* the configuration text is still to be recorded */
 	uint32_t ctl_flags;   /* what the last heartbeat wrote into the control map */
 	bool map_paused;      /* learnctl pause set PAUSED in the map itself */
+	/* Records read from the ring while a tick runs (ld_learner_set_yield):
+	 * the learner takes them after the tick. */
+	bool in_tick;
+	struct learnd_record *q;
+	size_t nq, qcap;
+	unsigned long long q_lost, q_lost_logged;
 };
+
+/* At most this many records wait for the end of a tick (152 MB): far more
+ * than a tick's worth at the intake's rate; beyond it they are lost, and
+ * logged, as ring-buffer drops would be. */
+#define TICK_QUEUE_MAX (1u << 20)
+
+static void enqueue(struct daemon *d, const struct learnd_record *rec)
+{
+	if (d->nq == d->qcap && d->qcap < TICK_QUEUE_MAX) {
+		size_t cap = d->qcap ? 2 * d->qcap : 4096;
+		struct learnd_record *q = realloc(d->q, cap * sizeof(*q));
+
+		if (q) {
+			d->q = q;
+			d->qcap = cap;
+		}
+	}
+	if (d->nq == d->qcap) {
+		d->q_lost++;
+		return;
+	}
+	d->q[d->nq++] = *rec;
+}
+
+/* The learner's yield during a tick: read the ring into the queue. */
+static void read_ring(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	ring_buffer__consume(d->rb);
+}
+
+/* A tick, reading the ring meanwhile; then the records that came during it. */
+static void tick(struct daemon *d)
+{
+	d->in_tick = d->rb != NULL;
+	ld_learner_tick(d->learner); /* a store failure is logged, not fatal */
+	d->in_tick = false;
+	for (size_t i = 0; i < d->nq; i++)
+		ld_learner_record(d->learner, &d->q[i]);
+	d->nq = 0;
+	if (d->q_lost > d->q_lost_logged) {
+		ld_warn("%llu close records lost: more than %u arrived during a tick", d->q_lost - d->q_lost_logged,
+			TICK_QUEUE_MAX);
+		d->q_lost_logged = d->q_lost;
+	}
+}
 
 /* What of a configuration file goes into the history: enough for any real one
  * (a few hundred [prefix] sections); a larger file is recorded cut, so that a
@@ -268,7 +321,10 @@ static int on_record(void *ctx, void *data, size_t size)
 		ld_record_format(&rec, line, sizeof(line));
 		ld_debug("%s", line);
 	}
-	ld_learner_record(d->learner, &rec);
+	if (d->in_tick)
+		enqueue(d, &rec);
+	else
+		ld_learner_record(d->learner, &rec);
 	return 0;
 }
 
@@ -364,7 +420,7 @@ static int run(struct daemon *d, const struct opts *o)
 			ld_notify("READY=1");
 		}
 		if (ld_now_ns() >= next_tick) {
-			ld_learner_tick(d->learner); /* a store failure is logged, not fatal */
+			tick(d);
 			if (d->config_pending)
 				store_config(d);
 			err = heartbeat(d);
@@ -436,6 +492,7 @@ int main(int argc, char **argv)
 		ld_err("ring buffer: %s", strerror(-err));
 		goto out;
 	}
+	ld_learner_set_yield(d.learner, read_ring, &d);
 	err = heartbeat(&d);
 	if (err)
 		goto out;
@@ -446,12 +503,14 @@ int main(int argc, char **argv)
 	err = run(&d, &o);
 	ld_notify("STOPPING=1");
 	ring_buffer__poll(d.rb, 0); /* what is still in the ring */
+	ld_learner_set_yield(d.learner, NULL, NULL); /* the flush reads no more of it */
 	if (ld_learner_flush(d.learner))
 		ld_err("database: the last tick's history could not be written");
 	ld_info("stopping: %llu records", d.records);
 out:
 	ring_buffer__free(d.rb);
 	ld_learner_free(d.learner);
+	free(d.q);
 	/* a clean stop detaches: every connection is back on kernel defaults at once */
 	ld_dp_close(&d.dp, true);
 	ld_store_close(d.store);

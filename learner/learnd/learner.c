@@ -3,9 +3,12 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cidr.h"
 #include "clock.h"
 #include "log.h"
@@ -18,7 +21,10 @@ static const char *const origin_name[] = { "configured", "discovered", "default"
 #define AGG_BUCKET_NS (300ull * 1000000000ull) /* 5-minute aggregates */
 #define AGG_MAX 16                             /* (param, value) pairs per prefix per tick */
 #define SAMPLE_RING 32                         /* raw records kept per prefix */
-#define MODEL_SAVE_TICKS 10                    /* model state saved every N ticks when changed */
+#define MODEL_SAVE_TICKS 10                    /* changed model state saved about N ticks later */
+#define LIGHT_MAX 4                            /* records a discovered prefix keeps before it has a model */
+#define TICK_SHARE 5                           /* decisions (with their writes), history, model saves:
+						  at most 1/N of a tick each, so the ring is read in time */
 
 struct agg {
 	uint8_t param;
@@ -38,30 +44,62 @@ struct decision {
 };
 #define DEC_MAX 65536 /* uncommitted decisions kept while the database cannot be written */
 
+/* What a prefix took in since the last commit: only prefixes with records
+ * have one (l->ts), so a known but quiet prefix costs no memory for it. */
+struct tick_state {
+	struct pfx *p; /* NULL: the prefix was removed */
+	unsigned nagg, agg_cap;
+	bool has_sample;
+	struct learnd_record sample;
+	struct agg *agg; /* grown as distinct (param, value) pairs come: most have 4 */
+};
+
+/* A light prefix's record, kept to be replayed into its model. */
+struct early {
+	uint64_t now;
+	struct learnd_record rec;
+};
+
+/*
+ * A prefix.  Discovered prefixes start light: no model, no policy of their own
+ * (their connections take the enclosing prefix's, which learns from them too),
+ * just their first LIGHT_MAX records.  The next record gives them a model,
+ * started from the parent's (learnd_model_init_from_parent) with those records
+ * replayed into it, and a policy of their own from the next tick; a pin does
+ * so at once.  Most of a million discovered prefixes are seen a few times
+ * (docs/model.md, "Memory").
+ */
 struct pfx {
 	struct learnd_key key;
 	char cidr[LD_CIDR_STRLEN];
 	size_t pos;                          /* in l->all */
+	size_t work_pos;                     /* in l->work; SIZE_MAX: not there */
+	struct pfx *save_prev, *save_next;   /* l's queue of model states not saved yet */
+	uint64_t save_tick;                  /* when it joined that queue */
 	uint32_t id, parent_id;
+	uint32_t ts;                         /* 1 + its index in l->ts; 0: no records since the last commit */
+	uint32_t born;                       /* l->pin_epoch at creation */
 	enum origin origin;
 	struct ld_bounds bounds;             /* from the configuration */
 	int64_t pin[LEARND_PARAM__MAX];      /* operator pins; < 0: none */
 	int64_t pin_prev[LEARND_PARAM__MAX]; /* before the last read of the pins */
-	struct learnd_model model;
+	struct learnd_model *model;          /* NULL: light */
+	struct early *early;                 /* light: its records so far */
+	unsigned nearly;
 	struct learnd_policy written;        /* what the map holds (nslots 0: nothing) */
 	uint64_t created_ns, last_used_ns, conns_total;
+	uint64_t last_ns;                    /* "now" of its last record (LRU eviction) */
 	uint64_t samples_at_decide;          /* model samples at the last decision */
 	bool cfg_changed;                    /* decide even without new samples */
 	bool in_map;                         /* written is in the policy map (this run) */
 	bool save_model;                     /* the decision changed: save the state that made it */
 	bool map_pending;                    /* written goes into the map after the commit */
 	bool slots_pending;                  /* written goes into the slots table at the next commit */
-	bool dirty;                          /* prefix row / model state to save */
-	bool has_sample;
+	bool row_dirty;                      /* prefix row to save */
+	bool in_save_q;
+	bool light_stored;                   /* light: its (empty) model state is in the database */
+	bool hist_done;                      /* its history is in the open transaction */
 	uint32_t sample_seq;
-	struct learnd_record sample;
-	unsigned nagg;
-	struct agg agg[AGG_MAX];
 };
 
 /* Open addressing with linear probing and backward-shift deletion; two of these
@@ -76,7 +114,25 @@ struct ld_learner {
 	struct ld_store *store;
 	int policy_fd;
 	struct pfx **all; /* dense; order irrelevant */
-	size_t n, cap, ndiscovered;
+	size_t n, cap, ndiscovered, nlight;
+	/* A tick visits only these: prefixes with records, a decision, a write or
+	 * a retry pending (not every known one). */
+	struct pfx **work;
+	size_t nwork;
+	struct tick_state *ts;
+	size_t nts, ts_cap;
+	struct pfx *save_head, *save_tail; /* model states to save, oldest first */
+	size_t nsave;
+	struct pfx **saved; /* saved in the open transaction: out of the queue once it commits */
+	size_t nsaved, saved_cap;
+	uint32_t pin_epoch;  /* pins read for every prefix born before it */
+	size_t nchanged;         /* decisions of this tick that changed (writes that cannot wait) */
+	ld_learner_yield_fn yield;
+	void *yield_ctx;
+	uint64_t yield_ns;       /* last call */
+	uint64_t change_cost_ns; /* what writing one of those took, last time */
+	size_t dec_cursor, hist_cursor; /* where the last tick's shares ran out in l->work */
+	bool control_new;    /* prefixes born since the last read of the pins */
 	struct index by_id, by_key;
 	struct pfx *dflt;
 	uint32_t next_id;
@@ -90,6 +146,64 @@ struct ld_learner {
 	uint64_t dec_lost;    /* not queued (out of memory, or DEC_MAX uncommitted) */
 	struct ld_learner_stats st;
 };
+
+#define YIELD_NS 1000000ull
+
+/* ---- the caller's ring buffer during a tick ---- */
+
+/* Every 16 items of a tick's loops: the caller's ring buffer, once a ms. */
+static void yield(struct ld_learner *l, size_t i)
+{
+	uint64_t now;
+
+	if (!l->yield || i % 16)
+		return;
+	now = ld_now_ns();
+	if (now - l->yield_ns < YIELD_NS)
+		return;
+	l->yield(l->yield_ctx);
+	l->yield_ns = ld_now_ns();
+}
+
+void ld_learner_set_yield(struct ld_learner *l, ld_learner_yield_fn fn, void *ctx)
+{
+	l->yield = fn;
+	l->yield_ctx = ctx;
+}
+
+struct commit_job {
+	struct ld_store *store;
+	int rc;
+	atomic_bool done;
+};
+
+static void *commit_main(void *arg)
+{
+	struct commit_job *j = arg;
+
+	j->rc = ld_store_commit(j->store);
+	atomic_store(&j->done, true);
+	return NULL;
+}
+
+/* COMMIT writes the tick's pages (100 ms and more for 100,000 active
+ * prefixes): on a thread of its own, while this one keeps calling the yield.
+ * The store is not touched here until the thread is joined. */
+static int commit(struct ld_learner *l)
+{
+	struct commit_job j = { .store = l->store };
+	pthread_t t;
+
+	if (!l->yield || pthread_create(&t, NULL, commit_main, &j))
+		return ld_store_commit(l->store);
+	while (!atomic_load(&j.done)) {
+		nanosleep(&(struct timespec){ .tv_nsec = 200000 }, NULL);
+		l->yield(l->yield_ctx);
+	}
+	pthread_join(t, NULL);
+	l->yield_ns = ld_now_ns();
+	return j.rc;
+}
 
 /* ---- index ---- */
 
@@ -173,6 +287,84 @@ static struct pfx *find_key(const struct ld_learner *l, const struct learnd_key 
 	return NULL;
 }
 
+/* ---- the tick's work list, tick states, the queue of unsaved models ---- */
+
+/* Something to do for p at the next tick. */
+static void touch(struct ld_learner *l, struct pfx *p)
+{
+	if (p->work_pos != SIZE_MAX)
+		return;
+	p->work_pos = l->nwork;
+	l->work[l->nwork++] = p; /* sized for every prefix of the table */
+}
+
+static void untouch(struct ld_learner *l, struct pfx *p)
+{
+	if (p->work_pos == SIZE_MAX)
+		return;
+	l->work[p->work_pos] = l->work[--l->nwork];
+	l->work[p->work_pos]->work_pos = p->work_pos;
+	p->work_pos = SIZE_MAX;
+}
+
+static struct tick_state *tick_state(struct ld_learner *l, struct pfx *p)
+{
+	struct tick_state *t;
+
+	if (p->ts)
+		return &l->ts[p->ts - 1];
+	if (l->nts == l->ts_cap) {
+		size_t cap = l->ts_cap ? 2 * l->ts_cap : 256;
+
+		t = realloc(l->ts, cap * sizeof(*t));
+		if (!t)
+			return NULL; /* out of memory: the record counts for the model, not the history */
+		l->ts = t;
+		l->ts_cap = cap;
+	}
+	t = &l->ts[l->nts++];
+	t->p = p;
+	t->nagg = t->agg_cap = 0;
+	t->agg = NULL;
+	t->has_sample = false;
+	p->ts = (uint32_t)l->nts;
+	return t;
+}
+
+/* p's model state changed: saved within about MODEL_SAVE_TICKS ticks. */
+static void unsaved(struct ld_learner *l, struct pfx *p)
+{
+	if (p->in_save_q || !p->model)
+		return;
+	p->in_save_q = true;
+	p->save_tick = l->ticks;
+	p->save_next = NULL;
+	p->save_prev = l->save_tail;
+	if (l->save_tail)
+		l->save_tail->save_next = p;
+	else
+		l->save_head = p;
+	l->save_tail = p;
+	l->nsave++;
+}
+
+static void saved(struct ld_learner *l, struct pfx *p)
+{
+	if (!p->in_save_q)
+		return;
+	if (p->save_prev)
+		p->save_prev->save_next = p->save_next;
+	else
+		l->save_head = p->save_next;
+	if (p->save_next)
+		p->save_next->save_prev = p->save_prev;
+	else
+		l->save_tail = p->save_prev;
+	p->in_save_q = false;
+	p->save_prev = p->save_next = NULL;
+	l->nsave--;
+}
+
 /* ---- prefixes ---- */
 
 /* The model's configuration for a prefix: config bounds, then the operator's pins
@@ -202,22 +394,74 @@ static void model_cfg(const struct ld_learner *l, const struct pfx *p, struct le
 
 /* New bounds or pins for a prefix in the table: its model takes them (keeping
  * the statistics of values still allowed) and decides again at the next tick. */
+static bool pinned(const struct pfx *p)
+{
+	for (int i = 0; i < LEARND_PARAM__MAX; i++)
+		if (p->pin[i] >= 0)
+			return true;
+	return false;
+}
+
+/* A model for p: from its parent's (parent: the prefix's, when it has one and
+ * that has a model), then the records it kept while light. */
+static int promote(struct ld_learner *l, struct pfx *p, bool parent)
+{
+	const struct pfx *pp = parent && p->parent_id ? find_id(l, p->parent_id) : NULL;
+	struct learnd_model_cfg mc;
+	struct learnd_model *m;
+
+	if (p->model)
+		return 0;
+	m = malloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	model_cfg(l, p, &mc);
+	if (pp && pp != p && pp->model)
+		learnd_model_init_from_parent(m, &mc, pp->model);
+	else
+		learnd_model_init(m, &mc);
+	for (unsigned i = 0; i < p->nearly; i++)
+		learnd_model_observe(m, &p->early[i].rec, p->early[i].now);
+	free(p->early);
+	p->early = NULL;
+	p->nearly = 0;
+	p->model = m;
+	if (p->origin == ORIGIN_DISCOVERED)
+		l->nlight--;
+	p->cfg_changed = true;
+	p->row_dirty = true;
+	touch(l, p);
+	unsaved(l, p);
+	return 0;
+}
+
+/* New bounds or pins for a prefix in the table: its model takes them (keeping
+ * the statistics of values still allowed) and decides again at the next tick.
+ * A light prefix takes them when it gets its model; a pin gives it one now. */
 static void apply_cfg(struct ld_learner *l, struct pfx *p)
 {
 	struct learnd_model_cfg mc;
 	char err[160] = "";
 
+	if (!p->model) {
+		if (pinned(p) && promote(l, p, true))
+			ld_warn("prefix %s: pin not applied: out of memory", p->cidr);
+		return;
+	}
 	model_cfg(l, p, &mc);
-	if (learnd_model_cfg_check(&mc, err, sizeof(err)) || learnd_model_set_cfg(&p->model, &mc))
+	if (learnd_model_cfg_check(&mc, err, sizeof(err)) || learnd_model_set_cfg(p->model, &mc))
 		ld_warn("prefix %s: model configuration refused: %s", p->cidr, err);
 	p->cfg_changed = true;
-	p->dirty = true;
+	p->row_dirty = true;
+	touch(l, p);
+	unsaved(l, p);
 }
+
+static void pfx_remove(struct ld_learner *l, struct pfx *p);
 
 static struct pfx *pfx_new(struct ld_learner *l, const struct learnd_key *key, enum origin origin,
 			   const struct ld_bounds *b, uint32_t id, const struct pfx *parent)
 {
-	struct learnd_model_cfg mc;
 	struct pfx *p;
 
 	if (l->n == l->cap)
@@ -242,21 +486,25 @@ static struct pfx *pfx_new(struct ld_learner *l, const struct learnd_key *key, e
 	for (int i = 0; i < LEARND_PARAM__MAX; i++)
 		p->pin[i] = -1;
 	p->created_ns = p->last_used_ns = ld_wall_ns();
-	p->cfg_changed = p->dirty = true;
-	l->control_stale = true; /* a pin may name it (rediscovered, or configured on SIGHUP) */
-	model_cfg(l, p, &mc);
-	if (parent) {
-		p->parent_id = parent->id;
-		learnd_model_init_from_parent(&p->model, &mc, &parent->model);
-	} else {
-		learnd_model_init(&p->model, &mc);
-	}
+	p->cfg_changed = p->row_dirty = true;
+	p->work_pos = SIZE_MAX;
+	/* a pin may name it (rediscovered, or configured on SIGHUP): the next
+	 * tick reads the pins of the prefixes born since the last read */
+	p->born = l->pin_epoch;
+	l->control_new = true;
+	p->parent_id = parent ? parent->id : 0;
 	p->pos = l->n;
 	l->all[l->n++] = p;
 	index_put(l, &l->by_id, p);
 	index_put(l, &l->by_key, p);
-	if (origin == ORIGIN_DISCOVERED)
+	touch(l, p);
+	if (origin == ORIGIN_DISCOVERED) {
 		l->ndiscovered++;
+		l->nlight++;
+	} else if (promote(l, p, false)) {
+		pfx_remove(l, p);
+		return NULL;
+	}
 	return p;
 }
 
@@ -286,10 +534,19 @@ static void pfx_remove(struct ld_learner *l, struct pfx *p)
 	index_del(l, &l->by_key, p);
 	l->all[p->pos] = l->all[--l->n];
 	l->all[p->pos]->pos = p->pos;
-	if (p->origin == ORIGIN_DISCOVERED)
+	untouch(l, p);
+	saved(l, p);
+	if (p->ts)
+		l->ts[p->ts - 1].p = NULL;
+	if (p->origin == ORIGIN_DISCOVERED) {
 		l->ndiscovered--;
+		if (!p->model)
+			l->nlight--;
+	}
 	if (l->dflt == p)
 		l->dflt = NULL;
+	free(p->model);
+	free(p->early);
 	free(p);
 }
 
@@ -311,7 +568,7 @@ static void evict_lru(struct ld_learner *l)
 		return;
 	for (size_t i = 0; i < l->n; i++)
 		if (l->all[i]->origin == ORIGIN_DISCOVERED)
-			used[n++] = learnd_model_last_used(&l->all[i]->model);
+			used[n++] = l->all[i]->last_ns;
 	if (!n) {
 		free(used);
 		return;
@@ -322,7 +579,7 @@ static void evict_lru(struct ld_learner *l)
 	for (size_t i = 0; i < l->n && drop;) {
 		struct pfx *p = l->all[i];
 
-		if (p->origin == ORIGIN_DISCOVERED && learnd_model_last_used(&p->model) <= cut) {
+		if (p->origin == ORIGIN_DISCOVERED && p->last_ns <= cut) {
 			pfx_remove(l, p); /* moves the last entry into i */
 			l->st.evicted++;
 			drop--;
@@ -367,7 +624,7 @@ static struct pfx *discover(struct ld_learner *l, const struct learnd_record *re
 
 /* ---- intake ---- */
 
-static void agg_add(struct pfx *p, enum learnd_param param, uint32_t value, const struct learnd_record *r)
+static void agg_add(struct tick_state *p, enum learnd_param param, uint32_t value, const struct learnd_record *r)
 {
 	struct agg *g = NULL;
 	bool est = r->flags & LEARND_REC_ESTABLISHED;
@@ -379,6 +636,15 @@ static void agg_add(struct pfx *p, enum learnd_param param, uint32_t value, cons
 	if (!g) {
 		if (p->nagg == AGG_MAX)
 			return; /* flushed every tick; more distinct values than this is noise */
+		if (p->nagg == p->agg_cap) {
+			unsigned cap = p->agg_cap ? 2 * p->agg_cap : 4;
+
+			g = realloc(p->agg, cap * sizeof(*g));
+			if (!g)
+				return;
+			p->agg = g;
+			p->agg_cap = cap;
+		}
 		g = &p->agg[p->nagg++];
 		memset(g, 0, sizeof(*g));
 		g->param = (uint8_t)param;
@@ -397,19 +663,45 @@ static void agg_add(struct pfx *p, enum learnd_param param, uint32_t value, cons
 	g->a.bytes += r->bytes_acked + r->bytes_received;
 }
 
-static void observe(struct pfx *p, const struct learnd_record *r, uint64_t now)
+/* A light prefix keeps the record (true), or has just been given its model
+ * (false: the record goes into it). */
+static bool keep_early(struct ld_learner *l, struct pfx *p, const struct learnd_record *r, uint64_t now)
+{
+	struct early *e;
+
+	if (p->nearly < LIGHT_MAX && (e = realloc(p->early, (p->nearly + 1) * sizeof(*e)))) {
+		p->early = e;
+		e[p->nearly++] = (struct early){ .now = now, .rec = *r };
+		return true;
+	}
+	if (promote(l, p, true))
+		ld_debug("prefix %s: no memory for its model; record not learned from", p->cidr);
+	return false;
+}
+
+static void observe(struct ld_learner *l, struct pfx *p, const struct learnd_record *r, uint64_t now)
 {
 	bool applied = r->flags & LEARND_REC_APPLIED;
+	struct tick_state *t;
 
-	learnd_model_observe(&p->model, r, now);
+	if (p->model || !keep_early(l, p, r, now)) {
+		if (p->model)
+			learnd_model_observe(p->model, r, now);
+		unsaved(l, p);
+	}
+	p->last_ns = now;
 	p->conns_total++;
-	p->dirty = true;
-	agg_add(p, LEARND_PARAM_IW, applied ? r->iw : 0, r);
-	agg_add(p, LEARND_PARAM_RWND, applied ? r->rwnd : 0, r);
-	agg_add(p, LEARND_PARAM_SYN_RTO, applied ? r->syn_rto_ms : 0, r);
-	agg_add(p, LEARND_PARAM_BASE_RTT, applied ? r->base_rtt_us : 0, r);
-	p->sample = *r;
-	p->has_sample = true;
+	p->row_dirty = true;
+	touch(l, p);
+	t = tick_state(l, p);
+	if (!t)
+		return;
+	agg_add(t, LEARND_PARAM_IW, applied ? r->iw : 0, r);
+	agg_add(t, LEARND_PARAM_RWND, applied ? r->rwnd : 0, r);
+	agg_add(t, LEARND_PARAM_SYN_RTO, applied ? r->syn_rto_ms : 0, r);
+	agg_add(t, LEARND_PARAM_BASE_RTT, applied ? r->base_rtt_us : 0, r);
+	t->sample = *r;
+	t->has_sample = true;
 }
 
 void ld_learner_record(struct ld_learner *l, const struct learnd_record *in)
@@ -427,16 +719,16 @@ void ld_learner_record(struct ld_learner *l, const struct learnd_record *in)
 
 	l->st.records++;
 	if (p && p->origin != ORIGIN_DEFAULT) {
-		observe(p, rec, now);
+		observe(l, p, rec, now);
 		return;
 	}
 	/* matched nothing more specific than the catch-all: the default prefix
 	 * learns from all of it, and the remote's own prefix is discovered */
 	if (l->dflt)
-		observe(l->dflt, rec, now);
+		observe(l, l->dflt, rec, now);
 	p = discover(l, rec);
 	if (p)
-		observe(p, rec, now);
+		observe(l, p, rec, now);
 }
 
 /* ---- decisions ---- */
@@ -456,6 +748,8 @@ static const char *why_name(uint32_t why)
  * otherwise every connection would carry storage for nothing. */
 static bool wants_map(const struct pfx *p)
 {
+	if (!p->model)
+		return false; /* light: the enclosing prefix's policy applies */
 	if (p->origin != ORIGIN_DEFAULT)
 		return true;
 	for (int i = 0; i < LEARND_PARAM__MAX; i++)
@@ -500,6 +794,11 @@ static void clear_decisions(struct ld_learner *l)
 	l->ndec = 0;
 }
 
+static bool needs_decision(const struct pfx *p)
+{
+	return p->model && (p->cfg_changed || learnd_model_samples(p->model) != p->samples_at_decide || !p->in_map);
+}
+
 static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 {
 	struct learnd_model_decision d;
@@ -508,12 +807,12 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 	char why[512];
 	bool same;
 
-	if (!p->cfg_changed && learnd_model_samples(&p->model) == p->samples_at_decide && p->in_map)
+	if (!needs_decision(p))
 		return;
 	p->cfg_changed = false;
-	p->samples_at_decide = learnd_model_samples(&p->model);
+	p->samples_at_decide = learnd_model_samples(p->model);
 	parent = p->parent_id ? find_id(l, p->parent_id) : NULL;
-	learnd_model_decide_pooled(&p->model, parent && parent != p ? &parent->model : NULL, &d);
+	learnd_model_decide_pooled(p->model, parent && parent != p && parent->model ? parent->model : NULL, &d);
 	pol.nslots = d.nslots;
 	memcpy(pol.slots, d.slots, sizeof(pol.slots));
 	same = p->written.nslots == pol.nslots && !memcmp(p->written.slots, pol.slots, sizeof(pol.slots[0]) * pol.nslots);
@@ -547,6 +846,7 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 	}
 	p->written = pol;
 	p->save_model = true; /* so a restart decides the same from the saved state */
+	unsaved(l, p);
 	p->slots_pending = true;
 }
 
@@ -568,7 +868,7 @@ static void prefix_row(const struct pfx *p, struct ld_store_prefix *out)
 static int save_model(struct ld_learner *l, struct pfx *p, uint64_t wall)
 {
 	static struct learnd_model_row rows[LEARND_MODEL_MAX_ROWS];
-	size_t n = learnd_model_export(&p->model, rows, LEARND_MODEL_MAX_ROWS);
+	size_t n = learnd_model_export(p->model, rows, LEARND_MODEL_MAX_ROWS);
 
 	return ld_store_put_model(l->store, p->id, rows, n < LEARND_MODEL_MAX_ROWS ? n : LEARND_MODEL_MAX_ROWS,
 				  wall);
@@ -583,6 +883,7 @@ static int write_gone(struct ld_learner *l, uint64_t wall)
 	int rc = 0;
 
 	for (size_t i = 0; !rc && i < l->ngone; i++) {
+		yield(l, i);
 		if (find_id(l, l->gone[i]))
 			continue;
 		rc = ld_store_evict_prefix(l->store, l->gone[i], wall);
@@ -599,20 +900,157 @@ static int write_decisions(struct ld_learner *l)
 	for (size_t i = 0; !rc && i < l->ndec; i++) {
 		const struct decision *d = &l->dec[i];
 
+		yield(l, i);
 		rc = ld_store_add_decision(l->store, d->ts_ns, d->id, (enum learnd_param)d->param, d->old_value,
 					   d->new_value, d->reason, d->why);
 	}
 	return rc;
 }
 
+/* The tick's time budget for one kind of work (decisions, model saves), from
+ * start: false once it is spent.  Checked every 16 items: the clock costs more
+ * than most of them. */
+static uint64_t share_ns(const struct ld_learner *l)
+{
+	return (uint64_t)l->cfg->tick_ms * 1000000ull / TICK_SHARE;
+}
+
+static bool within(const struct ld_learner *l, uint64_t start, size_t i)
+{
+	return i % 16 || ld_now_ns() - start < share_ns(l);
+}
+
+static int save_later(struct ld_learner *l, struct pfx *p)
+{
+	if (l->nsaved == l->saved_cap) {
+		size_t cap = l->saved_cap ? 2 * l->saved_cap : 256;
+		struct pfx **s = realloc(l->saved, cap * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		l->saved = s;
+		l->saved_cap = cap;
+	}
+	l->saved[l->nsaved++] = p;
+	return 0;
+}
+
+/* Model states into the open transaction: those whose decision changed (a
+ * restart must decide the same), then the oldest of the others once they have
+ * waited MODEL_SAVE_TICKS ticks, as many as a share of the tick allows
+ * (all_models: every one).  Taken out of the queue after the commit. */
+static int save_models(struct ld_learner *l, uint64_t wall, bool all_models, uint64_t *must_ns)
+{
+	uint64_t start = ld_now_ns();
+	size_t i = 0;
+	int rc = 0;
+
+	l->nsaved = 0;
+	for (size_t k = 0; !rc && k < l->nwork; k++) {
+		struct pfx *p = l->work[k];
+
+		yield(l, k);
+		if (p->model && p->in_save_q && p->save_model && !(rc = save_model(l, p, wall)))
+			rc = save_later(l, p);
+	}
+	*must_ns += ld_now_ns() - start;
+	start = ld_now_ns();
+	for (struct pfx *p = l->save_head; !rc && p; p = p->save_next, i++) {
+		yield(l, i);
+		if (!all_models && (p->save_tick + MODEL_SAVE_TICKS > l->ticks || !within(l, start, i)))
+			break;
+		if (p->save_model)
+			continue; /* saved above */
+		rc = save_model(l, p, wall);
+		if (!rc)
+			rc = save_later(l, p);
+	}
+	return rc;
+}
+
 /* This tick's transaction: decisions, slots, aggregates, samples, prefixes,
- * then commit.  What is pending in memory (decisions, slots, aggregates) is
+ * model states, then commit.  Only the prefixes of the work list (records,
+ * decisions or writes pending) and the queue of unsaved models are visited.
+ * What is pending in memory (decisions, slots, aggregates) is
  * cleared only once it commits; any failure (a full disk, a statement that
  * fails, another connection holding the lock) rolls all of it back, so the
  * database is as before the tick and the next tick writes each thing once. */
-static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
+/* A prefix's part of the transaction: slots, aggregates and sample since its
+ * last write, its row, a light prefix's empty model state. */
+static int write_prefix(struct ld_learner *l, struct pfx *p, const struct tick_state *t, uint64_t wall)
 {
 	uint64_t bucket = wall - wall % AGG_BUCKET_NS;
+	struct ld_store_prefix row;
+	int rc = 0;
+
+	if (p->slots_pending)
+		rc = ld_store_put_slots(l->store, p->id, &p->written);
+	for (unsigned k = 0; !rc && t && k < t->nagg; k++)
+		rc = ld_store_add_aggregate(l->store, p->id, (enum learnd_param)t->agg[k].param, t->agg[k].value,
+					    bucket, &t->agg[k].a);
+	if (!rc && t && t->has_sample)
+		rc = ld_store_put_sample(l->store, p->id, p->sample_seq % SAMPLE_RING, wall, &t->sample);
+	if (!rc && p->row_dirty) {
+		if (t && t->nagg)
+			p->last_used_ns = wall;
+		prefix_row(p, &row);
+		rc = ld_store_put_prefix(l->store, &row);
+	}
+	/* a light prefix's model state: no statistics of its own yet (its
+	 * records are in its parent's and in the history) */
+	if (!rc && !p->model && !p->light_stored)
+		rc = ld_store_put_model(l->store, p->id, NULL, 0, wall);
+	return rc;
+}
+
+/* After a commit (or with no store): what was written is no longer pending;
+ * the tick states of prefixes not written yet stay, packed. */
+static void written(struct ld_learner *l)
+{
+	size_t j = 0;
+
+	clear_decisions(l);
+	for (size_t i = 0; i < l->nwork; i++) {
+		struct pfx *p = l->work[i];
+
+		p->save_model = false;
+		if (!p->hist_done && l->store)
+			continue;
+		p->hist_done = false;
+		p->slots_pending = false;
+		p->row_dirty = false;
+		p->light_stored = !p->model;
+		if (p->ts) {
+			if (l->ts[p->ts - 1].has_sample)
+				p->sample_seq++;
+			l->ts[p->ts - 1].p = NULL;
+			p->ts = 0;
+		}
+	}
+	for (size_t i = 0; i < l->nts; i++) {
+		if (!l->ts[i].p) { /* written, or its prefix removed */
+			free(l->ts[i].agg);
+			continue;
+		}
+		l->ts[j] = l->ts[i];
+		l->ts[j].p->ts = (uint32_t)(j + 1);
+		j++;
+	}
+	l->nts = j;
+	if (l->ts_cap > 1024 && l->nts < l->ts_cap / 8) { /* after a spray of new prefixes */
+		struct tick_state *t = realloc(l->ts, l->ts_cap / 4 * sizeof(*t));
+
+		if (t) {
+			l->ts = t;
+			l->ts_cap /= 4;
+		}
+	}
+}
+
+static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
+{
+	uint64_t start = ld_now_ns(), must_ns = 0;
+	size_t n = 0;
 	char msg[256];
 	int rc;
 
@@ -623,26 +1061,33 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 		rc = write_gone(l, wall);
 	if (!rc)
 		rc = write_decisions(l);
-	for (size_t i = 0; !rc && i < l->n; i++) {
-		struct pfx *p = l->all[i];
-		struct ld_store_prefix row;
+	/* first what must go in now (decisions: the map follows the commit),
+	 * then the rest within the share, round robin from where the last tick
+	 * stopped */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			must_ns = ld_now_ns() - start;
+		for (size_t k = 0; !rc && k < l->nwork; k++) {
+			size_t i = pass ? (l->hist_cursor + k) % l->nwork : k;
+			struct pfx *p = l->work[i];
 
-		if (p->slots_pending)
-			rc = ld_store_put_slots(l->store, p->id, &p->written);
-		for (unsigned k = 0; !rc && k < p->nagg; k++)
-			rc = ld_store_add_aggregate(l->store, p->id, (enum learnd_param)p->agg[k].param,
-						    p->agg[k].value, bucket, &p->agg[k].a);
-		if (!rc && p->has_sample)
-			rc = ld_store_put_sample(l->store, p->id, p->sample_seq % SAMPLE_RING, wall, &p->sample);
-		if (!rc && p->dirty) {
-			if (p->nagg)
-				p->last_used_ns = wall;
-			prefix_row(p, &row);
-			rc = ld_store_put_prefix(l->store, &row);
-			if (!rc && (all_models || p->save_model || l->ticks % MODEL_SAVE_TICKS == 0))
-				rc = save_model(l, p, wall);
+			yield(l, k);
+			if (p->hist_done || (pass == 0 && !all_models && !p->slots_pending))
+				continue;
+			if (pass > 0 && !within(l, start, n++)) {
+				l->hist_cursor = i;
+				break;
+			}
+			rc = write_prefix(l, p, p->ts ? &l->ts[p->ts - 1] : NULL, wall);
+			p->hist_done = !rc;
 		}
 	}
+	l->st.tick_write_ns = ld_now_ns() - start;
+	if (!rc)
+		rc = save_models(l, wall, all_models, &must_ns);
+	l->st.tick_models_ns = ld_now_ns() - start - l->st.tick_write_ns;
+	if (l->nchanged)
+		l->change_cost_ns = must_ns / l->nchanged;
 	if (!rc)
 		rc = ld_store_put_daemon(l->store, LD_DAEMON_LAST_TICK, (int64_t)wall);
 	if (!rc)
@@ -657,12 +1102,18 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 			l->last_prune_ns = wall;
 	}
 	if (!rc) {
-		rc = ld_store_commit(l->store);
+		uint64_t c0 = ld_now_ns();
+
+		rc = commit(l);
+		l->st.tick_commit_ns = ld_now_ns() - c0;
 		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store));
 	} else {
 		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store)); /* before the rollback resets it */
 		ld_store_rollback(l->store);
 	}
+	if (rc)
+		for (size_t i = 0; i < l->nwork; i++)
+			l->work[i]->hist_done = false; /* all of it again next tick */
 	if (rc) {
 		l->st.store_errors++;
 		/* once a minute, not once a tick: a full disk stays full for a while */
@@ -673,6 +1124,9 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 		}
 		return rc;
 	}
+	for (size_t i = 0; i < l->nwork; i++)
+		if (l->work[i]->ts && !l->work[i]->hist_done)
+			l->st.history_late++;
 	if (l->st.store_errors && l->last_err_log_ns) {
 		ld_info("database: writing again");
 		l->last_err_log_ns = 0;
@@ -683,20 +1137,14 @@ static int persist(struct ld_learner *l, uint64_t wall, bool all_models)
 			(unsigned long long)l->dec_lost);
 		l->dec_lost = 0;
 	}
+	for (size_t i = 0; i < l->nsaved; i++)
+		saved(l, l->saved[i]);
+	l->nsaved = 0;
 clear:
-	clear_decisions(l);
-	for (size_t i = 0; i < l->n; i++) {
-		struct pfx *p = l->all[i];
-
-		p->slots_pending = false;
-		if (p->has_sample)
-			p->sample_seq++;
-		p->has_sample = false;
-		p->nagg = 0;
-		if (all_models || p->save_model || l->ticks % MODEL_SAVE_TICKS == 0)
-			p->dirty = false;
-		p->save_model = false;
-	}
+	if (!l->store) /* nothing to save the models into */
+		while (l->save_head)
+			saved(l, l->save_head);
+	written(l);
 	return 0;
 }
 
@@ -723,6 +1171,23 @@ static void on_pin(void *ctx, const char *cidr, const int64_t vals[LEARND_PARAM_
 	memcpy(p->pin, vals, sizeof(p->pin));
 }
 
+/* Pins of the prefixes born since the last read, when nobody else wrote: the
+ * others' pins cannot have changed, so this costs the pins table, not a walk
+ * of every prefix. */
+static void on_pin_new(void *ctx, const char *cidr, const int64_t vals[LEARND_PARAM__MAX])
+{
+	struct ld_learner *l = ctx;
+	struct learnd_key key;
+	struct pfx *p;
+
+	if (ld_cidr_parse(cidr, &key, NULL, 0) || !(p = find_key(l, &key)) || p->born != l->pin_epoch)
+		return;
+	memcpy(p->pin, vals, sizeof(p->pin));
+	ld_info("%s: operator pins (iw %lld rwnd %lld syn_rto_ms %lld base_rtt_us %lld; -1 = none)", p->cidr,
+		(long long)p->pin[0], (long long)p->pin[1], (long long)p->pin[2], (long long)p->pin[3]);
+	apply_cfg(l, p);
+}
+
 /* Pins and pause: read when another connection (learnctl) wrote, and when this
  * learner has not read them for its current prefixes yet (at start: what the
  * operator set while learnd was down; after a prefix was added).  PRAGMA
@@ -735,8 +1200,13 @@ static void read_control(struct ld_learner *l)
 
 	if (!l->store)
 		return;
-	if (!ld_store_changed(l->store) && !l->control_stale)
+	if (!ld_store_changed(l->store) && !l->control_stale) {
+		if (l->control_new && !ld_store_pins(l->store, on_pin_new, l)) {
+			l->control_new = false;
+			l->pin_epoch++;
+		}
 		return;
+	}
 	l->control_stale = false;
 	if (ld_store_paused(l->store, &paused))
 		l->control_stale = true; /* busy: keep what is in force, try again next tick */
@@ -758,6 +1228,8 @@ static void read_control(struct ld_learner *l)
 		ld_debug("store: pins: %s", ld_store_errmsg(l->store));
 		return;
 	}
+	l->control_new = false;
+	l->pin_epoch++;
 	for (size_t i = 0; i < l->n; i++) {
 		struct pfx *p = l->all[i];
 
@@ -771,18 +1243,44 @@ static void read_control(struct ld_learner *l)
 
 /* ---- life cycle ---- */
 
-static void decide_all(struct ld_learner *l, uint64_t wall)
+/* Decisions of the prefixes that had records (or a change of bounds or pins,
+ * or a failed map write) since their last one: in the order they came, within
+ * a share of the tick (all of them at the first tick, which puts the restored
+ * policies into the map).  Those left over decide at the next tick. */
+static void decide_work(struct ld_learner *l, uint64_t wall)
 {
-	for (size_t i = 0; i < l->n; i++)
-		decide(l, l->all[i], wall);
+	uint64_t start = ld_now_ns();
+	size_t n = 0, c = l->dec_cursor;
+
+	l->nchanged = 0;
+	for (size_t k = 0; k < l->nwork; k++) {
+		size_t i = (c + k) % l->nwork;
+		struct pfx *p = l->work[i];
+
+		/* a changed decision also costs its writes (slots, decisions, the
+		 * model state), which cannot wait: counted at last tick's cost */
+		yield(l, k);
+		if (!needs_decision(p))
+			continue;
+		if (l->ticks > 1 && (n % 16 == 0) &&
+		    ld_now_ns() - start + l->nchanged * l->change_cost_ns >= share_ns(l)) {
+			l->dec_cursor = i; /* the next tick starts here */
+			for (; k < l->nwork; k++)
+				l->st.decisions_late += needs_decision(l->work[(c + k) % l->nwork]);
+			break;
+		}
+		decide(l, p, wall);
+		l->nchanged += p->slots_pending;
+		n++;
+	}
 }
 
 /* The tick's decisions into the policy map, after they were committed (or the
  * commit failed: the data plane does not wait for a disk). */
 static void apply_map(struct ld_learner *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		struct pfx *p = l->all[i];
+	for (size_t i = 0; i < l->nwork; i++) {
+		struct pfx *p = l->work[i];
 		int err;
 
 		if (!p->map_pending)
@@ -798,23 +1296,45 @@ static void apply_map(struct ld_learner *l)
 	}
 }
 
+/* The work list keeps what is still to do: decisions left for the next tick,
+ * and everything of a tick whose transaction failed. */
+static void settle(struct ld_learner *l)
+{
+	for (size_t i = 0; i < l->nwork;) {
+		struct pfx *p = l->work[i];
+
+		if (p->ts || p->slots_pending || p->row_dirty || p->map_pending || needs_decision(p)) {
+			i++;
+			continue;
+		}
+		untouch(l, p); /* moves the last one into i */
+	}
+}
+
 int ld_learner_tick(struct ld_learner *l)
 {
-	uint64_t wall = ld_wall_ns();
+	uint64_t wall = ld_wall_ns(), t0 = ld_now_ns();
 	int rc;
 
 	l->wall_ns = wall;
 	l->ticks++;
+	l->st.tick_prefixes = l->nwork;
 	read_control(l);
-	decide_all(l, wall);
+	decide_work(l, wall);
+	l->st.tick_decide_ns = ld_now_ns() - t0;
 	rc = persist(l, wall, false);
 	apply_map(l);
+	settle(l);
+	l->st.tick_ns = ld_now_ns() - t0;
 	return rc;
 }
 
 int ld_learner_flush(struct ld_learner *l)
 {
-	return persist(l, ld_wall_ns(), true);
+	int rc = persist(l, ld_wall_ns(), true);
+
+	settle(l);
+	return rc;
 }
 
 static const struct ld_prefix_cfg *configured(const struct ld_config *cfg, const struct learnd_key *key)
@@ -866,8 +1386,16 @@ static int restore_one(void *ctx, const struct ld_store_prefix *row, const struc
 	p->created_ns = row->created_ns;
 	p->last_used_ns = row->last_used_ns;
 	p->conns_total = row->conns_total;
-	if (n && learnd_model_import(&p->model, rows, n) > 0)
+	p->row_dirty = false; /* as stored */
+	if (n && promote(l, p, false))
+		return -ENOMEM;
+	if (n && learnd_model_import(p->model, rows, n) > 0)
 		ld_debug("prefix %s: some saved statistics no longer fit its bounds", p->cidr);
+	if (p->model) {
+		p->last_ns = learnd_model_last_used(p->model);
+		saved(l, p); /* as stored */
+	}
+	p->light_stored = !p->model;
 	if (origin == ORIGIN_DEFAULT)
 		l->dflt = p;
 	return 0;
@@ -877,6 +1405,8 @@ static void restore_slots(void *ctx, uint32_t id, const struct learnd_policy *po
 {
 	struct pfx *p = find_id(ctx, id);
 
+	if (p && !p->model && promote(ctx, p, false))
+		return; /* out of memory: it stays light, its connections take the default's policy */
 	if (p)
 		p->written = *pol; /* what was in force: a same decision is not a new one */
 }
@@ -919,11 +1449,13 @@ struct ld_learner *ld_learner_new(const struct ld_config *cfg, struct ld_store *
 	l->wall_ns = ld_wall_ns();
 	l->cap = (size_t)cfg->max_prefixes + cfg->nprefixes + 2;
 	l->all = calloc(l->cap, sizeof(*l->all));
-	if (!l->all || index_init(&l->by_id, l->cap) || index_init(&l->by_key, l->cap))
+	l->work = calloc(l->cap, sizeof(*l->work));
+	if (!l->all || !l->work || index_init(&l->by_id, l->cap) || index_init(&l->by_key, l->cap))
 		goto fail;
 	if (store && ld_store_max_prefix_id(store, &max_id))
 		ld_warn("database: %s", ld_store_errmsg(store));
 	l->next_id = max_id + 1;
+	l->control_stale = true; /* pins and pause set while learnd was down */
 	if (store) {
 		int rc = ld_store_begin(store);
 
@@ -963,9 +1495,17 @@ void ld_learner_free(struct ld_learner *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->all[i]->model);
+		free(l->all[i]->early);
 		free(l->all[i]);
+	}
 	free(l->all);
+	free(l->work);
+	for (size_t i = 0; i < l->nts; i++)
+		free(l->ts[i].agg);
+	free(l->ts);
+	free(l->saved);
 	free(l->by_id.slot);
 	free(l->by_key.slot);
 	free(l->gone);
@@ -1030,4 +1570,9 @@ void ld_learner_stats(const struct ld_learner *l, struct ld_learner_stats *out)
 {
 	*out = l->st;
 	out->prefixes = (uint32_t)l->n;
+	out->light = (uint32_t)l->nlight;
+	out->waiting_history = l->nts;
+	out->waiting_decisions = 0;
+	for (size_t i = 0; i < l->nwork; i++)
+		out->waiting_decisions += needs_decision(l->work[i]);
 }

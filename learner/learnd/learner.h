@@ -28,6 +28,14 @@ struct ld_learner_stats {
 	uint64_t decisions;     /* value changes written */
 	uint64_t store_errors;  /* ticks whose transaction failed */
 	uint32_t prefixes;      /* in the table now */
+	uint32_t light;         /* ... of them discovered and still without a model (few records) */
+	uint64_t decisions_late;/* decisions put off to the next tick (the tick's share was spent) */
+	uint64_t history_late;  /* prefixes whose records a committed tick left for the next (same) */
+	uint64_t tick_ns;       /* the last tick's duration (CLOCK_MONOTONIC) */
+	uint64_t tick_decide_ns, tick_write_ns, tick_models_ns, tick_commit_ns; /* ... its parts */
+	size_t tick_prefixes;   /* prefixes the last tick visited */
+	size_t waiting_history; /* prefixes with records not in the database yet */
+	size_t waiting_decisions; /* prefixes with a decision due */
 	bool paused;            /* the operator's pause (learnctl pause) */
 };
 
@@ -41,6 +49,11 @@ void ld_learner_record(struct ld_learner *l, const struct learnd_record *rec);
 /* Decide, write changed policies, persist.  Returns 0, or -errno when the
  * store failed (the policies are written anyway; history is retried next tick). */
 int ld_learner_tick(struct ld_learner *l);
+/* fn(ctx) is called about every millisecond while a tick runs (between its
+ * decisions and writes, not inside a commit), so that learnd keeps reading its
+ * ring buffer; fn must not call into the learner (queue the records instead). */
+typedef void (*ld_learner_yield_fn)(void *ctx);
+void ld_learner_set_yield(struct ld_learner *l, ld_learner_yield_fn fn, void *ctx);
 /* Persist everything now (at exit). */
 int ld_learner_flush(struct ld_learner *l);
 

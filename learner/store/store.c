@@ -751,7 +751,7 @@ int ld_store_load(struct ld_store *h, ld_store_prefix_fn fn, void *ctx)
 
 			nrows = (size_t)sqlite3_column_int64(st, 16);
 			rows = sqlite3_column_blob(st, 17);
-			if (!rows || bytes != nrows * sizeof(*rows)) {
+			if (nrows && (!rows || bytes != nrows * sizeof(*rows))) {
 				ld_warn("database: model state of prefix %s has a bad size; it starts afresh", p.cidr);
 				rows = NULL;
 				nrows = 0;
@@ -770,12 +770,13 @@ int ld_store_load(struct ld_store *h, ld_store_prefix_fn fn, void *ctx)
 int ld_store_put_model(struct ld_store *h, uint32_t id, const struct learnd_model_row *rows, size_t n,
 		       uint64_t ts_ns)
 {
+	static const char none; /* n 0: an empty blob, not NULL */
 	sqlite3_stmt *st = h->st[S_PUT_MODEL];
 
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, MODEL_FORMAT);
 	sqlite3_bind_int64(st, 3, (int64_t)n);
-	sqlite3_bind_blob(st, 4, rows, (int)(n * sizeof(*rows)), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, n ? (const void *)rows : &none, (int)(n * sizeof(*rows)), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (int64_t)ts_ns);
 	return step(h, S_PUT_MODEL);
 }

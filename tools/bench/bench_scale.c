@@ -12,7 +12,8 @@
  *   - lookup cost as the program sees it: run_time_ns / run_cnt over loopback
  *     connections to a matching and to a non-matching address, IPv4 and IPv6,
  *     with 0, 1k, 100k and 1M prefixes present (sample_rate 0: no records);
- *   - sizeof(struct learnd_model), the learner's memory per prefix.
+ *   - sizeof(struct learnd_model), the learner's memory per prefix that has a model
+ *     (tools/bench/intake.sh --scale measures the learner's memory as a whole).
  *
  * Address plan: IPv4 prefix k is 11.0.0.0 + (2k << 8)/24, IPv6 prefix k is
  * fc00:(2k >> 16):(2k & 0xffff)::/48; the odd /24s and /48s are never present,
@@ -270,7 +271,9 @@ static int child(const char *cgroup, void *arg)
 	printf("\nlookups per connection: %.2f (active CONNECT_CB; passive TIMEOUT_INIT, RWND_INIT, "
 	       "PASSIVE_ESTABLISHED_CB); program invocations per connection: %.2f\n",
 	       lks[0].lookups_conn[ncp - 1], lks[0].ops_conn[ncp - 1]);
-	printf("learner memory per prefix: sizeof(struct learnd_model) = %zu bytes (%.1f MiB for %u prefixes)\n",
+	printf("learner memory: sizeof(struct learnd_model) = %zu bytes per prefix with a model (%.1f MiB if all %u "
+	       "had one); discovered prefixes get one after 4 records: tools/bench/intake.sh --scale measures the "
+	       "learner's memory per prefix\n",
 	       sizeof(struct learnd_model), sizeof(struct learnd_model) * (double)written / 1048576.0, written);
 	ld_dp_close(&dp, true);
 	return 0;

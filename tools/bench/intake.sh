@@ -6,6 +6,10 @@
 # and with no store, for 1, 100 and 10,000 prefixes.
 #
 #   tools/bench/intake.sh [RECORDS [TICK [PREFIXES,...]]]   (5000000 100000 1,100,10000)
+#   tools/bench/intake.sh --scale [KNOWN [ACTIVE,... [sqlite|null [TICKS]]]]
+#       (1000000 10000,100000 sqlite 10): learner memory for KNOWN prefixes seen
+#       once each, then the tick with ACTIVE of them busy (docs/benchmarks.md,
+#       "Learner at scale")
 #   Environment: LEARND_BUILD=DIR uses that build directory (default build/).
 set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
