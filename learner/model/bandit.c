@@ -576,13 +576,16 @@ unsigned lm_stream_candidates(const struct learnd_model_stream *s, const struct 
 	if (param == LEARND_PARAM_RWND && inc == s->dflt && s->nvalues >= 2) {
 		/* RWND from the kernel's window: the largest value is the one step
 		 * that can matter (a large-IW sender's first flight no longer waits
-		 * for our window), tried at the exploration share until time can
-		 * compare it, then kept as a maintenance probe */
+		 * for our window).  It is tried at the exploration share until time
+		 * can tell a gain of a few percent (LM_RWND_EXPLORE_N x n_min
+		 * samples), unless it measures slower first (a shallow path the
+		 * bigger flight overflows), then kept as a maintenance probe.  Where
+		 * the window never limited the peer it costs nothing: same flights. */
 		struct lm_view v;
 
 		up = (int)s->nvalues - 2;
 		lm_stream_view(s, cfg->window, (unsigned)up, &v);
-		explore = v.n < cfg->n_min && !lm_known_worse(s, cfg, (unsigned)up);
+		explore = v.n < LM_RWND_EXPLORE_N * cfg->n_min && !lm_known_worse(s, cfg, (unsigned)up);
 	}
 	if (param == LEARND_PARAM_IW) {
 		up = explore_target(s, capped);

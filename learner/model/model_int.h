@@ -63,6 +63,8 @@
 /* ... and a value that loses its flights' tails beats another on time only
  * with this many times n_min samples. */
 #define LM_OVER_N 3.0
+/* RWND's largest value is explored until it has this many times n_min samples. */
+#define LM_RWND_EXPLORE_N 4.0
 #define LM_WORSE_N 5.0
 
 /* x rounded to float, for sure: export writes floats and import reads them

@@ -113,12 +113,11 @@ static inline double sim_flow_bytes(struct rng *r)
 	return exp2(10.0 + 12.0 * rng_unif(r)); /* log-uniform 1 KB .. 4 MB */
 }
 
-/* Receiver side: the window our rwnd value leaves the peer (0: the kernel's). */
+/* Receiver side (an active open): the window our rwnd value gives the peer (0: the
+ * kernel's).  Above the kernel's, the data plane raises the receive buffer first. */
 static inline unsigned sim_rwnd(const struct sim_path *p, unsigned rwnd)
 {
-	unsigned w = rwnd ? rwnd : p->our_wnd;
-
-	return w < p->our_wnd ? w : p->our_wnd; /* RWND_INIT can only lower the window */
+	return rwnd ? rwnd : p->our_wnd;
 }
 
 /*

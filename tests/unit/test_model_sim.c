@@ -487,7 +487,13 @@ static void test_sparse_receiver(void)
 	p.our_wnd = 44;
 	sparse_case("sparse receiver (client)", &p, 1, NULL, &t);
 	CHECK(t.worst_cum <= 1.0, "receiver: first %d cost %.3f of the default's", SP_N, t.worst_cum);
-	CHECK(t.mean100 <= 1.02, "receiver: after 100 %.3f of best", t.mean100);
+	/* Since the data plane raises the receive buffer for an rwnd above the
+	 * kernel's window (pathsim.h: sim_rwnd), RWND 256 lets the peer's whole
+	 * first flight through and is the best static value: the default is 1.069
+	 * of it here.  Before, no value could beat the default and this asked for
+	 * 1.02 of a best that was the default.  Now: the issue's 5% after 100
+	 * (learnd 1.048; time needs more samples than that to tell a 7% gain). */
+	CHECK(t.mean100 <= 1.05, "receiver: after 100 %.3f of best", t.mean100);
 }
 
 /* Flights are absorbed, yet a larger IW is slower: the flight evidence moves

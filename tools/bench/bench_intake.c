@@ -248,8 +248,8 @@ static int scale(unsigned known, const char *alist, bool store, const char *db, 
 	unsigned base = 0;
 
 	ld_config_init(&cfg);
-	cfg.defaults.r[LD_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
-	cfg.defaults.r[LD_SYN_RTO_MS] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
+	cfg.defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
+	cfg.defaults.r[LEARND_PARAM_SYN_RTO] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
 	cfg.max_prefixes = known + 16;
 	if (store && ld_store_open(db, LD_STORE_WRITE, &h, err, sizeof(err))) {
 		printf("bench_intake: %s\n", err);
