@@ -60,7 +60,7 @@ struct learnd_model_cfg {
 	/* IW / RWND bandit */
 	uint32_t window;         /* discount: gamma = 1 - 1/window, per record of the stream (2000) */
 	double probe_min_total;  /* share of all probes together, at least (0.05) */
-	double probe_max_each;   /* share of one probe, at most (0.20) */
+	double probe_max_each;   /* share of one explored probe (0.25) */
 	double retrans_penalty;  /* cost in round trips per retransmitted data segment (0.5) */
 	double cost_clip;        /* a record's normalised cost is clipped at this (8) */
 	double z;                /* switch when better by margin + z standard errors (2.0) */
