@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * learnd: attaches the data plane to a cgroup, feeds the close records to the
- * learner (learner.c), which writes per-prefix policies and keeps the history
+ * learner (learner.c and its modules, learner_int.h), which writes per-prefix policies and keeps the history
  * (store.c); keeps the heartbeat fresh, so that the BPF program applies them.
  */
 #include <bpf/libbpf.h>

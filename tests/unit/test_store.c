@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The SQLite history (learner/store/store.c) with the learner that writes it
- * (learner/learnd/learner.c), without root and without BPF (policy_fd = -1):
+ * (learner/learnd/, persist.c), without root and without BPF (policy_fd = -1):
  *
  *   open_fresh       a missing file is created 0600, migrated, in WAL mode
  *   restart          stop + start: same prefixes, same slots, no new decisions
