@@ -573,7 +573,7 @@ unsigned lm_stream_candidates(const struct learnd_model_stream *s, const struct 
 
 	if (s->nvalues < 2)
 		return n;
-	if (param == LEARND_PARAM_RWND && inc == s->dflt && s->nvalues >= 2) {
+	if (param == LEARND_PARAM_RWND && inc == s->dflt) {
 		/* RWND from the kernel's window: the largest value is the one step
 		 * that can matter (a large-IW sender's first flight no longer waits
 		 * for our window).  It is tried at the exploration share until time
