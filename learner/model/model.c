@@ -432,9 +432,10 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 					  (uint64_t)r->syn_rto_ms * 1000 :
 					  (uint64_t)KERNEL_SYN_RTO_MS * 1000;
 		unsigned idx = lm_qbucket(r->handshake_us, LM_US_LO);
-		bool clean, spurious;
+		bool clean, spurious, rescued;
 
-		/* Clean: no retransmission of ours and within our RTO.  A longer one
+		/* Clean: no retransmission of ours, within our RTO and, active, not
+		 * far above the round trip (LM_RESCUE_RTTS).  A longer one
 		 * was rescued by the peer (its SYN-ACK retransmission answered a lost
 		 * one before our timer, rounded up to jiffies, fired): a loss, not a
 		 * slow path; as a time it would raise the quantile, the RTO with it,
@@ -447,7 +448,9 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 		 * answered the original, a round trip if it answered a retransmission
 		 * (timer- or duplicate-SYN-driven), the test of
 		 * tcp_try_undo_spurious_syn(). */
-		clean = r->syn_retrans == 0 && r->handshake_us <= rto_us;
+		rescued = (r->flags & LEARND_REC_ACTIVE) && r->min_rtt_us &&
+			  r->handshake_us > LM_RESCUE_RTTS * r->min_rtt_us + cfg->rto_pad_ms * 1000.0;
+		clean = r->syn_retrans == 0 && r->handshake_us <= rto_us && !rescued;
 		spurious = r->syn_retrans > 0 && ((r->flags & LEARND_REC_ACTIVE) ?
 							  r->handshake_us < rto_us + r->min_rtt_us :
 							  (uint64_t)r->handshake_us + 1000 >= rto_us);

@@ -221,6 +221,14 @@ static void test_observe_filters(void)
 	r.handshake_us = 15000; /* <= rto: a clean time */
 	u = learnd_model_observe(&A, &r, 8300);
 	CHECK((u & LEARND_USED_HANDSHAKE) && !(u & LEARND_USED_SPURIOUS), "clean handshake: used 0x%x", u);
+	r.syn_rto_ms = 1000; /* the kernel's RTO, no estimate yet */
+	r.handshake_us = 310000; /* within it, but 31 round trips: the peer's SYN-ACK timer rescued it */
+	u = learnd_model_observe(&A, &r, 8350);
+	CHECK(!(u & (LEARND_USED_SPURIOUS | LEARND_USED_HANDSHAKE)), "rescued within our rto: used 0x%x", u);
+	r.handshake_us = 45000; /* 4.5 round trips, below 4 + the pad: a slow path, a time */
+	u = learnd_model_observe(&A, &r, 8360);
+	CHECK((u & LEARND_USED_HANDSHAKE) && !(u & LEARND_USED_SPURIOUS), "slow handshake: used 0x%x", u);
+	r.syn_rto_ms = 20;
 	r.syn_retrans = 1;
 	/* passive: handshake_us is the SYN-ACK RTT from the echoed timestamp */
 	r.flags &= ~LEARND_REC_ACTIVE;
@@ -366,6 +374,45 @@ static void test_syn_rto(void)
 	CHECK(e2.spurious_rate > 0.05, "spurious rate without backoff %.3f", e2.spurious_rate);
 	CHECK(e.spurious_rate < 0.6 * e2.spurious_rate && e.spurious_rate < 2 * 0.02,
 	      "spurious rate with backoff %.3f", e.spurious_rate);
+}
+
+/*
+ * Both ends lose 20% of their SYNs / SYN-ACKs; the peer resends a lost SYN-ACK
+ * after its RTO of 300 ms, which answers our SYN before our own timer fires
+ * while that is longer.  The rescued handshakes (310 ms on a 10 ms path) must
+ * not count as times: they would hold our RTO at ~470 ms, above the peer's, so
+ * that every lost SYN-ACK keeps costing 310 ms.
+ */
+static void test_syn_rto_rescued(void)
+{
+	struct learnd_model_cfg c;
+	struct learnd_model_decision d;
+	struct learnd_record r;
+	struct rng g;
+
+	learnd_model_cfg_default(&c);
+	bound_learn(&c, LEARND_PARAM_SYN_RTO, 4, 3000);
+	rng_seed(&g, 7);
+	learnd_model_init(&A, &c);
+	learnd_model_decide(&A, &d);
+	for (int i = 0; i < 400; i++) {
+		uint32_t rto = d.slots[0].syn_rto_ms, t = hs_sample(&g), rtt = t > 9000 ? t : 9000;
+
+		hs_record(&r, t, 9000);
+		r.syn_rto_ms = rto;
+		if (rng_unif(&g) < 0.2) { /* our SYN lost: our retransmission answered */
+			r.syn_retrans = 1;
+			r.handshake_us = rto * 1000u + rtt;
+		} else if (rng_unif(&g) < 0.2) { /* the SYN-ACK lost: whose timer first */
+			r.syn_retrans = rto < 300;
+			r.handshake_us = (rto < 300 ? rto : 300) * 1000u + rtt;
+		}
+		learnd_model_observe(&A, &r, (uint64_t)i);
+		if (i % 10 == 9)
+			learnd_model_decide(&A, &d);
+	}
+	printf("    peer rescues at 300 ms: syn_rto %u ms\n", d.slots[0].syn_rto_ms);
+	CHECK(d.slots[0].syn_rto_ms <= 40, "syn rto %u ms with rescued handshakes", d.slots[0].syn_rto_ms);
 }
 
 static void test_base_rtt(void)
@@ -1131,6 +1178,7 @@ int main(void)
 	RUN(test_observe_filters);
 	RUN(test_discount);
 	RUN(test_syn_rto);
+	RUN(test_syn_rto_rescued);
 	RUN(test_base_rtt);
 	RUN(test_property_random);
 	RUN(test_export_import);
