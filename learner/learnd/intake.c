@@ -49,12 +49,15 @@ static void agg_add(struct tick_state *p, enum learnd_param param, uint32_t valu
 }
 
 /* A light prefix keeps the record (true), or has just been given its model
- * (false: the record goes into it). */
+ * (false: the record goes into it): after LIGHT_MAX records, or at once when
+ * the parent's IW overflowed its queue (a shallow path under a deep parent:
+ * each more connection on that IW costs several round trips of recovery). */
 static bool keep_early(struct ld_learner *l, struct pfx *p, const struct learnd_record *r, uint64_t now)
 {
 	struct early *e;
 
-	if (p->nearly < LIGHT_MAX && (e = realloc(p->early, (p->nearly + 1) * sizeof(*e)))) {
+	if (p->nearly < LIGHT_MAX && !learnd_model_flight_overflowed(r) &&
+	    (e = realloc(p->early, (p->nearly + 1) * sizeof(*e)))) {
 		p->early = e;
 		e[p->nearly++] = (struct early){ .now = now, .rec = *r };
 		return true;

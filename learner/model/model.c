@@ -379,29 +379,53 @@ static void rel_add(struct learnd_model_rel *rl, const struct learnd_record *r, 
  * samples): a record with weight 0 comes from an older one, whose flight
  * fields are zeros whatever happened.
  */
-static void flight_add(struct learnd_model_stream *s, const struct learnd_record *r, double wt)
+/* What a record's initial flight says: not understood (0, no evidence),
+ * absorbed (-1) or lost its tail from packet *first on (1); *f is the flight's
+ * size and *tw the tail's weight (a lone last packet is mostly random loss). */
+static int flight_class(const struct learnd_record *r, uint32_t *f, uint32_t *first, double *tw)
 {
 	uint64_t segs = (r->bytes_acked + rec_mss(r) - 1) / rec_mss(r);
-	uint32_t f = r->iw, wnd = r->mss ? r->snd_wnd / r->mss : 0, span;
+	uint32_t wnd = r->mss ? r->snd_wnd / r->mss : 0, span;
 
-	if (segs < f)
-		f = (uint32_t)segs;
-	if (wnd && wnd < f)
-		f = wnd;
-	if (f < 2)
-		return;
-	if (!r->flight_lost) {
-		if (r->weight)
-			lm_flight_add(s, wt, f, -1, 0.0);
-		return;
-	}
-	if (r->flight_first > r->flight_last || r->flight_last >= f + 2u)
-		return; /* not a flight we understand (window moved, garbage) */
+	*f = r->iw;
+	if (segs < *f)
+		*f = (uint32_t)segs;
+	if (wnd && wnd < *f)
+		*f = wnd;
+	if (*f < 2)
+		return 0;
+	if (!r->flight_lost)
+		return -1;
+	if (r->flight_first > r->flight_last || r->flight_last >= *f + 2u)
+		return 0; /* not a flight we understand (window moved, garbage) */
 	span = (uint32_t)r->flight_last - r->flight_first + 1;
-	if (r->flight_last + 2u >= f && 2u * r->flight_lost >= span)
-		lm_flight_add(s, wt, f, r->flight_first, span >= 2 ? 1.0 : LM_TAIL_ONE);
-	else if (r->weight)
+	if (r->flight_last + 2u >= *f && 2u * r->flight_lost >= span) {
+		*first = r->flight_first;
+		*tw = span >= 2 ? 1.0 : LM_TAIL_ONE;
+		return 1;
+	}
+	return -1;
+}
+
+static void flight_add(struct learnd_model_stream *s, const struct learnd_record *r, double wt)
+{
+	uint32_t f, first;
+	double tw;
+	int c = flight_class(r, &f, &first, &tw);
+
+	if (c > 0)
+		lm_flight_add(s, wt, f, (int)first, tw);
+	else if (c < 0 && r->weight)
 		lm_flight_add(s, wt, f, -1, 0.0);
+}
+
+bool learnd_model_flight_overflowed(const struct learnd_record *r)
+{
+	uint32_t f, first;
+	double tw;
+
+	return (r->flags & LEARND_REC_APPLIED) && !(r->flags & (LEARND_REC_IW_KERNEL | LEARND_REC_IW_FAILED)) &&
+	       flight_class(r, &f, &first, &tw) > 0 && tw == 1.0;
 }
 
 unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record *r, uint64_t now_ns)

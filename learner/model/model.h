@@ -17,6 +17,7 @@
 #ifndef LEARND_MODEL_H
 #define LEARND_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -204,6 +205,11 @@ enum learnd_model_used {
  * accepted (garbage is ignored field by field); returns enum learnd_model_used bits. */
 unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record *rec,
 			      uint64_t now_ns);
+
+/* Did the record's initial flight lose a run of packets at its end (the queue
+ * overflowed: its IW is above what the path absorbs)?  Pure, no model needed:
+ * the learner uses it to give a prefix its own model at once. */
+bool learnd_model_flight_overflowed(const struct learnd_record *rec);
 
 static inline uint64_t learnd_model_samples(const struct learnd_model *m) { return m->samples; }
 static inline uint64_t learnd_model_last_used(const struct learnd_model *m) { return m->last_ns; }

@@ -472,6 +472,52 @@ static void rediscovered(void)
 	stop(&d);
 }
 
+/* A discovered /24 starts light, on its parent's values, until LIGHT_MAX
+ * records, unless the parent's IW overflowed its queue: a record whose initial
+ * flight lost its last packets gives it its own model (and values) at once. */
+static void light_overflow(void)
+{
+	struct learnd_sim d;
+	struct ld_learner_stats st;
+	struct learnd_record r;
+	char path[4200];
+
+	path_in(path, sizeof(path), "light.db");
+	if (start(&d, path))
+		return;
+	record(&d, 172, 16, 5, 0, 40); /* a clean flight of 40: stays light */
+	tick(&d);
+	ld_learner_stats(d.l, &st);
+	CHECK(st.light == 1, "a clean first record must leave the prefix light: %u light", st.light);
+	memset(&r, 0, sizeof(r));
+	r.raddr[10] = r.raddr[11] = 0xff;
+	r.raddr[12] = 172;
+	r.raddr[13] = 16;
+	r.raddr[14] = 6;
+	r.flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
+	r.iw = 40;
+	r.mss = 1448;
+	r.snd_wnd = 4000 * 1448;
+	r.min_rtt_us = 40000;
+	r.handshake_us = 41000;
+	r.bytes_acked = 200000;
+	r.flight_lost = 26; /* packets 14..39 of 40: the queue took 14 */
+	r.flight_first = 14;
+	r.flight_last = 39;
+	ld_learner_record(d.l, &r);
+	ld_learner_stats(d.l, &st);
+	CHECK(st.light == 1 && st.discovered == 2,
+	      "an overflowed first flight must give its prefix a model at once: %u light of %llu discovered", st.light,
+	      (unsigned long long)st.discovered);
+	r.flight_lost = 1; /* one lost packet in the middle: random loss, stays light */
+	r.flight_first = r.flight_last = 20;
+	r.raddr[14] = 7;
+	ld_learner_record(d.l, &r);
+	ld_learner_stats(d.l, &st);
+	CHECK(st.light == 2, "a loss inside the flight must leave the prefix light: %u light", st.light);
+	stop(&d);
+}
+
 static void reload(void)
 {
 	static struct ld_prefix_cfg pcs[6];
@@ -547,6 +593,7 @@ int main(void)
 	RUN(reload);
 	RUN(dropped);
 	RUN(rediscovered);
+	RUN(light_overflow);
 	t_db_dir_done(dir, files, sizeof(files) / sizeof(files[0]), !t_failed);
 	return t_summary();
 }
