@@ -21,6 +21,8 @@
 # the clients of the learnd blocks; servers at IW 10 (10.200.0.1) and IW 64
 # (10.200.1.64, initcwnd 64 by policy route); client tcp_rmem at the Debian default
 # (cdeb) and raised (craise); connect time on a SYN-loss path (csyn, 10 KB requests).
+# Client sizes add 80k (55 packets): it fits an IW 64 sender's first flight but not
+# the client's default window of 44 packets, the case where RWND can gain.
 #
 #   sudo tools/bench/sparse.sh [-n CONNS] [-c CONNS] [-s SEED] [-o DIR] [-m MODE] [-q]
 #     -n  learnd connections per path, server mode (default 400; a multiple of 25)
@@ -36,8 +38,9 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 N=400 NC=300 SEED=1 OUT=$SRC/results/sparse MODE=both QUICK=0
 BLOCK=25
 SIZES=10k,30k,100k,300k,1m
+CSIZES=10k,30k,80k,100k,300k,1m
 SWEEP="4 10 20 40 80 128"
-usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "sparse.sh: $*" >&2; exit 2; }
 while getopts "n:c:s:o:m:qh" o; do
 	case $o in
@@ -256,8 +259,8 @@ client_path() {
 		for srv in iw10 iw64; do
 			addr=$TOPO_SRV4
 			[ $srv = iw10 ] || addr=10.200.1.64
-			block "$dir" "learnd.$srv" "$r" "$addr" 5701 "${!ns}" "$cg"
-			block "$dir" "default.$srv" "$r" "$addr" 5701 "${!ns}"
+			SZ=$CSIZES block "$dir" "learnd.$srv" "$r" "$addr" 5701 "${!ns}" "$cg"
+			SZ=$CSIZES block "$dir" "default.$srv" "$r" "$addr" 5701 "${!ns}"
 		done
 	done
 }

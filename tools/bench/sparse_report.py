@@ -262,6 +262,9 @@ def client(out, rng):
         cd = [r["conn"] for r in dr if r["ok"]]
         print(f"{p:8} {srv:6} {len(lr):4} {fmt(s, ci):>20} {mean(cl):9.1f}/{mean(cd):<9.1f} "
               f"{pct(cl, .99):7.1f}/{pct(cd, .99):<7.1f} {mean(cl) / mean(cd) if cd else float('nan'):10.2f}")
+        per = [f"{s // 1000}k {mean(ln[s]) / mean(dn[s]):.3f}" for s in sorted(ln) if s in dn and dn[s]]
+        if len(per) > 1:
+            print(f"{'':15} by size, learnd / default: " + "  ".join(per))
     for f in sorted(os.listdir(out)):
         if f.startswith("report.") and f.endswith(".txt"):
             print(f"client-side learnd of {f[7:-4]} (learnctl report):")
