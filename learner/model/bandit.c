@@ -570,6 +570,7 @@ unsigned lm_stream_candidates(const struct learnd_model_stream *s, const struct 
 	unsigned inc = s->inc, o = param * 4;
 	int up = -1;
 	bool explore = false;
+	double ew = 1.0;
 
 	if (s->nvalues < 2)
 		return n;
@@ -596,13 +597,19 @@ unsigned lm_stream_candidates(const struct learnd_model_stream *s, const struct 
 			/* enough: the flight switch moved, or time vetoed it; a value the
 			 * peer's window hides cannot show a flight of its size */
 			explore = C < cfg->n_clean && T < LM_TAIL_NONE && !(capped && capped[up]);
+			/* explored again as its flights' evidence decays (LM_FLIGHT_WINDOW),
+			 * which finds a path that grew deeper; at a quarter of the share
+			 * if time measured it slower here (at the full share that cost the
+			 * slow path 10% of its connections on probes) */
+			if (explore && lm_known_worse(s, cfg, (unsigned)up))
+				ew = LM_OVER_WEIGHT;
 		}
 	}
 	/* the explored step up; the kernel's value while the incumbent differs
 	 * (the guard: lm_stream_switch goes back to it when it is better); the
 	 * neighbours (non-stationary paths), a value that lost its tail rarely */
 	if (up >= 0)
-		cand(out, &n, param, (unsigned)up, o, explore, explore ? 1.0 : keep_weight(s, cfg, param, (unsigned)up),
+		cand(out, &n, param, (unsigned)up, o, explore, explore ? ew : keep_weight(s, cfg, param, (unsigned)up),
 		     explore ? 4.0 : 1.5);
 	if (inc != s->dflt)
 		cand(out, &n, param, s->dflt, o + 1, false, keep_weight(s, cfg, param, s->dflt), 3.0);

@@ -814,7 +814,8 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 		nkeep += !cand[i].explore;
 	for (unsigned i = 0; i < np; i++) {
 		struct learnd_arm *a = &d->slots[i + 1];
-		double sh = cand[i].explore ? cfg->probe_max_each : cfg->probe_min_total * cand[i].weight / nkeep;
+		double sh = cand[i].explore ? cfg->probe_max_each * cand[i].weight :
+					      cfg->probe_min_total * cand[i].weight / nkeep;
 		long u = lround(sh * LEARND_SHARE_ONE);
 
 		*a = d->slots[0];
