@@ -1167,6 +1167,27 @@ static void test_v2_records(void)
 	for (unsigned i = 1; i < d.nslots; i++)
 		CHECK(d.slots[i].iw != 14 || d.slots[i].share < 0.2 * LEARND_SHARE_ONE,
 		      "14 lost its tail twice and is still explored: slot %u share %u", i, d.slots[i].share);
+
+	/* 14 measured slower (twice the busy time) with no flight evidence of its
+	 * own (weight 0: an older data plane): still the step up to explore, but
+	 * at a quarter of probe_max_each */
+	learnd_model_init(&A, &c);
+	for (int k = 0; k < 40; k++) {
+		learnd_model_decide(&A, &d);
+		rec_from_slot(&r, &d, 0);
+		r.iw = k % 2 ? 14 : 10;
+		if (r.iw == 14)
+			r.busy_us *= 2;
+		learnd_model_observe(&A, &r, 0);
+	}
+	learnd_model_decide(&A, &d);
+	for (unsigned i = 1; i < d.nslots; i++)
+		if (d.slots[i].iw == 14)
+			CHECK(d.slots[i].share > 0.05 * LEARND_SHARE_ONE && d.slots[i].share < 0.07 * LEARND_SHARE_ONE,
+			      "14, measured slower, explored at share %u (a quarter of %g)", d.slots[i].share,
+			      c.probe_max_each);
+	CHECK(d.slots[0].iw == 10 && d.nslots >= 2 && d.slots[1].iw == 14, "iw %u, slot 1 iw %u", d.slots[0].iw,
+	      d.slots[1].iw);
 }
 
 int main(void)
