@@ -229,6 +229,7 @@ def server(out, block, rng):
               f"{100 * mean(plan) if plan else float('nan'):.0f}%; probed: {','.join(params) or 'nothing'}"
               f"; errors {dict(sorted(errs.items()))}")
     print()
+    conn_phase(rows, rng)
     if rep:
         print("learnd's values at the end (learnctl report):")
         print(rep.get("_header", ""))
@@ -238,6 +239,30 @@ def server(out, block, rng):
         print()
     with open(os.path.join(out, "scores.json"), "w") as f:
         json.dump(summary, f, indent=1)
+
+
+def conn_phase(rows, rng):
+    """connect time of the rounds (learnd, default) and of the connect phase (conn-*)"""
+    paths = sorted({r["path"] for r in rows if r["arm"].startswith("conn-")})
+    if not paths:
+        return
+    print("Connect time, server side alone (the client keeps the kernel's 1 s SYN RTO): learnd / default "
+          "mean [95% interval, bootstrap], rounds and connect phase (10 KB, 4 at a time) together")
+    for p in paths:
+        arms = {}
+        for r in rows:
+            if r["path"] == p and r["ok"] and r["arm"] in ("learnd", "default", "conn-learnd", "conn-default"):
+                arms.setdefault(r["arm"].replace("conn-", ""), []).append(r["conn"])
+        lc, dc = arms.get("learnd", []), arms.get("default", [])
+        if not lc or not dc:
+            continue
+        out = []
+        for _ in range(REPS):
+            out.append(mean(rng.choices(lc, k=len(lc))) / mean(rng.choices(dc, k=len(dc))))
+        out.sort()
+        print(f"{p:8} n {len(lc)}/{len(dc)}  mean {mean(lc):.1f}/{mean(dc):.1f} ms  ratio {mean(lc) / mean(dc):.3f} "
+              f"[{out[int(0.025 * REPS)]:.2f},{out[int(0.975 * REPS) - 1]:.2f}]  p99 {pct(lc, .99):.0f}/{pct(dc, .99):.0f} ms")
+    print()
 
 
 def client(out, rng):
