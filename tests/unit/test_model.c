@@ -415,6 +415,38 @@ static void test_syn_rto_rescued(void)
 	CHECK(d.slots[0].syn_rto_ms <= 40, "syn rto %u ms with rescued handshakes", d.slots[0].syn_rto_ms);
 }
 
+/* A child of a parent whose handshakes take 200 ms keeps the parent's RTO
+ * until it has handshakes of its own, then its own: 40 of 10 ms. */
+static void test_syn_rto_child(void)
+{
+	struct learnd_model_cfg c;
+	struct learnd_model_decision d;
+	struct learnd_record r;
+	struct rng g;
+
+	learnd_model_cfg_default(&c);
+	bound_learn(&c, LEARND_PARAM_SYN_RTO, 4, 3000);
+	rng_seed(&g, 5);
+	learnd_model_init(&A, &c);
+	for (int i = 0; i < 300; i++) {
+		hs_record(&r, 200000 + hs_sample(&g), 200000);
+		learnd_model_observe(&A, &r, (uint64_t)i);
+	}
+	learnd_model_decide(&A, &d);
+	learnd_model_init_from_parent(&B, &c, &A);
+	learnd_model_decide(&B, &d);
+	CHECK(d.slots[0].syn_rto_ms == A.pub_rto_ms && A.pub_rto_ms > 300, "child starts at the parent's %u: %u",
+	      A.pub_rto_ms, d.slots[0].syn_rto_ms);
+	for (int i = 0; i < 40; i++) {
+		hs_record(&r, hs_sample(&g), 9000);
+		r.syn_rto_ms = d.slots[0].syn_rto_ms;
+		learnd_model_observe(&B, &r, (uint64_t)i);
+		learnd_model_decide(&B, &d);
+	}
+	printf("    child of a 200 ms parent after 40 handshakes of 10 ms: syn_rto %u ms\n", d.slots[0].syn_rto_ms);
+	CHECK(d.slots[0].syn_rto_ms <= 40, "child syn rto %u ms", d.slots[0].syn_rto_ms);
+}
+
 static void test_base_rtt(void)
 {
 	struct learnd_model_cfg c;
@@ -1200,6 +1232,7 @@ int main(void)
 	RUN(test_discount);
 	RUN(test_syn_rto);
 	RUN(test_syn_rto_rescued);
+	RUN(test_syn_rto_child);
 	RUN(test_base_rtt);
 	RUN(test_property_random);
 	RUN(test_export_import);
