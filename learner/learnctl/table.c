@@ -235,38 +235,38 @@ int tab_end(struct tab *t)
 	return fflush(t->f) || ferror(t->f) ? -EIO : 0;
 }
 
-#include <sqlite3.h>
 #include <stdlib.h>
+#include "query.h"
 
-int tab_from_stmt(FILE *f, enum lc_fmt fmt, bool pretty, struct sqlite3_stmt *st, long *nrows)
+int tab_from_query(FILE *f, enum lc_fmt fmt, bool pretty, struct ld_query *q, long *nrows)
 {
-	int n = sqlite3_column_count(st), rc;
+	int n = ld_query_ncols(q), rc;
 	struct tab_col *cols = calloc((size_t)(n ? n : 1), sizeof(*cols));
 	struct tab t;
 
 	*nrows = 0;
 	if (!cols)
-		return SQLITE_NOMEM;
+		return 1;
 	for (int i = 0; i < n; i++) {
-		cols[i].name = sqlite3_column_name(st, i);
+		cols[i].name = ld_query_name(q, i);
 		cols[i].width = 10;
 	}
 	tab_begin(&t, f, fmt, pretty, cols, n);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = ld_query_next(q)) == 1) {
 		tab_row(&t);
 		for (int i = 0; i < n; i++) {
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER: tab_i64(&t, sqlite3_column_int64(st, i)); break;
-			case SQLITE_FLOAT: tab_dbl(&t, sqlite3_column_double(st, i), NULL); break;
-			case SQLITE_NULL: tab_null(&t); break;
-			default: tab_str(&t, (const char *)sqlite3_column_text(st, i)); break;
+			switch (ld_query_type(q, i)) {
+			case LD_COL_INT: tab_i64(&t, ld_query_int(q, i)); break;
+			case LD_COL_FLOAT: tab_dbl(&t, ld_query_dbl(q, i), NULL); break;
+			case LD_COL_NULL: tab_null(&t); break;
+			default: tab_str(&t, ld_query_text(q, i)); break;
 			}
 		}
 		tab_row_end(&t);
 		(*nrows)++;
 	}
-	if (tab_end(&t) && rc == SQLITE_DONE)
-		rc = SQLITE_IOERR;
+	if (tab_end(&t) && rc == 0)
+		rc = 1;
 	free(cols);
 	return rc;
 }

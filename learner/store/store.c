@@ -104,9 +104,6 @@ struct ld_store {
 	char path[4096];
 };
 
-/* The row format stored in model_state.rows: the struct as this build lays it
- * out, tagged so a different layout is detected and ignored, not misread. */
-#define MODEL_FORMAT ((int64_t)sizeof(struct learnd_model_row) << 8 | 1)
 
 const char *ld_store_errmsg(const struct ld_store *h)
 {
@@ -746,7 +743,7 @@ int ld_store_load(struct ld_store *h, ld_store_prefix_fn fn, void *ctx)
 		p.conns_total = (uint64_t)sqlite3_column_int64(st, 6);
 		for (int i = 0; i < LEARND_PARAM__MAX; i++)
 			column_bound(st, 7 + 2 * i, &p.bound[i]);
-		if (sqlite3_column_int64(st, 15) == MODEL_FORMAT) {
+		if (sqlite3_column_int64(st, 15) == LD_STORE_MODEL_FORMAT) {
 			size_t bytes = (size_t)sqlite3_column_bytes(st, 17);
 
 			nrows = (size_t)sqlite3_column_int64(st, 16);
@@ -774,7 +771,7 @@ int ld_store_put_model(struct ld_store *h, uint32_t id, const struct learnd_mode
 	sqlite3_stmt *st = h->st[S_PUT_MODEL];
 
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, MODEL_FORMAT);
+	sqlite3_bind_int64(st, 2, LD_STORE_MODEL_FORMAT);
 	sqlite3_bind_int64(st, 3, (int64_t)n);
 	sqlite3_bind_blob(st, 4, n ? (const void *)rows : &none, (int)(n * sizeof(*rows)), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (int64_t)ts_ns);
