@@ -28,8 +28,18 @@ struct export_opts {
 	const char *param;
 };
 
+/* arg is a (*which 0) or b (1); else an exit status, printed. */
+static int pick(struct lc *lc, const char *opt, const char *arg, const char *a, const char *b, int *which)
+{
+	if (strcmp(arg, a) && strcmp(arg, b))
+		return lc_fail(lc, LC_EXIT_USAGE, "%s %s: expected %s or %s", opt, arg, a, b);
+	*which = !strcmp(arg, b);
+	return 0;
+}
+
 static int export_opt(struct lc *lc, void *st, int id, const char *arg)
 {
+	int which;
 	struct export_opts *o = st;
 	struct learnd_key key;
 	char err[160];
@@ -49,20 +59,14 @@ static int export_opt(struct lc *lc, void *st, int id, const char *arg)
 		o->have_prefix = true;
 		return 0;
 	case OPT_WHAT:
-		if (!strcmp(arg, "aggregates"))
-			o->decisions = false;
-		else if (!strcmp(arg, "decisions"))
-			o->decisions = true;
-		else
-			return lc_fail(lc, LC_EXIT_USAGE, "--what %s: expected aggregates or decisions", arg);
+		if (pick(lc, "--what", arg, "aggregates", "decisions", &which))
+			return LC_EXIT_USAGE;
+		o->decisions = which;
 		return 0;
 	case OPT_FORMAT:
-		if (!strcmp(arg, "csv"))
-			lc->fmt = LC_CSV;
-		else if (!strcmp(arg, "json"))
-			lc->fmt = LC_JSON;
-		else
-			return lc_fail(lc, LC_EXIT_USAGE, "--format %s: expected csv or json", arg);
+		if (pick(lc, "--format", arg, "csv", "json", &which))
+			return LC_EXIT_USAGE;
+		lc->fmt = which ? LC_JSON : LC_CSV;
 		return 0;
 	case 'o':
 	case OPT_OUT:

@@ -95,22 +95,47 @@ static void print_result(struct lc *lc, const char *action, const char *cidr, co
 
 /* ---- pin ---- */
 
-struct pin_req {
+/* What pin and unpin write and say: the prefix, the change as text (also the
+ * operator_log row's detail), when. */
+struct op_req {
 	char cidr[LD_CIDR_STRLEN];
-	int64_t val[LEARND_PARAM__MAX]; /* < 0: not named */
-	const char *text[LEARND_PARAM__MAX]; /* the argument that named it */
 	char detail[256];
 	int64_t ts;
+};
+
+/* rc 0: run write in one transaction, then print what happened ("pinned
+ * PREFIX: DETAIL (when)"); closes db.  0 or an exit status. */
+static int op_commit(struct lc *lc, struct ld_db *db, int rc, int (*write)(struct lc *, struct ld_db *, void *),
+		     struct op_req *req, const char *action, const char *done, const char *when)
+{
+	if (!rc) {
+		req->ts = ld_wall_ns();
+		rc = in_transaction(lc, db, write, req);
+	}
+	if (!rc) {
+		char text[512];
+
+		snprintf(text, sizeof(text), "%s %s: %s (%s)", done, req->cidr, req->detail, when);
+		print_result(lc, action, req->cidr, req->detail, text);
+	}
+	ld_db_close(db);
+	return rc;
+}
+
+struct pin_req {
+	struct op_req op; /* first: write() gets it */
+	int64_t val[LEARND_PARAM__MAX]; /* < 0: not named */
+	const char *text[LEARND_PARAM__MAX]; /* the argument that named it */
 };
 
 /* Both writes of a command: the change and its operator_log row. */
 static int pin_write(struct lc *lc, struct ld_db *db, void *arg)
 {
 	struct pin_req *r = arg;
-	int rc = ld_db_pin_put(db, r->cidr, r->val, r->ts, lc_who());
+	int rc = ld_db_pin_put(db, r->op.cidr, r->val, r->op.ts, lc_who());
 
 	(void)lc;
-	return rc ? rc : ld_db_log(db, r->ts, lc_who(), "pin", r->cidr, r->detail);
+	return rc ? rc : ld_db_log(db, r->op.ts, lc_who(), "pin", r->op.cidr, r->op.detail);
 }
 
 /* Append word to a request's detail ("iw=20 rwnd=64"), truncated to fit. */
@@ -146,7 +171,7 @@ static int pin_arg(struct lc *lc, const char *arg, struct pin_req *r, size_t *of
 	r->val[p] = (int64_t)v;
 	r->text[p] = arg;
 	snprintf(word, sizeof(word), "%s=%llu", name, v);
-	detail_add(r->detail, sizeof(r->detail), off, word);
+	detail_add(r->op.detail, sizeof(r->op.detail), off, word);
 	return 0;
 }
 
@@ -168,14 +193,14 @@ static int pin_check(struct lc *lc, const struct pin_req *r, const struct ld_bou
 		if (!rg->set)
 			return lc_fail(lc, LC_EXIT_USAGE,
 				       "'%s': %s is not managed for %s (no bounds in the config), so it cannot be pinned",
-				       args[i], name, r->cidr);
+				       args[i], name, r->op.cidr);
 		if (rg->min == rg->max && v != rg->min)
 			return lc_fail(lc, LC_EXIT_USAGE, "'%s': outside the bounds of %s: %s is fixed at %u by the config",
-				       args[i], r->cidr, name, rg->min);
+				       args[i], r->op.cidr, name, rg->min);
 		if (rg->min != rg->max && v != 0 && (v < rg->min || v > rg->max))
 			return lc_fail(lc, LC_EXIT_USAGE,
 				       "'%s': outside the bounds of %s: %s must be 0 (kernel default) or %u..%u",
-				       args[i], r->cidr, name, rg->min, rg->max);
+				       args[i], r->op.cidr, name, rg->min, rg->max);
 	}
 	return 0;
 }
@@ -197,7 +222,7 @@ int cmd_pin(struct lc *lc, int argc, char **argv)
 		return rc;
 	if (argc - first < 2)
 		return lc_fail(lc, LC_EXIT_USAGE, "usage: learnctl pin PREFIX PARAM=N [PARAM=N ...] (see learnctl pin --help)");
-	rc = parse_prefix(lc, argv[first], &key, r.cidr, sizeof(r.cidr));
+	rc = parse_prefix(lc, argv[first], &key, r.op.cidr, sizeof(r.op.cidr));
 	for (int i = first + 1; !rc && i < argc; i++)
 		rc = pin_arg(lc, argv[i], &r, &off);
 	if (rc)
@@ -205,31 +230,18 @@ int cmd_pin(struct lc *lc, int argc, char **argv)
 	rc = lc_db_open(lc, true, &db);
 	if (rc)
 		return rc;
-	rc = prefix_bounds(lc, db, r.cidr, &b);
+	rc = prefix_bounds(lc, db, r.op.cidr, &b);
 	if (!rc)
 		rc = pin_check(lc, &r, &b, argv + first + 1, argc - first - 1);
-	if (!rc) {
-		r.ts = ld_wall_ns();
-		rc = in_transaction(lc, db, pin_write, &r);
-	}
-	if (!rc) {
-		char text[512];
-
-		snprintf(text, sizeof(text), "pinned %s: %s (learnd applies it within one tick)", r.cidr, r.detail);
-		print_result(lc, "pin", r.cidr, r.detail, text);
-	}
-	ld_db_close(db);
-	return rc;
+	return op_commit(lc, db, rc, pin_write, &r.op, "pin", "pinned", "learnd applies it within one tick");
 }
 
 /* ---- unpin ---- */
 
 struct unpin_req {
-	char cidr[LD_CIDR_STRLEN];
+	struct op_req op; /* first: write() gets it */
 	bool which[LEARND_PARAM__MAX]; /* none set: all */
 	bool any;
-	char detail[128];
-	int64_t ts;
 };
 
 static int unpin_write(struct lc *lc, struct ld_db *db, void *arg)
@@ -237,22 +249,22 @@ static int unpin_write(struct lc *lc, struct ld_db *db, void *arg)
 	struct unpin_req *r = arg;
 	int64_t vals[LEARND_PARAM__MAX];
 	bool found, left = false;
-	int rc = ld_db_pin_get(db, r->cidr, &found, vals);
+	int rc = ld_db_pin_get(db, r->op.cidr, &found, vals);
 
 	if (rc)
 		return rc;
 	if (!found)
-		return lc_fail(lc, LC_EXIT_USAGE, "%s is not pinned (learnctl report shows pins)", r->cidr);
+		return lc_fail(lc, LC_EXIT_USAGE, "%s is not pinned (learnctl report shows pins)", r->op.cidr);
 	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 		bool pinned = vals[p] >= 0;
 
 		if (r->any && r->which[p] && !pinned)
-			return lc_fail(lc, LC_EXIT_USAGE, "%s of %s is not pinned", pin_col(p), r->cidr);
+			return lc_fail(lc, LC_EXIT_USAGE, "%s of %s is not pinned", pin_col(p), r->op.cidr);
 		if (pinned && r->any && !r->which[p])
 			left = true;
 	}
-	rc = ld_db_pin_clear(db, r->cidr, left ? r->which : NULL, r->ts, lc_who());
-	return rc ? rc : ld_db_log(db, r->ts, lc_who(), "unpin", r->cidr, r->detail);
+	rc = ld_db_pin_clear(db, r->op.cidr, left ? r->which : NULL, r->op.ts, lc_who());
+	return rc ? rc : ld_db_log(db, r->op.ts, lc_who(), "unpin", r->op.cidr, r->op.detail);
 }
 
 int cmd_unpin(struct lc *lc, int argc, char **argv)
@@ -269,7 +281,7 @@ int cmd_unpin(struct lc *lc, int argc, char **argv)
 		return rc;
 	if (argc - first < 1)
 		return lc_fail(lc, LC_EXIT_USAGE, "usage: learnctl unpin PREFIX [PARAM ...] (see learnctl unpin --help)");
-	rc = parse_prefix(lc, argv[first], &key, r.cidr, sizeof(r.cidr));
+	rc = parse_prefix(lc, argv[first], &key, r.op.cidr, sizeof(r.op.cidr));
 	if (rc)
 		return rc;
 	for (int i = first + 1; i < argc; i++) {
@@ -280,23 +292,14 @@ int cmd_unpin(struct lc *lc, int argc, char **argv)
 				       argv[i]);
 		r.which[p] = true;
 		r.any = true;
-		detail_add(r.detail, sizeof(r.detail), &off, argv[i]);
+		detail_add(r.op.detail, 128, &off, argv[i]); /* unpin names at most 127 characters */
 	}
 	if (!r.any)
-		snprintf(r.detail, sizeof(r.detail), "all");
+		snprintf(r.op.detail, sizeof(r.op.detail), "all");
 	rc = lc_db_open(lc, true, &db);
 	if (rc)
 		return rc;
-	r.ts = ld_wall_ns();
-	rc = in_transaction(lc, db, unpin_write, &r);
-	if (!rc) {
-		char text[256];
-
-		snprintf(text, sizeof(text), "unpinned %s: %s (learnd resumes learning within one tick)", r.cidr, r.detail);
-		print_result(lc, "unpin", r.cidr, r.detail, text);
-	}
-	ld_db_close(db);
-	return rc;
+	return op_commit(lc, db, 0, unpin_write, &r.op, "unpin", "unpinned", "learnd resumes learning within one tick");
 }
 
 /* ---- pause / resume ---- */

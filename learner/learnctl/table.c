@@ -161,51 +161,47 @@ void tab_null(struct tab *t)
 		text_cell(t, c, "-");
 }
 
+/* JSON: the key of the next column, NULL when it is not shown. */
+static const char *json_key(struct tab *t)
+{
+	int c;
+
+	return next_col(t, &c) ? t->cols[c].name : NULL;
+}
+
+/* Numbers are cells like text in CSV and text format (tab_str). */
 void tab_i64(struct tab *t, int64_t v)
 {
 	char buf[32];
-	int c;
+	const char *k;
 
-	if (!next_col(t, &c))
-		return;
-	if (t->fmt == LC_JSON) {
-		jw_kv_i64(&t->jw, t->cols[c].name, v);
-		return;
-	}
-	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	if (t->fmt == LC_CSV) {
-		csv_sep(t, c);
-		fputs(buf, t->f);
-	} else {
-		text_cell(t, c, buf);
+	if (t->fmt != LC_JSON) {
+		snprintf(buf, sizeof(buf), "%" PRId64, v);
+		tab_str(t, buf);
+	} else if ((k = json_key(t))) {
+		jw_kv_i64(&t->jw, k, v);
 	}
 }
 
 void tab_dbl(struct tab *t, double v, const char *text)
 {
 	char buf[48];
-	int c;
+	const char *k;
 
-	if (!next_col(t, &c))
-		return;
 	if (t->fmt == LC_JSON) {
-		jw_kv_dbl(&t->jw, t->cols[c].name, v);
+		if ((k = json_key(t)))
+			jw_kv_dbl(&t->jw, k, v);
 		return;
 	}
-	if (t->fmt == LC_CSV) {
-		csv_sep(t, c);
-		if (isfinite(v))
-			fprintf(t->f, "%.10g", v);
-		return;
+	/* CSV: the number in full, never the text; NaN: empty / "-" */
+	if (t->fmt == LC_CSV || !text) {
+		text = NULL;
+		if (isfinite(v)) {
+			snprintf(buf, sizeof(buf), t->fmt == LC_CSV ? "%.10g" : "%.3g", v);
+			text = buf;
+		}
 	}
-	if (!text) {
-		if (isfinite(v))
-			snprintf(buf, sizeof(buf), "%.3g", v);
-		else
-			snprintf(buf, sizeof(buf), "-");
-		text = buf;
-	}
-	text_cell(t, c, text);
+	tab_str(t, text);
 }
 
 void tab_row_end(struct tab *t)

@@ -253,8 +253,7 @@ int ld_db_open(const char *path, bool write, struct ld_db **out, char *err, size
 
 void ld_db_close(struct ld_db *db)
 {
-	if (!db)
-		return;
-	sqlite3_close(db->db);
+	if (db)
+		sqlite3_close(db->db);
 	free(db);
 }

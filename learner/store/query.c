@@ -82,9 +82,8 @@ int ld_query_open(struct ld_db *db, enum ld_q q, const char *what, struct ld_que
 
 void ld_query_close(struct ld_query *q)
 {
-	if (!q)
-		return;
-	sqlite3_finalize(q->st);
+	if (q)
+		sqlite3_finalize(q->st);
 	free(q);
 }
 

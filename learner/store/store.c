@@ -170,6 +170,20 @@ static int pragma_int(struct ld_store *h, const char *sql, int *v)
 	return sql_errno(rc);
 }
 
+/* Each row of sql to row(); its non-zero return stops and is returned. */
+static int each_row(struct ld_store *h, const char *sql, int (*row)(sqlite3_stmt *st, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h->db, sql, -1, &st, NULL), err = 0;
+
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		err = row(st, arg);
+	sqlite3_finalize(st);
+	return err ? err : rc == SQLITE_DONE ? 0 : sql_errno(rc);
+}
+
 /* quick_check: structure of every page, not the indexes' contents (fast). */
 static int quick_check(struct ld_store *h, char *err, size_t errlen)
 {
@@ -711,57 +725,55 @@ static void column_bound(sqlite3_stmt *st, int col, struct learnd_bound *b)
 	b->mode = b->min == b->max ? LEARND_BOUND_FIXED : LEARND_BOUND_LEARN;
 }
 
-int ld_store_load(struct ld_store *h, ld_store_prefix_fn fn, void *ctx)
+struct load_ctx {
+	ld_store_prefix_fn fn;
+	void *ctx;
+};
+
+static int load_row(sqlite3_stmt *st, void *arg)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(
-		h->db,
-		"SELECT p.id, coalesce(p.parent_id, 0), p.cidr, p.origin, p.created_ns, p.last_used_ns, "
-		"p.conns_total, p.iw_min, p.iw_max, p.rwnd_min, p.rwnd_max, p.syn_rto_ms_min, p.syn_rto_ms_max, "
-		"p.base_rtt_us_min, p.base_rtt_us_max, m.format, m.nrows, m.rows "
-		"FROM prefixes p LEFT JOIN model_state m ON m.prefix_id = p.id WHERE p.evicted_ns IS NULL ORDER BY p.id",
-		-1, &st, NULL);
+	const struct load_ctx *l = arg;
+	struct ld_store_prefix p = { 0 };
+	const struct learnd_model_row *rows = NULL;
+	const char *cidr = (const char *)sqlite3_column_text(st, 2);
+	const char *origin = (const char *)sqlite3_column_text(st, 3);
+	size_t nrows = 0;
 
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ld_store_prefix p = { 0 };
-		const struct learnd_model_row *rows = NULL;
-		const char *cidr = (const char *)sqlite3_column_text(st, 2);
-		const char *origin = (const char *)sqlite3_column_text(st, 3);
-		size_t nrows = 0;
-		int err;
+	p.id = (uint32_t)sqlite3_column_int64(st, 0);
+	p.parent_id = (uint32_t)sqlite3_column_int64(st, 1);
+	snprintf(p.cidr, sizeof(p.cidr), "%s", cidr ? cidr : "");
+	p.origin = !origin ? "discovered" : !strcmp(origin, "configured") ? "configured"
+					  : !strcmp(origin, "default")    ? "default"
+									  : "discovered";
+	p.created_ns = (uint64_t)sqlite3_column_int64(st, 4);
+	p.last_used_ns = (uint64_t)sqlite3_column_int64(st, 5);
+	p.conns_total = (uint64_t)sqlite3_column_int64(st, 6);
+	for (int i = 0; i < LEARND_PARAM__MAX; i++)
+		column_bound(st, 7 + 2 * i, &p.bound[i]);
+	if (sqlite3_column_int64(st, 15) == LD_STORE_MODEL_FORMAT) {
+		size_t bytes = (size_t)sqlite3_column_bytes(st, 17);
 
-		p.id = (uint32_t)sqlite3_column_int64(st, 0);
-		p.parent_id = (uint32_t)sqlite3_column_int64(st, 1);
-		snprintf(p.cidr, sizeof(p.cidr), "%s", cidr ? cidr : "");
-		p.origin = !origin ? "discovered" : !strcmp(origin, "configured") ? "configured"
-						  : !strcmp(origin, "default")    ? "default"
-										  : "discovered";
-		p.created_ns = (uint64_t)sqlite3_column_int64(st, 4);
-		p.last_used_ns = (uint64_t)sqlite3_column_int64(st, 5);
-		p.conns_total = (uint64_t)sqlite3_column_int64(st, 6);
-		for (int i = 0; i < LEARND_PARAM__MAX; i++)
-			column_bound(st, 7 + 2 * i, &p.bound[i]);
-		if (sqlite3_column_int64(st, 15) == LD_STORE_MODEL_FORMAT) {
-			size_t bytes = (size_t)sqlite3_column_bytes(st, 17);
-
-			nrows = (size_t)sqlite3_column_int64(st, 16);
-			rows = sqlite3_column_blob(st, 17);
-			if (nrows && (!rows || bytes != nrows * sizeof(*rows))) {
-				ld_warn("database: model state of prefix %s has a bad size; it starts afresh", p.cidr);
-				rows = NULL;
-				nrows = 0;
-			}
-		}
-		err = fn(ctx, &p, rows, nrows);
-		if (err) {
-			sqlite3_finalize(st);
-			return err;
+		nrows = (size_t)sqlite3_column_int64(st, 16);
+		rows = sqlite3_column_blob(st, 17);
+		if (nrows && (!rows || bytes != nrows * sizeof(*rows))) {
+			ld_warn("database: model state of prefix %s has a bad size; it starts afresh", p.cidr);
+			rows = NULL;
+			nrows = 0;
 		}
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	return l->fn(l->ctx, &p, rows, nrows);
+}
+
+int ld_store_load(struct ld_store *h, ld_store_prefix_fn fn, void *ctx)
+{
+	struct load_ctx l = { fn, ctx };
+
+	return each_row(h,
+			"SELECT p.id, coalesce(p.parent_id, 0), p.cidr, p.origin, p.created_ns, p.last_used_ns, "
+			"p.conns_total, p.iw_min, p.iw_max, p.rwnd_min, p.rwnd_max, p.syn_rto_ms_min, p.syn_rto_ms_max, "
+			"p.base_rtt_us_min, p.base_rtt_us_max, m.format, m.nrows, m.rows FROM prefixes p "
+			"LEFT JOIN model_state m ON m.prefix_id = p.id WHERE p.evicted_ns IS NULL ORDER BY p.id",
+			load_row, &l);
 }
 
 int ld_store_put_model(struct ld_store *h, uint32_t id, const struct learnd_model_row *rows, size_t n,
@@ -813,42 +825,47 @@ static void emit_slots(ld_store_slots_fn fn, void *ctx, struct learnd_policy *po
 	fn(ctx, pol->prefix_id, pol);
 }
 
+struct slots_ctx {
+	ld_store_slots_fn fn;
+	void *ctx;
+	struct learnd_policy pol;
+};
+
+static int slot_row(sqlite3_stmt *st, void *arg)
+{
+	struct slots_ctx *l = arg;
+	struct learnd_policy *pol = &l->pol;
+	uint32_t id = (uint32_t)sqlite3_column_int64(st, 0), slot = (uint32_t)sqlite3_column_int64(st, 1);
+	struct learnd_arm *a;
+
+	if (pol->nslots && id != pol->prefix_id) {
+		emit_slots(l->fn, l->ctx, pol);
+		memset(pol, 0, sizeof(*pol));
+	}
+	if (slot >= LEARND_MAX_SLOTS)
+		return 0;
+	pol->prefix_id = id;
+	pol->epoch = (uint32_t)sqlite3_column_int64(st, 7);
+	a = &pol->slots[slot];
+	a->share = (uint32_t)(sqlite3_column_double(st, 2) * LEARND_SHARE_ONE + 0.5);
+	a->iw = (uint16_t)sqlite3_column_int64(st, 3);
+	a->rwnd = (uint16_t)sqlite3_column_int64(st, 4);
+	a->syn_rto_ms = (uint16_t)sqlite3_column_int64(st, 5);
+	a->base_rtt_us = (uint32_t)sqlite3_column_int64(st, 6);
+	if (slot + 1 > pol->nslots)
+		pol->nslots = slot + 1;
+	return 0;
+}
+
 int ld_store_load_slots(struct ld_store *h, ld_store_slots_fn fn, void *ctx)
 {
-	struct learnd_policy pol = { 0 };
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(h->db,
-				    "SELECT prefix_id, slot, share, iw, rwnd, syn_rto_ms, base_rtt_us, epoch FROM slots "
-				    "ORDER BY prefix_id, slot",
-				    -1, &st, NULL);
+	struct slots_ctx l = { .fn = fn, .ctx = ctx };
+	int rc = each_row(h, "SELECT prefix_id, slot, share, iw, rwnd, syn_rto_ms, base_rtt_us, epoch FROM slots "
+			     "ORDER BY prefix_id, slot", slot_row, &l);
 
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0), slot = (uint32_t)sqlite3_column_int64(st, 1);
-		struct learnd_arm *a;
-
-		if (pol.nslots && id != pol.prefix_id) {
-			emit_slots(fn, ctx, &pol);
-			memset(&pol, 0, sizeof(pol));
-		}
-		if (slot >= LEARND_MAX_SLOTS)
-			continue;
-		pol.prefix_id = id;
-		pol.epoch = (uint32_t)sqlite3_column_int64(st, 7);
-		a = &pol.slots[slot];
-		a->share = (uint32_t)(sqlite3_column_double(st, 2) * LEARND_SHARE_ONE + 0.5);
-		a->iw = (uint16_t)sqlite3_column_int64(st, 3);
-		a->rwnd = (uint16_t)sqlite3_column_int64(st, 4);
-		a->syn_rto_ms = (uint16_t)sqlite3_column_int64(st, 5);
-		a->base_rtt_us = (uint32_t)sqlite3_column_int64(st, 6);
-		if (slot + 1 > pol.nslots)
-			pol.nslots = slot + 1;
-	}
-	if (pol.nslots)
-		emit_slots(fn, ctx, &pol);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	if (l.pol.nslots)
+		emit_slots(fn, ctx, &l.pol);
+	return rc;
 }
 
 int ld_store_add_aggregate(struct ld_store *h, uint32_t id, enum learnd_param p, uint32_t value,
@@ -991,22 +1008,27 @@ int ld_store_paused(struct ld_store *h, bool *paused)
 	return sql_errno(rc);
 }
 
+struct pins_ctx {
+	ld_store_pin_fn fn;
+	void *ctx;
+};
+
+static int pin_row(sqlite3_stmt *st, void *arg)
+{
+	const struct pins_ctx *l = arg;
+	int64_t vals[LEARND_PARAM__MAX];
+	const char *cidr = (const char *)sqlite3_column_text(st, 0);
+
+	for (int i = 0; i < LEARND_PARAM__MAX; i++)
+		vals[i] = sqlite3_column_type(st, i + 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i + 1);
+	if (cidr)
+		l->fn(l->ctx, cidr, vals);
+	return 0;
+}
+
 int ld_store_pins(struct ld_store *h, ld_store_pin_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(h->db, "SELECT cidr, iw, rwnd, syn_rto_ms, base_rtt_us FROM pins", -1, &st, NULL);
+	struct pins_ctx l = { fn, ctx };
 
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t vals[LEARND_PARAM__MAX];
-		const char *cidr = (const char *)sqlite3_column_text(st, 0);
-
-		for (int i = 0; i < LEARND_PARAM__MAX; i++)
-			vals[i] = sqlite3_column_type(st, i + 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i + 1);
-		if (cidr)
-			fn(ctx, cidr, vals);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	return each_row(h, "SELECT cidr, iw, rwnd, syn_rto_ms, base_rtt_us FROM pins", pin_row, &l);
 }
