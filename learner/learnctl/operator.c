@@ -47,15 +47,6 @@ static int prefix_bounds(struct lc *lc, struct ld_db *db, const char *cidr, stru
 	return 0;
 }
 
-static int parse_prefix(struct lc *lc, const char *text, struct learnd_key *key, char *canon, size_t len)
-{
-	char err[256];
-
-	if (ld_cidr_parse(text, key, err, sizeof(err)))
-		return lc_fail(lc, LC_EXIT_USAGE, "malformed prefix: %s", err);
-	ld_cidr_format(key, canon, len);
-	return 0;
-}
 
 /* BEGIN IMMEDIATE ... COMMIT around fn() (0 or a store error); rollback on
  * failure.  fn's own refusals are exit statuses it printed (> 0). */
@@ -102,6 +93,26 @@ struct op_req {
 	char detail[256];
 	int64_t ts;
 };
+
+/* The options, then PREFIX (in canonical form into req->cidr) and at least
+ * min - 1 more arguments (usage names them): 0 with argv[*first] the prefix,
+ * or an exit status. */
+static int op_args(struct lc *lc, int argc, char **argv, int min, const char *usage, struct op_req *req, int *first)
+{
+	struct learnd_key key;
+	char err[256];
+	int rc = lc_parse_opts(lc, argc, argv, NULL, NULL, NULL, NULL, first);
+
+	if (rc)
+		return rc;
+	if (argc - *first < min)
+		return lc_fail(lc, LC_EXIT_USAGE, "usage: learnctl %s PREFIX %s (see learnctl %s --help)", lc->cmd, usage,
+			       lc->cmd);
+	if (ld_cidr_parse(argv[*first], &key, err, sizeof(err)))
+		return lc_fail(lc, LC_EXIT_USAGE, "malformed prefix: %s", err);
+	ld_cidr_format(&key, req->cidr, sizeof(req->cidr));
+	return 0;
+}
 
 /* rc 0: run write in one transaction, then print what happened ("pinned
  * PREFIX: DETAIL (when)"); closes db.  0 or an exit status. */
@@ -208,7 +219,6 @@ static int pin_check(struct lc *lc, const struct pin_req *r, const struct ld_bou
 int cmd_pin(struct lc *lc, int argc, char **argv)
 {
 	struct pin_req r;
-	struct learnd_key key;
 	struct ld_bounds b;
 	struct ld_db *db;
 	int first, rc;
@@ -217,12 +227,7 @@ int cmd_pin(struct lc *lc, int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	for (int p = 0; p < LEARND_PARAM__MAX; p++)
 		r.val[p] = -1;
-	rc = lc_parse_opts(lc, argc, argv, NULL, NULL, NULL, NULL, &first);
-	if (rc)
-		return rc;
-	if (argc - first < 2)
-		return lc_fail(lc, LC_EXIT_USAGE, "usage: learnctl pin PREFIX PARAM=N [PARAM=N ...] (see learnctl pin --help)");
-	rc = parse_prefix(lc, argv[first], &key, r.op.cidr, sizeof(r.op.cidr));
+	rc = op_args(lc, argc, argv, 2, "PARAM=N [PARAM=N ...]", &r.op, &first);
 	for (int i = first + 1; !rc && i < argc; i++)
 		rc = pin_arg(lc, argv[i], &r, &off);
 	if (rc)
@@ -270,18 +275,12 @@ static int unpin_write(struct lc *lc, struct ld_db *db, void *arg)
 int cmd_unpin(struct lc *lc, int argc, char **argv)
 {
 	struct unpin_req r;
-	struct learnd_key key;
 	struct ld_db *db;
 	int first, rc;
 	size_t off = 0;
 
 	memset(&r, 0, sizeof(r));
-	rc = lc_parse_opts(lc, argc, argv, NULL, NULL, NULL, NULL, &first);
-	if (rc)
-		return rc;
-	if (argc - first < 1)
-		return lc_fail(lc, LC_EXIT_USAGE, "usage: learnctl unpin PREFIX [PARAM ...] (see learnctl unpin --help)");
-	rc = parse_prefix(lc, argv[first], &key, r.op.cidr, sizeof(r.op.cidr));
+	rc = op_args(lc, argc, argv, 1, "[PARAM ...]", &r.op, &first);
 	if (rc)
 		return rc;
 	for (int i = first + 1; i < argc; i++) {

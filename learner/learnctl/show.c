@@ -211,41 +211,31 @@ static int show_opt(struct lc *lc, void *st, int id, const char *arg)
 	return 0;
 }
 
-/* Query which for cidr (and limit, for the queries with a ?2), stepped to its
- * first row: 0 with *q open and *row set, or an exit status (printed). */
-static int show_first(struct lc *lc, struct ld_db *db, enum ld_q which, const char *cidr, const char *what,
-		      struct ld_query **q, bool *row)
+/* Query which for cidr, stepped to its first row, to fn (row: whether there
+ * is one).  0 or an exit status. */
+typedef int (*show_row_fn)(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w);
+
+static int show_one(struct lc *lc, struct ld_db *db, enum ld_q which, const char *what, const char *cidr,
+		    struct jw *w, show_row_fn fn)
 {
-	int rc = ld_query_open(db, which, what, q);
+	struct ld_query *q;
+	int rc = ld_query_open(db, which, what, &q);
 
 	if (rc)
 		return lc_db_fail(lc, db, rc);
-	ld_query_bind_text(*q, 1, cidr);
-	rc = ld_query_next(*q);
-	if (rc < 0) {
-		rc = lc_db_fail(lc, db, rc);
-		ld_query_close(*q);
-		*q = NULL;
-		return rc;
-	}
-	*row = rc == 1;
-	return 0;
+	ld_query_bind_text(q, 1, cidr);
+	rc = ld_query_next(q);
+	rc = rc < 0 ? lc_db_fail(lc, db, rc) : fn(lc, q, rc == 1, cidr, w);
+	ld_query_close(q);
+	return rc;
 }
 
 /* The prefixes row (starting the JSON object), or an exit status: 2 for a
  * prefix the database does not have. */
-static int show_summary(struct lc *lc, struct ld_db *db, const char *cidr, struct jw *w)
+static int summary_row(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w)
 {
-	struct ld_query *q;
-	bool row;
-	int rc = show_first(lc, db, LD_Q_SHOW_SUMMARY, cidr, "show", &q, &row);
-
-	if (rc)
-		return rc;
-	if (!row) {
-		ld_query_close(q);
+	if (!row)
 		return lc_fail(lc, LC_EXIT_USAGE, "unknown prefix %s: not in the database (learnctl report lists them)", cidr);
-	}
 	if (lc->fmt == LC_JSON) {
 		jw_init(w, stdout, lc->pretty);
 		jw_obj(w);
@@ -263,7 +253,6 @@ static int show_summary(struct lc *lc, struct ld_db *db, const char *cidr, struc
 			printf("  %-18s %s\n", ld_query_name(q, i), buf);
 		}
 	}
-	ld_query_close(q);
 	return 0;
 }
 
@@ -298,14 +287,9 @@ static int show_estimate(struct lc *lc, const struct learnd_key *key, const char
 	return 0;
 }
 
-static int show_pin(struct lc *lc, struct ld_db *db, const char *cidr, struct jw *w)
+static int pin_row(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w)
 {
-	struct ld_query *q;
-	bool row;
-	int rc = show_first(lc, db, LD_Q_SHOW_PIN, cidr, "pins", &q, &row);
-
-	if (rc)
-		return rc;
+	(void)cidr;
 	if (lc->fmt == LC_JSON) {
 		jw_key(w, "pin");
 		if (row)
@@ -323,7 +307,6 @@ static int show_pin(struct lc *lc, struct ld_db *db, const char *cidr, struct jw
 				printf(" %s=%lld", ld_query_name(q, i), (long long)ld_query_int(q, i));
 		printf("\n");
 	}
-	ld_query_close(q);
 	return 0;
 }
 
@@ -384,13 +367,13 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 	rc = lc_db_open(lc, false, &db);
 	if (rc)
 		return rc;
-	rc = show_summary(lc, db, cidr, &w);
+	rc = show_one(lc, db, LD_Q_SHOW_SUMMARY, "show", cidr, &w, summary_row);
 	if (!rc)
 		rc = show_estimate(lc, &key, cidr, &w);
 	if (!rc)
 		rc = show_params(lc, db, cidr, &w);
 	if (!rc)
-		rc = show_pin(lc, db, cidr, &w);
+		rc = show_one(lc, db, LD_Q_SHOW_PIN, "pins", cidr, &w, pin_row);
 	if (!rc)
 		rc = show_lists(lc, db, cidr, o.decisions, &w);
 	if (!rc && lc->fmt == LC_JSON) {

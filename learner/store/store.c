@@ -836,7 +836,6 @@ static int slot_row(sqlite3_stmt *st, void *arg)
 	struct slots_ctx *l = arg;
 	struct learnd_policy *pol = &l->pol;
 	uint32_t id = (uint32_t)sqlite3_column_int64(st, 0), slot = (uint32_t)sqlite3_column_int64(st, 1);
-	struct learnd_arm *a;
 
 	if (pol->nslots && id != pol->prefix_id) {
 		emit_slots(l->fn, l->ctx, pol);
@@ -846,14 +845,14 @@ static int slot_row(sqlite3_stmt *st, void *arg)
 		return 0;
 	pol->prefix_id = id;
 	pol->epoch = (uint32_t)sqlite3_column_int64(st, 7);
-	a = &pol->slots[slot];
-	a->share = (uint32_t)(sqlite3_column_double(st, 2) * LEARND_SHARE_ONE + 0.5);
-	a->iw = (uint16_t)sqlite3_column_int64(st, 3);
-	a->rwnd = (uint16_t)sqlite3_column_int64(st, 4);
-	a->syn_rto_ms = (uint16_t)sqlite3_column_int64(st, 5);
-	a->base_rtt_us = (uint32_t)sqlite3_column_int64(st, 6);
-	if (slot + 1 > pol->nslots)
-		pol->nslots = slot + 1;
+	pol->slots[slot] = (struct learnd_arm){
+		.share = (uint32_t)(sqlite3_column_double(st, 2) * LEARND_SHARE_ONE + 0.5),
+		.iw = (uint16_t)sqlite3_column_int64(st, 3),
+		.rwnd = (uint16_t)sqlite3_column_int64(st, 4),
+		.syn_rto_ms = (uint16_t)sqlite3_column_int64(st, 5),
+		.base_rtt_us = (uint32_t)sqlite3_column_int64(st, 6),
+	};
+	pol->nslots = slot + 1 > pol->nslots ? slot + 1 : pol->nslots;
 	return 0;
 }
 
