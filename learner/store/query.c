@@ -26,13 +26,17 @@ static const char *const query_sql[LD_Q__MAX] = {
 		"FROM v_prefix_summary s LEFT JOIN pins p ON p.cidr = s.cidr",
 	/* over the prefix's IW rows (each connection is counted once per
 	 * parameter, so one parameter counts connections), as v_prefix_summary */
-	[LD_Q_AGG_TOTALS] = "SELECT sum(CASE WHEN bucket_ns >= ?2 THEN n ELSE 0 END), sum(retrans), sum(segs_out) "
-			    "FROM aggregates WHERE prefix_id = ?1 AND param = 'iw'",
+	[LD_Q_AGG_TOTALS] =
+		"SELECT sum(CASE WHEN bucket_ns >= ?2 THEN n ELSE 0 END), sum(retrans), sum(segs_out) "
+		"FROM aggregates WHERE prefix_id = ?1 AND param = 'iw'",
 	/* a primary-key range, not the prefix's every row */
-	[LD_Q_AGG_ARM] = "SELECT sum(n - failed), sum(cost_sum), sum(cost_sum2) "
-			 "FROM aggregates WHERE prefix_id = ?1 AND param = 'iw' AND value = ?2",
-	[LD_Q_SHOW_SUMMARY] = "SELECT * FROM v_prefix_summary WHERE cidr = ?1",
-	[LD_Q_SHOW_PIN] = "SELECT iw, rwnd, syn_rto_ms, base_rtt_us, ts_ns, who FROM pins WHERE cidr = ?1",
+	[LD_Q_AGG_ARM] =
+		"SELECT sum(n - failed), sum(cost_sum), sum(cost_sum2) "
+		"FROM aggregates WHERE prefix_id = ?1 AND param = 'iw' AND value = ?2",
+	[LD_Q_SHOW_SUMMARY] =
+		"SELECT * FROM v_prefix_summary WHERE cidr = ?1",
+	[LD_Q_SHOW_PIN] =
+		"SELECT iw, rwnd, syn_rto_ms, base_rtt_us, ts_ns, who FROM pins WHERE cidr = ?1",
 	/* v_value_stats plus a 95% interval of the mean connection time, which
 	 * needs cost_sum2 (not in the view): half-width 1.96 * sqrt(var / k). */
 	[LD_Q_SHOW_VALUES] =
@@ -43,16 +47,22 @@ static const char *const query_sql[LD_Q__MAX] = {
 		"nullif(sum(a.n) - sum(a.failed), 0) AS k FROM aggregates a JOIN prefixes p ON p.id = a.prefix_id "
 		"WHERE p.cidr = ?1 GROUP BY a.param, a.value) a ON a.param = v.param AND a.value = v.value "
 		"WHERE v.cidr = ?1 ORDER BY v.param, v.value",
-	[LD_Q_SHOW_SLOTS] = "SELECT * FROM v_slots WHERE cidr = ?1 ORDER BY slot",
-	[LD_Q_SHOW_DECISIONS] = "SELECT * FROM v_decisions WHERE cidr = ?1 ORDER BY ts_ns DESC LIMIT ?2",
-	[LD_Q_EXPORT_AGG] = "SELECT * FROM v_aggregates WHERE ts_ns >= ?1 AND ts_ns < ?2 AND (?3 IS NULL OR cidr = ?3) "
-			    "ORDER BY ts_ns, cidr, param, value",
-	[LD_Q_EXPORT_DEC] = "SELECT * FROM v_decisions WHERE ts_ns >= ?1 AND ts_ns < ?2 AND (?3 IS NULL OR cidr = ?3) "
-			    "ORDER BY ts_ns, cidr",
-	[LD_Q_PLOT_AGG] = "SELECT ts_ns, value, mean_cost FROM v_aggregates WHERE ts_ns >= ?1 AND ts_ns < ?2 AND "
-			  "cidr = ?3 AND param = ?4 AND mean_cost IS NOT NULL ORDER BY value, ts_ns",
-	[LD_Q_PLOT_DEC] = "SELECT ts_ns, new_value FROM v_decisions WHERE ts_ns < ?2 AND cidr = ?3 AND param = ?4 "
-			  "ORDER BY ts_ns",
+	[LD_Q_SHOW_SLOTS] =
+		"SELECT * FROM v_slots WHERE cidr = ?1 ORDER BY slot",
+	[LD_Q_SHOW_DECISIONS] =
+		"SELECT * FROM v_decisions WHERE cidr = ?1 ORDER BY ts_ns DESC LIMIT ?2",
+	[LD_Q_EXPORT_AGG] =
+		"SELECT * FROM v_aggregates WHERE ts_ns >= ?1 AND ts_ns < ?2 AND (?3 IS NULL OR cidr = ?3) "
+		"ORDER BY ts_ns, cidr, param, value",
+	[LD_Q_EXPORT_DEC] =
+		"SELECT * FROM v_decisions WHERE ts_ns >= ?1 AND ts_ns < ?2 AND (?3 IS NULL OR cidr = ?3) "
+		"ORDER BY ts_ns, cidr",
+	[LD_Q_PLOT_AGG] =
+		"SELECT ts_ns, value, mean_cost FROM v_aggregates WHERE ts_ns >= ?1 AND ts_ns < ?2 AND "
+		"cidr = ?3 AND param = ?4 AND mean_cost IS NOT NULL ORDER BY value, ts_ns",
+	[LD_Q_PLOT_DEC] =
+		"SELECT ts_ns, new_value FROM v_decisions WHERE ts_ns < ?2 AND cidr = ?3 AND param = ?4 "
+		"ORDER BY ts_ns",
 };
 
 struct ld_query {

@@ -45,6 +45,9 @@ enum stmt {
 	S__MAX,
 };
 
+/* The prefixes retention drops: evicted, and not used since ?1. */
+#define GONE "FROM prefixes WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1"
+
 static const char *const stmt_sql[S__MAX] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -86,13 +89,10 @@ static const char *const stmt_sql[S__MAX] = {
 	/* ids are never reused: the largest stays known when its row goes */
 	[S_KEEP_MAX_ID] = "INSERT OR REPLACE INTO daemon(key, value) SELECT 'max_prefix_id', max(coalesce(max(id), 0), "
 			  "coalesce((SELECT value FROM daemon WHERE key = 'max_prefix_id'), 0)) FROM prefixes",
-	[S_PRUNE_GONE_SAMPLES] = "DELETE FROM samples WHERE prefix_id IN (SELECT id FROM prefixes "
-				 "WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1)",
-	[S_PRUNE_GONE_AGGREGATES] = "DELETE FROM aggregates WHERE prefix_id IN (SELECT id FROM prefixes "
-				    "WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1)",
-	[S_PRUNE_GONE_DECISIONS] = "DELETE FROM decisions WHERE prefix_id IN (SELECT id FROM prefixes "
-				   "WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1)",
-	[S_PRUNE_GONE] = "DELETE FROM prefixes WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1",
+	[S_PRUNE_GONE_SAMPLES] = "DELETE FROM samples WHERE prefix_id IN (SELECT id " GONE ")",
+	[S_PRUNE_GONE_AGGREGATES] = "DELETE FROM aggregates WHERE prefix_id IN (SELECT id " GONE ")",
+	[S_PRUNE_GONE_DECISIONS] = "DELETE FROM decisions WHERE prefix_id IN (SELECT id " GONE ")",
+	[S_PRUNE_GONE] = "DELETE " GONE,
 	[S_DATA_VERSION] = "PRAGMA data_version",
 };
 
