@@ -478,12 +478,77 @@ static bool disk_full(const struct ld_store *h)
  * refusal policy of store.h (path, lock, foreign file, quick_check, version,
  * then the first write), and the single cleanup path (fail, fail_quiet) is what
  * keeps a refused file untouched. */
+/* Before SQLite opens it: learnd takes the lock (creating the file when
+ * create), the others open it to read; then the header is checked
+ * (check_file) unless the file is new.  *made: created here. */
+static int open_file(struct ld_store *h, enum ld_store_mode mode, bool create, bool *made, char *err, size_t errlen)
+{
+	int rc = 0, fd;
+
+	if (mode == LD_STORE_WRITE) {
+		/* the history says what every peer did: created readable by root only */
+		rc = lock_db(h, create, err, errlen);
+		fd = h->lock_fd;
+		*made = create && fd >= 0;
+	} else {
+		fd = open(h->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "database %s: %s", h->path, strerror(-rc));
+		}
+	}
+	if (!rc && !create)
+		rc = check_file(fd, h->path, err, errlen);
+	if (mode != LD_STORE_WRITE && fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* learnd's connection, once the file passed its checks (schema version ver):
+ * its mark, WAL, the migrations, the prepared statements. */
+static int setup_writer(struct ld_store *h, int ver, char *err, size_t errlen)
+{
+	int rc, app = 0;
+
+	/* learnd's mark, first: a file with it is learnd's (check_file) */
+	if ((rc = pragma_int(h, "PRAGMA application_id", &app)) ||
+	    (app != LD_STORE_APPLICATION_ID && (rc = exec(h, "PRAGMA application_id = " LD_STR(LD_STORE_APPLICATION_ID))))) {
+		snprintf(err, errlen, "database %s: %s", h->path, sqlite3_errmsg(h->db));
+		return rc;
+	}
+	/* WAL: readers (learnctl) never block the writer; NORMAL: a commit is durable
+	 * against a process crash, and against power loss up to the last checkpoint. */
+	/* ignore_check_constraints, on learnd's connection only: the CHECKs of
+	 * schema/ (param IN (...), origin IN (...)) are coded by SQLite as an
+	 * ephemeral b-tree opened and freed on every INSERT, which was 60% of a
+	 * tick's CPU (docs/store.md, "Intake benchmark").  learnd binds those
+	 * columns from fixed tables (param_col, the learner's origin names), so
+	 * they cannot fail here; learnctl's connections still enforce them. */
+	if ((rc = exec(h, "PRAGMA journal_mode = WAL")) || (rc = exec(h, "PRAGMA synchronous = NORMAL")) ||
+	    (rc = exec(h, "PRAGMA foreign_keys = OFF")) || (rc = exec(h, "PRAGMA ignore_check_constraints = ON"))) {
+		snprintf(err, errlen, "database %s: %s", h->path, sqlite3_errmsg(h->db));
+		return rc;
+	}
+	rc = migrate(h, ver, err, errlen);
+	if (rc)
+		return rc;
+	for (int s = 0; s < S__MAX; s++) {
+		if (sqlite3_prepare_v3(h->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &h->st[s], NULL) !=
+		    SQLITE_OK) {
+			snprintf(err, errlen, "database %s: %s (schema from another learnd?)", h->path,
+				 sqlite3_errmsg(h->db));
+			return -EILSEQ;
+		}
+	}
+	return 0;
+}
+
 int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen)
 {
 	int flags = mode == LD_STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	struct ld_store *h;
 	bool create, made = false;
-	int rc, ver = 0, app = 0, fd;
+	int rc, ver = 0;
 
 	*out = NULL;
 	rc = check_path(path, mode, &create, err, errlen);
@@ -498,22 +563,7 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 	}
 	h->lock_fd = -1;
 	snprintf(h->path, sizeof(h->path), "%s", path);
-	if (mode == LD_STORE_WRITE) {
-		/* the history says what every peer did: created readable by root only */
-		rc = lock_db(h, create, err, errlen);
-		fd = h->lock_fd;
-		made = create && fd >= 0;
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "database %s: %s", path, strerror(-rc));
-		}
-	}
-	if (!rc && !create)
-		rc = check_file(fd, path, err, errlen);
-	if (mode != LD_STORE_WRITE && fd >= 0)
-		close(fd);
+	rc = open_file(h, mode, create, &made, err, errlen);
 	if (rc)
 		goto fail_quiet;
 	rc = sqlite3_open_v2(path, &h->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
@@ -547,37 +597,9 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 		*out = h;
 		return 0;
 	}
-	/* learnd's mark, first: a file with it is learnd's (check_file) */
-	if ((rc = pragma_int(h, "PRAGMA application_id", &app)) ||
-	    (app != LD_STORE_APPLICATION_ID && (rc = exec(h, "PRAGMA application_id = " LD_STR(LD_STORE_APPLICATION_ID))))) {
-		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(h->db));
-		goto fail;
-	}
-	/* WAL: readers (learnctl) never block the writer; NORMAL: a commit is durable
-	 * against a process crash, and against power loss up to the last checkpoint. */
-	/* ignore_check_constraints, on learnd's connection only: the CHECKs of
-	 * schema/ (param IN (...), origin IN (...)) are coded by SQLite as an
-	 * ephemeral b-tree opened and freed on every INSERT, which was 60% of a
-	 * tick's CPU (docs/store.md, "Intake benchmark").  learnd binds those
-	 * columns from fixed tables (param_col, the learner's origin names), so
-	 * they cannot fail here; learnctl's connections still enforce them. */
-	if ((rc = exec(h, "PRAGMA journal_mode = WAL")) || (rc = exec(h, "PRAGMA synchronous = NORMAL")) ||
-	    (rc = exec(h, "PRAGMA foreign_keys = OFF")) || (rc = exec(h, "PRAGMA ignore_check_constraints = ON"))) {
-		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(h->db));
-		goto fail;
-	}
-	rc = migrate(h, ver, err, errlen);
+	rc = setup_writer(h, ver, err, errlen);
 	if (rc)
 		goto fail;
-	for (int s = 0; s < S__MAX; s++) {
-		if (sqlite3_prepare_v3(h->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &h->st[s], NULL) !=
-		    SQLITE_OK) {
-			snprintf(err, errlen, "database %s: %s (schema from another learnd?)", path,
-				 sqlite3_errmsg(h->db));
-			rc = -EILSEQ;
-			goto fail;
-		}
-	}
 	ld_store_changed(h); /* baseline for data_version */
 	*out = h;
 	return 0;
