@@ -115,7 +115,7 @@ static int arm_sum(struct ld_query *q, int64_t id, int64_t value, struct arm_sum
 	int rc = agg_row(q, id, value);
 
 	if (rc != 1)
-		return rc ? rc : LD_DB_FAILED;
+		return rc; /* an aggregate without GROUP BY always has its row */
 	a->k = ld_query_dbl(q, 0);
 	a->sum = ld_query_dbl(q, 1);
 	a->sum2 = ld_query_dbl(q, 2);
@@ -131,7 +131,7 @@ static int add_aggregates(const struct agg_queries *s, struct lc_report_row *r, 
 	int rc = agg_row(s->totals, r->prefix_id, hour_ago);
 
 	if (rc != 1)
-		return rc ? rc : LD_DB_FAILED;
+		return rc;
 	r->conns_1h = ld_query_int(s->totals, 0);
 	segs = ld_query_dbl(s->totals, 2);
 	r->retrans_rate = segs > 0 ? ld_query_dbl(s->totals, 1) / segs : NAN;
