@@ -50,18 +50,21 @@ void lc_dp_close(struct lc_dp *dp)
 	}
 }
 
+/* The kernel's info on the object behind fd (len bytes of it): 0 or -errno. */
+static int obj_info(int fd, void *info, __u32 len)
+{
+	memset(info, 0, len);
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
 static void map_info(int fd, struct lc_map_info *mi)
 {
 	struct bpf_map_info info;
-	__u32 len = sizeof(info);
 
 	if (fd < 0)
 		return;
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		mi->err = -errno;
+	if ((mi->err = obj_info(fd, &info, sizeof(info))))
 		return;
-	}
 	mi->present = true;
 	mi->id = info.id;
 	mi->max_entries = info.max_entries;
@@ -78,16 +81,13 @@ static void link_info(struct lc_dp *dp)
 {
 	struct bpf_link_info li;
 	struct bpf_prog_info pi;
-	__u32 len = sizeof(li);
+	__u32 len;
 	int pfd;
 
 	if (dp->link_fd < 0)
 		return;
-	memset(&li, 0, sizeof(li));
-	if (bpf_obj_get_info_by_fd(dp->link_fd, &li, &len)) {
-		dp->link_err = -errno;
+	if ((dp->link_err = obj_info(dp->link_fd, &li, sizeof(li))))
 		return;
-	}
 	dp->link_present = true;
 	dp->link_id = li.id;
 	dp->link_type = li.type;

@@ -12,24 +12,10 @@
 #include <unistd.h>
 #include "param.h"
 #include "cidr.h"
-#include "ctldb.h"
+#include "query.h"
 #include "learnctl.h"
 #include "svgplot.h"
 #include "table.h"
-
-/* ?1 from, ?2 to (ns, [from, to)), ?3 cidr or NULL for all. */
-static const char SQL_EXPORT_AGG[] =
-	"SELECT * FROM v_aggregates WHERE ts_ns >= ?1 AND ts_ns < ?2 AND (?3 IS NULL OR cidr = ?3) "
-	"ORDER BY ts_ns, cidr, param, value";
-static const char SQL_EXPORT_DEC[] =
-	"SELECT * FROM v_decisions WHERE ts_ns >= ?1 AND ts_ns < ?2 AND (?3 IS NULL OR cidr = ?3) ORDER BY ts_ns, cidr";
-/* plot: ?4 param name */
-static const char SQL_PLOT_AGG[] =
-	"SELECT ts_ns, value, mean_cost FROM v_aggregates WHERE ts_ns >= ?1 AND ts_ns < ?2 AND cidr = ?3 "
-	"AND param = ?4 AND mean_cost IS NOT NULL ORDER BY value, ts_ns";
-static const char SQL_PLOT_DEC[] =
-	"SELECT ts_ns, new_value FROM v_decisions WHERE ts_ns < ?2 AND cidr = ?3 AND param = ?4 ORDER BY ts_ns";
-static const char SQL_PREFIX_KNOWN[] = "SELECT 1 FROM prefixes WHERE cidr = ?1";
 
 enum { OPT_FROM = 600, OPT_TO, OPT_PREFIX, OPT_WHAT, OPT_FORMAT, OPT_OUT, OPT_PARAM };
 
@@ -42,8 +28,18 @@ struct export_opts {
 	const char *param;
 };
 
+/* arg is a (*which 0) or b (1); else an exit status, printed. */
+static int pick(struct lc *lc, const char *opt, const char *arg, const char *a, const char *b, int *which)
+{
+	if (strcmp(arg, a) && strcmp(arg, b))
+		return lc_fail(lc, LC_EXIT_USAGE, "%s %s: expected %s or %s", opt, arg, a, b);
+	*which = !strcmp(arg, b);
+	return 0;
+}
+
 static int export_opt(struct lc *lc, void *st, int id, const char *arg)
 {
+	int which;
 	struct export_opts *o = st;
 	struct learnd_key key;
 	char err[160];
@@ -63,20 +59,14 @@ static int export_opt(struct lc *lc, void *st, int id, const char *arg)
 		o->have_prefix = true;
 		return 0;
 	case OPT_WHAT:
-		if (!strcmp(arg, "aggregates"))
-			o->decisions = false;
-		else if (!strcmp(arg, "decisions"))
-			o->decisions = true;
-		else
-			return lc_fail(lc, LC_EXIT_USAGE, "--what %s: expected aggregates or decisions", arg);
+		if (pick(lc, "--what", arg, "aggregates", "decisions", &which))
+			return LC_EXIT_USAGE;
+		o->decisions = which;
 		return 0;
 	case OPT_FORMAT:
-		if (!strcmp(arg, "csv"))
-			lc->fmt = LC_CSV;
-		else if (!strcmp(arg, "json"))
-			lc->fmt = LC_JSON;
-		else
-			return lc_fail(lc, LC_EXIT_USAGE, "--format %s: expected csv or json", arg);
+		if (pick(lc, "--format", arg, "csv", "json", &which))
+			return LC_EXIT_USAGE;
+		lc->fmt = which ? LC_JSON : LC_CSV;
 		return 0;
 	case 'o':
 	case OPT_OUT:
@@ -91,20 +81,17 @@ static int export_opt(struct lc *lc, void *st, int id, const char *arg)
 	return LC_EXIT_USAGE;
 }
 
-/* 1 if the prefix is in the database, 0 if not, or an exit status < 0 negated. */
-static int check_prefix(struct lc *lc, sqlite3 *db, const char *cidr)
+/* 0 if the prefix is in the database, else an exit status (printed). */
+static int check_prefix(struct lc *lc, struct ld_db *db, const char *cidr)
 {
-	sqlite3_stmt *st;
-	int rc = lc_db_prepare(lc, db, SQL_PREFIX_KNOWN, &st);
+	bool known;
+	int rc = ld_db_prefix_known(db, cidr, &known);
 
 	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, cidr, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
+		return lc_db_fail(lc, db, rc);
+	if (!known)
 		return lc_fail(lc, LC_EXIT_USAGE, "unknown prefix %s: not in the database (learnctl report lists them)", cidr);
-	return rc == SQLITE_ROW ? 0 : lc_db_error(lc, db, rc, "prefixes");
+	return 0;
 }
 
 /* Output goes to a temporary file next to -o FILE, renamed at the end: a
@@ -160,8 +147,8 @@ int cmd_export(struct lc *lc, int argc, char **argv)
 	struct export_opts o = { .from = 0, .to = 0 };
 	char tmp[PATH_MAX + 16];
 	FILE *out = stdout;
-	sqlite3 *db;
-	sqlite3_stmt *st = NULL;
+	struct ld_db *db;
+	struct ld_query *q = NULL;
 	long nrows = 0;
 	int first, rc;
 
@@ -182,19 +169,24 @@ int cmd_export(struct lc *lc, int argc, char **argv)
 		return rc;
 	if (o.have_prefix && (rc = check_prefix(lc, db, o.cidr)))
 		goto done;
-	rc = lc_db_prepare(lc, db, o.decisions ? SQL_EXPORT_DEC : SQL_EXPORT_AGG, &st);
-	if (rc)
+	rc = ld_query_open(db, o.decisions ? LD_Q_EXPORT_DEC : LD_Q_EXPORT_AGG, "export", &q);
+	if (rc) {
+		rc = lc_db_fail(lc, db, rc);
 		goto done;
-	sqlite3_bind_int64(st, 1, o.from);
-	sqlite3_bind_int64(st, 2, o.to);
+	}
+	ld_query_bind_int(q, 1, o.from);
+	ld_query_bind_int(q, 2, o.to);
 	if (o.have_prefix)
-		sqlite3_bind_text(st, 3, o.cidr, -1, SQLITE_TRANSIENT);
+		ld_query_bind_text(q, 3, o.cidr);
 	if (o.out && !(out = open_out(lc, o.out, tmp, sizeof(tmp)))) {
 		rc = LC_EXIT_USAGE;
 		goto done;
 	}
-	rc = tab_from_stmt(out, lc->fmt, lc->pretty, st, &nrows);
-	rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "export");
+	rc = tab_from_query(out, lc->fmt, lc->pretty, q, &nrows);
+	if (rc < 0)
+		rc = lc_db_fail(lc, db, rc);
+	else if (rc)
+		rc = lc_fail(lc, LC_EXIT_FAIL, "cannot write the output");
 	if (o.out) {
 		int crc = close_out(lc, out, tmp, o.out, rc == 0);
 
@@ -204,8 +196,8 @@ int cmd_export(struct lc *lc, int argc, char **argv)
 			lc_note(lc, "%ld rows written to %s", nrows, o.out);
 	}
 done:
-	sqlite3_finalize(st);
-	lc_db_close(db);
+	ld_query_close(q);
+	ld_db_close(db);
 	return rc;
 }
 
@@ -224,82 +216,86 @@ static void plot_seen(struct plot_data *d, double t)
 	d->x1 = fmax(d->x1, t);
 }
 
-static sqlite3_stmt *plot_stmt(struct lc *lc, sqlite3 *db, const char *sql, const struct export_opts *o, int *rc)
+/* A plot query over o's range, prefix and parameter, or NULL (*rc: exit status). */
+static struct ld_query *plot_query(struct lc *lc, struct ld_db *db, enum ld_q which, const struct export_opts *o,
+				   int *rc)
 {
-	sqlite3_stmt *st = NULL;
+	struct ld_query *q = NULL;
 
-	*rc = lc_db_prepare(lc, db, sql, &st);
-	if (*rc)
+	*rc = ld_query_open(db, which, "plot", &q);
+	if (*rc) {
+		*rc = lc_db_fail(lc, db, *rc);
 		return NULL;
-	sqlite3_bind_int64(st, 1, o->from);
-	sqlite3_bind_int64(st, 2, o->to);
-	sqlite3_bind_text(st, 3, o->cidr, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, o->param, -1, SQLITE_STATIC);
-	return st;
+	}
+	ld_query_bind_int(q, 1, o->from);
+	ld_query_bind_int(q, 2, o->to);
+	ld_query_bind_text(q, 3, o->cidr);
+	ld_query_bind_text(q, 4, o->param);
+	return q;
+}
+
+/* After a plot query's last row (rc: ld_query_next's, or 1 for out of memory):
+ * 0 or an exit status. */
+static int plot_end(struct lc *lc, struct ld_db *db, struct ld_query *q, int rc)
+{
+	ld_query_close(q);
+	if (rc > 0)
+		return lc_fail(lc, LC_EXIT_FAIL, "database %s: plot: out of memory", lc->db);
+	return rc ? lc_db_fail(lc, db, rc) : 0;
 }
 
 /* Cost per value, one series each; 0 or an exit status. */
-static int plot_costs(struct lc *lc, sqlite3 *db, const struct export_opts *o, struct plot_data *d)
+static int plot_costs(struct lc *lc, struct ld_db *db, const struct export_opts *o, struct plot_data *d)
 {
 	int rc;
-	sqlite3_stmt *st = plot_stmt(lc, db, SQL_PLOT_AGG, o, &rc);
+	struct ld_query *q = plot_query(lc, db, LD_Q_PLOT_AGG, o, &rc);
 
-	if (!st)
+	if (!q)
 		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		double t = (double)sqlite3_column_int64(st, 0) / 1e9;
-		int64_t v = sqlite3_column_int64(st, 1);
+	while ((rc = ld_query_next(q)) == 1) {
+		double t = (double)ld_query_int(q, 0) / 1e9;
+		int64_t v = ld_query_int(q, 1);
 
 		if (!d->ncost || strtoll(d->cost[d->ncost - 1].label + strlen(o->param) + 1, NULL, 10) != v) {
 			struct svg_series *nc = realloc(d->cost, (d->ncost + 1) * sizeof(*nc));
 
-			if (!nc) {
-				rc = SQLITE_NOMEM;
+			if (!nc)
 				break;
-			}
 			d->cost = nc;
 			memset(&d->cost[d->ncost], 0, sizeof(d->cost[d->ncost]));
 			snprintf(d->cost[d->ncost].label, sizeof(d->cost[d->ncost].label), "%s=%lld", o->param, (long long)v);
 			d->ncost++;
 		}
-		if (svg_series_add(&d->cost[d->ncost - 1], t, sqlite3_column_double(st, 2))) {
-			rc = SQLITE_NOMEM;
+		if (svg_series_add(&d->cost[d->ncost - 1], t, ld_query_dbl(q, 2)))
 			break;
-		}
 		plot_seen(d, t);
 	}
-	rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "plot");
-	sqlite3_finalize(st);
-	return rc;
+	return plot_end(lc, db, q, rc);
 }
 
 /* The value chosen: a step line from the decisions (the last one before the
  * range starts the line); 0 or an exit status. */
-static int plot_chosen(struct lc *lc, sqlite3 *db, const struct export_opts *o, struct plot_data *d)
+static int plot_chosen(struct lc *lc, struct ld_db *db, const struct export_opts *o, struct plot_data *d)
 {
 	int rc;
-	sqlite3_stmt *st;
+	struct ld_query *q;
 
 	snprintf(d->chosen.label, sizeof(d->chosen.label), "%s chosen", o->param);
 	d->chosen.step = true;
-	st = plot_stmt(lc, db, SQL_PLOT_DEC, o, &rc);
-	if (!st)
+	q = plot_query(lc, db, LD_Q_PLOT_DEC, o, &rc);
+	if (!q)
 		return rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		double t = (double)sqlite3_column_int64(st, 0) / 1e9;
+	while ((rc = ld_query_next(q)) == 1) {
+		double t = (double)ld_query_int(q, 0) / 1e9;
 
-		if (lc_col_null(st, 1))
+		if (ld_query_type(q, 1) == LD_COL_NULL)
 			continue;
-		if (svg_series_add(&d->chosen, t, sqlite3_column_double(st, 1))) {
-			rc = SQLITE_NOMEM;
+		if (svg_series_add(&d->chosen, t, ld_query_dbl(q, 1)))
 			break;
-		}
 		if (t >= (double)o->from / 1e9)
 			plot_seen(d, t);
 	}
-	rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "plot");
-	sqlite3_finalize(st);
-	return rc;
+	return plot_end(lc, db, q, rc);
 }
 
 static int plot_draw(struct lc *lc, const struct export_opts *o, struct plot_data *d)
@@ -336,7 +332,7 @@ int cmd_plot(struct lc *lc, int argc, char **argv)
 	struct plot_data d = { .x0 = INFINITY, .x1 = -INFINITY };
 	struct learnd_key key;
 	char err[160];
-	sqlite3 *db;
+	struct ld_db *db;
 	int first, rc;
 
 	o.to = ld_wall_ns();
@@ -366,7 +362,7 @@ int cmd_plot(struct lc *lc, int argc, char **argv)
 		rc = plot_chosen(lc, db, &o, &d);
 	if (!rc)
 		rc = plot_draw(lc, &o, &d);
-	lc_db_close(db);
+	ld_db_close(db);
 	for (size_t i = 0; i < d.ncost; i++)
 		svg_series_free(&d.cost[i]);
 	free(d.cost);

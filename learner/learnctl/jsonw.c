@@ -239,35 +239,18 @@ int jw_finish(struct jw *w)
 	return 0;
 }
 
-void jw_kv_str(struct jw *w, const char *k, const char *v)
-{
-	jw_key(w, k);
-	jw_str(w, v);
-}
-
-void jw_kv_i64(struct jw *w, const char *k, int64_t v)
-{
-	jw_key(w, k);
-	jw_i64(w, v);
-}
-
-void jw_kv_u64(struct jw *w, const char *k, uint64_t v)
-{
-	jw_key(w, k);
-	jw_u64(w, v);
-}
-
-void jw_kv_dbl(struct jw *w, const char *k, double v)
-{
-	jw_key(w, k);
-	jw_dbl(w, v);
-}
-
-void jw_kv_bool(struct jw *w, const char *k, bool v)
-{
-	jw_key(w, k);
-	jw_bool(w, v);
-}
+/* "key": value, one for each value writer above. */
+#define JW_KV(type, kind)                                   \
+	void jw_kv_##kind(struct jw *w, const char *k, type v) \
+	{                                                       \
+		jw_key(w, k);                                   \
+		jw_##kind(w, v);                                \
+	}
+JW_KV(const char *, str)
+JW_KV(int64_t, i64)
+JW_KV(uint64_t, u64)
+JW_KV(double, dbl)
+JW_KV(bool, bool)
 
 void jw_kv_null(struct jw *w, const char *k)
 {

@@ -3,8 +3,9 @@
  * learnctl: the operator's CLI for learnd.  Dispatches subcommands from a table
  * of {name, handler, help}; every handler prints text, JSON or CSV from the same
  * call path.  The modules: report.c (report, show, export, plot), status.c
- * (status, metrics), operator.c (pin, unpin, pause, resume), ctldb.c (the
- * database), dpinfo.c (the pinned maps and link), jsonw.c, table.c.
+ * (status, metrics), operator.c (pin, unpin, pause, resume), dpinfo.c (the
+ * pinned maps and link), jsonw.c, table.c.  The database only through the
+ * store (store/query.h; lc_db_open, lc_db_fail here).
  */
 #define _GNU_SOURCE /* timegm */
 #include "learnctl.h"
@@ -12,7 +13,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "jsonw.h"
 #include "log.h"
+#include "query.h"
 
 struct lc_cmd {
 	const char *name;
@@ -182,6 +183,38 @@ int lc_fail(struct lc *lc, int status, const char *fmt, ...)
 	}
 	lc->error_printed = true;
 	return status;
+}
+
+static int db_status(int rc)
+{
+	return rc == LD_DB_REFUSED ? LC_EXIT_USAGE : LC_EXIT_FAIL;
+}
+
+int lc_db_open(struct lc *lc, bool write, struct ld_db **db)
+{
+	char err[1024];
+	int rc = ld_db_open(lc->db, write, db, err, sizeof(err));
+
+	return rc ? lc_fail(lc, db_status(rc), "%s", err) : 0;
+}
+
+int lc_db_fail(struct lc *lc, const struct ld_db *db, int rc)
+{
+	return lc_fail(lc, db_status(rc), "%s", ld_db_errmsg(db));
+}
+
+int lc_db_facts_read(struct lc *lc, struct ld_db_facts *f)
+{
+	struct ld_db *db;
+	int rc;
+
+	ld_db_facts(NULL, lc->db, f); /* the file sizes, also of a database that is refused */
+	rc = lc_db_open(lc, false, &db);
+	if (rc)
+		return rc;
+	ld_db_facts(db, lc->db, f);
+	ld_db_close(db);
+	return 0;
 }
 
 void lc_note(struct lc *lc, const char *fmt, ...)
@@ -413,9 +446,7 @@ int lc_main(int argc, char **argv)
 	memset(&lc, 0, sizeof(lc));
 	optind = 0; /* a second call (the fuzz target) starts getopt afresh */
 	ld_log_init("learnctl", 0);
-	/* no global allocation statistics: report reads with several connections
-	 * in parallel, and the statistics mutex would serialise them */
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	ld_db_init();
 	/* Common options before the subcommand; stop at the first non-option. */
 	static const struct option top_opts[] = { COMMON_OPTIONS, { "version", no_argument, NULL, 'V' }, { 0 } };
 	opterr = 0;

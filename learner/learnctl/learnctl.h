@@ -47,6 +47,18 @@ int lc_fail(struct lc *lc, int status, const char *fmt, ...) __attribute__((form
 /* A note on stderr that is not an error. */
 void lc_note(struct lc *lc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The database, through the store (query.h).  lc_db_open opens lc->db (write:
+ * read-write, for pin, unpin, pause, resume; else read-only): 0 or an exit
+ * status, message printed (2 when the file is missing, not a database,
+ * corrupt, or of a schema newer than we know).  lc_db_fail turns a store error
+ * rc on db into its exit status (2: the database's fault, else 1), printed.
+ * lc_db_facts_read: the database at a glance, or the exit status of a bad one. */
+struct ld_db;
+struct ld_db_facts;
+int lc_db_open(struct lc *lc, bool write, struct ld_db **db);
+int lc_db_fail(struct lc *lc, const struct ld_db *db, int rc);
+int lc_db_facts_read(struct lc *lc, struct ld_db_facts *f);
+
 /* Who is acting, for operator_log: $SUDO_USER, else the user name, else the uid. */
 const char *lc_who(void);
 /* "2024-05-01 12:00:03Z" (UTC) from a ts_ns; "-" for 0. */

@@ -7,7 +7,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include "clock.h"
-#include "ctldb.h"
+#include "query.h"
 #include "dpinfo.h"
 #include "learnctl.h"
 #include "prom.h"
@@ -59,7 +59,7 @@ int cmd_metrics(struct lc *lc, int argc, char **argv)
 	static const struct option extra[] = { { "no-prefixes", no_argument, NULL, 300 }, { 0 } };
 	struct metrics_opts o = { 0 };
 	struct lc_report_rows rows = { 0 };
-	struct lc_db_facts f;
+	struct ld_db_facts f;
 	struct lc_dp dp;
 	int first, rc;
 	int64_t age;

@@ -14,7 +14,7 @@
 #include <string.h>
 #include "param.h"
 #include "cidr.h"
-#include "ctldb.h"
+#include "query.h"
 #include "dpinfo.h"
 #include "jsonw.h"
 #include "learnctl.h"
@@ -25,94 +25,44 @@
 /* The bounds in force for a prefix, as learnd stored them in prefixes (the ones
  * its policy gate checks), or an exit status: 2 when learnd has no such prefix
  * (it ignores pins of prefixes it does not know) or evicted it. */
-static int prefix_bounds(struct lc *lc, sqlite3 *db, const char *cidr, struct ld_bounds *b)
+static int prefix_bounds(struct lc *lc, struct ld_db *db, const char *cidr, struct ld_bounds *b)
 {
-	sqlite3_stmt *st;
-	int rc = lc_db_prepare(lc, db,
-			       "SELECT iw_min, iw_max, rwnd_min, rwnd_max, syn_rto_ms_min, syn_rto_ms_max, "
-			       "base_rtt_us_min, base_rtt_us_max, evicted_ns FROM prefixes WHERE cidr = ?1",
-			       &st);
+	struct ld_db_prefix_bounds pb;
+	int rc = ld_db_prefix_bounds(db, cidr, &pb);
 
 	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, cidr, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
+		return lc_db_fail(lc, db, rc);
+	if (!pb.found)
 		return lc_fail(lc, LC_EXIT_USAGE,
 			       "unknown prefix %s: learnd has no such prefix, so a pin would not apply (learnctl report lists them)",
 			       cidr);
-	}
-	if (rc != SQLITE_ROW) {
-		rc = lc_db_error(lc, db, rc, "prefixes");
-		sqlite3_finalize(st);
-		return rc;
-	}
-	if (!lc_col_null(st, 8)) {
+	if (pb.evicted_ns) {
 		char when[40];
 
-		lc_fmt_time(sqlite3_column_int64(st, 8), when, sizeof(when));
-		sqlite3_finalize(st);
+		lc_fmt_time(pb.evicted_ns, when, sizeof(when));
 		return lc_fail(lc, LC_EXIT_USAGE, "prefix %s was evicted from the policy map at %s: a pin would not apply",
 			       cidr, when);
 	}
-	memset(b, 0, sizeof(*b));
-	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
-		if (lc_col_null(st, 2 * p) || lc_col_null(st, 2 * p + 1))
-			continue;
-		b->r[p].set = true;
-		b->r[p].min = (uint32_t)sqlite3_column_int64(st, 2 * p);
-		b->r[p].max = (uint32_t)sqlite3_column_int64(st, 2 * p + 1);
-	}
-	sqlite3_finalize(st);
+	*b = pb.b;
 	return 0;
 }
 
-static int parse_prefix(struct lc *lc, const char *text, struct learnd_key *key, char *canon, size_t len)
-{
-	char err[256];
 
-	if (ld_cidr_parse(text, key, err, sizeof(err)))
-		return lc_fail(lc, LC_EXIT_USAGE, "malformed prefix: %s", err);
-	ld_cidr_format(key, canon, len);
-	return 0;
-}
-
-/* BEGIN IMMEDIATE ... COMMIT around fn(); rollback on failure. */
-static int in_transaction(struct lc *lc, sqlite3 *db, int (*fn)(struct lc *, sqlite3 *, void *), void *arg)
+/* BEGIN IMMEDIATE ... COMMIT around fn() (0 or a store error); rollback on
+ * failure.  fn's own refusals are exit statuses it printed (> 0). */
+static int in_transaction(struct lc *lc, struct ld_db *db, int (*fn)(struct lc *, struct ld_db *, void *), void *arg)
 {
-	int rc = lc_db_exec(lc, db, "BEGIN IMMEDIATE");
+	int rc = ld_db_begin(db);
 
 	if (rc)
-		return rc;
+		return lc_db_fail(lc, db, rc);
 	rc = fn(lc, db, arg);
 	if (rc) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return rc;
+		ld_db_rollback(db);
+		return rc > 0 ? rc : lc_db_fail(lc, db, rc);
 	}
-	return lc_db_exec(lc, db, "COMMIT");
-}
-
-static int log_action(struct lc *lc, sqlite3 *db, int64_t ts, const char *action, const char *cidr, const char *detail)
-{
-	sqlite3_stmt *st;
-	int rc = lc_db_prepare(lc, db,
-			       "INSERT INTO operator_log(ts_ns, who, action, cidr, detail) VALUES (?1, ?2, ?3, ?4, ?5)", &st);
-
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, ts);
-	sqlite3_bind_text(st, 2, lc_who(), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-	if (cidr)
-		sqlite3_bind_text(st, 4, cidr, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 4);
-	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "operator_log");
-	sqlite3_finalize(st);
-	return rc;
+	rc = ld_db_commit(db);
+	return rc ? lc_db_fail(lc, db, rc) : 0;
 }
 
 static void print_result(struct lc *lc, const char *action, const char *cidr, const char *detail, const char *text)
@@ -136,224 +86,201 @@ static void print_result(struct lc *lc, const char *action, const char *cidr, co
 
 /* ---- pin ---- */
 
-struct pin_req {
+/* What pin and unpin write and say: the prefix, the change as text (also the
+ * operator_log row's detail), when. */
+struct op_req {
 	char cidr[LD_CIDR_STRLEN];
-	bool set[LEARND_PARAM__MAX];
-	uint32_t val[LEARND_PARAM__MAX];
 	char detail[256];
 	int64_t ts;
 };
 
-static int pin_write(struct lc *lc, sqlite3 *db, void *arg)
+/* The options, then PREFIX (in canonical form into req->cidr) and at least
+ * min - 1 more arguments (usage names them): 0 with argv[*first] the prefix,
+ * or an exit status. */
+static int op_args(struct lc *lc, int argc, char **argv, int min, const char *usage, struct op_req *req, int *first)
 {
-	struct pin_req *r = arg;
-	sqlite3_stmt *st;
-	int rc;
+	struct learnd_key key;
+	char err[256];
+	int rc = lc_parse_opts(lc, argc, argv, NULL, NULL, NULL, NULL, first);
 
-	/* Parameters not named keep an earlier pin. */
-	rc = lc_db_prepare(lc, db,
-			   "INSERT INTO pins(cidr, iw, rwnd, syn_rto_ms, base_rtt_us, ts_ns, who) "
-			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-			   "ON CONFLICT(cidr) DO UPDATE SET "
-			   "iw = coalesce(excluded.iw, iw), rwnd = coalesce(excluded.rwnd, rwnd), "
-			   "syn_rto_ms = coalesce(excluded.syn_rto_ms, syn_rto_ms), "
-			   "base_rtt_us = coalesce(excluded.base_rtt_us, base_rtt_us), "
-			   "ts_ns = excluded.ts_ns, who = excluded.who",
-			   &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, r->cidr, -1, SQLITE_STATIC);
-	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
-		if (r->set[p])
-			sqlite3_bind_int64(st, 2 + p, r->val[p]);
-		else
-			sqlite3_bind_null(st, 2 + p);
-	}
-	sqlite3_bind_int64(st, 6, r->ts);
-	sqlite3_bind_text(st, 7, lc_who(), -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "pins");
-	sqlite3_finalize(st);
-	if (rc)
-		return rc;
-	return log_action(lc, db, r->ts, "pin", r->cidr, r->detail);
+	if (argc - *first < min)
+		return lc_fail(lc, LC_EXIT_USAGE, "usage: learnctl %s PREFIX %s (see learnctl %s --help)", lc->cmd, usage,
+			       lc->cmd);
+	if (ld_cidr_parse(argv[*first], &key, err, sizeof(err)))
+		return lc_fail(lc, LC_EXIT_USAGE, "malformed prefix: %s", err);
+	ld_cidr_format(&key, req->cidr, sizeof(req->cidr));
+	return 0;
 }
 
-struct pin_arg {
-	int p;
-	uint32_t v;
-	const char *text;
-};
-
-int cmd_pin(struct lc *lc, int argc, char **argv)
+/* rc 0: run write in one transaction, then print what happened ("pinned
+ * PREFIX: DETAIL (when)"); closes db.  0 or an exit status. */
+static int op_commit(struct lc *lc, struct ld_db *db, int rc, int (*write)(struct lc *, struct ld_db *, void *),
+		     struct op_req *req, const char *action, const char *done, const char *when)
 {
-	struct pin_req r;
-	struct pin_arg args[LEARND_PARAM__MAX];
-	struct learnd_key key;
-	struct ld_bounds b;
-	sqlite3 *db;
-	int first, rc, nargs = 0;
-	size_t off = 0;
-
-	memset(&r, 0, sizeof(r));
-	rc = lc_parse_opts(lc, argc, argv, NULL, NULL, NULL, NULL, &first);
-	if (rc)
-		return rc;
-	if (argc - first < 2)
-		return lc_fail(lc, LC_EXIT_USAGE, "usage: learnctl pin PREFIX PARAM=N [PARAM=N ...] (see learnctl pin --help)");
-	rc = parse_prefix(lc, argv[first], &key, r.cidr, sizeof(r.cidr));
-	if (rc)
-		return rc;
-	/* syntax first: nothing about the database is needed to refuse these */
-	for (int i = first + 1; i < argc; i++) {
-		char name[32], *end;
-		const char *eq = strchr(argv[i], '=');
-		unsigned long long v;
-		int p;
-
-		if (!eq || (size_t)(eq - argv[i]) >= sizeof(name))
-			return lc_fail(lc, LC_EXIT_USAGE, "'%s': expected PARAM=N (iw, rwnd, syn_rto_ms, base_rtt_us)", argv[i]);
-		memcpy(name, argv[i], (size_t)(eq - argv[i]));
-		name[eq - argv[i]] = '\0';
-		p = learnd_param_by_name(name);
-		if (p < 0)
-			return lc_fail(lc, LC_EXIT_USAGE, "'%s': unknown parameter '%s' (expected iw, rwnd, syn_rto_ms or base_rtt_us)",
-				       argv[i], name);
-		if (r.set[p])
-			return lc_fail(lc, LC_EXIT_USAGE, "'%s': %s given twice", argv[i], name);
-		errno = 0;
-		v = strtoull(eq + 1, &end, 10);
-		if (eq[1] < '0' || eq[1] > '9' || *end || errno || v > UINT32_MAX)
-			return lc_fail(lc, LC_EXIT_USAGE, "'%s': %s must be a whole number", argv[i], name);
-		r.set[p] = true;
-		r.val[p] = (uint32_t)v;
-		args[nargs++] = (struct pin_arg){ p, (uint32_t)v, argv[i] };
-		off += (size_t)snprintf(r.detail + off, sizeof(r.detail) - off, "%s%s=%llu", off ? " " : "", name, v);
-		if (off >= sizeof(r.detail))
-			off = sizeof(r.detail) - 1;
-	}
-	rc = lc_db_open(lc, true, &db);
-	if (rc)
-		return rc;
-	/* then the bounds learnd has in force for the prefix */
-	rc = prefix_bounds(lc, db, r.cidr, &b);
-	for (int i = 0; !rc && i < nargs; i++) {
-		const struct ld_range *rg = &b.r[args[i].p];
-		const char *name = pin_col(args[i].p);
-		uint32_t v = args[i].v;
-
-		if (!rg->set)
-			rc = lc_fail(lc, LC_EXIT_USAGE,
-				     "'%s': %s is not managed for %s (no bounds in the config), so it cannot be pinned",
-				     args[i].text, name, r.cidr);
-		else if (rg->min == rg->max && v != rg->min)
-			rc = lc_fail(lc, LC_EXIT_USAGE, "'%s': outside the bounds of %s: %s is fixed at %u by the config",
-				     args[i].text, r.cidr, name, rg->min);
-		else if (rg->min != rg->max && v != 0 && (v < rg->min || v > rg->max))
-			rc = lc_fail(lc, LC_EXIT_USAGE,
-				     "'%s': outside the bounds of %s: %s must be 0 (kernel default) or %u..%u",
-				     args[i].text, r.cidr, name, rg->min, rg->max);
-	}
 	if (!rc) {
-		r.ts = ld_wall_ns();
-		rc = in_transaction(lc, db, pin_write, &r);
+		req->ts = ld_wall_ns();
+		rc = in_transaction(lc, db, write, req);
 	}
 	if (!rc) {
 		char text[512];
 
-		snprintf(text, sizeof(text), "pinned %s: %s (learnd applies it within one tick)", r.cidr, r.detail);
-		print_result(lc, "pin", r.cidr, r.detail, text);
+		snprintf(text, sizeof(text), "%s %s: %s (%s)", done, req->cidr, req->detail, when);
+		print_result(lc, action, req->cidr, req->detail, text);
 	}
-	lc_db_close(db);
+	ld_db_close(db);
 	return rc;
+}
+
+struct pin_req {
+	struct op_req op; /* first: write() gets it */
+	int64_t val[LEARND_PARAM__MAX]; /* < 0: not named */
+	const char *text[LEARND_PARAM__MAX]; /* the argument that named it */
+};
+
+/* Both writes of a command: the change and its operator_log row. */
+static int pin_write(struct lc *lc, struct ld_db *db, void *arg)
+{
+	struct pin_req *r = arg;
+	int rc = ld_db_pin_put(db, r->op.cidr, r->val, r->op.ts, lc_who());
+
+	(void)lc;
+	return rc ? rc : ld_db_log(db, r->op.ts, lc_who(), "pin", r->op.cidr, r->op.detail);
+}
+
+/* Append word to a request's detail ("iw=20 rwnd=64"), truncated to fit. */
+static void detail_add(char *detail, size_t len, size_t *off, const char *word)
+{
+	*off += (size_t)snprintf(detail + *off, len - *off, "%s%s", *off ? " " : "", word);
+	if (*off >= len)
+		*off = len - 1;
+}
+
+/* PARAM=N: syntax only, nothing about the database is needed to refuse it. */
+static int pin_arg(struct lc *lc, const char *arg, struct pin_req *r, size_t *off)
+{
+	char name[32], word[64], *end;
+	const char *eq = strchr(arg, '=');
+	unsigned long long v;
+	int p;
+
+	if (!eq || (size_t)(eq - arg) >= sizeof(name))
+		return lc_fail(lc, LC_EXIT_USAGE, "'%s': expected PARAM=N (iw, rwnd, syn_rto_ms, base_rtt_us)", arg);
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	p = learnd_param_by_name(name);
+	if (p < 0)
+		return lc_fail(lc, LC_EXIT_USAGE, "'%s': unknown parameter '%s' (expected iw, rwnd, syn_rto_ms or base_rtt_us)",
+			       arg, name);
+	if (r->val[p] >= 0)
+		return lc_fail(lc, LC_EXIT_USAGE, "'%s': %s given twice", arg, name);
+	errno = 0;
+	v = strtoull(eq + 1, &end, 10);
+	if (eq[1] < '0' || eq[1] > '9' || *end || errno || v > UINT32_MAX)
+		return lc_fail(lc, LC_EXIT_USAGE, "'%s': %s must be a whole number", arg, name);
+	r->val[p] = (int64_t)v;
+	r->text[p] = arg;
+	snprintf(word, sizeof(word), "%s=%llu", name, v);
+	detail_add(r->op.detail, sizeof(r->op.detail), off, word);
+	return 0;
+}
+
+/* Each value named against the bounds learnd has in force for the prefix,
+ * in the order given. */
+static int pin_check(struct lc *lc, const struct pin_req *r, const struct ld_bounds *b, char **args, int nargs)
+{
+	for (int i = 0; i < nargs; i++) {
+		int p;
+
+		for (p = 0; p < LEARND_PARAM__MAX && r->text[p] != args[i]; p++)
+			;
+		if (p == LEARND_PARAM__MAX)
+			continue;
+		const struct ld_range *rg = &b->r[p];
+		const char *name = pin_col(p);
+		uint32_t v = (uint32_t)r->val[p];
+
+		if (!rg->set)
+			return lc_fail(lc, LC_EXIT_USAGE,
+				       "'%s': %s is not managed for %s (no bounds in the config), so it cannot be pinned",
+				       args[i], name, r->op.cidr);
+		if (rg->min == rg->max && v != rg->min)
+			return lc_fail(lc, LC_EXIT_USAGE, "'%s': outside the bounds of %s: %s is fixed at %u by the config",
+				       args[i], r->op.cidr, name, rg->min);
+		if (rg->min != rg->max && v != 0 && (v < rg->min || v > rg->max))
+			return lc_fail(lc, LC_EXIT_USAGE,
+				       "'%s': outside the bounds of %s: %s must be 0 (kernel default) or %u..%u",
+				       args[i], r->op.cidr, name, rg->min, rg->max);
+	}
+	return 0;
+}
+
+int cmd_pin(struct lc *lc, int argc, char **argv)
+{
+	struct pin_req r;
+	struct ld_bounds b;
+	struct ld_db *db;
+	int first, rc;
+	size_t off = 0;
+
+	memset(&r, 0, sizeof(r));
+	for (int p = 0; p < LEARND_PARAM__MAX; p++)
+		r.val[p] = -1;
+	rc = op_args(lc, argc, argv, 2, "PARAM=N [PARAM=N ...]", &r.op, &first);
+	for (int i = first + 1; !rc && i < argc; i++)
+		rc = pin_arg(lc, argv[i], &r, &off);
+	if (rc)
+		return rc;
+	rc = lc_db_open(lc, true, &db);
+	if (rc)
+		return rc;
+	rc = prefix_bounds(lc, db, r.op.cidr, &b);
+	if (!rc)
+		rc = pin_check(lc, &r, &b, argv + first + 1, argc - first - 1);
+	return op_commit(lc, db, rc, pin_write, &r.op, "pin", "pinned", "learnd applies it within one tick");
 }
 
 /* ---- unpin ---- */
 
 struct unpin_req {
-	char cidr[LD_CIDR_STRLEN];
+	struct op_req op; /* first: write() gets it */
 	bool which[LEARND_PARAM__MAX]; /* none set: all */
 	bool any;
-	char detail[128];
-	int64_t ts;
 };
 
-static int unpin_write(struct lc *lc, sqlite3 *db, void *arg)
+static int unpin_write(struct lc *lc, struct ld_db *db, void *arg)
 {
 	struct unpin_req *r = arg;
-	sqlite3_stmt *st;
-	int rc;
+	int64_t vals[LEARND_PARAM__MAX];
+	bool found, left = false;
+	int rc = ld_db_pin_get(db, r->op.cidr, &found, vals);
 
-	rc = lc_db_prepare(lc, db, "SELECT iw, rwnd, syn_rto_ms, base_rtt_us FROM pins WHERE cidr = ?1", &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, r->cidr, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return lc_fail(lc, LC_EXIT_USAGE, "%s is not pinned (learnctl report shows pins)", r->cidr);
-	}
-	if (rc != SQLITE_ROW) {
-		rc = lc_db_error(lc, db, rc, "pins");
-		sqlite3_finalize(st);
-		return rc;
-	}
-	bool left = false;
-
+	if (!found)
+		return lc_fail(lc, LC_EXIT_USAGE, "%s is not pinned (learnctl report shows pins)", r->op.cidr);
 	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
-		bool pinned = !lc_col_null(st, p);
+		bool pinned = vals[p] >= 0;
 
-		if (r->any && r->which[p] && !pinned) {
-			sqlite3_finalize(st);
-			return lc_fail(lc, LC_EXIT_USAGE, "%s of %s is not pinned", pin_col(p), r->cidr);
-		}
+		if (r->any && r->which[p] && !pinned)
+			return lc_fail(lc, LC_EXIT_USAGE, "%s of %s is not pinned", pin_col(p), r->op.cidr);
 		if (pinned && r->any && !r->which[p])
 			left = true;
 	}
-	sqlite3_finalize(st);
-	if (!left) {
-		rc = lc_db_prepare(lc, db, "DELETE FROM pins WHERE cidr = ?1", &st);
-	} else {
-		rc = lc_db_prepare(lc, db,
-				   "UPDATE pins SET iw = CASE WHEN ?2 THEN NULL ELSE iw END, "
-				   "rwnd = CASE WHEN ?3 THEN NULL ELSE rwnd END, "
-				   "syn_rto_ms = CASE WHEN ?4 THEN NULL ELSE syn_rto_ms END, "
-				   "base_rtt_us = CASE WHEN ?5 THEN NULL ELSE base_rtt_us END, "
-				   "ts_ns = ?6, who = ?7 WHERE cidr = ?1",
-				   &st);
-		if (!rc) {
-			for (int p = 0; p < LEARND_PARAM__MAX; p++)
-				sqlite3_bind_int(st, 2 + p, r->which[p]);
-			sqlite3_bind_int64(st, 6, r->ts);
-			sqlite3_bind_text(st, 7, lc_who(), -1, SQLITE_STATIC);
-		}
-	}
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, r->cidr, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "pins");
-	sqlite3_finalize(st);
-	if (rc)
-		return rc;
-	return log_action(lc, db, r->ts, "unpin", r->cidr, r->detail);
+	rc = ld_db_pin_clear(db, r->op.cidr, left ? r->which : NULL, r->op.ts, lc_who());
+	return rc ? rc : ld_db_log(db, r->op.ts, lc_who(), "unpin", r->op.cidr, r->op.detail);
 }
 
 int cmd_unpin(struct lc *lc, int argc, char **argv)
 {
 	struct unpin_req r;
-	struct learnd_key key;
-	sqlite3 *db;
+	struct ld_db *db;
 	int first, rc;
 	size_t off = 0;
 
 	memset(&r, 0, sizeof(r));
-	rc = lc_parse_opts(lc, argc, argv, NULL, NULL, NULL, NULL, &first);
-	if (rc)
-		return rc;
-	if (argc - first < 1)
-		return lc_fail(lc, LC_EXIT_USAGE, "usage: learnctl unpin PREFIX [PARAM ...] (see learnctl unpin --help)");
-	rc = parse_prefix(lc, argv[first], &key, r.cidr, sizeof(r.cidr));
+	rc = op_args(lc, argc, argv, 1, "[PARAM ...]", &r.op, &first);
 	if (rc)
 		return rc;
 	for (int i = first + 1; i < argc; i++) {
@@ -364,25 +291,14 @@ int cmd_unpin(struct lc *lc, int argc, char **argv)
 				       argv[i]);
 		r.which[p] = true;
 		r.any = true;
-		off += (size_t)snprintf(r.detail + off, sizeof(r.detail) - off, "%s%s", off ? " " : "", argv[i]);
-		if (off >= sizeof(r.detail))
-			off = sizeof(r.detail) - 1;
+		detail_add(r.op.detail, 128, &off, argv[i]); /* unpin names at most 127 characters */
 	}
 	if (!r.any)
-		snprintf(r.detail, sizeof(r.detail), "all");
+		snprintf(r.op.detail, sizeof(r.op.detail), "all");
 	rc = lc_db_open(lc, true, &db);
 	if (rc)
 		return rc;
-	r.ts = ld_wall_ns();
-	rc = in_transaction(lc, db, unpin_write, &r);
-	if (!rc) {
-		char text[256];
-
-		snprintf(text, sizeof(text), "unpinned %s: %s (learnd resumes learning within one tick)", r.cidr, r.detail);
-		print_result(lc, "unpin", r.cidr, r.detail, text);
-	}
-	lc_db_close(db);
-	return rc;
+	return op_commit(lc, db, 0, unpin_write, &r.op, "unpin", "unpinned", "learnd resumes learning within one tick");
 }
 
 /* ---- pause / resume ---- */
@@ -392,21 +308,14 @@ struct pause_req {
 	int64_t ts;
 };
 
-static int pause_write(struct lc *lc, sqlite3 *db, void *arg)
+static int pause_write(struct lc *lc, struct ld_db *db, void *arg)
 {
 	struct pause_req *r = arg;
-	sqlite3_stmt *st;
-	int rc = lc_db_prepare(lc, db, "INSERT OR REPLACE INTO control(key, value) VALUES ('paused', ?1)", &st);
+	int rc = ld_db_set_paused(db, r->paused);
 
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, r->paused ? "1" : "0", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "control");
-	sqlite3_finalize(st);
-	if (rc)
-		return rc;
-	return log_action(lc, db, r->ts, r->paused ? "pause" : "resume", NULL, r->paused ? "paused=1" : "paused=0");
+	(void)lc;
+	return rc ? rc
+		  : ld_db_log(db, r->ts, lc_who(), r->paused ? "pause" : "resume", NULL, r->paused ? "paused=1" : "paused=0");
 }
 
 /* What the data plane part of pause/resume did, for the messages. */
@@ -425,7 +334,7 @@ static int pause_resume(struct lc *lc, int argc, char **argv, bool paused)
 {
 	struct pause_req r = { .paused = paused };
 	struct lc_dp dp;
-	sqlite3 *db;
+	struct ld_db *db;
 	int first, rc, err;
 	char text[1024], dpbuf[600];
 	const char *dp_state;
@@ -447,7 +356,7 @@ static int pause_resume(struct lc *lc, int argc, char **argv, bool paused)
 	if (!rc) {
 		r.ts = ld_wall_ns();
 		rc = in_transaction(lc, db, pause_write, &r);
-		lc_db_close(db);
+		ld_db_close(db);
 	}
 	if (rc) {
 		/* lc_fail printed the database's error (one line; when the map failed

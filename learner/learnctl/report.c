@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "ctldb.h"
+#include "query.h"
 #include "table.h"
 
 void lc_report_free(struct lc_report_rows *rows)
@@ -46,52 +46,24 @@ static struct lc_report_row *add_row(struct lc_report_rows *rows)
 
 /* ---- column lookup by name: the view's order is not an interface ---- */
 
-static int col_index(sqlite3_stmt *st, const char *name)
+static double col_dbl(const struct ld_query *q, int i)
 {
-	int n = sqlite3_column_count(st);
-
-	for (int i = 0; i < n; i++)
-		if (!strcmp(sqlite3_column_name(st, i), name))
-			return i;
-	return -1;
+	return i < 0 || ld_query_type(q, i) == LD_COL_NULL ? NAN : ld_query_dbl(q, i);
 }
 
-static double col_dbl(sqlite3_stmt *st, int i)
+static int64_t col_i64(const struct ld_query *q, int i)
 {
-	return i < 0 || lc_col_null(st, i) ? NAN : sqlite3_column_double(st, i);
-}
-
-static int64_t col_i64(sqlite3_stmt *st, int i)
-{
-	return i < 0 || lc_col_null(st, i) ? 0 : sqlite3_column_int64(st, i);
+	return i < 0 || ld_query_type(q, i) == LD_COL_NULL ? 0 : ld_query_int(q, i);
 }
 
 /*
- * The report's queries.  The base row comes from v_prefix_summary, naming its
- * columns: SQLite then skips the view's per-prefix subqueries over aggregates
- * (conns_1h, retrans_rate), which report computes itself together with the
- * FCT estimate (TOTALS_SQL, ARM_SQL: ranges of the aggregates primary key).
- * That keeps 100,000 prefixes under a second (docs/learnctl.md).  Columns are
- * found by name (report_cols_find).
+ * The report's queries (the store's, query.h).  The base row comes from
+ * LD_Q_REPORT (v_prefix_summary, its per-prefix subqueries over aggregates
+ * skipped); report computes conns_1h and retrans_rate itself together with the
+ * FCT estimate (LD_Q_AGG_TOTALS, LD_Q_AGG_ARM: ranges of the aggregates primary
+ * key).  That keeps 100,000 prefixes under a second (docs/learnctl.md).
+ * Columns are found by name (report_cols_find).
  */
-static const char REPORT_SQL[] =
-	"SELECT s.prefix_id, s.cidr, s.origin, s.conns_total, s.iw, s.rwnd, s.syn_rto_ms, s.base_rtt_us, "
-	"s.iw_min, s.iw_max, s.rwnd_min, s.rwnd_max, s.syn_rto_ms_min, s.syn_rto_ms_max, s.base_rtt_us_min, "
-	"s.base_rtt_us_max, s.probe_share, s.changed_ts_ns, s.evicted_ns, "
-	"p.iw AS pin_iw, p.rwnd AS pin_rwnd, p.syn_rto_ms AS pin_syn_rto_ms, p.base_rtt_us AS pin_base_rtt_us "
-	"FROM v_prefix_summary s LEFT JOIN pins p ON p.cidr = s.cidr";
-
-/* ?1 prefix id, ?2 wall ns an hour ago: connections in the last hour and the
- * retransmit rate, over the prefix's IW rows (each connection is counted once
- * per parameter, so one parameter counts connections), as v_prefix_summary. */
-static const char TOTALS_SQL[] =
-	"SELECT sum(CASE WHEN bucket_ns >= ?2 THEN n ELSE 0 END), sum(retrans), sum(segs_out) "
-	"FROM aggregates WHERE prefix_id = ?1 AND param = 'iw'";
-/* ?1 prefix id, ?2 IW value: established connections, sum and sum of squares of
- * their connection time (ms); a primary-key range, not the prefix's every row. */
-static const char ARM_SQL[] =
-	"SELECT sum(n - failed), sum(cost_sum), sum(cost_sum2) "
-	"FROM aggregates WHERE prefix_id = ?1 AND param = 'iw' AND value = ?2";
 
 /* The IW the kernel uses when nobody sets one (TCP_INIT_CWND): the baseline. */
 #define KERNEL_IW 10
@@ -125,56 +97,58 @@ static void fct_estimate(const struct arm_sum *cur, const struct arm_sum *def, s
 	r->fct_hi = r->fct_change + 1.96 * se;
 }
 
-struct agg_stmts {
-	sqlite3_stmt *totals, *arm;
+struct agg_queries {
+	struct ld_query *totals, *arm;
 };
 
-static int arm_sum(sqlite3_stmt *st, int64_t id, int64_t value, struct arm_sum *a)
+/* Query q's one row for (id, v): 1, or 0 / an error code. */
+static int agg_row(struct ld_query *q, int64_t id, int64_t v)
 {
-	int rc;
-
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, value);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW)
-		return rc;
-	a->k = sqlite3_column_double(st, 0);
-	a->sum = sqlite3_column_double(st, 1);
-	a->sum2 = sqlite3_column_double(st, 2);
-	return SQLITE_DONE;
+	ld_query_reset(q);
+	ld_query_bind_int(q, 1, id);
+	ld_query_bind_int(q, 2, v);
+	return ld_query_next(q);
 }
 
-static int add_aggregates(const struct agg_stmts *s, struct lc_report_row *r, int64_t hour_ago)
+static int arm_sum(struct ld_query *q, int64_t id, int64_t value, struct arm_sum *a)
+{
+	int rc = agg_row(q, id, value);
+
+	if (rc != 1)
+		return rc; /* an aggregate without GROUP BY always has its row */
+	a->k = ld_query_dbl(q, 0);
+	a->sum = ld_query_dbl(q, 1);
+	a->sum2 = ld_query_dbl(q, 2);
+	return 0;
+}
+
+/* 0 or an error code. */
+static int add_aggregates(const struct agg_queries *s, struct lc_report_row *r, int64_t hour_ago)
 {
 	struct arm_sum cur = { 0 }, def = { 0 };
 	int64_t in_force = r->val[LEARND_PARAM_IW] ? r->val[LEARND_PARAM_IW] : KERNEL_IW;
 	double segs;
-	int rc;
+	int rc = agg_row(s->totals, r->prefix_id, hour_ago);
 
-	sqlite3_reset(s->totals);
-	sqlite3_bind_int64(s->totals, 1, r->prefix_id);
-	sqlite3_bind_int64(s->totals, 2, hour_ago);
-	rc = sqlite3_step(s->totals);
-	if (rc != SQLITE_ROW)
+	if (rc != 1)
 		return rc;
-	r->conns_1h = sqlite3_column_int64(s->totals, 0);
-	segs = sqlite3_column_double(s->totals, 2);
-	r->retrans_rate = segs > 0 ? sqlite3_column_double(s->totals, 1) / segs : NAN;
+	r->conns_1h = ld_query_int(s->totals, 0);
+	segs = ld_query_dbl(s->totals, 2);
+	r->retrans_rate = segs > 0 ? ld_query_dbl(s->totals, 1) / segs : NAN;
 	if (in_force == KERNEL_IW) {
 		r->fct_change = r->fct_lo = r->fct_hi = 0; /* the default itself */
-		return SQLITE_DONE;
+		return 0;
 	}
-	if ((rc = arm_sum(s->arm, r->prefix_id, in_force, &cur)) != SQLITE_DONE)
+	if ((rc = arm_sum(s->arm, r->prefix_id, in_force, &cur)))
 		return rc;
 	if (cur.k < 2)
-		return SQLITE_DONE; /* no evidence for the value in force yet */
-	if ((rc = arm_sum(s->arm, r->prefix_id, KERNEL_IW, &def)) != SQLITE_DONE)
+		return 0; /* no evidence for the value in force yet */
+	if ((rc = arm_sum(s->arm, r->prefix_id, KERNEL_IW, &def)))
 		return rc;
-	if (def.k == 0 && (rc = arm_sum(s->arm, r->prefix_id, 0, &def)) != SQLITE_DONE)
+	if (def.k == 0 && (rc = arm_sum(s->arm, r->prefix_id, 0, &def)))
 		return rc; /* slot value 0 is the kernel default too */
 	fct_estimate(&cur, &def, r);
-	return SQLITE_DONE;
+	return 0;
 }
 
 struct report_cols {
@@ -182,52 +156,52 @@ struct report_cols {
 	int probe_share, fct, fct_lo, fct_hi, retrans, changed, evicted;
 };
 
-static void report_cols_find(sqlite3_stmt *st, struct report_cols *c)
+static void report_cols_find(const struct ld_query *st, struct report_cols *c)
 {
 	char buf[64];
 
-	c->prefix_id = col_index(st, "prefix_id");
-	c->cidr = col_index(st, "cidr");
-	c->origin = col_index(st, "origin");
-	c->conns_total = col_index(st, "conns_total");
-	c->conns_1h = col_index(st, "conns_1h");
+	c->prefix_id = ld_query_col(st, "prefix_id");
+	c->cidr = ld_query_col(st, "cidr");
+	c->origin = ld_query_col(st, "origin");
+	c->conns_total = ld_query_col(st, "conns_total");
+	c->conns_1h = ld_query_col(st, "conns_1h");
 	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
-		c->val[p] = col_index(st, learnd_param_info(p)->name);
+		c->val[p] = ld_query_col(st, learnd_param_info(p)->name);
 		snprintf(buf, sizeof(buf), "%s_min", learnd_param_info(p)->name);
-		c->bmin[p] = col_index(st, buf);
+		c->bmin[p] = ld_query_col(st, buf);
 		snprintf(buf, sizeof(buf), "%s_max", learnd_param_info(p)->name);
-		c->bmax[p] = col_index(st, buf);
+		c->bmax[p] = ld_query_col(st, buf);
 		snprintf(buf, sizeof(buf), "pin_%s", learnd_param_info(p)->name);
-		c->pin[p] = col_index(st, buf);
+		c->pin[p] = ld_query_col(st, buf);
 	}
-	c->probe_share = col_index(st, "probe_share");
-	c->fct = col_index(st, "fct_change");
-	c->fct_lo = col_index(st, "fct_change_lo");
-	c->fct_hi = col_index(st, "fct_change_hi");
-	c->retrans = col_index(st, "retrans_rate");
-	c->changed = col_index(st, "changed_ts_ns");
-	c->evicted = col_index(st, "evicted_ns");
+	c->probe_share = ld_query_col(st, "probe_share");
+	c->fct = ld_query_col(st, "fct_change");
+	c->fct_lo = ld_query_col(st, "fct_change_lo");
+	c->fct_hi = ld_query_col(st, "fct_change_hi");
+	c->retrans = ld_query_col(st, "retrans_rate");
+	c->changed = ld_query_col(st, "changed_ts_ns");
+	c->evicted = ld_query_col(st, "evicted_ns");
 }
 
-static void report_row_read(sqlite3_stmt *st, const struct report_cols *c, struct lc_report_row *r)
+static void report_row_read(const struct ld_query *st, const struct report_cols *c, struct lc_report_row *r)
 {
 	const char *t;
 
-	t = c->cidr >= 0 ? lc_col_text(st, c->cidr) : NULL;
+	t = c->cidr >= 0 ? ld_query_text(st, c->cidr) : NULL;
 	snprintf(r->cidr, sizeof(r->cidr), "%s", t ? t : "?");
-	t = c->origin >= 0 ? lc_col_text(st, c->origin) : NULL;
+	t = c->origin >= 0 ? ld_query_text(st, c->origin) : NULL;
 	snprintf(r->origin, sizeof(r->origin), "%s", t ? t : "?");
 	r->prefix_id = col_i64(st, c->prefix_id);
 	r->conns_total = col_i64(st, c->conns_total);
 	r->conns_1h = col_i64(st, c->conns_1h);
 	for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 		r->val[p] = (uint32_t)col_i64(st, c->val[p]);
-		if (c->bmin[p] >= 0 && !lc_col_null(st, c->bmin[p])) {
+		if (c->bmin[p] >= 0 && ld_query_type(st, c->bmin[p]) != LD_COL_NULL) {
 			r->bound[p].set = true;
 			r->bound[p].min = (uint32_t)col_i64(st, c->bmin[p]);
 			r->bound[p].max = (uint32_t)col_i64(st, c->bmax[p]);
 		}
-		r->pinned[p] = c->pin[p] >= 0 && !lc_col_null(st, c->pin[p]);
+		r->pinned[p] = c->pin[p] >= 0 && ld_query_type(st, c->pin[p]) != LD_COL_NULL;
 		if (r->pinned[p])
 			r->val[p] = (uint32_t)col_i64(st, c->pin[p]);
 	}
@@ -252,66 +226,51 @@ struct agg_job {
 	struct lc_report_row *row;
 	size_t from, to;
 	int64_t hour_ago;
-	int rc;         /* SQLITE_DONE when all went well */
-	char err[256];
+	int rc;         /* 0 when all went well, else a store error code */
+	char err[256];  /* then SQLite's message */
 	pthread_t tid;
 };
 
 static void *agg_worker(void *arg)
 {
 	struct agg_job *j = arg;
-	struct agg_stmts st = { 0 };
-	sqlite3 *db = NULL;
+	struct agg_queries q = { 0 };
+	struct ld_db *db = NULL;
 
-	j->rc = lc_db_connect(j->path, false, &db);
-	if (j->rc == SQLITE_OK)
-		j->rc = sqlite3_prepare_v2(db, TOTALS_SQL, -1, &st.totals, NULL);
-	if (j->rc == SQLITE_OK)
-		j->rc = sqlite3_prepare_v2(db, ARM_SQL, -1, &st.arm, NULL);
-	if (j->rc == SQLITE_OK) {
-		j->rc = SQLITE_DONE;
-		for (size_t i = j->from; i < j->to && j->rc == SQLITE_DONE; i++)
-			j->rc = add_aggregates(&st, &j->row[i], j->hour_ago);
-	}
-	if (j->rc != SQLITE_DONE)
-		snprintf(j->err, sizeof(j->err), "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(j->rc));
-	sqlite3_finalize(st.totals);
-	sqlite3_finalize(st.arm);
-	sqlite3_close(db);
+	j->rc = ld_db_connect(j->path, &db, j->err, sizeof(j->err));
+	if (!j->rc)
+		j->rc = ld_query_open(db, LD_Q_AGG_TOTALS, "aggregates", &q.totals);
+	if (!j->rc)
+		j->rc = ld_query_open(db, LD_Q_AGG_ARM, "aggregates", &q.arm);
+	for (size_t i = j->from; !j->rc && i < j->to; i++)
+		j->rc = add_aggregates(&q, &j->row[i], j->hour_ago);
+	if (j->rc && db)
+		snprintf(j->err, sizeof(j->err), "%s", ld_db_sqlmsg(db));
+	ld_query_close(q.totals);
+	ld_query_close(q.arm);
+	ld_db_close(db);
 	return NULL;
+}
+
+/* Which learnable parameters have no effect here, from the saved model rows
+ * (rows sorted by prefix id).  Best effort: an unreadable state says nothing. */
+static int no_effect_model(void *ctx, int64_t prefix_id, const struct learnd_model_row *rows, size_t n)
+{
+	const struct lc_report_rows *all = ctx;
+	struct lc_report_row key = { .prefix_id = prefix_id }, *r;
+	unsigned bits;
+
+	r = bsearch(&key, all->row, all->n, sizeof(all->row[0]), cmp_prefix_id);
+	if (!r)
+		return 0;
+	bits = learnd_model_rows_no_effect(rows, n);
+	for (int p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++)
+		r->no_effect[p] = bits & (1u << p) && r->bound[p].set && r->bound[p].min != r->bound[p].max;
+	return 0;
 }
 
 /* Up to 4 workers for large databases: reading the aggregates is most of a
  * report's time, and each prefix's rows are independent. */
-/* Which learnable parameters have no effect here, from the saved model rows
- * (rows sorted by prefix id).  Best effort: an unreadable state says nothing. */
-static void load_no_effect(sqlite3 *db, struct lc_report_rows *rows)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(db, "SELECT prefix_id, format, nrows, rows FROM model_state", -1, &st, NULL) != SQLITE_OK)
-		return;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct lc_report_row key = { .prefix_id = sqlite3_column_int64(st, 0) }, *r;
-		size_t n = (size_t)sqlite3_column_int64(st, 2);
-		const void *blob = sqlite3_column_blob(st, 3);
-		unsigned bits;
-
-		if (sqlite3_column_int64(st, 1) != ((int64_t)sizeof(struct learnd_model_row) << 8 | 1) || !blob ||
-		    (size_t)sqlite3_column_bytes(st, 3) != n * sizeof(struct learnd_model_row))
-			continue;
-		r = bsearch(&key, rows->row, rows->n, sizeof(rows->row[0]), cmp_prefix_id);
-		if (!r)
-			continue;
-		bits = learnd_model_rows_no_effect(blob, n);
-		r->no_effect[LEARND_PARAM_IW] = bits & (1u << LEARND_PARAM_IW) && r->bound[LEARND_PARAM_IW].set &&
-				      r->bound[LEARND_PARAM_IW].min != r->bound[LEARND_PARAM_IW].max;
-		r->no_effect[LEARND_PARAM_RWND] = bits & (1u << LEARND_PARAM_RWND) && r->bound[LEARND_PARAM_RWND].set &&
-					r->bound[LEARND_PARAM_RWND].min != r->bound[LEARND_PARAM_RWND].max;
-	}
-	sqlite3_finalize(st);
-}
-
 static int load_aggregates(struct lc *lc, struct lc_report_rows *rows)
 {
 	struct agg_job job[4];
@@ -334,9 +293,9 @@ static int load_aggregates(struct lc *lc, struct lc_report_rows *rows)
 	for (size_t t = 1; t < nj; t++)
 		pthread_join(job[t].tid, NULL);
 	for (size_t t = 0; t < nj && !rc; t++) {
-		if (job[t].rc == SQLITE_DONE)
+		if (!job[t].rc)
 			continue;
-		if ((job[t].rc & 0xff) == SQLITE_CORRUPT || (job[t].rc & 0xff) == SQLITE_NOTADB)
+		if (job[t].rc == LD_DB_REFUSED)
 			rc = lc_fail(lc, LC_EXIT_USAGE, "database %s is corrupt (aggregates: %s)", lc->db, job[t].err);
 		else
 			rc = lc_fail(lc, LC_EXIT_FAIL, "database %s: aggregates: %s", lc->db, job[t].err);
@@ -347,54 +306,51 @@ static int load_aggregates(struct lc *lc, struct lc_report_rows *rows)
 int lc_report_load(struct lc *lc, struct lc_report_rows *rows, const struct learnd_key *filter, bool with_evicted)
 {
 	struct report_cols rcols;
-	sqlite3 *db;
-	sqlite3_stmt *st;
+	struct ld_db *db;
+	struct ld_query *st;
 	int rc;
 
 	memset(rows, 0, sizeof(*rows));
 	rc = lc_db_open(lc, false, &db);
 	if (rc)
 		return rc;
-	rc = lc_db_prepare(lc, db, REPORT_SQL, &st);
+	rc = ld_query_open(db, LD_Q_REPORT, "report", &st);
 	if (rc) {
-		lc_db_close(db);
+		rc = lc_db_fail(lc, db, rc);
+		ld_db_close(db);
 		return rc;
 	}
 	report_cols_find(st, &rcols);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = ld_query_next(st)) == 1) {
 		struct lc_report_row *r;
 		char err[128];
 
 		/* evicted at the cap: history only, no longer in the map (a spray of
 		 * addresses leaves thousands of them) */
-		if (!with_evicted && rcols.evicted >= 0 && !lc_col_null(st, rcols.evicted))
+		if (!with_evicted && rcols.evicted >= 0 && ld_query_type(st, rcols.evicted) != LD_COL_NULL)
 			continue;
 		r = add_row(rows);
 
-		if (!r) {
-			rc = SQLITE_NOMEM;
+		if (!r)
 			break;
-		}
 		report_row_read(st, &rcols, r);
 		if (ld_cidr_parse(r->cidr, &r->key, err, sizeof(err)))
 			memset(&r->key, 0, sizeof(r->key)); /* sorts first; shown as stored */
 		if (filter && !ld_key_contains(filter, &r->key))
 			rows->n--;
 	}
-	if (rc != SQLITE_DONE) {
-		rc = rc == SQLITE_NOMEM ? lc_fail(lc, LC_EXIT_FAIL, "out of memory") : lc_db_error(lc, db, rc, "report");
+	if (rc) {
+		rc = rc > 0 ? lc_fail(lc, LC_EXIT_FAIL, "out of memory") : lc_db_fail(lc, db, rc);
 		lc_report_free(rows);
-	} else {
-		rc = 0;
 	}
-	sqlite3_finalize(st);
+	ld_query_close(st);
 	if (!rc && rows->n) {
 		/* in prefix id order, the aggregates' primary key order: each page of
 		 * the table is then read once, not once per prefix on it */
 		qsort(rows->row, rows->n, sizeof(rows->row[0]), cmp_prefix_id);
-		load_no_effect(db, rows);
+		ld_db_models(db, no_effect_model, rows);
 	}
-	lc_db_close(db);
+	ld_db_close(db);
 	if (!rc && rows->n) {
 		rc = load_aggregates(lc, rows);
 		if (rc)

@@ -2,8 +2,9 @@
 /*
  * learnctl show PREFIX: the summary row, the pin, every value tried per
  * parameter (samples, mean cost, 95% interval), the current slots and shares,
- * and the decision history with reasons.  The SQL is at the top; rows are
- * rendered by column name, so added columns show up without code changes.
+ * and the decision history with reasons.  The queries are the store's
+ * (query.h: LD_Q_SHOW_*); rows are rendered by column name, so added columns
+ * show up without code changes.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,138 +13,127 @@
 #include <string.h>
 #include "param.h"
 #include "cidr.h"
-#include "ctldb.h"
+#include "query.h"
 #include "jsonw.h"
 #include "model.h"
 #include "learnctl.h"
 #include "report.h"
 #include "table.h"
 
-/* ?1 = cidr.  Each may be adapted to the schema without touching the code below. */
-static const char SQL_SUMMARY[] = "SELECT * FROM v_prefix_summary WHERE cidr = ?1";
-static const char SQL_PIN[] = "SELECT iw, rwnd, syn_rto_ms, base_rtt_us, ts_ns, who FROM pins WHERE cidr = ?1";
-/* v_value_stats plus a 95% interval of the mean connection time, which needs
- * cost_sum2 (not in the view): half-width 1.96 * sqrt(var / k). */
-static const char SQL_VALUES[] =
-	"SELECT v.param, v.value, v.samples, v.failed, round(v.mean_cost, 1) AS mean_ms, "
-	"round(1.96 * lc_sqrt((a.s2 / a.k - v.mean_cost * v.mean_cost) / a.k), 1) AS ci95_ms, "
-	"round(v.mean_handshake_ms, 1) AS handshake_ms, round(v.retrans_rate, 4) AS retrans_rate "
-	"FROM v_value_stats v JOIN (SELECT a.param, a.value, sum(a.cost_sum2) AS s2, "
-	"nullif(sum(a.n) - sum(a.failed), 0) AS k FROM aggregates a JOIN prefixes p ON p.id = a.prefix_id "
-	"WHERE p.cidr = ?1 GROUP BY a.param, a.value) a ON a.param = v.param AND a.value = v.value "
-	"WHERE v.cidr = ?1 ORDER BY v.param, v.value";
-static const char SQL_SLOTS[] = "SELECT * FROM v_slots WHERE cidr = ?1 ORDER BY slot";
-/* The bounds and the model state learnd saved: what each parameter does here. */
-static const char SQL_MODEL[] =
-	"SELECT p.iw_min, p.iw_max, p.rwnd_min, p.rwnd_max, p.syn_rto_ms_min, p.syn_rto_ms_max, "
-	"p.base_rtt_us_min, p.base_rtt_us_max, m.format, m.nrows, m.rows "
-	"FROM prefixes p LEFT JOIN model_state m ON m.prefix_id = p.id WHERE p.cidr = ?1";
-static const char SQL_DECISIONS[] = "SELECT * FROM v_decisions WHERE cidr = ?1 ORDER BY ts_ns DESC LIMIT ?2";
-
-/* One column value into JSON, by its SQLite type. */
-static void json_col(struct jw *w, sqlite3_stmt *st, int i)
+/* One column value into JSON, by its type. */
+static void json_col(struct jw *w, const struct ld_query *q, int i)
 {
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER: jw_i64(w, sqlite3_column_int64(st, i)); break;
-	case SQLITE_FLOAT: jw_dbl(w, sqlite3_column_double(st, i)); break;
-	case SQLITE_NULL: jw_null(w); break;
-	default: jw_str(w, (const char *)sqlite3_column_text(st, i)); break;
+	switch (ld_query_type(q, i)) {
+	case LD_COL_INT: jw_i64(w, ld_query_int(q, i)); break;
+	case LD_COL_FLOAT: jw_dbl(w, ld_query_dbl(q, i)); break;
+	case LD_COL_NULL: jw_null(w); break;
+	default: jw_str(w, ld_query_text(q, i)); break;
 	}
 }
 
-static void json_row(struct jw *w, sqlite3_stmt *st, const char *skip)
+static void json_row(struct jw *w, const struct ld_query *q, const char *skip)
 {
 	jw_obj(w);
-	for (int i = 0; i < sqlite3_column_count(st); i++) {
-		if (skip && !strcmp(sqlite3_column_name(st, i), skip))
+	for (int i = 0; i < ld_query_ncols(q); i++) {
+		if (skip && !strcmp(ld_query_name(q, i), skip))
 			continue;
-		jw_key(w, sqlite3_column_name(st, i));
-		json_col(w, st, i);
+		jw_key(w, ld_query_name(q, i));
+		json_col(w, q, i);
 	}
 	jw_end(w);
 }
 
 /* Text rendering of one column: integers named *_ts_ns / ts_ns as UTC times. */
-static void text_col(sqlite3_stmt *st, int i, char *buf, size_t len)
+static void text_col(const struct ld_query *q, int i, char *buf, size_t len)
 {
-	const char *name = sqlite3_column_name(st, i);
+	const char *name = ld_query_name(q, i);
 	size_t nl = strlen(name);
 
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL: snprintf(buf, len, "-"); break;
-	case SQLITE_INTEGER:
+	switch (ld_query_type(q, i)) {
+	case LD_COL_NULL: snprintf(buf, len, "-"); break;
+	case LD_COL_INT:
 		if (nl >= 3 && !strcmp(name + nl - 3, "_ns")) /* every *_ns is a CLOCK_REALTIME time */
-			lc_fmt_time(sqlite3_column_int64(st, i), buf, len);
+			lc_fmt_time(ld_query_int(q, i), buf, len);
 		else
-			snprintf(buf, len, "%lld", (long long)sqlite3_column_int64(st, i));
+			snprintf(buf, len, "%lld", (long long)ld_query_int(q, i));
 		break;
-	case SQLITE_FLOAT: snprintf(buf, len, "%.4g", sqlite3_column_double(st, i)); break;
-	default: lc_text_clean((const char *)sqlite3_column_text(st, i), buf, len); break;
+	case LD_COL_FLOAT: snprintf(buf, len, "%.4g", ld_query_dbl(q, i)); break;
+	default: lc_text_clean(ld_query_text(q, i), buf, len); break;
 	}
 }
 
-/* A list query as an aligned text table: widths from the data (these lists are
- * short: one prefix). */
-static int text_list(struct lc *lc, sqlite3 *db, sqlite3_stmt *st, const char *skip)
+/* The cells of every row of q, as text_col renders them, and each column's
+ * width (at least its name's): 0, 1 (out of memory) or the query's error. */
+struct text_cells {
+	char **cell;
+	size_t nrows, cap;
+	int *w;
+};
+
+static int text_cells_read(struct ld_query *q, int n, struct text_cells *c)
 {
-	int n = sqlite3_column_count(st), rc;
-	size_t nrows = 0, cap = 0;
-	char **cells = NULL;
-	int *w = calloc((size_t)n + 1, sizeof(*w));
+	int rc;
 
-	if (!w)
-		return lc_fail(lc, LC_EXIT_FAIL, "out of memory");
 	for (int i = 0; i < n; i++)
-		w[i] = (int)strlen(sqlite3_column_name(st, i));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nrows + 1) * (size_t)n > cap) {
-			size_t ncap = cap ? cap * 2 : (size_t)n * 16;
-			char **nc = realloc(cells, ncap * sizeof(*nc));
+		c->w[i] = (int)strlen(ld_query_name(q, i));
+	while ((rc = ld_query_next(q)) == 1) {
+		if ((c->nrows + 1) * (size_t)n > c->cap) {
+			size_t ncap = c->cap ? c->cap * 2 : (size_t)n * 16;
+			char **nc = realloc(c->cell, ncap * sizeof(*nc));
 
-			if (!nc) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			cells = nc;
-			cap = ncap;
+			if (!nc)
+				return 1;
+			c->cell = nc;
+			c->cap = ncap;
 		}
 		for (int i = 0; i < n; i++) {
 			char buf[512];
 
-			text_col(st, i, buf, sizeof(buf));
-			cells[nrows * (size_t)n + (size_t)i] = strdup(buf);
-			if ((int)strlen(buf) > w[i])
-				w[i] = (int)strlen(buf);
+			text_col(q, i, buf, sizeof(buf));
+			c->cell[c->nrows * (size_t)n + (size_t)i] = strdup(buf);
+			if ((int)strlen(buf) > c->w[i])
+				c->w[i] = (int)strlen(buf);
 		}
-		nrows++;
+		c->nrows++;
 	}
-	if (rc == SQLITE_DONE) {
-		if (!nrows) {
-			printf("  (none)\n");
-		} else {
-			printf(" ");
-			for (int i = 0; i < n; i++)
-				if (!skip || strcmp(sqlite3_column_name(st, i), skip))
-					printf(" %-*s", w[i], sqlite3_column_name(st, i));
-			printf("\n");
-			for (size_t r = 0; r < nrows; r++) {
-				printf(" ");
-				for (int i = 0; i < n; i++) {
-					const char *c = cells[r * (size_t)n + (size_t)i];
+	return rc;
+}
 
-					if (!skip || strcmp(sqlite3_column_name(st, i), skip))
-						printf(" %-*s", i == n - 1 ? 0 : w[i], c ? c : "?");
-				}
-				printf("\n");
+/* A list query as an aligned text table: widths from the data (these lists are
+ * short: one prefix). */
+static int text_list(struct lc *lc, struct ld_db *db, struct ld_query *q, const char *skip)
+{
+	int n = ld_query_ncols(q), rc;
+	struct text_cells c = { .w = calloc((size_t)n + 1, sizeof(int)) };
+
+	if (!c.w)
+		return lc_fail(lc, LC_EXIT_FAIL, "out of memory");
+	rc = text_cells_read(q, n, &c);
+	if (!rc && !c.nrows) {
+		printf("  (none)\n");
+	} else if (!rc) {
+		printf(" ");
+		for (int i = 0; i < n; i++)
+			if (!skip || strcmp(ld_query_name(q, i), skip))
+				printf(" %-*s", c.w[i], ld_query_name(q, i));
+		printf("\n");
+		for (size_t r = 0; r < c.nrows; r++) {
+			printf(" ");
+			for (int i = 0; i < n; i++) {
+				const char *cell = c.cell[r * (size_t)n + (size_t)i];
+
+				if (!skip || strcmp(ld_query_name(q, i), skip))
+					printf(" %-*s", i == n - 1 ? 0 : c.w[i], cell ? cell : "?");
 			}
+			printf("\n");
 		}
 	}
-	for (size_t k = 0; k < nrows * (size_t)n; k++)
-		free(cells[k]);
-	free(cells);
-	free(w);
-	if (rc != SQLITE_DONE)
-		return rc == SQLITE_NOMEM ? lc_fail(lc, LC_EXIT_FAIL, "out of memory") : lc_db_error(lc, db, rc, "show");
+	for (size_t k = 0; k < c.nrows * (size_t)n; k++)
+		free(c.cell[k]);
+	free(c.cell);
+	free(c.w);
+	if (rc)
+		return rc > 0 ? lc_fail(lc, LC_EXIT_FAIL, "out of memory") : lc_db_fail(lc, db, rc);
 	return 0;
 }
 
@@ -152,37 +142,32 @@ static int text_list(struct lc *lc, sqlite3 *db, sqlite3_stmt *st, const char *s
  * same model code learnd runs reads the saved state back (rows in the format
  * of this build; other formats: the status without the evidence).
  */
-static int prep(struct lc *lc, sqlite3 *db, const char *sql, const char *cidr, long limit, sqlite3_stmt **st);
+static void params_model(void *ctx, const struct learnd_bound bound[LEARND_PARAM__MAX],
+			 const struct learnd_model_row *rows, size_t n)
+{
+	struct learnd_model *m = ctx;
+	struct learnd_model_cfg cfg;
 
-static int show_params(struct lc *lc, sqlite3 *db, const char *cidr, struct jw *w)
+	learnd_model_cfg_default(&cfg);
+	for (int i = 0; i < LEARND_PARAM__MAX; i++)
+		if (bound[i].mode != LEARND_BOUND_UNSET)
+			cfg.bound[i] = bound[i];
+	if (learnd_model_init(m, &cfg))
+		learnd_model_cfg_default(&cfg), learnd_model_init(m, &cfg);
+	if (rows)
+		learnd_model_import(m, rows, n);
+}
+
+static int show_params(struct lc *lc, struct ld_db *db, const char *cidr, struct jw *w)
 {
 	static struct learnd_model m; /* big: not on the stack */
-	struct learnd_model_cfg cfg;
-	sqlite3_stmt *st = NULL;
-	int rc = prep(lc, db, SQL_MODEL, cidr, 0, &st);
+	bool found;
+	int rc = ld_db_prefix_model(db, cidr, &found, params_model, &m);
 
 	if (rc)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "show");
-	}
-	learnd_model_cfg_default(&cfg);
-	for (int i = 0; i < LEARND_PARAM__MAX; i++) {
-		struct learnd_bound *b = &cfg.bound[i];
-
-		if (sqlite3_column_type(st, 2 * i) == SQLITE_NULL)
-			continue;
-		b->min = (uint32_t)sqlite3_column_int64(st, 2 * i);
-		b->max = (uint32_t)sqlite3_column_int64(st, 2 * i + 1);
-		b->mode = b->min == b->max ? LEARND_BOUND_FIXED : LEARND_BOUND_LEARN;
-	}
-	if (learnd_model_init(&m, &cfg))
-		learnd_model_cfg_default(&cfg), learnd_model_init(&m, &cfg);
-	if (sqlite3_column_int64(st, 8) == ((int64_t)sizeof(struct learnd_model_row) << 8 | 1) &&
-	    (size_t)sqlite3_column_bytes(st, 10) == (size_t)sqlite3_column_int64(st, 9) * sizeof(struct learnd_model_row))
-		learnd_model_import(&m, sqlite3_column_blob(st, 10), (size_t)sqlite3_column_int64(st, 9));
+		return lc_db_fail(lc, db, rc);
+	if (!found)
+		return 0;
 	if (lc->fmt == LC_JSON) {
 		jw_key(w, "parameters");
 		jw_obj(w);
@@ -205,7 +190,6 @@ static int show_params(struct lc *lc, sqlite3 *db, const char *cidr, struct jw *
 	}
 	if (lc->fmt == LC_JSON)
 		jw_end(w);
-	sqlite3_finalize(st);
 	return 0;
 }
 
@@ -227,55 +211,48 @@ static int show_opt(struct lc *lc, void *st, int id, const char *arg)
 	return 0;
 }
 
-static int prep(struct lc *lc, sqlite3 *db, const char *sql, const char *cidr, long limit, sqlite3_stmt **st)
+/* Query which for cidr, stepped to its first row, to fn (row: whether there
+ * is one).  0 or an exit status. */
+typedef int (*show_row_fn)(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w);
+
+static int show_one(struct lc *lc, struct ld_db *db, enum ld_q which, const char *what, const char *cidr,
+		    struct jw *w, show_row_fn fn)
 {
-	int rc = lc_db_prepare(lc, db, sql, st);
+	struct ld_query *q;
+	int rc = ld_query_open(db, which, what, &q);
 
 	if (rc)
-		return rc;
-	sqlite3_bind_text(*st, 1, cidr, -1, SQLITE_TRANSIENT);
-	if (sqlite3_bind_parameter_count(*st) >= 2)
-		sqlite3_bind_int64(*st, 2, limit > 0 ? limit : -1);
-	return 0;
+		return lc_db_fail(lc, db, rc);
+	ld_query_bind_text(q, 1, cidr);
+	rc = ld_query_next(q);
+	rc = rc < 0 ? lc_db_fail(lc, db, rc) : fn(lc, q, rc == 1, cidr, w);
+	ld_query_close(q);
+	return rc;
 }
 
 /* The prefixes row (starting the JSON object), or an exit status: 2 for a
  * prefix the database does not have. */
-static int show_summary(struct lc *lc, sqlite3 *db, const char *cidr, struct jw *w)
+static int summary_row(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = prep(lc, db, SQL_SUMMARY, cidr, 0, &st);
-
-	if (rc)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
+	if (!row)
 		return lc_fail(lc, LC_EXIT_USAGE, "unknown prefix %s: not in the database (learnctl report lists them)", cidr);
-	}
-	if (rc != SQLITE_ROW) {
-		rc = lc_db_error(lc, db, rc, "show");
-		sqlite3_finalize(st);
-		return rc;
-	}
 	if (lc->fmt == LC_JSON) {
 		jw_init(w, stdout, lc->pretty);
 		jw_obj(w);
 		jw_kv_str(w, "prefix", cidr);
 		jw_key(w, "summary");
-		json_row(w, st, NULL);
+		json_row(w, q, NULL);
 	} else {
 		char buf[512];
 
 		printf("%s\n", cidr);
-		for (int i = 0; i < sqlite3_column_count(st); i++) {
-			if (!strcmp(sqlite3_column_name(st, i), "cidr"))
+		for (int i = 0; i < ld_query_ncols(q); i++) {
+			if (!strcmp(ld_query_name(q, i), "cidr"))
 				continue;
-			text_col(st, i, buf, sizeof(buf));
-			printf("  %-18s %s\n", sqlite3_column_name(st, i), buf);
+			text_col(q, i, buf, sizeof(buf));
+			printf("  %-18s %s\n", ld_query_name(q, i), buf);
 		}
 	}
-	sqlite3_finalize(st);
 	return 0;
 }
 
@@ -310,67 +287,61 @@ static int show_estimate(struct lc *lc, const struct learnd_key *key, const char
 	return 0;
 }
 
-static int show_pin(struct lc *lc, sqlite3 *db, const char *cidr, struct jw *w)
+static int pin_row(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = prep(lc, db, SQL_PIN, cidr, 0, &st);
-
-	if (rc)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = lc_db_error(lc, db, rc, "pins");
-		sqlite3_finalize(st);
-		return rc;
-	}
+	(void)cidr;
 	if (lc->fmt == LC_JSON) {
 		jw_key(w, "pin");
-		if (rc == SQLITE_ROW)
-			json_row(w, st, NULL);
+		if (row)
+			json_row(w, q, NULL);
 		else
 			jw_null(w);
-	} else if (rc == SQLITE_ROW) {
+	} else if (row) {
 		char buf[128];
 
-		printf("pinned by %s at ", lc_col_text(st, 5) ? lc_col_text(st, 5) : "?");
-		lc_fmt_time(sqlite3_column_int64(st, 4), buf, sizeof(buf));
+		printf("pinned by %s at ", ld_query_text(q, 5) ? ld_query_text(q, 5) : "?");
+		lc_fmt_time(ld_query_int(q, 4), buf, sizeof(buf));
 		printf("%s:", buf);
 		for (int i = 0; i < 4; i++)
-			if (!lc_col_null(st, i))
-				printf(" %s=%lld", sqlite3_column_name(st, i), (long long)sqlite3_column_int64(st, i));
+			if (ld_query_type(q, i) != LD_COL_NULL)
+				printf(" %s=%lld", ld_query_name(q, i), (long long)ld_query_int(q, i));
 		printf("\n");
 	}
-	sqlite3_finalize(st);
 	return 0;
 }
 
 /* Values tried, slots in force, the last decisions. */
-static int show_lists(struct lc *lc, sqlite3 *db, const char *cidr, long decisions, struct jw *w)
+static int show_lists(struct lc *lc, struct ld_db *db, const char *cidr, long decisions, struct jw *w)
 {
-	static const char *const lists[] = { SQL_VALUES, SQL_SLOTS, SQL_DECISIONS };
+	static const enum ld_q lists[] = { LD_Q_SHOW_VALUES, LD_Q_SHOW_SLOTS, LD_Q_SHOW_DECISIONS };
 	static const char *const list_names[] = { "values", "slots", "decisions" };
 	static const char *const list_titles[] = { "values tried (mean connection time in ms, \u00b1 ci95_ms for 95%)",
 						   "slots in force", "decisions (newest first)" };
-	sqlite3_stmt *st = NULL;
+	struct ld_query *q = NULL;
 	int rc = 0;
 
 	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]) && !rc; k++) {
-		rc = prep(lc, db, lists[k], cidr, decisions, &st);
-		if (rc)
+		rc = ld_query_open(db, lists[k], "show", &q);
+		if (rc) {
+			rc = lc_db_fail(lc, db, rc);
 			break;
+		}
+		ld_query_bind_text(q, 1, cidr);
+		if (ld_query_nparams(q) >= 2)
+			ld_query_bind_int(q, 2, decisions > 0 ? decisions : -1);
 		if (lc->fmt == LC_JSON) {
 			jw_key(w, list_names[k]);
 			jw_arr(w);
-			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-				json_row(w, st, "cidr");
+			while ((rc = ld_query_next(q)) == 1)
+				json_row(w, q, "cidr");
 			jw_end(w);
-			rc = rc == SQLITE_DONE ? 0 : lc_db_error(lc, db, rc, "show");
+			rc = rc ? lc_db_fail(lc, db, rc) : 0;
 		} else {
 			printf("\n%s:\n", list_titles[k]);
-			rc = text_list(lc, db, st, "cidr");
+			rc = text_list(lc, db, q, "cidr");
 		}
-		sqlite3_finalize(st);
-		st = NULL;
+		ld_query_close(q);
+		q = NULL;
 	}
 	return rc;
 }
@@ -381,7 +352,7 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 	struct show_opts o = { .decisions = 20 };
 	struct learnd_key key;
 	char cidr[LD_CIDR_STRLEN], err[256];
-	sqlite3 *db;
+	struct ld_db *db;
 	struct jw w;
 	int first, rc;
 
@@ -396,13 +367,13 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 	rc = lc_db_open(lc, false, &db);
 	if (rc)
 		return rc;
-	rc = show_summary(lc, db, cidr, &w);
+	rc = show_one(lc, db, LD_Q_SHOW_SUMMARY, "show", cidr, &w, summary_row);
 	if (!rc)
 		rc = show_estimate(lc, &key, cidr, &w);
 	if (!rc)
 		rc = show_params(lc, db, cidr, &w);
 	if (!rc)
-		rc = show_pin(lc, db, cidr, &w);
+		rc = show_one(lc, db, LD_Q_SHOW_PIN, "pins", cidr, &w, pin_row);
 	if (!rc)
 		rc = show_lists(lc, db, cidr, o.decisions, &w);
 	if (!rc && lc->fmt == LC_JSON) {
@@ -410,6 +381,6 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 		if (jw_finish(&w))
 			rc = lc_fail(lc, LC_EXIT_FAIL, "cannot write the output");
 	}
-	lc_db_close(db);
+	ld_db_close(db);
 	return rc;
 }

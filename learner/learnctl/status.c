@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cidr.h"
-#include "ctldb.h"
+#include "query.h"
 #include "dpinfo.h"
 #include "jsonw.h"
 #include "clock.h"
@@ -22,7 +22,7 @@
  * the TTL means its writes fail (disk full, read-only, I/O errors).  The
  * daemon table cannot say so itself, it is written by the failing
  * transaction.  Returns the database tick's age, or -1 when it is not stale. */
-static int64_t db_stale_ns(struct lc_dp *dp, const struct lc_db_facts *f)
+static int64_t db_stale_ns(struct lc_dp *dp, const struct ld_db_facts *f)
 {
 	int64_t hb_age, age;
 
@@ -183,7 +183,7 @@ static void json_dataplane(struct jw *w, struct lc *lc, struct lc_dp *dp)
 	jw_end(w);
 }
 
-static void json_database(struct jw *w, struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
+static void json_database(struct jw *w, struct lc *lc, struct lc_dp *dp, const struct ld_db_facts *f, const char *db_err)
 {
 	jw_key(w, "database");
 	jw_obj(w);
@@ -241,7 +241,7 @@ static void json_config(struct jw *w, struct lc *lc)
 }
 
 /* The status object: learnd, dataplane, database, config. */
-static void status_json(struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
+static void status_json(struct lc *lc, struct lc_dp *dp, const struct ld_db_facts *f, const char *db_err)
 {
 	struct jw w;
 
@@ -329,7 +329,7 @@ static void text_dataplane(struct lc *lc, const struct lc_dp *dp)
 	}
 }
 
-static void text_database(struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
+static void text_database(struct lc *lc, struct lc_dp *dp, const struct ld_db_facts *f, const char *db_err)
 {
 	if (f->ok) {
 		char last[40];
@@ -383,7 +383,7 @@ static void text_config(struct lc *lc)
 	}
 }
 
-static void status_text(struct lc *lc, struct lc_dp *dp, const struct lc_db_facts *f, const char *db_err)
+static void status_text(struct lc *lc, struct lc_dp *dp, const struct ld_db_facts *f, const char *db_err)
 {
 	text_learnd(lc, dp);
 	text_dataplane(lc, dp);
@@ -393,7 +393,7 @@ static void status_text(struct lc *lc, struct lc_dp *dp, const struct lc_db_fact
 
 int cmd_status(struct lc *lc, int argc, char **argv)
 {
-	struct lc_db_facts f;
+	struct ld_db_facts f;
 	struct lc_dp dp;
 	int first, rc, dbrc;
 	char db_err[1024] = "";

@@ -161,51 +161,47 @@ void tab_null(struct tab *t)
 		text_cell(t, c, "-");
 }
 
+/* JSON: the key of the next column, NULL when it is not shown. */
+static const char *json_key(struct tab *t)
+{
+	int c;
+
+	return next_col(t, &c) ? t->cols[c].name : NULL;
+}
+
+/* Numbers are cells like text in CSV and text format (tab_str). */
 void tab_i64(struct tab *t, int64_t v)
 {
 	char buf[32];
-	int c;
+	const char *k;
 
-	if (!next_col(t, &c))
-		return;
-	if (t->fmt == LC_JSON) {
-		jw_kv_i64(&t->jw, t->cols[c].name, v);
-		return;
-	}
-	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	if (t->fmt == LC_CSV) {
-		csv_sep(t, c);
-		fputs(buf, t->f);
-	} else {
-		text_cell(t, c, buf);
+	if (t->fmt != LC_JSON) {
+		snprintf(buf, sizeof(buf), "%" PRId64, v);
+		tab_str(t, buf);
+	} else if ((k = json_key(t))) {
+		jw_kv_i64(&t->jw, k, v);
 	}
 }
 
 void tab_dbl(struct tab *t, double v, const char *text)
 {
 	char buf[48];
-	int c;
+	const char *k;
 
-	if (!next_col(t, &c))
-		return;
 	if (t->fmt == LC_JSON) {
-		jw_kv_dbl(&t->jw, t->cols[c].name, v);
+		if ((k = json_key(t)))
+			jw_kv_dbl(&t->jw, k, v);
 		return;
 	}
-	if (t->fmt == LC_CSV) {
-		csv_sep(t, c);
-		if (isfinite(v))
-			fprintf(t->f, "%.10g", v);
-		return;
+	/* CSV: the number in full, never the text; NaN: empty / "-" */
+	if (t->fmt == LC_CSV || !text) {
+		text = NULL;
+		if (isfinite(v)) {
+			snprintf(buf, sizeof(buf), t->fmt == LC_CSV ? "%.10g" : "%.3g", v);
+			text = buf;
+		}
 	}
-	if (!text) {
-		if (isfinite(v))
-			snprintf(buf, sizeof(buf), "%.3g", v);
-		else
-			snprintf(buf, sizeof(buf), "-");
-		text = buf;
-	}
-	text_cell(t, c, text);
+	tab_str(t, text);
 }
 
 void tab_row_end(struct tab *t)
@@ -235,38 +231,38 @@ int tab_end(struct tab *t)
 	return fflush(t->f) || ferror(t->f) ? -EIO : 0;
 }
 
-#include <sqlite3.h>
 #include <stdlib.h>
+#include "query.h"
 
-int tab_from_stmt(FILE *f, enum lc_fmt fmt, bool pretty, struct sqlite3_stmt *st, long *nrows)
+int tab_from_query(FILE *f, enum lc_fmt fmt, bool pretty, struct ld_query *q, long *nrows)
 {
-	int n = sqlite3_column_count(st), rc;
+	int n = ld_query_ncols(q), rc;
 	struct tab_col *cols = calloc((size_t)(n ? n : 1), sizeof(*cols));
 	struct tab t;
 
 	*nrows = 0;
 	if (!cols)
-		return SQLITE_NOMEM;
+		return 1;
 	for (int i = 0; i < n; i++) {
-		cols[i].name = sqlite3_column_name(st, i);
+		cols[i].name = ld_query_name(q, i);
 		cols[i].width = 10;
 	}
 	tab_begin(&t, f, fmt, pretty, cols, n);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = ld_query_next(q)) == 1) {
 		tab_row(&t);
 		for (int i = 0; i < n; i++) {
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER: tab_i64(&t, sqlite3_column_int64(st, i)); break;
-			case SQLITE_FLOAT: tab_dbl(&t, sqlite3_column_double(st, i), NULL); break;
-			case SQLITE_NULL: tab_null(&t); break;
-			default: tab_str(&t, (const char *)sqlite3_column_text(st, i)); break;
+			switch (ld_query_type(q, i)) {
+			case LD_COL_INT: tab_i64(&t, ld_query_int(q, i)); break;
+			case LD_COL_FLOAT: tab_dbl(&t, ld_query_dbl(q, i), NULL); break;
+			case LD_COL_NULL: tab_null(&t); break;
+			default: tab_str(&t, ld_query_text(q, i)); break;
 			}
 		}
 		tab_row_end(&t);
 		(*nrows)++;
 	}
-	if (tab_end(&t) && rc == SQLITE_DONE)
-		rc = SQLITE_IOERR;
+	if (tab_end(&t) && rc == 0)
+		rc = 1;
 	free(cols);
 	return rc;
 }

@@ -45,11 +45,11 @@ void tab_row_end(struct tab *t);
 /* Returns -EIO if writing failed. */
 int tab_end(struct tab *t);
 
-/* Stream every row of a prepared statement, columns named as in the SQL
+/* Stream every row of a store query (query.h), columns named as in its SQL
  * (integers, reals, text; NULL as null / empty / "-").  Text format uses
- * width 10 per column.  Returns SQLITE_DONE or the failing sqlite3_step code;
- * *nrows gets the count. */
-struct sqlite3_stmt;
-int tab_from_stmt(FILE *f, enum lc_fmt fmt, bool pretty, struct sqlite3_stmt *st, long *nrows);
+ * width 10 per column.  Returns 0, 1 when the output could not be written (or
+ * out of memory), or the query's error code (< 0); *nrows gets the count. */
+struct ld_query;
+int tab_from_query(FILE *f, enum lc_fmt fmt, bool pretty, struct ld_query *q, long *nrows);
 
 #endif

@@ -45,6 +45,9 @@ enum stmt {
 	S__MAX,
 };
 
+/* The prefixes retention drops: evicted, and not used since ?1. */
+#define GONE "FROM prefixes WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1"
+
 static const char *const stmt_sql[S__MAX] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -86,13 +89,10 @@ static const char *const stmt_sql[S__MAX] = {
 	/* ids are never reused: the largest stays known when its row goes */
 	[S_KEEP_MAX_ID] = "INSERT OR REPLACE INTO daemon(key, value) SELECT 'max_prefix_id', max(coalesce(max(id), 0), "
 			  "coalesce((SELECT value FROM daemon WHERE key = 'max_prefix_id'), 0)) FROM prefixes",
-	[S_PRUNE_GONE_SAMPLES] = "DELETE FROM samples WHERE prefix_id IN (SELECT id FROM prefixes "
-				 "WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1)",
-	[S_PRUNE_GONE_AGGREGATES] = "DELETE FROM aggregates WHERE prefix_id IN (SELECT id FROM prefixes "
-				    "WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1)",
-	[S_PRUNE_GONE_DECISIONS] = "DELETE FROM decisions WHERE prefix_id IN (SELECT id FROM prefixes "
-				   "WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1)",
-	[S_PRUNE_GONE] = "DELETE FROM prefixes WHERE evicted_ns IS NOT NULL AND last_used_ns < ?1",
+	[S_PRUNE_GONE_SAMPLES] = "DELETE FROM samples WHERE prefix_id IN (SELECT id " GONE ")",
+	[S_PRUNE_GONE_AGGREGATES] = "DELETE FROM aggregates WHERE prefix_id IN (SELECT id " GONE ")",
+	[S_PRUNE_GONE_DECISIONS] = "DELETE FROM decisions WHERE prefix_id IN (SELECT id " GONE ")",
+	[S_PRUNE_GONE] = "DELETE " GONE,
 	[S_DATA_VERSION] = "PRAGMA data_version",
 };
 
@@ -104,9 +104,6 @@ struct ld_store {
 	char path[4096];
 };
 
-/* The row format stored in model_state.rows: the struct as this build lays it
- * out, tagged so a different layout is detected and ignored, not misread. */
-#define MODEL_FORMAT ((int64_t)sizeof(struct learnd_model_row) << 8 | 1)
 
 const char *ld_store_errmsg(const struct ld_store *h)
 {
@@ -171,6 +168,20 @@ static int pragma_int(struct ld_store *h, const char *sql, int *v)
 	}
 	sqlite3_finalize(st);
 	return sql_errno(rc);
+}
+
+/* Each row of sql to row(); its non-zero return stops and is returned. */
+static int each_row(struct ld_store *h, const char *sql, int (*row)(sqlite3_stmt *st, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h->db, sql, -1, &st, NULL), err = 0;
+
+	if (rc != SQLITE_OK)
+		return sql_errno(rc);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		err = row(st, arg);
+	sqlite3_finalize(st);
+	return err ? err : rc == SQLITE_DONE ? 0 : sql_errno(rc);
 }
 
 /* quick_check: structure of every page, not the indexes' contents (fast). */
@@ -467,12 +478,77 @@ static bool disk_full(const struct ld_store *h)
  * refusal policy of store.h (path, lock, foreign file, quick_check, version,
  * then the first write), and the single cleanup path (fail, fail_quiet) is what
  * keeps a refused file untouched. */
+/* Before SQLite opens it: learnd takes the lock (creating the file when
+ * create), the others open it to read; then the header is checked
+ * (check_file) unless the file is new.  *made: created here. */
+static int open_file(struct ld_store *h, enum ld_store_mode mode, bool create, bool *made, char *err, size_t errlen)
+{
+	int rc = 0, fd;
+
+	if (mode == LD_STORE_WRITE) {
+		/* the history says what every peer did: created readable by root only */
+		rc = lock_db(h, create, err, errlen);
+		fd = h->lock_fd;
+		*made = create && fd >= 0;
+	} else {
+		fd = open(h->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "database %s: %s", h->path, strerror(-rc));
+		}
+	}
+	if (!rc && !create)
+		rc = check_file(fd, h->path, err, errlen);
+	if (mode != LD_STORE_WRITE && fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* learnd's connection, once the file passed its checks (schema version ver):
+ * its mark, WAL, the migrations, the prepared statements. */
+static int setup_writer(struct ld_store *h, int ver, char *err, size_t errlen)
+{
+	int rc, app = 0;
+
+	/* learnd's mark, first: a file with it is learnd's (check_file) */
+	if ((rc = pragma_int(h, "PRAGMA application_id", &app)) ||
+	    (app != LD_STORE_APPLICATION_ID && (rc = exec(h, "PRAGMA application_id = " LD_STR(LD_STORE_APPLICATION_ID))))) {
+		snprintf(err, errlen, "database %s: %s", h->path, sqlite3_errmsg(h->db));
+		return rc;
+	}
+	/* WAL: readers (learnctl) never block the writer; NORMAL: a commit is durable
+	 * against a process crash, and against power loss up to the last checkpoint. */
+	/* ignore_check_constraints, on learnd's connection only: the CHECKs of
+	 * schema/ (param IN (...), origin IN (...)) are coded by SQLite as an
+	 * ephemeral b-tree opened and freed on every INSERT, which was 60% of a
+	 * tick's CPU (docs/store.md, "Intake benchmark").  learnd binds those
+	 * columns from fixed tables (param_col, the learner's origin names), so
+	 * they cannot fail here; learnctl's connections still enforce them. */
+	if ((rc = exec(h, "PRAGMA journal_mode = WAL")) || (rc = exec(h, "PRAGMA synchronous = NORMAL")) ||
+	    (rc = exec(h, "PRAGMA foreign_keys = OFF")) || (rc = exec(h, "PRAGMA ignore_check_constraints = ON"))) {
+		snprintf(err, errlen, "database %s: %s", h->path, sqlite3_errmsg(h->db));
+		return rc;
+	}
+	rc = migrate(h, ver, err, errlen);
+	if (rc)
+		return rc;
+	for (int s = 0; s < S__MAX; s++) {
+		if (sqlite3_prepare_v3(h->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &h->st[s], NULL) !=
+		    SQLITE_OK) {
+			snprintf(err, errlen, "database %s: %s (schema from another learnd?)", h->path,
+				 sqlite3_errmsg(h->db));
+			return -EILSEQ;
+		}
+	}
+	return 0;
+}
+
 int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen)
 {
 	int flags = mode == LD_STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	struct ld_store *h;
 	bool create, made = false;
-	int rc, ver = 0, app = 0, fd;
+	int rc, ver = 0;
 
 	*out = NULL;
 	rc = check_path(path, mode, &create, err, errlen);
@@ -487,22 +563,7 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 	}
 	h->lock_fd = -1;
 	snprintf(h->path, sizeof(h->path), "%s", path);
-	if (mode == LD_STORE_WRITE) {
-		/* the history says what every peer did: created readable by root only */
-		rc = lock_db(h, create, err, errlen);
-		fd = h->lock_fd;
-		made = create && fd >= 0;
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "database %s: %s", path, strerror(-rc));
-		}
-	}
-	if (!rc && !create)
-		rc = check_file(fd, path, err, errlen);
-	if (mode != LD_STORE_WRITE && fd >= 0)
-		close(fd);
+	rc = open_file(h, mode, create, &made, err, errlen);
 	if (rc)
 		goto fail_quiet;
 	rc = sqlite3_open_v2(path, &h->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
@@ -536,37 +597,9 @@ int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **o
 		*out = h;
 		return 0;
 	}
-	/* learnd's mark, first: a file with it is learnd's (check_file) */
-	if ((rc = pragma_int(h, "PRAGMA application_id", &app)) ||
-	    (app != LD_STORE_APPLICATION_ID && (rc = exec(h, "PRAGMA application_id = " LD_STR(LD_STORE_APPLICATION_ID))))) {
-		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(h->db));
-		goto fail;
-	}
-	/* WAL: readers (learnctl) never block the writer; NORMAL: a commit is durable
-	 * against a process crash, and against power loss up to the last checkpoint. */
-	/* ignore_check_constraints, on learnd's connection only: the CHECKs of
-	 * schema/ (param IN (...), origin IN (...)) are coded by SQLite as an
-	 * ephemeral b-tree opened and freed on every INSERT, which was 60% of a
-	 * tick's CPU (docs/store.md, "Intake benchmark").  learnd binds those
-	 * columns from fixed tables (param_col, the learner's origin names), so
-	 * they cannot fail here; learnctl's connections still enforce them. */
-	if ((rc = exec(h, "PRAGMA journal_mode = WAL")) || (rc = exec(h, "PRAGMA synchronous = NORMAL")) ||
-	    (rc = exec(h, "PRAGMA foreign_keys = OFF")) || (rc = exec(h, "PRAGMA ignore_check_constraints = ON"))) {
-		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(h->db));
-		goto fail;
-	}
-	rc = migrate(h, ver, err, errlen);
+	rc = setup_writer(h, ver, err, errlen);
 	if (rc)
 		goto fail;
-	for (int s = 0; s < S__MAX; s++) {
-		if (sqlite3_prepare_v3(h->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &h->st[s], NULL) !=
-		    SQLITE_OK) {
-			snprintf(err, errlen, "database %s: %s (schema from another learnd?)", path,
-				 sqlite3_errmsg(h->db));
-			rc = -EILSEQ;
-			goto fail;
-		}
-	}
 	ld_store_changed(h); /* baseline for data_version */
 	*out = h;
 	return 0;
@@ -714,57 +747,55 @@ static void column_bound(sqlite3_stmt *st, int col, struct learnd_bound *b)
 	b->mode = b->min == b->max ? LEARND_BOUND_FIXED : LEARND_BOUND_LEARN;
 }
 
-int ld_store_load(struct ld_store *h, ld_store_prefix_fn fn, void *ctx)
+struct load_ctx {
+	ld_store_prefix_fn fn;
+	void *ctx;
+};
+
+static int load_row(sqlite3_stmt *st, void *arg)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(
-		h->db,
-		"SELECT p.id, coalesce(p.parent_id, 0), p.cidr, p.origin, p.created_ns, p.last_used_ns, "
-		"p.conns_total, p.iw_min, p.iw_max, p.rwnd_min, p.rwnd_max, p.syn_rto_ms_min, p.syn_rto_ms_max, "
-		"p.base_rtt_us_min, p.base_rtt_us_max, m.format, m.nrows, m.rows "
-		"FROM prefixes p LEFT JOIN model_state m ON m.prefix_id = p.id WHERE p.evicted_ns IS NULL ORDER BY p.id",
-		-1, &st, NULL);
+	const struct load_ctx *l = arg;
+	struct ld_store_prefix p = { 0 };
+	const struct learnd_model_row *rows = NULL;
+	const char *cidr = (const char *)sqlite3_column_text(st, 2);
+	const char *origin = (const char *)sqlite3_column_text(st, 3);
+	size_t nrows = 0;
 
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ld_store_prefix p = { 0 };
-		const struct learnd_model_row *rows = NULL;
-		const char *cidr = (const char *)sqlite3_column_text(st, 2);
-		const char *origin = (const char *)sqlite3_column_text(st, 3);
-		size_t nrows = 0;
-		int err;
+	p.id = (uint32_t)sqlite3_column_int64(st, 0);
+	p.parent_id = (uint32_t)sqlite3_column_int64(st, 1);
+	snprintf(p.cidr, sizeof(p.cidr), "%s", cidr ? cidr : "");
+	p.origin = !origin ? "discovered" : !strcmp(origin, "configured") ? "configured"
+					  : !strcmp(origin, "default")    ? "default"
+									  : "discovered";
+	p.created_ns = (uint64_t)sqlite3_column_int64(st, 4);
+	p.last_used_ns = (uint64_t)sqlite3_column_int64(st, 5);
+	p.conns_total = (uint64_t)sqlite3_column_int64(st, 6);
+	for (int i = 0; i < LEARND_PARAM__MAX; i++)
+		column_bound(st, 7 + 2 * i, &p.bound[i]);
+	if (sqlite3_column_int64(st, 15) == LD_STORE_MODEL_FORMAT) {
+		size_t bytes = (size_t)sqlite3_column_bytes(st, 17);
 
-		p.id = (uint32_t)sqlite3_column_int64(st, 0);
-		p.parent_id = (uint32_t)sqlite3_column_int64(st, 1);
-		snprintf(p.cidr, sizeof(p.cidr), "%s", cidr ? cidr : "");
-		p.origin = !origin ? "discovered" : !strcmp(origin, "configured") ? "configured"
-						  : !strcmp(origin, "default")    ? "default"
-										  : "discovered";
-		p.created_ns = (uint64_t)sqlite3_column_int64(st, 4);
-		p.last_used_ns = (uint64_t)sqlite3_column_int64(st, 5);
-		p.conns_total = (uint64_t)sqlite3_column_int64(st, 6);
-		for (int i = 0; i < LEARND_PARAM__MAX; i++)
-			column_bound(st, 7 + 2 * i, &p.bound[i]);
-		if (sqlite3_column_int64(st, 15) == MODEL_FORMAT) {
-			size_t bytes = (size_t)sqlite3_column_bytes(st, 17);
-
-			nrows = (size_t)sqlite3_column_int64(st, 16);
-			rows = sqlite3_column_blob(st, 17);
-			if (nrows && (!rows || bytes != nrows * sizeof(*rows))) {
-				ld_warn("database: model state of prefix %s has a bad size; it starts afresh", p.cidr);
-				rows = NULL;
-				nrows = 0;
-			}
-		}
-		err = fn(ctx, &p, rows, nrows);
-		if (err) {
-			sqlite3_finalize(st);
-			return err;
+		nrows = (size_t)sqlite3_column_int64(st, 16);
+		rows = sqlite3_column_blob(st, 17);
+		if (nrows && (!rows || bytes != nrows * sizeof(*rows))) {
+			ld_warn("database: model state of prefix %s has a bad size; it starts afresh", p.cidr);
+			rows = NULL;
+			nrows = 0;
 		}
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	return l->fn(l->ctx, &p, rows, nrows);
+}
+
+int ld_store_load(struct ld_store *h, ld_store_prefix_fn fn, void *ctx)
+{
+	struct load_ctx l = { fn, ctx };
+
+	return each_row(h,
+			"SELECT p.id, coalesce(p.parent_id, 0), p.cidr, p.origin, p.created_ns, p.last_used_ns, "
+			"p.conns_total, p.iw_min, p.iw_max, p.rwnd_min, p.rwnd_max, p.syn_rto_ms_min, p.syn_rto_ms_max, "
+			"p.base_rtt_us_min, p.base_rtt_us_max, m.format, m.nrows, m.rows FROM prefixes p "
+			"LEFT JOIN model_state m ON m.prefix_id = p.id WHERE p.evicted_ns IS NULL ORDER BY p.id",
+			load_row, &l);
 }
 
 int ld_store_put_model(struct ld_store *h, uint32_t id, const struct learnd_model_row *rows, size_t n,
@@ -774,7 +805,7 @@ int ld_store_put_model(struct ld_store *h, uint32_t id, const struct learnd_mode
 	sqlite3_stmt *st = h->st[S_PUT_MODEL];
 
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, MODEL_FORMAT);
+	sqlite3_bind_int64(st, 2, LD_STORE_MODEL_FORMAT);
 	sqlite3_bind_int64(st, 3, (int64_t)n);
 	sqlite3_bind_blob(st, 4, n ? (const void *)rows : &none, (int)(n * sizeof(*rows)), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (int64_t)ts_ns);
@@ -816,42 +847,46 @@ static void emit_slots(ld_store_slots_fn fn, void *ctx, struct learnd_policy *po
 	fn(ctx, pol->prefix_id, pol);
 }
 
+struct slots_ctx {
+	ld_store_slots_fn fn;
+	void *ctx;
+	struct learnd_policy pol;
+};
+
+static int slot_row(sqlite3_stmt *st, void *arg)
+{
+	struct slots_ctx *l = arg;
+	struct learnd_policy *pol = &l->pol;
+	uint32_t id = (uint32_t)sqlite3_column_int64(st, 0), slot = (uint32_t)sqlite3_column_int64(st, 1);
+
+	if (pol->nslots && id != pol->prefix_id) {
+		emit_slots(l->fn, l->ctx, pol);
+		memset(pol, 0, sizeof(*pol));
+	}
+	if (slot >= LEARND_MAX_SLOTS)
+		return 0;
+	pol->prefix_id = id;
+	pol->epoch = (uint32_t)sqlite3_column_int64(st, 7);
+	pol->slots[slot] = (struct learnd_arm){
+		.share = (uint32_t)(sqlite3_column_double(st, 2) * LEARND_SHARE_ONE + 0.5),
+		.iw = (uint16_t)sqlite3_column_int64(st, 3),
+		.rwnd = (uint16_t)sqlite3_column_int64(st, 4),
+		.syn_rto_ms = (uint16_t)sqlite3_column_int64(st, 5),
+		.base_rtt_us = (uint32_t)sqlite3_column_int64(st, 6),
+	};
+	pol->nslots = slot + 1 > pol->nslots ? slot + 1 : pol->nslots;
+	return 0;
+}
+
 int ld_store_load_slots(struct ld_store *h, ld_store_slots_fn fn, void *ctx)
 {
-	struct learnd_policy pol = { 0 };
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(h->db,
-				    "SELECT prefix_id, slot, share, iw, rwnd, syn_rto_ms, base_rtt_us, epoch FROM slots "
-				    "ORDER BY prefix_id, slot",
-				    -1, &st, NULL);
+	struct slots_ctx l = { .fn = fn, .ctx = ctx };
+	int rc = each_row(h, "SELECT prefix_id, slot, share, iw, rwnd, syn_rto_ms, base_rtt_us, epoch FROM slots "
+			     "ORDER BY prefix_id, slot", slot_row, &l);
 
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0), slot = (uint32_t)sqlite3_column_int64(st, 1);
-		struct learnd_arm *a;
-
-		if (pol.nslots && id != pol.prefix_id) {
-			emit_slots(fn, ctx, &pol);
-			memset(&pol, 0, sizeof(pol));
-		}
-		if (slot >= LEARND_MAX_SLOTS)
-			continue;
-		pol.prefix_id = id;
-		pol.epoch = (uint32_t)sqlite3_column_int64(st, 7);
-		a = &pol.slots[slot];
-		a->share = (uint32_t)(sqlite3_column_double(st, 2) * LEARND_SHARE_ONE + 0.5);
-		a->iw = (uint16_t)sqlite3_column_int64(st, 3);
-		a->rwnd = (uint16_t)sqlite3_column_int64(st, 4);
-		a->syn_rto_ms = (uint16_t)sqlite3_column_int64(st, 5);
-		a->base_rtt_us = (uint32_t)sqlite3_column_int64(st, 6);
-		if (slot + 1 > pol.nslots)
-			pol.nslots = slot + 1;
-	}
-	if (pol.nslots)
-		emit_slots(fn, ctx, &pol);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	if (l.pol.nslots)
+		emit_slots(fn, ctx, &l.pol);
+	return rc;
 }
 
 int ld_store_add_aggregate(struct ld_store *h, uint32_t id, enum learnd_param p, uint32_t value,
@@ -994,22 +1029,27 @@ int ld_store_paused(struct ld_store *h, bool *paused)
 	return sql_errno(rc);
 }
 
+struct pins_ctx {
+	ld_store_pin_fn fn;
+	void *ctx;
+};
+
+static int pin_row(sqlite3_stmt *st, void *arg)
+{
+	const struct pins_ctx *l = arg;
+	int64_t vals[LEARND_PARAM__MAX];
+	const char *cidr = (const char *)sqlite3_column_text(st, 0);
+
+	for (int i = 0; i < LEARND_PARAM__MAX; i++)
+		vals[i] = sqlite3_column_type(st, i + 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i + 1);
+	if (cidr)
+		l->fn(l->ctx, cidr, vals);
+	return 0;
+}
+
 int ld_store_pins(struct ld_store *h, ld_store_pin_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(h->db, "SELECT cidr, iw, rwnd, syn_rto_ms, base_rtt_us FROM pins", -1, &st, NULL);
+	struct pins_ctx l = { fn, ctx };
 
-	if (rc != SQLITE_OK)
-		return sql_errno(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t vals[LEARND_PARAM__MAX];
-		const char *cidr = (const char *)sqlite3_column_text(st, 0);
-
-		for (int i = 0; i < LEARND_PARAM__MAX; i++)
-			vals[i] = sqlite3_column_type(st, i + 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i + 1);
-		if (cidr)
-			fn(ctx, cidr, vals);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	return each_row(h, "SELECT cidr, iw, rwnd, syn_rto_ms, base_rtt_us FROM pins", pin_row, &l);
 }

@@ -24,6 +24,9 @@
 /* PRAGMA application_id of a learnd database ("lrnd"): set at the first open,
  * so another program's SQLite file is told apart before anything is written. */
 #define LD_STORE_APPLICATION_ID 0x6c726e64
+/* The row format stored in model_state.rows: the struct as this build lays it
+ * out, tagged so a different layout is detected and ignored, not misread. */
+#define LD_STORE_MODEL_FORMAT ((int64_t)sizeof(struct learnd_model_row) << 8 | 1)
 #define LD_STR_(x) #x
 #define LD_STR(x) LD_STR_(x)
 
