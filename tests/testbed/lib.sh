@@ -115,6 +115,45 @@ tb_sandbox() {
 	ip netns exec "$NS" sysctl -q -w net.ipv4.tcp_no_metrics_save=1
 }
 
+# tb_conf FILE CGROUP DB [KEY=VALUE...] <<SECTIONS: a learnd configuration in FILE:
+# [learnd] with cgroup = CGROUP, db = DB, pin_dir = $PIN and each KEY = VALUE (an
+# empty argument is skipped), then the sections read from stdin.  Also for the
+# benchmarks (tools/bench/lib.sh).
+tb_conf() {
+	local file=$1 kv
+	{
+		printf '[learnd]\ncgroup = %s\ndb = %s\npin_dir = %s\n' "$2" "$3" "$PIN"
+		shift 3
+		for kv in "$@"; do [ -z "$kv" ] || printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"; done
+		echo
+		cat
+	} >"$file"
+}
+
+# tb_loopback CGNAME NS IW [KEY=VALUE...]: the setting of the tests on loopback:
+# tb_sandbox CGNAME NS; $WORK/learnd.conf (tb_conf: cgroup CG, database DB =
+# $WORK/learnd.db, the KEY = VALUEs) with 127.0.0.0/8 at `iw = IW`; CTL, learnctl
+# on that configuration; tb_listener on PORT
+tb_loopback() {
+	local iw=$3
+	tb_sandbox "$1" "$2"
+	shift 3
+	DB=$WORK/learnd.db
+	tb_conf "$WORK/learnd.conf" "$CG" "$DB" "$@" <<-EOF
+	[prefix 127.0.0.0/8]
+	iw = $iw
+	EOF
+	CTL=("$LC" -c "$WORK/learnd.conf")
+	tb_listener "$PORT"
+}
+
+# tb_mkdb DB: the database learnd keeps, empty, made by the store's own code as
+# learnd makes it (tests/unit/learnctl_mkdb)
+tb_mkdb() {
+	"$LEARND_BUILD/tests/unit/learnctl_mkdb" "$1" 0 >/dev/null 2>"$WORK/mkdb.err" ||
+		tb_fail "learnctl_mkdb: $(cat "$WORK/mkdb.err")"
+}
+
 # tb_wait_attached LOG [MESSAGE]: wait (5 s) until the learnd writing LOG says
 # 'attached to'; fail with MESSAGE (default "learnd did not attach"), or with the
 # log itself if MESSAGE is "-log"
