@@ -35,6 +35,14 @@ tb_init() {
 
 tb_fail() { echo "FAIL: $NAME: $*" >&2; exit 1; }
 
+# tb_check DESCRIPTION AWK-CONDITION [AWK-ARGS...]: "  ok: DESCRIPTION" if the awk
+# condition holds (on the variables passed with -v), else tb_fail DESCRIPTION
+tb_check() {
+	local desc=$1 cond=$2
+	shift 2
+	if awk "$@" "BEGIN { exit !($cond) }"; then echo "  ok: $desc"; else tb_fail "$desc"; fi
+}
+
 # tb_need FILE...: each one built (executable)
 tb_need() {
 	local b
@@ -197,8 +205,19 @@ tb_start_server() {
 	"$TOPO" exec srv -- "$FG" server --port "$port" "$@" 2>"$WORK/server.log" &
 	SRV_PID=$!
 	tb_track "$SRV_PID"
+	tb_wait_listen "$port"
+}
+# tb_probe_server PORT: tests/testbed/pathemu_probe.py srv PORT, the same way
+tb_probe_server() {
+	"$TOPO" exec srv -- python3 "$SRC/tests/testbed/pathemu_probe.py" srv "$1" &
+	SRV_PID=$!
+	tb_track "$SRV_PID"
+	tb_wait_listen "$1"
+}
+# tb_wait_listen PORT: wait (5 s) until something listens on PORT in the server namespace
+tb_wait_listen() {
 	for _ in $(seq 100); do
-		ip netns exec "$TOPO_SRV_NS" ss -Hltn "sport = :$port" | grep -q . && break
+		ip netns exec "$TOPO_SRV_NS" ss -Hltn "sport = :$1" | grep -q . && break
 		sleep 0.05
 	done
 }
