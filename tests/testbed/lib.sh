@@ -138,14 +138,17 @@ tb_conf() {
 	} >"$file"
 }
 
-# tb_loopback CGNAME NS IW [KEY=VALUE...]: the setting of the tests on loopback:
-# tb_sandbox CGNAME NS; $WORK/learnd.conf (tb_conf: cgroup CG, database DB =
-# $WORK/learnd.db, the KEY = VALUEs) with 127.0.0.0/8 at `iw = IW`; CTL, learnctl
-# on that configuration; tb_listener on PORT
+# tb_loopback PORT CGNAME NS IW [KEY=VALUE...]: the setting of the tests on
+# loopback: learnd and learnctl built; tb_sandbox CGNAME NS; $WORK/learnd.conf
+# (tb_conf: cgroup CG, database DB = $WORK/learnd.db, the KEY = VALUEs) with
+# 127.0.0.0/8 at `iw = IW`; CTL, learnctl on that configuration; tb_listener on
+# PORT (the variable, for tb_probe_iws)
 tb_loopback() {
-	local iw=$3
-	tb_sandbox "$1" "$2"
-	shift 3
+	local iw=$4
+	PORT=$1
+	tb_need "$LEARND" "$LC"
+	tb_sandbox "$2" "$3"
+	shift 4
 	DB=$WORK/learnd.db
 	tb_conf "$WORK/learnd.conf" "$CG" "$DB" "$@" <<-EOF
 	[prefix 127.0.0.0/8]
@@ -158,6 +161,7 @@ tb_loopback() {
 # tb_mkdb DB: the database learnd keeps, empty, made by the store's own code as
 # learnd makes it (tests/unit/learnctl_mkdb)
 tb_mkdb() {
+	tb_need "$LEARND_BUILD/tests/unit/learnctl_mkdb"
 	"$LEARND_BUILD/tests/unit/learnctl_mkdb" "$1" 0 >/dev/null 2>"$WORK/mkdb.err" ||
 		tb_fail "learnctl_mkdb: $(cat "$WORK/mkdb.err")"
 }

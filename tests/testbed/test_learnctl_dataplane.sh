@@ -11,11 +11,8 @@ set -euo pipefail
 # shellcheck source=tests/testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tb_init learnctl_dataplane test_learnctl_dp
-PIN=/sys/fs/bpf/learnctl_test_$$   # bpffs names must not contain dots
-PORT=5301
-tb_need "$LEARND" "$LC" "$LEARND_BUILD/tests/unit/learnctl_mkdb"
 # (with a listener in the namespace, not in the cgroup: only the client side is probed)
-tb_loopback learnctl_test_$$ lctl$$ 20 tick_ms=100 heartbeat_ttl_ms=60000
+tb_loopback 5301 learnctl_test_$$ lctl$$ 20 tick_ms=100 heartbeat_ttl_ms=60000
 tb_mkdb "$DB"
 
 tb_expect_iw "no learnd" 10

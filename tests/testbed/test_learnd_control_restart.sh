@@ -21,11 +21,10 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tb_init learnd_control_restart
 PIN=/sys/fs/bpf/learnd_ctlrestart_$$ # bpffs names must not contain dots
-PORT=5303
 tb_need "$LEARND" "$LC"
 command -v sqlite3 >/dev/null || tb_fail "sqlite3 (the CLI) is needed"
 # (with a listener in the namespace, not in the cgroup: only the client side is probed)
-tb_loopback learnd_ctlrestart_$$ lcr$$ 20..64 tick_ms=100 heartbeat_ttl_ms=60000
+tb_loopback 5303 learnd_ctlrestart_$$ lcr$$ 20..64 tick_ms=100 heartbeat_ttl_ms=60000
 
 # IWs of N new connections from a process inside the cgroup, one per line
 probe() {

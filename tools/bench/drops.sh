@@ -17,9 +17,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DUR=20 CONC=16 RATE=1 BUDGET=
 bench_options "d:DUR c:CONC s:RATE b:BUDGET" "$@"
-for v in "$DUR" "$CONC" "$RATE"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || bench_die "numbers must be whole and > 0, got '$v'"
-done
+bench_whole 1 "-d, -c and -s" "$DUR" "$CONC" "$RATE"
 [[ -z $BUDGET || $BUDGET =~ ^(0|[1-9][0-9]*)$ ]] || bench_die "-b must be a whole number, got '$BUDGET'"
 bench_need_root
 bench_build learnd learnctl flowgen

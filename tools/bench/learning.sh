@@ -30,9 +30,7 @@ set -euo pipefail
 SRC=$BENCH_SRC
 MEASURE=90 WARMUP=180 OUT=$SRC/results/learning
 bench_options "m:MEASURE w:WARMUP o:OUT" "$@"
-for v in "$MEASURE" "$WARMUP"; do
-	[[ $v =~ ^[0-9]+$ ]] || bench_die "seconds must be whole numbers, got '$v'"
-done
+bench_whole 0 seconds "$MEASURE" "$WARMUP"
 bench_need_root
 
 PATHS=$SRC/tools/paths/example.paths

@@ -52,6 +52,16 @@ bench_options() {
 	[ $# -eq 0 ] || bench_die "unexpected argument '$1'"
 }
 
+# bench_whole MIN WHAT VALUE...: each VALUE a whole number >= MIN, else bench_die
+# "WHAT must be whole numbers >= MIN, got 'VALUE'"
+bench_whole() {
+	local min=$1 what=$2 v
+	shift 2
+	for v in "$@"; do
+		[[ $v =~ ^[0-9]+$ ]] && [ "$v" -ge "$min" ] || bench_die "$what must be whole numbers >= $min, got '$v'"
+	done
+}
+
 # bench_need_root [WHY]: exit 2 unless root
 bench_need_root() {
 	[ "$(id -u)" -eq 0 ] || bench_die "needs root${1:+ ($1)}"

@@ -19,9 +19,7 @@ set -euo pipefail
 SRC=$BENCH_SRC
 A=180 BSECS=300 OUT=$SRC/results/pathchange
 bench_options "a:A b:BSECS o:OUT" "$@"
-for v in "$A" "$BSECS"; do
-	[[ $v =~ ^[0-9]+$ ]] && [ "$v" -ge 10 ] || bench_die "times are whole seconds >= 10, got '$v'"
-done
+bench_whole 10 "times (seconds)" "$A" "$BSECS"
 bench_need_root
 bench_build learnd flowgen pathemu
 export LD_TOPO=lpchg
