@@ -50,7 +50,7 @@ bench_build learnd learnctl flowgen pathemu
 export LD_TOPO=lbench
 mkdir -p "$OUT"
 rm -f "$OUT"/*.csv "$OUT"/learnd.db*
-SRV_PID="" LEARND_PID="" CLI_PID="" CLI_CG=""
+SRV_PID="" CLI_CG=""
 
 stop_learnd() { # the learnds bench_start_learnd registered (tb_track): nothing else is
 	local pid
@@ -58,7 +58,7 @@ stop_learnd() { # the learnds bench_start_learnd registered (tb_track): nothing 
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	TB_PIDS=() LEARND_PID="" CLI_PID=""
+	TB_PIDS=()
 }
 cleanup() {
 	local rc=$?
@@ -73,7 +73,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$SRC/tools/topo.sh" up "$PATHS" >/dev/null
-# shellcheck disable=SC1091,SC2154 # topo.env defines TOPO_*
+# shellcheck disable=SC1090,SC1091,SC2154 # topo.env defines TOPO_*
 . "/run/learnd-topo/$LD_TOPO/topo.env"
 for name in $TOPO_PATHS; do
 	ns=TOPO_NS_$name
@@ -95,7 +95,6 @@ start_learnd() {
 	tb_conf "$OUT/$name.conf" "$cg" "$OUT/$name.db" sample_rate=1 tick_ms=1000
 	rm -f "$OUT/$name.db"*
 	bench_start_learnd "$OUT/$name.conf" "$OUT/$name.log"
-	if [ "$side" = cli ]; then CLI_PID=$BENCH_PID; else LEARND_PID=$BENCH_PID; fi
 }
 
 # traffic LABEL SECONDS: every path at once, 2 flows in flight each, same seed
@@ -134,7 +133,7 @@ best_conf() {
 		[ -z "${BEST[$name]:-}" ] || printf '[prefix %s]\n%s\n\n' "${!p}" "${BEST[$name]}"
 	done
 }
-# (not a pipe: start_learnd must run in this shell, to keep LEARND_PID)
+# (not a pipe: start_learnd must run in this shell, to register its learnd)
 start_learnd best < <(best_conf)
 start_learnd best cli < <(printf '[defaults]\n%s\n' "${BEST[$CLI_PATH]}")
 traffic best "$MEASURE"
