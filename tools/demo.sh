@@ -9,21 +9,14 @@
 #     -p PATHFILE  paths to emulate (default tools/paths/example.paths)
 #     -k           keep the database (results/demo/learnd.db) from an earlier run
 set -euo pipefail
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"
+SRC=$BENCH_SRC
 DURATION=120 PATHS=$SRC/tools/paths/example.paths KEEP=0
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
-while getopts "d:p:kh" o; do
-	case $o in
-	d) DURATION=$OPTARG ;;
-	p) PATHS=$OPTARG ;;
-	k) KEEP=1 ;;
-	h) usage; exit 0 ;;
-	*) usage >&2; exit 2 ;;
-	esac
-done
-[[ $DURATION =~ ^[0-9]+$ ]] && [ "$DURATION" -gt 0 ] || { echo "demo.sh: -d wants whole seconds, got '$DURATION'" >&2; exit 2; }
-[ -r "$PATHS" ] || { echo "demo.sh: cannot read path file $PATHS" >&2; exit 2; }
-[ "$(id -u)" -eq 0 ] || { echo "demo.sh: needs root (BPF, cgroups, network namespaces)" >&2; exit 2; }
+bench_options "d:DURATION p:PATHS k=KEEP" "$@"
+[[ $DURATION =~ ^[0-9]+$ ]] && [ "$DURATION" -gt 0 ] || bench_die "-d wants whole seconds, got '$DURATION'"
+[ -r "$PATHS" ] || bench_die "cannot read path file $PATHS"
+bench_need_root "BPF, cgroups, network namespaces"
 
 "$SRC/tools/deps.sh"
 echo "== building"
@@ -36,45 +29,21 @@ PIN=/sys/fs/bpf/learnd-demo
 PORT=5301
 mkdir -p "$OUT"
 [ $KEEP -eq 1 ] || rm -f "$OUT"/learnd.db*
-PIDS=()
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-	"$SRC/tools/topo.sh" down >/dev/null 2>&1 || true
-	rm -rf "$PIN"
-	exit $rc
-}
-trap cleanup EXIT INT TERM
+bench_cleanup
 
 echo "== bringing up the emulated paths from $PATHS"
-"$SRC/tools/topo.sh" up "$PATHS"
-# shellcheck disable=SC1091,SC2154 # topo.env defines TOPO_*
-. "/run/learnd-topo/$LD_TOPO/topo.env"
+tb_topo_up "$PATHS" none
 
-cat >"$OUT/learnd.conf" <<EOF
-# written by tools/demo.sh
-[learnd]
-cgroup = $TOPO_CGROUP
-db = $OUT/learnd.db
-pin_dir = $PIN
-sample_rate = 1
-tick_ms = 1000
-
+tb_conf "$OUT/learnd.conf" "$TOPO_CGROUP" "$OUT/learnd.db" sample_rate=1 tick_ms=1000 <<EOF
 [defaults]
 iw = 4..128
 syn_rto_ms = 20..1000
 EOF
 echo "== learnd, config $OUT/learnd.conf, log $OUT/learnd.log"
-"$B/learner/learnd" --config "$OUT/learnd.conf" >"$OUT/learnd.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q 'attached to' "$OUT/learnd.log" && break; sleep 0.1; done
-grep -q 'attached to' "$OUT/learnd.log" || { cat "$OUT/learnd.log" >&2; exit 1; }
+bench_start_learnd "$OUT/learnd.conf" "$OUT/learnd.log"
 
 "$SRC/tools/topo.sh" exec srv -- "$B/tools/flowgen" server --port $PORT --congestion cubic 2>"$OUT/server.log" &
-PIDS+=($!)
+tb_track $!
 sleep 0.5
 
 echo "== traffic for $DURATION s on every path (new connection per flow, 10 KB-1 MB)"
@@ -84,7 +53,7 @@ for name in $TOPO_PATHS; do
 	ip netns exec "${!ns}" "$B/tools/flowgen" client --server "$TOPO_SRV4" --port $PORT \
 		--dist pareto:10k:1m:1.2 --duration "$DURATION" --concurrency 2 --timeout 10 \
 		--path "$name" --out "$OUT/$name.csv" 2>/dev/null &
-	PIDS+=($!)
+	tb_track $!
 done
 for ((t = 0; t < DURATION; t += 10)); do
 	sleep 10

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * What the kernel tests (tests/kernel/ktest.h) and the data-plane benchmarks
- * (tools/bench/benchlib.h) share: dying with a located message, and a numeric
- * IPv4 or IPv6 address and a port as a socket address.  Header-only.
+ * (tools/bench/benchlib.h) share: dying with a located message, a numeric
+ * IPv4 or IPv6 address and a port as a socket address, and removing the cgroup a
+ * test made.  Header-only.
  */
 #ifndef LEARND_TEST_TCOMMON_H
 #define LEARND_TEST_TCOMMON_H
@@ -14,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
 
 /* "FATAL function:line: message", exit 1. */
 #define T_DIE(...)                                                                            \
@@ -42,6 +46,20 @@ static inline socklen_t t_sockaddr(const char *addr, int port, struct sockaddr_s
 		return sizeof(*s6);
 	}
 	return 0;
+}
+
+/*
+ * rmdir a cgroup the caller made, waiting (2 s at most) while it is busy: it
+ * empties a moment after its last process is reaped.  0 when it is gone, else -1
+ * with errno set.
+ */
+static inline int t_rmdir_cgroup(const char *dir)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+	for (int i = 0; rmdir(dir) && errno == EBUSY && i < 100; i++)
+		nanosleep(&pause, NULL);
+	return access(dir, F_OK) == 0 ? -1 : 0;
 }
 
 #endif

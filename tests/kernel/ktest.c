@@ -4,6 +4,7 @@
 #include "ktest.h"
 
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "loader.h"
 #include "log.h"
 
@@ -81,10 +83,7 @@ static int cleanup(const char *cgroup, const char *pin_dir)
 		fprintf(stderr, "cleanup: %s was left behind\n", pin_dir);
 		bad = 1;
 	}
-	/* the cgroup empties a moment after the child is reaped */
-	for (int i = 0; rmdir(cgroup) && errno == EBUSY && i < 100; i++)
-		usleep(20000);
-	if (access(cgroup, F_OK) == 0) {
+	if (t_rmdir_cgroup(cgroup)) {
 		fprintf(stderr, "cleanup: rmdir %s: %s\n", cgroup, strerror(errno));
 		bad = 1;
 	}
@@ -130,6 +129,21 @@ int kt_main(const char *name, const char *tag, int (*child)(const char *cgroup, 
 }
 
 /* ---- sockets ---- */
+
+void kt_put_policy(int policy_fd, const char *cidr, uint32_t id, uint32_t epoch, uint32_t nslots,
+		   const struct learnd_arm *arms)
+{
+	struct learnd_policy p = { .prefix_id = id, .epoch = epoch, .nslots = nslots };
+	struct learnd_key key;
+	char err[128];
+
+	if (ld_cidr_parse(cidr, &key, err, sizeof(err)))
+		DIE("%s: %s", cidr, err);
+	for (uint32_t i = 0; i < nslots; i++)
+		p.slots[i] = arms[i];
+	if (bpf_map_update_elem(policy_fd, &key, &p, BPF_ANY))
+		DIE("policy %s: %s", cidr, strerror(errno));
+}
 
 socklen_t kt_sockaddr(const char *addr, int port, struct sockaddr_storage *ss)
 {

@@ -51,6 +51,11 @@ void kt_write_file(const char *path, const char *text);
 /* system() of the formatted command; dies if it fails */
 void kt_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Writes the policy of prefix cidr (id, epoch, the nslots arms) into the policy
+ * map policy_fd; dies if cidr does not parse or the write fails. */
+void kt_put_policy(int policy_fd, const char *cidr, uint32_t id, uint32_t epoch, uint32_t nslots,
+		   const struct learnd_arm *arms);
+
 /* ---- sockets (IPv4 or IPv6, by the address) ---- */
 
 socklen_t kt_sockaddr(const char *addr, int port, struct sockaddr_storage *ss);

@@ -113,16 +113,7 @@ static struct learnd_arm arm(uint32_t share, uint16_t iw, uint16_t rwnd, uint16_
 
 static void put_policy(const char *cidr, uint32_t id, uint32_t epoch, int nslots, const struct learnd_arm *arms)
 {
-	struct learnd_policy p = { .prefix_id = id, .epoch = epoch, .nslots = (uint32_t)nslots };
-	struct learnd_key key;
-	char err[128];
-
-	if (ld_cidr_parse(cidr, &key, err, sizeof(err)))
-		DIE("%s: %s", cidr, err);
-	for (int i = 0; i < nslots; i++)
-		p.slots[i] = arms[i];
-	if (bpf_map_update_elem(ld_dp_policy_fd(&dp), &key, &p, BPF_ANY))
-		DIE("policy %s: %s", cidr, strerror(errno));
+	kt_put_policy(ld_dp_policy_fd(&dp), cidr, id, epoch, (uint32_t)nslots, arms);
 }
 
 /* Prefix A (the client side) and B (a server) for IPv4 and IPv6, one slot each. */

@@ -77,16 +77,7 @@ static void set_ctl(uint32_t sample_rate)
 
 static void put_policy(const char *cidr, uint32_t id, uint32_t nslots, const struct learnd_arm *arms)
 {
-	struct learnd_policy p = { .prefix_id = id, .epoch = 1, .nslots = nslots };
-	struct learnd_key key;
-	char err[128];
-
-	if (ld_cidr_parse(cidr, &key, err, sizeof(err)))
-		DIE("%s: %s", cidr, err);
-	for (uint32_t i = 0; i < nslots; i++)
-		p.slots[i] = arms[i];
-	if (bpf_map_update_elem(ld_dp_policy_fd(&dp), &key, &p, BPF_ANY))
-		DIE("policy %s: %s", cidr, strerror(errno));
+	kt_put_policy(ld_dp_policy_fd(&dp), cidr, id, 1, nslots, arms);
 }
 
 static uint64_t counter(enum learnd_counter c)

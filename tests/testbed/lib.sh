@@ -35,6 +35,14 @@ tb_init() {
 
 tb_fail() { echo "FAIL: $NAME: $*" >&2; exit 1; }
 
+# tb_check DESCRIPTION AWK-CONDITION [AWK-ARGS...]: "  ok: DESCRIPTION" if the awk
+# condition holds (on the variables passed with -v), else tb_fail DESCRIPTION
+tb_check() {
+	local desc=$1 cond=$2
+	shift 2
+	if awk "$@" "BEGIN { exit !($cond) }"; then echo "  ok: $desc"; else tb_fail "$desc"; fi
+}
+
 # tb_need FILE...: each one built (executable)
 tb_need() {
 	local b
@@ -115,6 +123,49 @@ tb_sandbox() {
 	ip netns exec "$NS" sysctl -q -w net.ipv4.tcp_no_metrics_save=1
 }
 
+# tb_conf FILE CGROUP DB [KEY=VALUE...] <<SECTIONS: a learnd configuration in FILE:
+# [learnd] with cgroup = CGROUP, db = DB, pin_dir = $PIN and each KEY = VALUE (an
+# empty argument is skipped), then the sections read from stdin.  Also for the
+# benchmarks (tools/bench/lib.sh).
+tb_conf() {
+	local file=$1 kv
+	{
+		printf '[learnd]\ncgroup = %s\ndb = %s\npin_dir = %s\n' "$2" "$3" "$PIN"
+		shift 3
+		for kv in "$@"; do [ -z "$kv" ] || printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"; done
+		echo
+		cat
+	} >"$file"
+}
+
+# tb_loopback PORT CGNAME NS IW [KEY=VALUE...]: the setting of the tests on
+# loopback: learnd and learnctl built; tb_sandbox CGNAME NS; $WORK/learnd.conf
+# (tb_conf: cgroup CG, database DB = $WORK/learnd.db, the KEY = VALUEs) with
+# 127.0.0.0/8 at `iw = IW`; CTL, learnctl on that configuration; tb_listener on
+# PORT (the variable, for tb_probe_iws)
+tb_loopback() {
+	local iw=$4
+	PORT=$1
+	tb_need "$LEARND" "$LC"
+	tb_sandbox "$2" "$3"
+	shift 4
+	DB=$WORK/learnd.db
+	tb_conf "$WORK/learnd.conf" "$CG" "$DB" "$@" <<-EOF
+	[prefix 127.0.0.0/8]
+	iw = $iw
+	EOF
+	CTL=("$LC" -c "$WORK/learnd.conf")
+	tb_listener "$PORT"
+}
+
+# tb_mkdb DB: the database learnd keeps, empty, made by the store's own code as
+# learnd makes it (tests/unit/learnctl_mkdb)
+tb_mkdb() {
+	tb_need "$LEARND_BUILD/tests/unit/learnctl_mkdb"
+	"$LEARND_BUILD/tests/unit/learnctl_mkdb" "$1" 0 >/dev/null 2>"$WORK/mkdb.err" ||
+		tb_fail "learnctl_mkdb: $(cat "$WORK/mkdb.err")"
+}
+
 # tb_wait_attached LOG [MESSAGE]: wait (5 s) until the learnd writing LOG says
 # 'attached to'; fail with MESSAGE (default "learnd did not attach"), or with the
 # log itself if MESSAGE is "-log"
@@ -158,8 +209,19 @@ tb_start_server() {
 	"$TOPO" exec srv -- "$FG" server --port "$port" "$@" 2>"$WORK/server.log" &
 	SRV_PID=$!
 	tb_track "$SRV_PID"
+	tb_wait_listen "$port"
+}
+# tb_probe_server PORT: tests/testbed/pathemu_probe.py srv PORT, the same way
+tb_probe_server() {
+	"$TOPO" exec srv -- python3 "$SRC/tests/testbed/pathemu_probe.py" srv "$1" &
+	SRV_PID=$!
+	tb_track "$SRV_PID"
+	tb_wait_listen "$1"
+}
+# tb_wait_listen PORT: wait (5 s) until something listens on PORT in the server namespace
+tb_wait_listen() {
 	for _ in $(seq 100); do
-		ip netns exec "$TOPO_SRV_NS" ss -Hltn "sport = :$port" | grep -q . && break
+		ip netns exec "$TOPO_SRV_NS" ss -Hltn "sport = :$1" | grep -q . && break
 		sleep 0.05
 	done
 }

@@ -26,36 +26,18 @@ set -euo pipefail
 # shellcheck source=tests/testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tb_init db_guard
-PORT=5313
 PIN2=$PIN-second
 tb_need "$LEARND" "$LC"
 command -v sqlite3 >/dev/null || tb_fail "no sqlite3"
 id nobody >/dev/null 2>&1 || tb_fail "no user nobody"
 NOGROUP=$(id -gn nobody)
 as_nobody() { setpriv --reuid=nobody --regid="$NOGROUP" --clear-groups "$@"; }
-tb_sandbox learnd_dbguard_$$ dbg$$
 tb_on_exit 'rm -rf "$PIN2"'
-
-DB=$WORK/learnd.db
 PROM=$WORK/textfile
 chmod 755 "$WORK"
 mkdir "$PROM"
 chmod 1777 "$PROM" # as node_exporter's textfile directory often is
-cat >"$WORK/learnd.conf" <<EOF
-[learnd]
-cgroup = $CG
-db = $DB
-pin_dir = $PIN
-tick_ms = 200
-heartbeat_ttl_ms = 2000
-metrics_file = $PROM/learnd.prom
-
-[prefix 127.0.0.0/8]
-iw = 37
-EOF
-CTL=("$LC" -c "$WORK/learnd.conf")
-
-tb_listener $PORT
+tb_loopback 5313 learnd_dbguard_$$ dbg$$ 37 tick_ms=200 heartbeat_ttl_ms=2000 metrics_file="$PROM/learnd.prom"
 tb_start_learnd "$WORK/learnd.conf" "$WORK/learnd.log"
 tb_wait_prefix "$DB" 127.0.0.0/8
 for _ in $(seq 20); do [ "$(tb_iw)" = 37 ] && break; sleep 0.1; done

@@ -33,17 +33,9 @@ ip -n "$TOPO_SRV_NS" route add 10.64.0.0/10 dev "$TOPO_DEV_spray" src "$TOPO_SRV
 ip -n "$TOPO_SRV_NS" -6 route add fd64::/16 dev "$TOPO_DEV_spray" src "$TOPO_SRV6" congctl cubic
 
 DB=$WORK/learnd.db
-cat >"$WORK/learnd.conf" <<EOF
-[learnd]
-; every spray connection recorded: this test is about the prefix table, not sampling
-record_budget = 0
-cgroup = $TOPO_CGROUP
-db = $DB
-pin_dir = $PIN
-sample_rate = 1
-tick_ms = 200
-max_prefixes = $CAP
-
+# record_budget 0: every spray connection recorded (this test is about the prefix
+# table, not sampling)
+tb_conf "$WORK/learnd.conf" "$TOPO_CGROUP" "$DB" record_budget=0 sample_rate=1 tick_ms=200 max_prefixes=$CAP <<EOF
 [defaults]
 iw = $IW_MIN..$IW_MAX
 syn_rto_ms = $RTO_MIN..$RTO_MAX

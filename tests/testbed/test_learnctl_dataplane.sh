@@ -11,29 +11,9 @@ set -euo pipefail
 # shellcheck source=tests/testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tb_init learnctl_dataplane test_learnctl_dp
-PIN=/sys/fs/bpf/learnctl_test_$$   # bpffs names must not contain dots
-MKDB=$LEARND_BUILD/tests/unit/learnctl_mkdb
-PORT=5301
-tb_need "$LEARND" "$LC" "$MKDB"
-tb_sandbox learnctl_test_$$ lctl$$
-
-cat >"$WORK/learnd.conf" <<CONF
-[learnd]
-cgroup = $CG
-db = $WORK/learnd.db
-pin_dir = $PIN
-tick_ms = 100
-heartbeat_ttl_ms = 60000
-
-[prefix 127.0.0.0/8]
-iw = 20
-CONF
-# The database learnd keeps (made by the store's own code, as learnd does).
-"$MKDB" "$WORK/learnd.db" 0 >/dev/null 2>"$WORK/mkdb.err" || tb_fail "learnctl_mkdb: $(cat "$WORK/mkdb.err")"
-CTL=("$LC" -c "$WORK/learnd.conf")
-
-# a listener in the namespace (not in the cgroup: only the client side is probed)
-tb_listener $PORT
+# (with a listener in the namespace, not in the cgroup: only the client side is probed)
+tb_loopback 5301 learnctl_test_$$ lctl$$ 20 tick_ms=100 heartbeat_ttl_ms=60000
+tb_mkdb "$DB"
 
 tb_expect_iw "no learnd" 10
 
@@ -53,9 +33,9 @@ tb_stop_learnd KILL
 tb_expect_iw "learnd dead, within the TTL: last values stay" 20
 "${CTL[@]}" pause >/dev/null
 tb_expect_iw "paused with learnd dead" 10
-[ "$(sqlite3 "$WORK/learnd.db" "SELECT value FROM control WHERE key = 'paused'")" = 1 ] || tb_fail "control paused != 1"
+[ "$(sqlite3 "$DB" "SELECT value FROM control WHERE key = 'paused'")" = 1 ] || tb_fail "control paused != 1"
 "${CTL[@]}" resume >/dev/null
 tb_expect_iw "resumed with learnd dead" 20
-[ "$(sqlite3 "$WORK/learnd.db" "SELECT count(*) FROM operator_log WHERE action IN ('pause', 'resume')")" = 4 ] ||
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM operator_log WHERE action IN ('pause', 'resume')")" = 4 ] ||
 	tb_fail "operator_log does not hold the 4 pause/resume actions"
 echo "PASS: $NAME"

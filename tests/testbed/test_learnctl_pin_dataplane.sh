@@ -12,33 +12,13 @@ set -euo pipefail
 # shellcheck source=tests/testbed/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tb_init learnctl_pin_dataplane test_learnctl_dp
-PIN=/sys/fs/bpf/learnctl_test_$$   # bpffs names must not contain dots
-MKDB=$LEARND_BUILD/tests/unit/learnctl_mkdb
-PORT=5301
-tb_need "$LEARND" "$LC" "$MKDB"
-tb_sandbox learnctl_test_$$ lctl$$
-
-cat >"$WORK/learnd.conf" <<CONF
-[learnd]
-cgroup = $CG
-db = $WORK/learnd.db
-pin_dir = $PIN
-tick_ms = 100
-heartbeat_ttl_ms = 60000
-
-[prefix 127.0.0.0/8]
-iw = 4..64
-CONF
-# The database learnd keeps (made by the store's own code, as learnd does).
-"$MKDB" "$WORK/learnd.db" 0 >/dev/null 2>"$WORK/mkdb.err" || tb_fail "learnctl_mkdb: $(cat "$WORK/mkdb.err")"
-CTL=("$LC" -c "$WORK/learnd.conf")
-
-# a listener in the namespace (not in the cgroup: only the client side is probed)
-tb_listener $PORT
+# (with a listener in the namespace, not in the cgroup: only the client side is probed)
+tb_loopback 5301 learnctl_test_$$ lctl$$ 4..64 tick_ms=100 heartbeat_ttl_ms=60000
+tb_mkdb "$DB"
 
 tb_start_learnd "$WORK/learnd.conf" "$WORK/learnd.log" -v
 # learnctl pins only prefixes learnd has recorded (its first tick writes them)
-tb_wait_prefix "$WORK/learnd.db" 127.0.0.0/8
+tb_wait_prefix "$DB" 127.0.0.0/8
 
 # all new connections get the pinned IW within a few ticks (tick 100 ms)
 expect_pin() { # expect_pin WHAT IW
@@ -64,6 +44,6 @@ for _ in $(seq 30); do
 done
 [ "$n12" -lt 10 ] || tb_fail "after unpin, $n12 of 20 connections still got the pinned IW 12"
 echo "  ok: unpinned: $n12 of 20 connections on IW 12"
-grep -q "pin" <(sqlite3 "$WORK/learnd.db" "SELECT reason FROM decisions") ||
+grep -q "pin" <(sqlite3 "$DB" "SELECT reason FROM decisions") ||
 	echo "  note: learnd recorded no decision with reason 'pin'"
 echo "PASS: $NAME"

@@ -21,26 +21,10 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tb_init learnd_control_restart
 PIN=/sys/fs/bpf/learnd_ctlrestart_$$ # bpffs names must not contain dots
-PORT=5303
 tb_need "$LEARND" "$LC"
 command -v sqlite3 >/dev/null || tb_fail "sqlite3 (the CLI) is needed"
-tb_sandbox learnd_ctlrestart_$$ lcr$$
-
-cat >"$WORK/learnd.conf" <<CONF
-[learnd]
-cgroup = $CG
-db = $WORK/learnd.db
-pin_dir = $PIN
-tick_ms = 100
-heartbeat_ttl_ms = 60000
-
-[prefix 127.0.0.0/8]
-iw = 20..64
-CONF
-CTL=("$LC" -c "$WORK/learnd.conf")
-
-# a listener in the namespace (not in the cgroup: only the client side is probed)
-tb_listener $PORT
+# (with a listener in the namespace, not in the cgroup: only the client side is probed)
+tb_loopback 5303 learnd_ctlrestart_$$ lcr$$ 20..64 tick_ms=100 heartbeat_ttl_ms=60000
 
 # IWs of N new connections from a process inside the cgroup, one per line
 probe() {
@@ -66,7 +50,7 @@ dp_paused() { "${CTL[@]}" metrics | awk '$1 == "learnd_dataplane_paused" { print
 
 # 1. learning
 start_learnd learnd1
-tb_wait_prefix "$WORK/learnd.db" 127.0.0.0/8
+tb_wait_prefix "$DB" 127.0.0.0/8
 expect "learnd running, iw learned in 20..64" 'iw >= 20 && iw <= 64'
 
 # 2. down; the operator pins and pauses

@@ -22,13 +22,7 @@ tb_need "$FG" "$LEARND" "$LEARND_BUILD/tools/pathemu"
 printf 'fast 40 100 1000 0 0\nplain 40 100 1000 0 0\n' >"$WORK/t.paths"
 tb_topo_up "$WORK/t.paths" rmem
 
-cat >"$WORK/learnd.conf" <<EOF
-[learnd]
-cgroup = $TOPO_CGROUP
-db = $WORK/learnd.db
-pin_dir = $PIN
-sample_rate = 1
-
+tb_conf "$WORK/learnd.conf" "$TOPO_CGROUP" "$WORK/learnd.db" sample_rate=1 <<EOF
 [prefix $TOPO_PREFIX4_fast]
 iw = 37
 EOF

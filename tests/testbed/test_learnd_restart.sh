@@ -20,15 +20,7 @@ printf 'fast 40 100 1000 0 0\n' >"$WORK/t.paths"
 tb_topo_up "$WORK/t.paths" rmem
 
 DB=$WORK/learnd.db
-cat >"$WORK/learnd.conf" <<EOF
-[learnd]
-cgroup = $TOPO_CGROUP
-db = $DB
-pin_dir = $PIN
-sample_rate = 1
-tick_ms = 500
-heartbeat_ttl_ms = $TTL_MS
-
+tb_conf "$WORK/learnd.conf" "$TOPO_CGROUP" "$DB" sample_rate=1 tick_ms=500 heartbeat_ttl_ms=$TTL_MS <<EOF
 [defaults]
 syn_rto_ms = 20..1000
 

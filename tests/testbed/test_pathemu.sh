@@ -12,111 +12,19 @@
 #   6. teardown leaves nothing, also after kill -9 of a pathemu and after a failed up
 # Needs root. Env: LEARND_BUILD (build dir), LEARND_SRC (source tree).
 set -euo pipefail
-
-NAME=pathemu
-SRC=${LEARND_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-export LEARND_BUILD=${LEARND_BUILD:-$SRC/build}
-TOPO=$SRC/tools/topo.sh
+# shellcheck source=tests/testbed/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+tb_init pathemu
 export LD_TOPO=tpe$$
 STATE=/run/learnd-topo/$LD_TOPO
-TMP=$(mktemp -d /tmp/test_pathemu.XXXXXX)
-BG=()
-
-cleanup() {
-	local rc=$? p
-	for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
-	"$TOPO" down >/dev/null 2>&1 || true
-	LD_TOPO=${LD_TOPO}f "$TOPO" down >/dev/null 2>&1 || true
-	rm -rf "$TMP"
-	[ $rc -eq 0 ] || echo "FAIL: $NAME (status $rc)"
-	exit $rc
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-check() { # check DESCRIPTION AWK-CONDITION (uses the variables passed with -v)
-	local desc=$1 cond=$2
-	shift 2
-	if awk "$@" "BEGIN { exit !($cond) }"; then
-		echo "  ok: $desc"
-	else
-		fail "$desc"
-	fi
-}
-
-[ "$(id -u)" -eq 0 ] || fail "$NAME needs root (network namespaces, TUN devices, cgroups)"
-[ -x "$LEARND_BUILD/tools/pathemu" ] || fail "no $LEARND_BUILD/tools/pathemu (build target pathemu)"
-command -v python3 >/dev/null || fail "python3 not found"
-
-cat >"$TMP/h.py" <<'EOF'
-import socket, statistics, sys, time
-def fam(h): return socket.AF_INET6 if ":" in h else socket.AF_INET
-m = sys.argv[1]
-if m == "srv":            # srv PORT: send the number of bytes asked for, then close
-    s = socket.socket(socket.AF_INET6)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("::", int(sys.argv[2]))); s.listen(128)
-    buf = b"x" * (1 << 20)
-    while True:
-        c, _ = s.accept()
-        line = c.recv(64)
-        n = int(line.split(b"\n")[0]) if line else 0
-        while n > 0:
-            k = c.send(buf[:min(n, len(buf))]); n -= k
-        c.close()
-elif m == "hs":           # hs HOST PORT N: median connect() time in ms
-    h, p, n = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    ts = []
-    for i in range(n):
-        s = socket.socket(fam(h))
-        t0 = time.monotonic_ns(); s.connect((h, p)); t1 = time.monotonic_ns()
-        ts.append((t1 - t0) / 1e6); s.close(); time.sleep(0.01)
-    print("%.3f %.3f %.3f" % (statistics.median(ts), min(ts), max(ts)))
-elif m == "try":          # try HOST PORT TIMEOUT_S: does a handshake complete in time?
-    h, p, t = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-    s = socket.socket(fam(h)); s.settimeout(t)
-    try:
-        s.connect((h, p)); print("ok")
-    except (socket.timeout, OSError):
-        print("timeout")
-elif m == "bulk":         # bulk HOST PORT SIZE SKIP: goodput (Mbit/s) after the first SKIP bytes
-    h, p, size, skip = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    s = socket.socket(fam(h)); s.connect((h, p)); s.sendall(b"%d\n" % size)
-    got = 0; t_skip = None; g_skip = 0
-    while True:
-        d = s.recv(1 << 20)
-        if not d: break
-        got += len(d)
-        if t_skip is None and got >= skip: t_skip = time.monotonic(); g_skip = got
-    t1 = time.monotonic()
-    print("%d %.3f" % (got, (got - g_skip) * 8 / (t1 - t_skip) / 1e6))
-elif m == "udprecv":      # udprecv PORT IDLE_S: count datagrams until idle; in order?
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[2])))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    open(sys.argv[4], "w").close()   # ready
-    s.settimeout(5); n = 0; last = -1; inorder = 1
-    try:
-        while True:
-            d, _ = s.recvfrom(2048)
-            seq = int(d[:8]); n += 1
-            if seq <= last: inorder = 0
-            last = seq; s.settimeout(float(sys.argv[3]))
-    except socket.timeout:
-        pass
-    print("%d %d" % (n, inorder))
-elif m == "udpburst":     # udpburst HOST PORT N SIZE: N datagrams back to back
-    h, p, n, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    s = socket.socket(fam(h), socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-    for i in range(n):
-        s.sendto(b"%08d" % i + b"u" * (size - 8), (h, p))
-EOF
+H=$SRC/tests/testbed/pathemu_probe.py
+tb_need "$LEARND_BUILD/tools/pathemu"
+command -v python3 >/dev/null || tb_fail "python3 not found"
+# the topology of the half-failed up at the end
+tb_on_exit 'LD_TOPO=${LD_TOPO}f "$TOPO" down >/dev/null 2>&1'
 
 # path name, rtt_ms, rate_mbit, queue_pkts, loss, syn_loss
-cat >"$TMP/test.paths" <<'EOF'
+cat >"$WORK/test.paths" <<'EOF'
 # test_pathemu.sh paths
 rtt 60 0 1000 0 0
 bulk 20 20 100 0 0
@@ -127,67 +35,60 @@ EOF
 
 echo "== up (LD_TOPO=$LD_TOPO)"
 t0=$(date +%s.%N)
-"$TOPO" up "$TMP/test.paths"
-# shellcheck disable=SC1090,SC1091
-. "$STATE/topo.env"
+tb_topo_up "$WORK/test.paths" none
 echo "  up took $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s; paths: $TOPO_PATHS"
 if ! { [ "$TOPO_SRV_NS" = "$LD_TOPO-srv" ] && [ "$TOPO_ADDR4_loss" = 10.201.3.2 ] &&
 	[ "$TOPO_ADDR6_loss" = fd00:201:3::2 ] && [ "$TOPO_PREFIX6_queue" = fd00:201:4::/48 ] &&
 	[ -d "$TOPO_CGROUP" ]; }; then
-	fail "topo.env does not describe the topology"
+	tb_fail "topo.env does not describe the topology"
 fi
 
-"$TOPO" exec srv -- python3 "$TMP/h.py" srv 5001 &
-BG+=($!)
-for _ in $(seq 50); do
-	ip netns exec "$TOPO_SRV_NS" ss -Hltn 'sport = :5001' | grep -q . && break
-	sleep 0.05
-done
-grep -qx "${BG[0]}" "$TOPO_CGROUP/cgroup.procs" || fail "topo.sh exec srv did not put the server into $TOPO_CGROUP"
-echo "  ok: server pid ${BG[0]} runs in $TOPO_CGROUP"
+tb_probe_server 5001
+grep -qx "$SRV_PID" "$TOPO_CGROUP/cgroup.procs" || tb_fail "topo.sh exec srv did not put the server into $TOPO_CGROUP"
+echo "  ok: server pid $SRV_PID runs in $TOPO_CGROUP"
 
 echo "== 1. handshake RTT at 60 ms"
 for a in "$TOPO_SRV4" "$TOPO_SRV6"; do
-	read -r med lo hi < <("$TOPO" exec rtt -- python3 "$TMP/h.py" hs "$a" 5001 10)
+	read -r med lo hi < <("$TOPO" exec rtt -- python3 "$H" hs "$a" 5001 10)
 	echo "  $a: connect() median $med ms (min $lo, max $hi) over 10"
-	check "handshake RTT $med ms within 60 ± 1 ms" "m >= 59 && m <= 61" -v m="$med"
+	tb_check "handshake RTT $med ms within 60 ± 1 ms" "m >= 59 && m <= 61" -v m="$med"
 done
 
 echo "== 2. bulk goodput at 20 Mbit/s"
-"$TOPO" exec bulk -- python3 "$TMP/h.py" bulk "$TOPO_SRV4" 5001 10000000 1000000 >"$TMP/bulk.out" &
+"$TOPO" exec bulk -- python3 "$H" bulk "$TOPO_SRV4" 5001 10000000 1000000 >"$WORK/bulk.out" &
 bulk_pid=$!
 sleep 1.5
-ip netns exec "$TOPO_SRV_NS" ss -tin 'sport = :5001' >"$TMP/ss.out"
+ip netns exec "$TOPO_SRV_NS" ss -tin 'sport = :5001' >"$WORK/ss.out"
 wait $bulk_pid
-read -r got mbit <"$TMP/bulk.out"
+read -r got mbit <"$WORK/bulk.out"
 exp=$(awk 'BEGIN { printf "%.3f", 20 * 1448 / 1500 }')
 echo "  received $got B; goodput after the first MB $mbit Mbit/s (expected $exp)"
-check "10 MB received" "g == 10000000" -v g="$got"
-check "goodput $mbit within ±5% of $exp Mbit/s" "m >= e * 0.95 && m <= e * 1.05" -v m="$mbit" -v e="$exp"
-grep -q cubic "$TMP/ss.out" || { cat "$TMP/ss.out"; fail "server connection does not use cubic"; }
-echo "  ok: ss -ti shows $(grep -o 'cubic' "$TMP/ss.out" | head -1) on the server side"
+tb_check "10 MB received" "g == 10000000" -v g="$got"
+tb_check "goodput $mbit within ±5% of $exp Mbit/s" "m >= e * 0.95 && m <= e * 1.05" -v m="$mbit" -v e="$exp"
+grep -q cubic "$WORK/ss.out" || { cat "$WORK/ss.out"; tb_fail "server connection does not use cubic"; }
+echo "  ok: ss -ti shows $(grep -o 'cubic' "$WORK/ss.out" | head -1) on the server side"
 
 echo "== 3. random loss 5%"
-"$TOPO" stats loss >"$TMP/loss0.stats" # up's pings crossed this path too: use deltas
+"$TOPO" stats loss >"$WORK/loss0.stats" # up's pings crossed this path too: use deltas
 ping_out=$("$TOPO" exec loss -- ping -n -q -i 0.001 -W 1 -c 4000 "$TOPO_SRV4" || true)
 tx=$(sed -nE 's/^([0-9]+) packets transmitted, ([0-9]+) received.*/\1/p' <<<"$ping_out")
 rx=$(sed -nE 's/^([0-9]+) packets transmitted, ([0-9]+) received.*/\2/p' <<<"$ping_out")
-"$TOPO" stats loss >"$TMP/loss1.stats"
+"$TOPO" stats loss >"$WORK/loss1.stats"
 delta() { # delta KEY: counter increase during the ping run
 	awk -F= -v k="$1" 'FNR == NR && $1 == k { a = $2 } FNR != NR && $1 == k { print $2 - a }' \
-		"$TMP/loss0.stats" "$TMP/loss1.stats"
+		"$WORK/loss0.stats" "$WORK/loss1.stats"
 }
 for d in a2b b2a; do
 	n=$(delta ${d}_rx_pkts)
 	k=$(delta ${d}_drop_loss)
 	echo "  $d: $k of $n packets dropped ($(awk -v k="$k" -v n="$n" 'BEGIN { printf "%.4f", k / n }'))"
-	check "$d loss within 0.05 ± 4 sigma (n=$n)" \
+	tb_check "$d loss within 0.05 ± 4 sigma (n=$n)" \
 		"n >= 3000 && (k - n * 0.05)^2 <= 16 * n * 0.05 * 0.95" -v n="$n" -v k="$k"
 	eval "drop_$d=\$k"
 done
 echo "  ping: $tx sent, $rx received"
 # a ping is lost exactly when its request (a2b) or its reply (b2a) was dropped
-check "ping losses ($((tx - rx))) = pathemu drops ($((drop_a2b + drop_b2a)))" \
+tb_check "ping losses ($((tx - rx))) = pathemu drops ($((drop_a2b + drop_b2a)))" \
 	"t - r == a + b" -v t="$tx" -v r="$rx" -v a="$drop_a2b" -v b="$drop_b2a"
 
 echo "== 3b. SYN-only loss drops SYN (a2b) and SYN-ACK (b2a), v4 and v6, nothing else"
@@ -197,55 +98,55 @@ for d in b2a a2b; do
 	s0=$(syn_stat ${d}_drop_syn)
 	res=""
 	for a in "$TOPO_SRV4" "$TOPO_SRV6"; do
-		res="$res $("$TOPO" exec loss -- python3 "$TMP/h.py" try "$a" 5001 0.5)"
+		res="$res $("$TOPO" exec loss -- python3 "$H" try "$a" 5001 0.5)"
 	done
 	pings=$("$TOPO" exec loss -- ping -n -q -i 0.01 -c 20 -W 1 "$TOPO_SRV4" | sed -nE 's/.* ([0-9]+) received.*/\1/p')
 	s1=$(syn_stat ${d}_drop_syn)
 	echo "  ${d}_syn_loss=1: connects v4, v6:$res; ${d}_drop_syn +$((s1 - s0)); pings 20 sent, $pings received"
-	check "${d}_syn_loss=1 stops v4 and v6 handshakes and counts the drops" \
+	tb_check "${d}_syn_loss=1 stops v4 and v6 handshakes and counts the drops" \
 		"r == \" timeout timeout\" && n >= 2" -v r="$res" -v n="$((s1 - s0))"
-	check "${d}_syn_loss=1 leaves other packets alone" "p == 20" -v p="$pings"
+	tb_check "${d}_syn_loss=1 leaves other packets alone" "p == 20" -v p="$pings"
 done
 "$TOPO" set loss syn_loss=0
-read -r ok < <("$TOPO" exec loss -- python3 "$TMP/h.py" try "$TOPO_SRV6" 5001 1)
-check "handshakes work again with syn_loss=0 ($ok)" "o == \"ok\"" -v o="$ok"
+read -r ok < <("$TOPO" exec loss -- python3 "$H" try "$TOPO_SRV6" 5001 1)
+tb_check "handshakes work again with syn_loss=0 ($ok)" "o == \"ok\"" -v o="$ok"
 
 echo "== 4. queue limit (10 Mbit/s, queue 5)"
 q_addr=$TOPO_ADDR4_queue
-"$TOPO" exec queue -- python3 "$TMP/h.py" udprecv 6000 1 "$TMP/ready1" >"$TMP/udp1.out" &
+"$TOPO" exec queue -- python3 "$H" udprecv 6000 1 "$WORK/ready1" >"$WORK/udp1.out" &
 recv_pid=$!
-for _ in $(seq 100); do [ -e "$TMP/ready1" ] && break; sleep 0.02; done
-"$TOPO" exec srv -- python3 "$TMP/h.py" udpburst "$q_addr" 6000 200 1400
+for _ in $(seq 100); do [ -e "$WORK/ready1" ] && break; sleep 0.02; done
+"$TOPO" exec srv -- python3 "$H" udpburst "$q_addr" 6000 200 1400
 wait $recv_pid
-read -r got inorder <"$TMP/udp1.out"
-"$TOPO" stats queue >"$TMP/q.stats"
-qd=$(awk -F= '$1 == "b2a_drop_queue" { print $2 }' "$TMP/q.stats")
-qmax=$(awk -F= '$1 == "b2a_max_queue" { print $2 }' "$TMP/q.stats")
-qfwd=$(awk -F= '$1 == "b2a_fwd_pkts" { print $2 }' "$TMP/q.stats")
+read -r got inorder <"$WORK/udp1.out"
+"$TOPO" stats queue >"$WORK/q.stats"
+qd=$(awk -F= '$1 == "b2a_drop_queue" { print $2 }' "$WORK/q.stats")
+qmax=$(awk -F= '$1 == "b2a_max_queue" { print $2 }' "$WORK/q.stats")
+qfwd=$(awk -F= '$1 == "b2a_fwd_pkts" { print $2 }' "$WORK/q.stats")
 echo "  burst of 200: received $got, pathemu dropped $qd (queue), forwarded $qfwd, max queue $qmax"
-check "queue drops rose" "d > 100" -v d="$qd"
-check "max queue $qmax never above the limit 5, and reached it" "q == 5" -v q="$qmax"
-check "every datagram is either received or dropped by the queue" "g + d == 200" -v g="$got" -v d="$qd"
+tb_check "queue drops rose" "d > 100" -v d="$qd"
+tb_check "max queue $qmax never above the limit 5, and reached it" "q == 5" -v q="$qmax"
+tb_check "every datagram is either received or dropped by the queue" "g + d == 200" -v g="$got" -v d="$qd"
 # change rate and queue limit while 150 packets wait: no crash, no reordering
 "$TOPO" set queue queue_pkts=300 rate_mbit=2
-"$TOPO" exec queue -- python3 "$TMP/h.py" udprecv 6001 1 "$TMP/ready2" >"$TMP/udp2.out" &
+"$TOPO" exec queue -- python3 "$H" udprecv 6001 1 "$WORK/ready2" >"$WORK/udp2.out" &
 recv_pid=$!
-for _ in $(seq 100); do [ -e "$TMP/ready2" ] && break; sleep 0.02; done
-"$TOPO" exec srv -- python3 "$TMP/h.py" udpburst "$q_addr" 6001 150 1400
+for _ in $(seq 100); do [ -e "$WORK/ready2" ] && break; sleep 0.02; done
+"$TOPO" exec srv -- python3 "$H" udpburst "$q_addr" 6001 150 1400
 "$TOPO" set queue rate_mbit=50 queue_pkts=2 # the burst needs 860 ms at 2 Mbit/s
 wait $recv_pid
-read -r got inorder <"$TMP/udp2.out"
-"$TOPO" stats queue >"$TMP/q2.stats"
-qd2=$(awk -F= '$1 == "b2a_drop_queue" { print $2 }' "$TMP/q2.stats")
-qnow=$(awk -F= '$1 == "b2a_queue_at_change" { print $2 }' "$TMP/q2.stats")
+read -r got inorder <"$WORK/udp2.out"
+"$TOPO" stats queue >"$WORK/q2.stats"
+qd2=$(awk -F= '$1 == "b2a_drop_queue" { print $2 }' "$WORK/q2.stats")
+qnow=$(awk -F= '$1 == "b2a_queue_at_change" { print $2 }' "$WORK/q2.stats")
 echo "  150 queued, then rate 2 -> 50 Mbit/s and queue 300 -> 2 with $qnow still waiting:" \
 	"received $got, in order: $inorder, new queue drops $((qd2 - qd))"
-check "packets queued before the change were all delivered, in order" \
+tb_check "packets queued before the change were all delivered, in order" \
 	"g == 150 && o == 1 && d == 0" -v g="$got" -v o="$inorder" -v d="$((qd2 - qd))"
-check "the change happened with packets still waiting ($qnow)" "q > 2" -v q="$qnow"
+tb_check "the change happened with packets still waiting ($qnow)" "q > 2" -v q="$qnow"
 
 echo "== 5. parameter change while running (RTT 20 -> 100 ms)"
-"$TOPO" exec chg -- ping -n -D -i 0.01 -c 120 "$TOPO_SRV4" >"$TMP/ping5.out" &
+"$TOPO" exec chg -- ping -n -D -i 0.01 -c 120 "$TOPO_SRV4" >"$WORK/ping5.out" &
 ping_pid=$!
 sleep 0.5
 ts0=$(date +%s.%N)
@@ -265,24 +166,24 @@ awk -v s0="$ts0" -v s1="$ts1" '
 	function med(x, n,   i, j, v) { for (i = 2; i <= n; i++) { v = x[i]; for (j = i - 1; j >= 1 && x[j] > v; j--) x[j + 1] = x[j]; x[j + 1] = v }
 		return n ? (n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2) : -1 }
 	END { printf "%d %d %.3f %d %d %d %.3f %.1f\n", nb, ob + 0, med(b, nb), na, oa + 0, old + 0, med(a, na), eff * 1000 }' \
-	"$TMP/ping5.out" >"$TMP/ping5.sum"
-read -r nb ob medb na oa old meda eff <"$TMP/ping5.sum"
+	"$WORK/ping5.out" >"$WORK/ping5.sum"
+read -r nb ob medb na oa old meda eff <"$WORK/ping5.sum"
 set_ms=$(awk -v a="$ts0" -v b="$ts1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
 echo "  set took $set_ms ms; first new-RTT ping sent $eff ms after set started"
 echo "  $nb pings before: median $medb ms, $ob off 20 ± 1; $na pings after: median $meda ms, $oa off 100 ± 1, $old with the old RTT"
-check "pings before the change: median RTT $medb within 20 ± 1 ms, >= 90% within" \
+tb_check "pings before the change: median RTT $medb within 20 ± 1 ms, >= 90% within" \
 	"nb >= 20 && m >= 19 && m <= 21 && ob <= nb / 10" -v nb="$nb" -v m="$medb" -v ob="$ob"
-check "no ping sent after set returned had the old RTT" "na >= 20 && o == 0" -v na="$na" -v o="$old"
-check "pings after the change: median RTT $meda within 100 ± 1 ms, >= 90% within" \
+tb_check "no ping sent after set returned had the old RTT" "na >= 20 && o == 0" -v na="$na" -v o="$old"
+tb_check "pings after the change: median RTT $meda within 100 ± 1 ms, >= 90% within" \
 	"m >= 99 && m <= 101 && oa <= na / 10" -v na="$na" -v m="$meda" -v oa="$oa"
-check "set returned within one (new) RTT: $set_ms ms" "s < 100" -v s="$set_ms"
+tb_check "set returned within one (new) RTT: $set_ms ms" "s < 100" -v s="$set_ms"
 
 echo "== emulator timing over all paths"
-for name in rtt bulk loss queue; do "$TOPO" stats "$name"; done >"$TMP/all.stats"
+for name in rtt bulk loss queue; do "$TOPO" stats "$name"; done >"$WORK/all.stats"
 read -r fwd late lmax < <(awk -F= '$1 ~ /_fwd_pkts$/ { f += $2 } $1 ~ /_late_1ms$/ { l += $2 }
-	$1 ~ /_late_max_us$/ && $2 > m { m = $2 } END { print f, l, m }' "$TMP/all.stats")
+	$1 ~ /_late_max_us$/ && $2 > m { m = $2 } END { print f, l, m }' "$WORK/all.stats")
 echo "  $late of $fwd packets left more than 1 ms after their due time (latest: $lmax us late)"
-check "at most 1% of packets left more than 1 ms late" "l <= f / 100" -v l="$late" -v f="$fwd"
+tb_check "at most 1% of packets left more than 1 ms late" "l <= f / 100" -v l="$late" -v f="$fwd"
 
 echo "== 6. teardown"
 pids=$(cat "$STATE"/*.pid)
@@ -293,15 +194,15 @@ for _ in $(seq 50); do [ -d "/proc/$chg_pid" ] || break; sleep 0.02; done
 gone=1
 ip -n "$TOPO_NS_chg" link show t0 >/dev/null 2>&1 && gone=0
 ip -n "$TOPO_SRV_NS" link show t-chg >/dev/null 2>&1 && gone=0
-check "TUN devices of a pathemu killed with -9 vanished (before: $devs_before)" "g == 1" -v g="$gone"
-if "$TOPO" status >"$TMP/status.out" 2>&1; then
-	fail "status does not report the dead pathemu"
+tb_check "TUN devices of a pathemu killed with -9 vanished (before: $devs_before)" "g == 1" -v g="$gone"
+if "$TOPO" status >"$WORK/status.out" 2>&1; then
+	tb_fail "status does not report the dead pathemu"
 fi
-grep -q 'chg.*NOT RUNNING' "$TMP/status.out" || { cat "$TMP/status.out"; fail "status does not name the dead path"; }
+grep -q 'chg.*NOT RUNNING' "$WORK/status.out" || { cat "$WORK/status.out"; tb_fail "status does not name the dead path"; }
 echo "  ok: status reports path chg not running"
 "$TOPO" down
 "$TOPO" down # idempotent
-BG=()
+tb_untrack "$SRV_PID" # down killed it
 left=""
 for ns in srv $TOPO_PATHS; do [ -e "/run/netns/$LD_TOPO-$ns" ] && left="$left ns:$LD_TOPO-$ns"; done
 [ -d "$TOPO_CGROUP" ] && left="$left cgroup:$TOPO_CGROUP"
@@ -311,20 +212,20 @@ for p in $pids; do # exited = gone or a zombie waiting for init to reap it
 	[ "$st" = gone ] || [ "$st" = Z ] || [ "$st" = X ] || left="$left pid:$p($st)"
 done
 ip -o link show | grep -q ': t-\(rtt\|bulk\|loss\|queue\|chg\)[@:]' && left="$left tun-in-root-ns"
-check "down left nothing${left:+ (left:$left)}" "l == 0" -v l="${#left}"
+tb_check "down left nothing${left:+ (left:$left)}" "l == 0" -v l="${#left}"
 
 # a half-failed up (pathemu dies at start) tears down what it made
-mkdir -p "$TMP/fake/tools"
-printf '#!/bin/sh\necho "fake pathemu fails" >&2\nexit 1\n' >"$TMP/fake/tools/pathemu"
-chmod +x "$TMP/fake/tools/pathemu"
-if LD_TOPO=${LD_TOPO}f LEARND_BUILD=$TMP/fake "$TOPO" up "$TMP/test.paths" 2>"$TMP/fail.err"; then
-	fail "up with a failing pathemu succeeded"
+mkdir -p "$WORK/fake/tools"
+printf '#!/bin/sh\necho "fake pathemu fails" >&2\nexit 1\n' >"$WORK/fake/tools/pathemu"
+chmod +x "$WORK/fake/tools/pathemu"
+if LD_TOPO=${LD_TOPO}f LEARND_BUILD=$WORK/fake "$TOPO" up "$WORK/test.paths" 2>"$WORK/fail.err"; then
+	tb_fail "up with a failing pathemu succeeded"
 fi
-echo "  up with a failing pathemu: $(head -n 1 "$TMP/fail.err")"
+echo "  up with a failing pathemu: $(head -n 1 "$WORK/fail.err")"
 left=""
 for ns in srv $TOPO_PATHS; do [ -e "/run/netns/${LD_TOPO}f-$ns" ] && left="$left ns:${LD_TOPO}f-$ns"; done
 [ -d "${TOPO_CGROUP%/*}/${LD_TOPO}f-srv" ] && left="$left cgroup"
 [ -d "/run/learnd-topo/${LD_TOPO}f" ] && left="$left state"
-check "a failed up left nothing${left:+ (left:$left)}" "l == 0" -v l="${#left}"
+tb_check "a failed up left nothing${left:+ (left:$left)}" "l == 0" -v l="${#left}"
 
 echo "PASS: $NAME"

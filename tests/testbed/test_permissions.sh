@@ -29,13 +29,7 @@ tb_topo_up "$WORK/t.paths" none
 # the work directory open to everyone, so that only the files' own modes protect them
 chmod 755 "$WORK"
 DB=$WORK/learnd.db
-cat >"$WORK/learnd.conf" <<EOF
-[learnd]
-cgroup = $TOPO_CGROUP
-db = $DB
-pin_dir = $PIN
-tick_ms = 200
-
+tb_conf "$WORK/learnd.conf" "$TOPO_CGROUP" "$DB" tick_ms=200 <<EOF
 [prefix $TOPO_PREFIX4_one]
 iw = 4..64
 EOF

@@ -163,6 +163,27 @@ static void stop(struct learnd_sim *d)
 	/* cfg.prefixes points at d->pc: not ld_config_free'd */
 }
 
+/* start() with a prefix table of 8 (1 configured + the default + 6 discovered)
+ * and the database open in *db for the checks; false when either failed (the
+ * learner stopped) */
+static bool start_capped(struct learnd_sim *d, const char *path, sqlite3 **db)
+{
+	*db = NULL;
+	if (start(d, path))
+		return false;
+	ld_learner_free(d->l);
+	d->cfg.max_prefixes = 8;
+	d->l = ld_learner_new(&d->cfg, d->h, -1);
+	*db = sql_open(path);
+	if (!d->l || !*db) {
+		CHECK(0, "set-up");
+		sqlite3_close(*db);
+		stop(d);
+		return false;
+	}
+	return true;
+}
+
 static int tick(struct learnd_sim *d)
 {
 	int rc = ld_learner_tick(d->l);
@@ -420,18 +441,8 @@ static void rediscovered(void)
 	sqlite3 *db;
 
 	path_in(path, sizeof(path), "rediscovered.db");
-	if (start(&d, path))
+	if (!start_capped(&d, path, &db))
 		return;
-	ld_learner_free(d.l);
-	d.cfg.max_prefixes = 8; /* 1 configured + the default + 6 discovered */
-	d.l = ld_learner_new(&d.cfg, d.h, -1);
-	db = sql_open(path);
-	if (!d.l || !db) {
-		CHECK(0, "set-up");
-		sqlite3_close(db);
-		stop(&d);
-		return;
-	}
 	record(&d, 172, 16, 9, 0, 0);
 	tick(&d);
 	CHECK(sql_int(db, "SELECT count(*) FROM prefixes WHERE cidr = '172.16.9.0/24' AND origin = 'discovered'") == 1,
@@ -527,18 +538,8 @@ static void reload(void)
 	sqlite3 *db;
 
 	path_in(path, sizeof(path), "reload.db");
-	if (start(&d, path))
+	if (!start_capped(&d, path, &db))
 		return;
-	ld_learner_free(d.l);
-	d.cfg.max_prefixes = 8; /* 1 configured + the default + 6 discovered */
-	d.l = ld_learner_new(&d.cfg, d.h, -1);
-	db = sql_open(path);
-	if (!d.l || !db) {
-		CHECK(0, "set-up");
-		sqlite3_close(db);
-		stop(&d);
-		return;
-	}
 	for (unsigned i = 0; i < 10; i++)
 		record(&d, 172, 18, i, 0, 0);
 	tick(&d);

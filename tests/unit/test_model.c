@@ -917,6 +917,20 @@ static void shallow_record(struct learnd_record *r, const struct learnd_model_de
 	sim_record(&p, g, &d->slots[sl], sl, 0, r);
 }
 
+/* n records of the shallow path into m, deciding (into *d) every 10th: m learns
+ * the shallow path's IW (14) */
+static void learn_shallow(struct learnd_model *m, struct learnd_model_decision *d, struct rng *g, int n)
+{
+	struct learnd_record r;
+
+	for (int k = 0; k < n; k++) {
+		shallow_record(&r, d, g);
+		learnd_model_observe(m, &r, 0);
+		if (k % 10 == 9)
+			learnd_model_decide(m, d);
+	}
+}
+
 static void test_parent_borrow(void)
 {
 	struct learnd_model_decision d;
@@ -935,12 +949,7 @@ static void test_parent_borrow(void)
 	learnd_model_init(&A, &c);
 	rng_seed(&g, 3);
 	learnd_model_decide(&A, &d);
-	for (int k = 0; k < 4000; k++) {
-		shallow_record(&r, &d, &g);
-		learnd_model_observe(&A, &r, 0);
-		if (k % 10 == 9)
-			learnd_model_decide(&A, &d);
-	}
+	learn_shallow(&A, &d, &g, 4000);
 	CHECK(d.slots[0].iw == 14, "parent learned iw %u on the shallow path", d.slots[0].iw);
 
 	/* the child starts where the parent is ... */
@@ -976,7 +985,6 @@ static void test_set_cfg(void)
 {
 	struct learnd_model_decision d;
 	struct learnd_model_cfg c;
-	struct learnd_record r;
 	struct rng g;
 
 	learnd_model_cfg_default(&c);
@@ -984,12 +992,7 @@ static void test_set_cfg(void)
 	learnd_model_init(&A, &c);
 	rng_seed(&g, 11);
 	learnd_model_decide(&A, &d);
-	for (int k = 0; k < 3000; k++) {
-		shallow_record(&r, &d, &g);
-		learnd_model_observe(&A, &r, 0);
-		if (k % 10 == 9)
-			learnd_model_decide(&A, &d);
-	}
+	learn_shallow(&A, &d, &g, 3000);
 	CHECK(d.slots[0].iw == 14, "learned iw %u", d.slots[0].iw);
 
 	/* an operator pins iw to 40: fixed, no probes */

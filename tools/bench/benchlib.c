@@ -84,8 +84,7 @@ static void remove_children(const char *cgroup)
 		if (e->d_type != DT_DIR || e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", cgroup, e->d_name);
-		for (int i = 0; rmdir(path) && errno == EBUSY && i < 100; i++)
-			bench_sleep(0.02);
+		(void)t_rmdir_cgroup(path);
 	}
 	if (d)
 		closedir(d);
@@ -142,11 +141,8 @@ int bench_isolated(const char *name, const char *const *addrs, int (*fn)(const c
 	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 	if (WIFSIGNALED(status))
 		fprintf(stderr, "benchmark child killed by signal %d\n", WTERMSIG(status));
-	/* the cgroup empties a moment after the child is reaped */
 	remove_children(cgroup);
-	for (int i = 0; rmdir(cgroup) && errno == EBUSY && i < 100; i++)
-		bench_sleep(0.02);
-	if (access(cgroup, F_OK) == 0) {
+	if (t_rmdir_cgroup(cgroup)) {
 		fprintf(stderr, "cleanup: cannot remove %s: %s\n", cgroup, strerror(errno));
 		rc = 1;
 	}

@@ -13,43 +13,19 @@
 #     -b  learnd's record_budget (default: learnd's default, 64; 0: every connection)
 #   Environment: LEARND_BUILD=DIR uses that build as it is (no deps, no build step).
 set -euo pipefail
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tools/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DUR=20 CONC=16 RATE=1 BUDGET=
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
-while getopts "d:c:s:b:h" o; do
-	case $o in
-	d) DUR=$OPTARG ;;
-	c) CONC=$OPTARG ;;
-	s) RATE=$OPTARG ;;
-	b) BUDGET=$OPTARG ;;
-	h) usage; exit 0 ;;
-	*) usage >&2; exit 2 ;;
-	esac
-done
-for v in "$DUR" "$CONC" "$RATE"; do
-	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "drops.sh: numbers must be whole and > 0, got '$v'" >&2; exit 2; }
-done
-[[ -z $BUDGET || $BUDGET =~ ^(0|[1-9][0-9]*)$ ]] || { echo "drops.sh: -b must be a whole number, got '$BUDGET'" >&2; exit 2; }
-[ "$(id -u)" -eq 0 ] || { echo "drops.sh: needs root" >&2; exit 2; }
-if [ -z "${LEARND_BUILD:-}" ]; then
-	"$SRC/tools/deps.sh"
-	cmake -S "$SRC" -B "$SRC/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$SRC/build" -j "$(nproc)" --target learnd learnctl flowgen >/dev/null
-fi
-# shellcheck source=tests/testbed/lib.sh
-. "$SRC/tests/testbed/lib.sh"
+bench_options "d:DUR c:CONC s:RATE b:BUDGET" "$@"
+bench_whole 1 "-d, -c and -s" "$DUR" "$CONC" "$RATE"
+[[ -z $BUDGET || $BUDGET =~ ^(0|[1-9][0-9]*)$ ]] || bench_die "-b must be a whole number, got '$BUDGET'"
+bench_need_root
+bench_build learnd learnctl flowgen
 tb_init drops bench_drops
 PORT=5501
 
 tb_sandbox "learnd-bench-drops-$$" "lbdrops$$"
-cat >"$WORK/learnd.conf" <<EOF
-[learnd]
-cgroup = $CG
-db = $WORK/learnd.db
-pin_dir = $PIN
-sample_rate = $RATE
-${BUDGET:+record_budget = $BUDGET}
-
+tb_conf "$WORK/learnd.conf" "$CG" "$WORK/learnd.db" sample_rate="$RATE" "${BUDGET:+record_budget=$BUDGET}" <<EOF
 [defaults]
 iw = 4..64
 EOF

@@ -25,24 +25,14 @@
 #     -o  output directory for CSVs, configs and logs (default results/learning)
 #   Environment: LEARND_BUILD=DIR uses that build as it is (no deps, no build step).
 set -euo pipefail
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tools/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+SRC=$BENCH_SRC
 MEASURE=90 WARMUP=180 OUT=$SRC/results/learning
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
-while getopts "m:w:o:h" o; do
-	case $o in
-	m) MEASURE=$OPTARG ;;
-	w) WARMUP=$OPTARG ;;
-	o) OUT=$OPTARG ;;
-	h) usage; exit 0 ;;
-	*) usage >&2; exit 2 ;;
-	esac
-done
-for v in "$MEASURE" "$WARMUP"; do
-	[[ $v =~ ^[0-9]+$ ]] || { echo "learning.sh: seconds must be whole numbers, got '$v'" >&2; exit 2; }
-done
-[ "$(id -u)" -eq 0 ] || { echo "learning.sh: needs root" >&2; exit 2; }
+bench_options "m:MEASURE w:WARMUP o:OUT" "$@"
+bench_whole 0 seconds "$MEASURE" "$WARMUP"
+bench_need_root
 
-B=${LEARND_BUILD:-$SRC/build}
 PATHS=$SRC/tools/paths/example.paths
 PIN=/sys/fs/bpf/learnd-bench
 CLI_PIN=/sys/fs/bpf/learnd-bench-cli
@@ -56,23 +46,19 @@ CLI_PATH=synloss # the path whose client side runs a learnd too
 LEARN_BOUNDS="iw = 4..128
 syn_rto_ms = 20..1000"
 
-if [ -z "${LEARND_BUILD:-}" ]; then # else: use that build as it is
-	"$SRC/tools/deps.sh"
-	cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$B" -j "$(nproc)" --target learnd learnctl flowgen pathemu >/dev/null
-fi
-export LEARND_BUILD=$B LD_TOPO=lbench
+bench_build learnd learnctl flowgen pathemu
+export LD_TOPO=lbench
 mkdir -p "$OUT"
 rm -f "$OUT"/*.csv "$OUT"/learnd.db*
-SRV_PID="" LEARND_PID="" CLI_PID="" CLI_CG=""
+SRV_PID="" CLI_CG=""
 
-stop_learnd() {
+stop_learnd() { # the learnds bench_start_learnd registered (tb_track): nothing else is
 	local pid
-	for pid in $LEARND_PID $CLI_PID; do
+	for pid in "${TB_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	LEARND_PID="" CLI_PID=""
+	TB_PIDS=()
 }
 cleanup() {
 	local rc=$?
@@ -87,7 +73,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$SRC/tools/topo.sh" up "$PATHS" >/dev/null
-# shellcheck disable=SC1091,SC2154 # topo.env defines TOPO_*
+# shellcheck disable=SC1090,SC1091,SC2154 # topo.env defines TOPO_*
 . "/run/learnd-topo/$LD_TOPO/topo.env"
 for name in $TOPO_PATHS; do
 	ns=TOPO_NS_$name
@@ -104,19 +90,11 @@ mkdir -p "$CLI_CG"
 # start_learnd NAME [cli]: write $OUT/NAME.conf from stdin (the sections after
 # [learnd]) and run it on the server's cgroup, or with "cli" on the client one
 start_learnd() {
-	local name=$1 side=${2:-srv} cg=$TOPO_CGROUP pin=$PIN pid
-	if [ "$side" = cli ]; then cg=$CLI_CG pin=$CLI_PIN name=$name-cli; fi
-	{
-		printf '[learnd]\ncgroup = %s\ndb = %s\npin_dir = %s\nsample_rate = 1\ntick_ms = 1000\n\n' \
-			"$cg" "$OUT/$name.db" "$pin"
-		cat
-	} >"$OUT/$name.conf"
+	local name=$1 side=${2:-srv} cg=$TOPO_CGROUP PIN=$PIN
+	if [ "$side" = cli ]; then cg=$CLI_CG PIN=$CLI_PIN name=$name-cli; fi
+	tb_conf "$OUT/$name.conf" "$cg" "$OUT/$name.db" sample_rate=1 tick_ms=1000
 	rm -f "$OUT/$name.db"*
-	"$B/learner/learnd" --config "$OUT/$name.conf" >"$OUT/$name.log" 2>&1 &
-	pid=$!
-	if [ "$side" = cli ]; then CLI_PID=$pid; else LEARND_PID=$pid; fi
-	for _ in $(seq 100); do grep -q 'attached to' "$OUT/$name.log" && break; sleep 0.1; done
-	grep -q 'attached to' "$OUT/$name.log" || { cat "$OUT/$name.log" >&2; exit 1; }
+	bench_start_learnd "$OUT/$name.conf" "$OUT/$name.log"
 }
 
 # traffic LABEL SECONDS: every path at once, 2 flows in flight each, same seed
@@ -155,7 +133,7 @@ best_conf() {
 		[ -z "${BEST[$name]:-}" ] || printf '[prefix %s]\n%s\n\n' "${!p}" "${BEST[$name]}"
 	done
 }
-# (not a pipe: start_learnd must run in this shell, to keep LEARND_PID)
+# (not a pipe: start_learnd must run in this shell, to register its learnd)
 start_learnd best < <(best_conf)
 start_learnd best cli < <(printf '[defaults]\n%s\n' "${BEST[$CLI_PATH]}")
 traffic best "$MEASURE"

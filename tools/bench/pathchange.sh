@@ -14,70 +14,36 @@
 #     -o  output directory (default results/pathchange)
 #   Environment: LEARND_BUILD=DIR uses that build as it is (no deps, no build step).
 set -euo pipefail
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tools/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+SRC=$BENCH_SRC
 A=180 BSECS=300 OUT=$SRC/results/pathchange
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
-while getopts "a:b:o:h" o; do
-	case $o in
-	a) A=$OPTARG ;;
-	b) BSECS=$OPTARG ;;
-	o) OUT=$OPTARG ;;
-	h) usage; exit 0 ;;
-	*) usage >&2; exit 2 ;;
-	esac
-done
-for v in "$A" "$BSECS"; do
-	[[ $v =~ ^[0-9]+$ ]] && [ "$v" -ge 10 ] || { echo "pathchange.sh: times are whole seconds >= 10, got '$v'" >&2; exit 2; }
-done
-[ "$(id -u)" -eq 0 ] || { echo "pathchange.sh: needs root" >&2; exit 2; }
-B=${LEARND_BUILD:-$SRC/build}
-if [ -z "${LEARND_BUILD:-}" ]; then
-	"$SRC/tools/deps.sh"
-	cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$B" -j "$(nproc)" --target learnd flowgen pathemu >/dev/null
-fi
-export LEARND_BUILD=$B LD_TOPO=lpchg
+bench_options "a:A b:BSECS o:OUT" "$@"
+bench_whole 10 "times (seconds)" "$A" "$BSECS"
+bench_need_root
+bench_build learnd flowgen pathemu
+export LD_TOPO=lpchg
 PIN=/sys/fs/bpf/learnd-pathchange
 PORT=5501
 mkdir -p "$OUT"
 rm -f "$OUT"/learnd.db* "$OUT"/flows.csv
-PIDS=() LEARND_PID=""
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	for pid in $LEARND_PID "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in $LEARND_PID "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-	"$SRC/tools/topo.sh" down >/dev/null 2>&1 || true
-	rm -rf "$PIN"
-	exit $rc
-}
-trap cleanup EXIT INT TERM
-
+bench_cleanup
 echo "deep 80 100 1000 0 0" >"$OUT/path"
-"$SRC/tools/topo.sh" up "$OUT/path" >/dev/null
-# shellcheck disable=SC1091,SC2154 # topo.env defines TOPO_*
-. "/run/learnd-topo/$LD_TOPO/topo.env"
-ip netns exec "$TOPO_SRV_NS" sysctl -q -w net.ipv4.tcp_no_metrics_save=1
-ip netns exec "$TOPO_NS_deep" sysctl -q -w net.ipv4.tcp_no_metrics_save=1 net.ipv4.tcp_rmem="4096 524288 33554432"
-cat >"$OUT/learnd.conf" <<EOF
-[learnd]
-cgroup = $TOPO_CGROUP
-db = $OUT/learnd.db
-pin_dir = $PIN
-tick_ms = 1000
-
+# the server's and the path's namespaces: no TCP metrics saved; the client's receive buffer open
+tb_topo_up "$OUT/path" rmem
+tb_conf "$OUT/learnd.conf" "$TOPO_CGROUP" "$OUT/learnd.db" tick_ms=1000 <<EOF
 [defaults]
 iw = 4..128
 EOF
-"$B/learner/learnd" --config "$OUT/learnd.conf" >"$OUT/learnd.log" 2>&1 &
-LEARND_PID=$!
+bench_start_learnd "$OUT/learnd.conf" "$OUT/learnd.log"
+LEARND_PID=$BENCH_PID
 "$SRC/tools/topo.sh" exec srv -- "$B/tools/flowgen" server --port $PORT --congestion cubic 2>/dev/null &
-PIDS+=($!)
+tb_track $!
 sleep 1
 ip netns exec "$TOPO_NS_deep" "$B/tools/flowgen" client --server "$TOPO_SRV4" --port $PORT --sizes 100k,200k,300k \
 	--order random --duration $((A + BSECS + 90)) --concurrency 2 --timeout 15 --srv-retrans --out "$OUT/flows.csv" \
 	2>/dev/null &
-PIDS+=($!)
+tb_track $!
 T0=$(date +%s%N)
 
 iw_now() {
@@ -104,6 +70,7 @@ phase="queue 10 (changed)"
 while [ $t -lt $((A + BSECS)) ]; do sleep 10; t=$((t + 10)); report; done
 kill "$LEARND_PID"
 wait "$LEARND_PID" 2>/dev/null || true
+tb_untrack "$LEARND_PID"
 LEARND_PID=""
 phase="queue 10, no learnd"
 while [ $t -lt $((A + BSECS + 80)) ]; do sleep 10; t=$((t + 10)); report; done

@@ -36,29 +36,16 @@
 #   Environment: LEARND_BUILD=DIR uses that build as it is (no deps, no build step);
 #   SPARSE_PATHS / SPARSE_CLIENT_PATHS: other path files.
 set -euo pipefail
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tools/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+SRC=$BENCH_SRC
 N=400 NC=300 SEED=1 OUT=$SRC/results/sparse MODE=both QUICK=0 CONN_ROUNDS=10 CONN_COUNT=100
 BLOCK=25
 SIZES=10k,30k,100k,300k,1m
 CSIZES=10k,30k,80k,100k,300k,1m
 SWEEP="4 10 20 40 80 128"
-usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
-die() { echo "sparse.sh: $*" >&2; exit 2; }
-while getopts "n:c:s:o:m:k:qh" o; do
-	case $o in
-	n) N=$OPTARG ;;
-	c) NC=$OPTARG ;;
-	s) SEED=$OPTARG ;;
-	o) OUT=$OPTARG ;;
-	m) MODE=$OPTARG ;;
-	k) CONN_ROUNDS=$OPTARG ;;
-	q) QUICK=1 ;;
-	h) usage; exit 0 ;;
-	*) usage >&2; exit 2 ;;
-	esac
-done
-shift $((OPTIND - 1))
-[ $# -eq 0 ] || die "unexpected argument '$1'"
+die() { bench_die "$@"; }
+bench_options "n:N c:NC s:SEED o:OUT m:MODE k:CONN_ROUNDS q=QUICK" "$@"
 [[ $N =~ ^[0-9]+$ ]] || die "-n $N: not a whole number"
 [[ $NC =~ ^[0-9]+$ ]] || die "-c $NC: not a whole number"
 [[ $SEED =~ ^[0-9]+$ ]] || die "-s $SEED: not a whole number"
@@ -66,7 +53,7 @@ shift $((OPTIND - 1))
 [ $((N % BLOCK)) -eq 0 ] && [ "$N" -gt 0 ] || die "-n $N: must be a positive multiple of $BLOCK"
 [ $((NC % BLOCK)) -eq 0 ] && [ "$NC" -gt 0 ] || die "-c $NC: must be a positive multiple of $BLOCK"
 case $MODE in server | client | both) ;; *) die "-m $MODE: server, client or both" ;; esac
-[ "$(id -u)" -eq 0 ] || die "needs root"
+bench_need_root
 
 PATHS=${SPARSE_PATHS:-$SRC/tools/paths/sparse.paths}
 CPATHS=${SPARSE_CLIENT_PATHS:-$SRC/tools/paths/sparse-client.paths}
@@ -81,16 +68,10 @@ BOUNDS="iw = 4..128
 rwnd = 10..256
 syn_rto_ms = 4..1000"
 
-B=${LEARND_BUILD:-$SRC/build}
-if [ -z "${LEARND_BUILD:-}" ]; then # else: use that build as it is
-	"$SRC/tools/deps.sh"
-	cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$B" -j "$(nproc)" --target learnd learnctl flowgen pathemu >/dev/null
-fi
+bench_build learnd learnctl flowgen pathemu
 for f in learner/learnd learner/learnctl tools/flowgen tools/pathemu; do
 	[ -x "$B/$f" ] || die "$B/$f not found (build it, or set LEARND_BUILD)"
 done
-export LEARND_BUILD=$B
 FLOWGEN=$B/tools/flowgen
 mkdir -p "$OUT"
 rm -rf "${OUT:?}"/srv "${OUT:?}"/cli "$OUT"/*.csv "$OUT"/*.txt
