@@ -2,16 +2,14 @@
 #include "store.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "open.h"
 #include "param.h"
 
 /* A parameter's columns are named after it (param.h). */
@@ -110,35 +108,6 @@ const char *ld_store_errmsg(const struct ld_store *h)
 	return h && h->db ? sqlite3_errmsg(h->db) : "no database";
 }
 
-/* SQLite result codes as errno, so callers can tell a full disk from the rest. */
-static int sql_errno(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		return -EACCES;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_NOTADB:
-	case SQLITE_CORRUPT:
-		return -EILSEQ;
-	case SQLITE_CANTOPEN:
-		return -ENOENT;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	default:
-		return -EIO;
-	}
-}
-
 /* Run a prepared statement to completion and reset it. */
 static int step(struct ld_store *h, enum stmt s)
 {
@@ -149,12 +118,12 @@ static int step(struct ld_store *h, enum stmt s)
 		;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	return rc == SQLITE_DONE ? 0 : ld_sql_errno(rc);
 }
 
 static int exec(struct ld_store *h, const char *sql)
 {
-	return sql_errno(sqlite3_exec(h->db, sql, NULL, NULL, NULL));
+	return ld_sql_errno(sqlite3_exec(h->db, sql, NULL, NULL, NULL));
 }
 
 static int pragma_int(struct ld_store *h, const char *sql, int *v)
@@ -167,7 +136,7 @@ static int pragma_int(struct ld_store *h, const char *sql, int *v)
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
-	return sql_errno(rc);
+	return ld_sql_errno(rc);
 }
 
 /* Each row of sql to row(); its non-zero return stops and is returned. */
@@ -177,34 +146,11 @@ static int each_row(struct ld_store *h, const char *sql, int (*row)(sqlite3_stmt
 	int rc = sqlite3_prepare_v2(h->db, sql, -1, &st, NULL), err = 0;
 
 	if (rc != SQLITE_OK)
-		return sql_errno(rc);
+		return ld_sql_errno(rc);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		err = row(st, arg);
 	sqlite3_finalize(st);
-	return err ? err : rc == SQLITE_DONE ? 0 : sql_errno(rc);
-}
-
-/* quick_check: structure of every page, not the indexes' contents (fast). */
-static int quick_check(struct ld_store *h, char *err, size_t errlen)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(h->db, "PRAGMA quick_check(1)", -1, &st, NULL);
-	const char *res;
-
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: not a learnd database or corrupt: %s", h->path, sqlite3_errmsg(h->db));
-		return -EILSEQ;
-	}
-	rc = sqlite3_step(st);
-	res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-	if (rc != SQLITE_ROW || !res || strcmp(res, "ok")) {
-		snprintf(err, errlen, "%s: database is corrupt (%s); it was left as it is",
-			 h->path, res ? res : sqlite3_errmsg(h->db));
-		sqlite3_finalize(st);
-		return -EILSEQ;
-	}
-	sqlite3_finalize(st);
-	return 0;
+	return err ? err : rc == SQLITE_DONE ? 0 : ld_sql_errno(rc);
 }
 
 static int migrate(struct ld_store *h, int from, char *err, size_t errlen)
@@ -234,283 +180,13 @@ static int migrate(struct ld_store *h, int from, char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- checks before anything is written ---- */
-
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* path as an SQLite URI (file:...?immutable=1): every byte but [A-Za-z0-9/._-]
- * percent-encoded. */
-static int uri_immutable(const char *path, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-		if (o + 4 >= len)
-			return -ENAMETOOLONG;
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("/._-", *p))
-			out[o++] = (char)*p;
-		else
-			o += (size_t)snprintf(out + o, len - o, "%%%02X", *p);
-	}
-	if (o + sizeof("?immutable=1") + 5 >= len)
-		return -ENAMETOOLONG;
-	memmove(out + 5, out, o);
-	memcpy(out, "file:", 5);
-	memcpy(out + 5 + o, "?immutable=1", sizeof("?immutable=1"));
-	return 0;
-}
-
-/* A database without learnd's application_id: empty (no schema at all), or a
- * learnd database from before it was set, which has every table the
- * migrations up to its user_version create.  Read with immutable=1: no lock,
- * no -wal or -shm, nothing written.  The reference tables come from applying
- * the migrations to an in-memory database, so the list is schema/'s own. */
-static int check_schema(const char *path, uint32_t version, char *err, size_t errlen)
-{
-	char uri[3 * 4096 + 32], missing[128] = "";
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t objects = -1;
-	int rc;
-
-	if (uri_immutable(path, uri, sizeof(uri)))
-		return -ENAMETOOLONG;
-	rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL);
-	for (unsigned i = 0; rc == SQLITE_OK && i < ld_nmigrations; i++)
-		if (ld_migrations[i].version <= version)
-			rc = sqlite3_exec(db, ld_migrations[i].sql, NULL, NULL, NULL);
-	if (rc == SQLITE_OK && (rc = sqlite3_prepare_v2(db, "ATTACH ?1 AS f", -1, &st, NULL)) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
-		sqlite3_finalize(st);
-	}
-	if (rc == SQLITE_OK &&
-	    (rc = sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM f.sqlite_schema), (SELECT min(name) FROM "
-					 "main.sqlite_schema WHERE type = 'table' AND name NOT IN (SELECT name FROM "
-					 "f.sqlite_schema WHERE type = 'table'))",
-				 -1, &st, NULL)) == SQLITE_OK) {
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			objects = sqlite3_column_int64(st, 0);
-			if (sqlite3_column_text(st, 1))
-				snprintf(missing, sizeof(missing), "%s", (const char *)sqlite3_column_text(st, 1));
-			rc = SQLITE_OK;
-		}
-		sqlite3_finalize(st);
-	}
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: not a learnd database or corrupt: %s", path, sqlite3_errmsg(db));
-		rc = (rc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EILSEQ;
-	} else if (version == 0 && objects > 0) {
-		snprintf(err, errlen, "%s: not a learnd database (another program's: it has tables but no learnd "
-			 "schema); it was left as it is", path);
-		rc = -EILSEQ;
-	} else if (version > 0 && missing[0]) {
-		snprintf(err, errlen, "%s: not a learnd database (user_version %u, but no table '%s'); it was left as "
-			 "it is", path, version, missing);
-		rc = -EILSEQ;
-	}
-	sqlite3_close(db);
-	return rc;
-}
-
-/* The file's first 100 bytes (SQLite's header): an empty file, or SQLite with
- * learnd's application_id, or one check_schema accepts.  Nothing is written
- * before this says yes: not the schema, not WAL mode, not a -wal or -shm. */
-static int check_file(int fd, const char *path, char *err, size_t errlen)
-{
-	unsigned char hdr[100];
-	uint32_t app, version;
-	ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
-
-	if (n < 0) {
-		snprintf(err, errlen, "database %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (n == 0)
-		return 0; /* empty: ours to make */
-	if (n < (ssize_t)sizeof(hdr) || memcmp(hdr, "SQLite format 3", 16)) {
-		snprintf(err, errlen, "%s: not a learnd database or corrupt: not an SQLite file; it was left as it is",
-			 path);
-		return -EILSEQ;
-	}
-	version = be32(hdr + 60);
-	app = be32(hdr + 68);
-	if (app == LD_STORE_APPLICATION_ID)
-		return 0;
-	if (app) {
-		snprintf(err, errlen, "%s: not a learnd database (application_id 0x%08x: another program's); it was "
-			 "left as it is", path, app);
-		return -EILSEQ;
-	}
-	return check_schema(path, version < LD_STORE_SCHEMA_VERSION ? version : LD_STORE_SCHEMA_VERSION, err,
-			    errlen);
-}
-
-/* The holder of the flock on fd's file, from /proc/locks: "pid N (command)". */
-static void lock_holder(int fd, char *out, size_t len)
-{
-	char line[256], want[64], cmd[128] = "";
-	struct stat sb;
-	long pid = 0;
-	FILE *f;
-
-	snprintf(out, len, "another process");
-	if (fstat(fd, &sb) || !(f = fopen("/proc/locks", "re")))
-		return;
-	snprintf(want, sizeof(want), ":%lu ", (unsigned long)sb.st_ino);
-	while (!pid && fgets(line, sizeof(line), f))
-		if (strstr(line, " FLOCK ") && strstr(line, want) && sscanf(line, "%*s FLOCK %*s %*s %ld", &pid) != 1)
-			pid = 0;
-	fclose(f);
-	if (!pid)
-		return;
-	snprintf(line, sizeof(line), "/proc/%ld/cmdline", pid);
-	f = fopen(line, "re");
-	if (f) {
-		size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
-
-		for (size_t i = 0; i + 1 < n; i++)
-			if (!cmd[i])
-				cmd[i] = ' ';
-		cmd[n] = '\0';
-		fclose(f);
-	}
-	snprintf(out, len, "pid %ld%s%s%s", pid, cmd[0] ? " (" : "", cmd, cmd[0] ? ")" : "");
-}
-
-/* One learnd per database: a second one would count every record again and
- * fight over the slots.  flock() on the database file itself (SQLite's own
- * locks are fcntl() locks, which do not see it), held until ld_store_close;
- * the kernel drops it however learnd dies. */
-static int lock_db(struct ld_store *h, bool create, char *err, size_t errlen)
-{
-	char who[200];
-	int fd = create ? open(h->path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600)
-			: open(h->path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "database %s: %s", h->path, strerror(e));
-		return -e;
-	}
-	h->lock_fd = fd;
-	if (!flock(fd, LOCK_EX | LOCK_NB))
-		return 0;
-	if (errno != EWOULDBLOCK) {
-		int e = errno;
-
-		snprintf(err, errlen, "database %s: cannot lock it: %s", h->path, strerror(e));
-		return -e;
-	}
-	lock_holder(fd, who, sizeof(who));
-	snprintf(err, errlen, "database %s is in use by another learnd, %s: one learnd per database (give this "
-		 "one its own db)", h->path, who);
-	return -EBUSY;
-}
-
-/* What the file system says before SQLite does: a missing database (created
- * in write mode), a dangling symbolic link, something that is not a file. */
-static int check_path(const char *path, enum ld_store_mode mode, bool *create, char *err, size_t errlen)
-{
-	struct stat sb;
-
-	*create = false;
-	if (!stat(path, &sb)) {
-		if (S_ISREG(sb.st_mode))
-			return 0;
-		snprintf(err, errlen, "database %s: not a regular file", path);
-		return -EINVAL;
-	}
-	if (errno == ENOENT && !lstat(path, &sb) && S_ISLNK(sb.st_mode)) {
-		char target[4096];
-		ssize_t n = readlink(path, target, sizeof(target) - 1);
-
-		target[n > 0 ? n : 0] = '\0';
-		snprintf(err, errlen, "database %s: a symbolic link to %s, which does not exist (make the link point "
-			 "at a database, or remove it)", path, target);
-		return -EINVAL;
-	}
-	if (errno != ENOENT || mode != LD_STORE_WRITE) {
-		int e = errno;
-
-		snprintf(err, errlen, "database %s: %s", path, strerror(e));
-		return -e;
-	}
-	*create = true;
-	return 0;
-}
-
-/* In WAL mode the directory is written too (-wal and -shm): a read-only one
- * fails here with its cause, not in SQLite as "unable to open database file",
- * which reads like a corrupt file (and exits 2). */
-static int check_dir(const char *path, bool create, char *err, size_t errlen)
-{
-	char dir[4096], *slash;
-	int rc;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		slash[slash == dir] = '\0';
-	if (!access(dir, W_OK | X_OK) && (create || !access(path, R_OK | W_OK)))
-		return 0;
-	rc = -errno;
-	snprintf(err, errlen, "database %s: %s (learnd writes it and its -wal and -shm files in %s)", path,
-		 strerror(-rc), dir);
-	return rc;
-}
-
-/* A full disk is a runtime condition (exit 1, systemd restarts), not a bad
- * file: SQLite says "disk I/O error", the errno says ENOSPC. */
-static bool disk_full(const struct ld_store *h)
-{
-	return h->db && ((sqlite3_extended_errcode(h->db) & 0xff) == SQLITE_FULL || sqlite3_system_errno(h->db) == ENOSPC);
-}
-
-/* One function on purpose (~110 lines): the order of the checks is the
- * refusal policy of store.h (path, lock, foreign file, quick_check, version,
- * then the first write), and the single cleanup path (fail, fail_quiet) is what
- * keeps a refused file untouched. */
-/* Before SQLite opens it: learnd takes the lock (creating the file when
- * create), the others open it to read; then the header is checked
- * (check_file) unless the file is new.  *made: created here. */
-static int open_file(struct ld_store *h, enum ld_store_mode mode, bool create, bool *made, char *err, size_t errlen)
-{
-	int rc = 0, fd;
-
-	if (mode == LD_STORE_WRITE) {
-		/* the history says what every peer did: created readable by root only */
-		rc = lock_db(h, create, err, errlen);
-		fd = h->lock_fd;
-		*made = create && fd >= 0;
-	} else {
-		fd = open(h->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "database %s: %s", h->path, strerror(-rc));
-		}
-	}
-	if (!rc && !create)
-		rc = check_file(fd, h->path, err, errlen);
-	if (mode != LD_STORE_WRITE && fd >= 0)
-		close(fd);
-	return rc;
-}
-
 /* learnd's connection, once the file passed its checks (schema version ver):
  * its mark, WAL, the migrations, the prepared statements. */
 static int setup_writer(struct ld_store *h, int ver, char *err, size_t errlen)
 {
 	int rc, app = 0;
 
-	/* learnd's mark, first: a file with it is learnd's (check_file) */
+	/* learnd's mark, first: a file with it is learnd's (ld_check_foreign) */
 	if ((rc = pragma_int(h, "PRAGMA application_id", &app)) ||
 	    (app != LD_STORE_APPLICATION_ID && (rc = exec(h, "PRAGMA application_id = " LD_STR(LD_STORE_APPLICATION_ID))))) {
 		snprintf(err, errlen, "database %s: %s", h->path, sqlite3_errmsg(h->db));
@@ -545,75 +221,35 @@ static int setup_writer(struct ld_store *h, int ver, char *err, size_t errlen)
 
 int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen)
 {
-	int flags = mode == LD_STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-	struct ld_store *h;
-	bool create, made = false;
-	int rc, ver = 0;
+	struct ld_store *h = calloc(1, sizeof(*h));
+	struct ld_opened o;
+	int rc;
 
+	(void)mode; /* LD_STORE_WRITE: learnctl opens through ld_db_open (query.h) */
 	*out = NULL;
-	rc = check_path(path, mode, &create, err, errlen);
-	if (!rc && mode == LD_STORE_WRITE)
-		rc = check_dir(path, create, err, errlen);
-	if (rc)
-		return rc;
-	h = calloc(1, sizeof(*h));
 	if (!h) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "database %s: %s", path, strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	h->lock_fd = -1;
-	snprintf(h->path, sizeof(h->path), "%s", path);
-	rc = open_file(h, mode, create, &made, err, errlen);
-	if (rc)
-		goto fail_quiet;
-	rc = sqlite3_open_v2(path, &h->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "database %s: %s", path, h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
-		rc = sql_errno(rc);
-		goto fail;
-	}
-	sqlite3_busy_timeout(h->db, 2000);
-	sqlite3_extended_result_codes(h->db, 1);
-	rc = quick_check(h, err, errlen);
-	if (rc)
-		goto fail;
-	rc = pragma_int(h, "PRAGMA user_version", &ver);
+	rc = ld_open(path, LD_OPEN_LEARND, &o, err, errlen);
 	if (rc) {
-		snprintf(err, errlen, "database %s: %s", path, sqlite3_errmsg(h->db));
-		goto fail;
+		free(h);
+		return rc;
 	}
-	if (ver > LD_STORE_SCHEMA_VERSION) {
-		snprintf(err, errlen, "database %s has schema version %d, newer than this learnd's %d: use a newer learnd",
-			 path, ver, LD_STORE_SCHEMA_VERSION);
-		rc = -EPROTO;
-		goto fail;
+	h->db = o.db;
+	h->lock_fd = o.lock_fd;
+	snprintf(h->path, sizeof(h->path), "%s", path);
+	rc = setup_writer(h, o.version, err, errlen);
+	if (rc) {
+		rc = ld_open_disk_full(h->db, path, rc, err, errlen);
+		ld_store_close(h);
+		if (o.made)
+			unlink(path); /* made here, and nothing in it: a failed first start leaves nothing behind */
+		return rc;
 	}
-	if (mode != LD_STORE_WRITE) {
-		if (ver == 0) {
-			snprintf(err, errlen, "database %s: not a learnd database (no schema)", path);
-			rc = -EILSEQ;
-			goto fail;
-		}
-		*out = h;
-		return 0;
-	}
-	rc = setup_writer(h, ver, err, errlen);
-	if (rc)
-		goto fail;
 	ld_store_changed(h); /* baseline for data_version */
 	*out = h;
 	return 0;
-fail:
-	if (disk_full(h)) {
-		snprintf(err, errlen, "database %s: the disk is full (%s): free space on its file system", path,
-			 strerror(ENOSPC));
-		rc = -ENOSPC;
-	}
-fail_quiet:
-	ld_store_close(h);
-	if (made && rc != -EBUSY)
-		unlink(path); /* made here, and nothing in it: a failed first start leaves nothing behind */
-	return rc;
 }
 
 void ld_store_close(struct ld_store *h)
@@ -718,7 +354,7 @@ int ld_store_max_prefix_id(struct ld_store *h, uint32_t *id)
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
-	return sql_errno(rc);
+	return ld_sql_errno(rc);
 }
 
 int ld_store_prefix_id(struct ld_store *h, const char *cidr, uint32_t *id)
@@ -733,7 +369,7 @@ int ld_store_prefix_id(struct ld_store *h, const char *cidr, uint32_t *id)
 		*id = (uint32_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_errno(rc);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ld_sql_errno(rc);
 }
 
 static void column_bound(sqlite3_stmt *st, int col, struct learnd_bound *b)
@@ -1017,7 +653,7 @@ int ld_store_paused(struct ld_store *h, bool *paused)
 
 	*paused = false;
 	if (rc != SQLITE_OK)
-		return sql_errno(rc);
+		return ld_sql_errno(rc);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const char *v = (const char *)sqlite3_column_text(st, 0);
@@ -1026,7 +662,7 @@ int ld_store_paused(struct ld_store *h, bool *paused)
 		rc = SQLITE_DONE;
 	}
 	sqlite3_finalize(st);
-	return sql_errno(rc);
+	return ld_sql_errno(rc);
 }
 
 struct pins_ctx {

@@ -41,24 +41,21 @@ extern const unsigned ld_nmigrations;
 struct ld_store;
 
 enum ld_store_mode {
-	LD_STORE_WRITE,    /* learnd: create if missing, migrate */
-	LD_STORE_READONLY, /* learnctl readers: must exist, no changes */
-	LD_STORE_CONTROL,  /* learnctl writers: must exist, no migration */
+	LD_STORE_WRITE, /* learnd: create if missing, lock, migrate (learnctl: ld_db_open, query.h) */
 };
 
 /*
- * Open (and with LD_STORE_WRITE create and migrate) the database at path.
- * Only an empty file or a learnd database is accepted; anything else is
- * refused before anything is written to it (no schema, no WAL, no -wal/-shm).
- * LD_STORE_WRITE also takes a flock on the file, held until ld_store_close:
- * one learnd per database.
+ * Open (create and migrate) the database at path, through the store's one
+ * open path (open.h, shared with learnctl's ld_db_open).  Only a missing or
+ * empty file or a learnd database is accepted; anything else is refused
+ * before anything is written to it (no schema, no WAL, no -wal/-shm).  Takes a
+ * flock on the file, held until ld_store_close: one learnd per database.
  * Returns 0, or a negative errno with a one-line reason in err:
  *   -EPROTO  the file is from a newer learnd (schema version above ours)
  *   -EILSEQ  not an SQLite database, another program's, or corrupt
  *   -EINVAL  not a regular file, or a symbolic link to nothing
  *   -EBUSY   another learnd has it open (the message names its pid)
  *   -ENOSPC  its file system is full
- *   -ENOENT  missing (read-only/control modes)
  */
 int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen);
 void ld_store_close(struct ld_store *h);

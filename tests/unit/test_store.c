@@ -46,6 +46,7 @@
 #include "learner.h"
 #include "log.h"
 #include "store.h"
+#include "query.h" /* ld_db_open: learnctl's side of the one open path */
 #include "sqlutil.h"
 
 #define sql_open(path) t_sql_open(path, true)
@@ -288,14 +289,15 @@ static void open_fresh(void)
 	/* a second open of the same file migrates nothing and works */
 	CHECK(open_store(path, &h) == 0, "reopening a current database must work");
 	ld_store_close(h);
-	/* the readers' modes refuse a missing file rather than create it */
+	/* learnctl's connections refuse a missing file rather than create it */
 	path_in(path, sizeof(path), "missing.db");
 	{
+		struct ld_db *rd = NULL;
 		char err[256];
 
-		CHECK(ld_store_open(path, LD_STORE_READONLY, &h, err, sizeof(err)) == -ENOENT,
-		      "read-only open of a missing file must be -ENOENT");
-		CHECK(access(path, F_OK) != 0, "read-only open must not create %s", path);
+		CHECK(ld_db_open(path, false, &rd, err, sizeof(err)) == LD_DB_REFUSED && strstr(err, strerror(ENOENT)),
+		      "read-only open of a missing file must be refused as missing (ENOENT): \"%s\"", err);
+		CHECK(rd == NULL && access(path, F_OK) != 0, "read-only open must not create %s", path);
 	}
 }
 
@@ -537,28 +539,49 @@ static void crash(void)
 	ld_store_close(h);
 }
 
-/* Refused: the return, the message, and the file as it was. */
-static void refused(const char *path, int want, const char *words)
+/* One open of path: learnd's (mode 0) or learnctl's read-write (1) or
+ * read-only (2) connection; 0 or what the open returned, err its message. */
+static int open_mode(const char *path, unsigned mode, char *err, size_t errlen)
 {
-	static const enum ld_store_mode modes[] = { LD_STORE_WRITE, LD_STORE_CONTROL, LD_STORE_READONLY };
+	struct ld_store *h = (struct ld_store *)1;
+	struct ld_db *db = (struct ld_db *)1;
+	int rc;
+
+	if (mode == 0) {
+		rc = ld_store_open(path, LD_STORE_WRITE, &h, err, errlen);
+		CHECK(rc ? h == NULL : h != NULL, "a refused open must leave *out NULL");
+		if (!rc)
+			ld_store_close(h);
+		return rc;
+	}
+	rc = ld_db_open(path, mode == 1, &db, err, errlen);
+	CHECK(rc ? db == NULL : db != NULL, "a refused open must leave *out NULL");
+	if (!rc)
+		ld_db_close(db);
+	return rc;
+}
+
+/* Refused: the return (want for learnd, LD_DB_REFUSED for learnctl), the
+ * message (words; learnctl's words_ctl when it names itself), and the file as
+ * it was. */
+static void refused(const char *path, int want, const char *words, const char *words_ctl)
+{
 	static const char *const mode_name[] = { "write", "control", "read-only" };
 	size_t len0, len1;
 	uint64_t sum0 = file_sum(path, &len0), sum1;
 
 	for (unsigned i = 0; i < 3; i++) {
-		struct ld_store *h = (struct ld_store *)1;
-		char err[512] = "";
-		int rc = ld_store_open(path, modes[i], &h, err, sizeof(err));
+		const char *w = i && words_ctl ? words_ctl : words;
+		int want_i = i ? LD_DB_REFUSED : want;
+		char err[1024] = "";
+		int rc = open_mode(path, i, err, sizeof(err));
 
-		CHECK(rc == want, "%s open of %s: got %d (%s), want %d (%s)", mode_name[i], path, rc,
-		      rc < 0 ? strerror(-rc) : "success", want, strerror(-want));
-		CHECK(h == NULL, "a refused open must leave *out NULL");
-		CHECK(strstr(err, words) != NULL, "the message must say '%s': \"%s\"", words, err);
+		CHECK(rc == want_i, "%s open of %s: got %d (%s), want %d (%s)", mode_name[i], path, rc,
+		      rc < 0 ? strerror(-rc) : "success", want_i, strerror(-want_i));
+		CHECK(strstr(err, w) != NULL, "the message must say '%s': \"%s\"", w, err);
 		CHECK(strstr(err, path) != NULL, "the message must name the file: \"%s\"", err);
-		if (i == 0)
+		if (i == 0 || (words_ctl && i == 2))
 			printf("    %s\n", err);
-		if (rc == 0)
-			ld_store_close(h);
 	}
 	sum1 = file_sum(path, &len1);
 	CHECK(sum0 == sum1 && len0 == len1, "a refused file must be left as it is (%zu bytes, %016llx -> %zu "
@@ -578,7 +601,7 @@ static void refuse_random(void)
 	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
 	CHECK(fd >= 0 && write(fd, b, sizeof(b)) == sizeof(b), "write %s", path);
 	close(fd);
-	refused(path, -EILSEQ, "not a learnd database or corrupt");
+	refused(path, -EILSEQ, "corrupt or not a learnd database", NULL);
 }
 
 static void refuse_truncated(void)
@@ -590,7 +613,7 @@ static void refuse_truncated(void)
 	CHECK(len > 8 * 4096, "restart.db must have enough pages to truncate (%zu bytes)", len);
 	path_in(path, sizeof(path), "truncated.db");
 	CHECK(copy_file(restart_db, path, len / 2) == 0, "copy %s", path);
-	refused(path, -EILSEQ, "corrupt");
+	refused(path, -EILSEQ, "corrupt", NULL);
 }
 
 static void refuse_newer(void)
@@ -606,7 +629,7 @@ static void refuse_newer(void)
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", LD_STORE_SCHEMA_VERSION + 1);
 	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
 	sqlite3_close(db);
-	refused(path, -EPROTO, "newer than this learnd");
+	refused(path, -EPROTO, "newer than this learnd", "newer than this learnctl");
 }
 
 /* An SQLite file made by "another program": SQL run on a fresh file. */
@@ -647,7 +670,7 @@ static void refuse_foreign(void)
 	for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		path_in(path, sizeof(path), files[i].name);
 		make_foreign(path, files[i].sql);
-		refused(path, -EILSEQ, "not a learnd database");
+		refused(path, -EILSEQ, "not a learnd database", NULL);
 		CHECK(!exists_suffix(path, "-wal") && !exists_suffix(path, "-shm") && !exists_suffix(path, "-journal"),
 		      "a refused %s must not leave -wal, -shm or -journal behind", files[i].name);
 	}
@@ -657,7 +680,7 @@ static void refuse_foreign(void)
 	db = sql_open(path);
 	CHECK(db && sqlite3_exec(db, "PRAGMA application_id = 305419896", NULL, NULL, NULL) == SQLITE_OK, "app id");
 	sqlite3_close(db);
-	refused(path, -EILSEQ, "application_id 0x12345678");
+	refused(path, -EILSEQ, "application_id 0x12345678", NULL);
 	/* a learnd database from before learnd set application_id: taken, and marked */
 	path_in(path, sizeof(path), "legacy.db");
 	CHECK(copy_file(restart_db, path, SIZE_MAX) == 0, "copy %s", path);

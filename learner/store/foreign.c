@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Is the file learnd's?  Told from its header before SQLite opens it, so that
+ * another program's database is refused before anything is written to it (no
+ * schema, no WAL mode, no -wal or -shm): an empty file, SQLite with learnd's
+ * application_id, or (no application_id) a learnd database from before the
+ * mark, which has every table its user_version's migrations create.
+ */
+#include "open.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "store.h" /* LD_STORE_APPLICATION_ID, ld_migrations */
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* path as an SQLite URI (file:...?immutable=1): every byte but [A-Za-z0-9/._-]
+ * percent-encoded. */
+static int uri_immutable(const char *path, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (o + 4 >= len)
+			return -ENAMETOOLONG;
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/._-", *p))
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", *p);
+	}
+	if (o + sizeof("?immutable=1") + 5 >= len)
+		return -ENAMETOOLONG;
+	memmove(out + 5, out, o);
+	memcpy(out, "file:", 5);
+	memcpy(out + 5 + o, "?immutable=1", sizeof("?immutable=1"));
+	return 0;
+}
+
+/* A database without learnd's application_id: empty (no schema at all), or a
+ * learnd database from before it was set, which has every table the
+ * migrations up to its user_version create.  Read with immutable=1: no lock,
+ * no -wal or -shm, nothing written.  The reference tables come from applying
+ * the migrations to an in-memory database, so the list is schema/'s own. */
+static int check_schema(const char *path, uint32_t version, char *err, size_t errlen)
+{
+	char uri[3 * 4096 + 32], missing[128] = "";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t objects = -1;
+	int rc;
+
+	if (uri_immutable(path, uri, sizeof(uri)))
+		return -ENAMETOOLONG;
+	rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL);
+	for (unsigned i = 0; rc == SQLITE_OK && i < ld_nmigrations; i++)
+		if (ld_migrations[i].version <= version)
+			rc = sqlite3_exec(db, ld_migrations[i].sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_prepare_v2(db, "ATTACH ?1 AS f", -1, &st, NULL)) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+		sqlite3_finalize(st);
+	}
+	if (rc == SQLITE_OK &&
+	    (rc = sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM f.sqlite_schema), (SELECT min(name) FROM "
+					 "main.sqlite_schema WHERE type = 'table' AND name NOT IN (SELECT name FROM "
+					 "f.sqlite_schema WHERE type = 'table'))",
+				 -1, &st, NULL)) == SQLITE_OK) {
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			objects = sqlite3_column_int64(st, 0);
+			if (sqlite3_column_text(st, 1))
+				snprintf(missing, sizeof(missing), "%s", (const char *)sqlite3_column_text(st, 1));
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "database %s is corrupt or not a learnd database (%s)", path, sqlite3_errmsg(db));
+		rc = (rc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EILSEQ;
+	} else if (version == 0 && objects > 0) {
+		snprintf(err, errlen, "database %s: not a learnd database (another program's: it has tables but no learnd "
+			 "schema); it was left as it is", path);
+		rc = -EILSEQ;
+	} else if (version > 0 && missing[0]) {
+		snprintf(err, errlen, "database %s: not a learnd database (user_version %u, but no table '%s'); it was left as "
+			 "it is", path, version, missing);
+		rc = -EILSEQ;
+	}
+	sqlite3_close(db);
+	return rc;
+}
+
+/* The file's first 100 bytes (SQLite's header): an empty file, or SQLite with
+ * learnd's application_id, or one check_schema accepts.  Nothing is written
+ * before this says yes: not the schema, not WAL mode, not a -wal or -shm. */
+int ld_check_foreign(int fd, const char *path, char *err, size_t errlen)
+{
+	unsigned char hdr[100];
+	uint32_t app, version;
+	ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
+
+	if (n < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "database %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (n == 0)
+		return 0; /* empty: ours to make */
+	if (n < (ssize_t)sizeof(hdr) || memcmp(hdr, "SQLite format 3", 16)) {
+		snprintf(err, errlen, "database %s is corrupt or not a learnd database (not an SQLite file); it was left "
+			 "as it is", path);
+		return -EILSEQ;
+	}
+	version = be32(hdr + 60);
+	app = be32(hdr + 68);
+	if (app == LD_STORE_APPLICATION_ID)
+		return 0;
+	if (app) {
+		snprintf(err, errlen, "database %s: not a learnd database (application_id 0x%08x: another program's); it was "
+			 "left as it is", path, app);
+		return -EILSEQ;
+	}
+	return check_schema(path, version < LD_STORE_SCHEMA_VERSION ? version : LD_STORE_SCHEMA_VERSION, err,
+			    errlen);
+}

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Opening a database, for learnd and learnctl alike (open.h): each check in
+ * the order of the refusal policy (docs/store.md), each fact with one message.
+ * Nothing is written to a file before it passed them all.
+ */
+#include "open.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "store.h" /* LD_STORE_SCHEMA_VERSION */
+
+int ld_sql_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return -EILSEQ;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+bool ld_open_refused(int rc)
+{
+	return rc == -EPROTO || rc == -EILSEQ || rc == -EINVAL || rc == -ENOENT;
+}
+
+/* A full disk is a runtime condition (exit 1, systemd restarts), not a bad
+ * file: SQLite says "disk I/O error", the errno says ENOSPC. */
+int ld_open_disk_full(sqlite3 *db, const char *path, int rc, char *err, size_t errlen)
+{
+	if (!db || ((sqlite3_extended_errcode(db) & 0xff) != SQLITE_FULL && sqlite3_system_errno(db) != ENOSPC))
+		return rc;
+	snprintf(err, errlen, "database %s: the disk is full (%s): free space on its file system", path,
+		 strerror(ENOSPC));
+	return -ENOSPC;
+}
+
+int ld_sql_fail(sqlite3 *db, const char *path, int rc, const char *what, char *err, size_t errlen)
+{
+	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	int e = ld_sql_errno(rc);
+
+	if (e == -EILSEQ)
+		snprintf(err, errlen, "database %s is corrupt or not a learnd database (%s: %s)", path, what, msg);
+	else
+		snprintf(err, errlen, "database %s: %s: %s", path, what, msg);
+	return e == -ENOENT || !e ? -EIO : e;
+}
+
+/* A missing file learnd creates, readers are told where to look. */
+static int path_missing(const char *path, enum ld_open_mode mode, bool *create, char *err, size_t errlen)
+{
+	struct stat sb;
+	int e = errno;
+
+	if (e == ENOENT && !lstat(path, &sb) && S_ISLNK(sb.st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+		target[n > 0 ? n : 0] = '\0';
+		snprintf(err, errlen, "database %s: a symbolic link to %s, which does not exist (make the link point "
+			 "at a database, or remove it)", path, target);
+		return -EINVAL;
+	}
+	if (e == ENOENT && mode == LD_OPEN_LEARND) {
+		*create = true;
+		return 0;
+	}
+	if (mode == LD_OPEN_LEARND) {
+		snprintf(err, errlen, "database %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (e == EACCES)
+		return -e; /* check_path's access() says why */
+	snprintf(err, errlen, "database %s: %s (is learnd's 'db' right? try --db or -c)", path, strerror(e));
+	return -ENOENT; /* ENOTDIR, ELOOP, ...: the path is wrong, like a missing file */
+}
+
+/* What the file system says before SQLite does: missing (created by learnd), a
+ * dangling symbolic link, not a regular file, not readable (or writable). */
+static int check_path(const char *path, enum ld_open_mode mode, bool *create, char *err, size_t errlen)
+{
+	struct stat sb;
+	int rc = 0;
+
+	*create = false;
+	if (stat(path, &sb))
+		rc = path_missing(path, mode, create, err, errlen);
+	else if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "database %s: not a regular file", path);
+		return -EINVAL;
+	}
+	if ((rc && rc != -EACCES) || mode == LD_OPEN_LEARND)
+		return rc; /* learnd: check_dir */
+	/* learnd makes it 0600, root's: say so, not "unable to open database file" */
+	if (rc || access(path, mode == LD_OPEN_CONTROL ? R_OK | W_OK : R_OK)) {
+		int e = errno;
+
+		snprintf(err, errlen, "database %s: %s%s", path, strerror(e),
+			 e != EACCES ? "" : mode == LD_OPEN_CONTROL ? " (needs read and write permission: run as root)"
+								    : " (needs read permission: run as root)");
+		return -e;
+	}
+	return 0;
+}
+
+/* In WAL mode the directory is written too (-wal and -shm): a read-only one
+ * fails here with its cause, not in SQLite as "unable to open database file",
+ * which reads like a corrupt file (and exits 2). */
+static int check_dir(const char *path, bool create, char *err, size_t errlen)
+{
+	char dir[4096], *slash;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = '\0';
+	if (!access(dir, W_OK | X_OK) && (create || !access(path, R_OK | W_OK)))
+		return 0;
+	rc = -errno;
+	snprintf(err, errlen, "database %s: %s (learnd writes it and its -wal and -shm files in %s)", path,
+		 strerror(-rc), dir);
+	return rc;
+}
+
+/* Before SQLite opens it: learnd takes the lock (creating the file when
+ * create), the others open it to read; then the header (ld_check_foreign)
+ * unless the file is new. */
+static int check_file(const char *path, enum ld_open_mode mode, bool create, struct ld_opened *o, char *err,
+		      size_t errlen)
+{
+	int rc = 0, fd;
+
+	if (mode == LD_OPEN_LEARND) {
+		rc = ld_lock_db(path, create, &o->lock_fd, err, errlen);
+		fd = o->lock_fd;
+		o->made = create && fd >= 0;
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "database %s: %s", path, strerror(-rc));
+	}
+	if (!rc && !create)
+		rc = ld_check_foreign(fd, path, err, errlen);
+	if (mode != LD_OPEN_LEARND && fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* The first column of the first row of sql: an integer (v), or text (res). */
+static int pragma_row(sqlite3 *db, const char *sql, int *v, char *res, size_t reslen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const char *t = (const char *)sqlite3_column_text(st, 0);
+
+			if (v)
+				*v = sqlite3_column_int(st, 0);
+			if (res)
+				snprintf(res, reslen, "%s", t ? t : "?");
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE && !res) {
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* What SQLite says of the open file: the header, the schema pages, every
+ * page's structure (quick_check: a damaged page of a table nobody reads yet is
+ * found now, not later), then the schema version. */
+static int check_sqlite(const char *path, enum ld_open_mode mode, struct ld_opened *o, char *err, size_t errlen)
+{
+	const char *who = mode == LD_OPEN_LEARND ? "learnd" : "learnctl";
+	char res[512];
+	int rc;
+
+	if ((rc = pragma_row(o->db, "PRAGMA user_version", &o->version, NULL, 0)) != SQLITE_OK)
+		return ld_sql_fail(o->db, path, rc, "reading the schema version", err, errlen);
+	if ((rc = pragma_row(o->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, 0)) != SQLITE_OK)
+		return ld_sql_fail(o->db, path, rc, "reading the schema", err, errlen);
+	if ((rc = pragma_row(o->db, "PRAGMA quick_check(1)", NULL, res, sizeof(res))) != SQLITE_OK)
+		return ld_sql_fail(o->db, path, rc, "checking the database", err, errlen);
+	if (strcmp(res, "ok")) {
+		snprintf(err, errlen, "database %s is corrupt (quick_check: %s); it was left as it is", path, res);
+		return -EILSEQ;
+	}
+	if (o->version > LD_STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "database %s has schema version %d, newer than this %s knows (%d): use a newer %s",
+			 path, o->version, who, LD_STORE_SCHEMA_VERSION, who);
+		return -EPROTO;
+	}
+	if (o->version < 1 && mode != LD_OPEN_LEARND) {
+		snprintf(err, errlen, "database %s: not a learnd database (no schema, user_version %d); it was left "
+			 "as it is", path, o->version);
+		return -EILSEQ;
+	}
+	return 0;
+}
+
+static void opened_close(struct ld_opened *o, const char *path, int rc)
+{
+	sqlite3_close(o->db);
+	/* after SQLite's close: closing any descriptor of the file drops the
+	 * process's fcntl() locks on it, SQLite's included */
+	if (o->lock_fd >= 0)
+		close(o->lock_fd);
+	if (o->made && rc != -EBUSY)
+		unlink(path); /* made here, and nothing in it: a failed first start leaves nothing behind */
+	*o = (struct ld_opened){ .lock_fd = -1, .version = -1 };
+}
+
+int ld_open(const char *path, enum ld_open_mode mode, struct ld_opened *o, char *err, size_t errlen)
+{
+	int flags = mode == LD_OPEN_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	bool create;
+	int rc;
+
+	*o = (struct ld_opened){ .lock_fd = -1, .version = -1 };
+	rc = check_path(path, mode, &create, err, errlen);
+	if (!rc && mode == LD_OPEN_LEARND)
+		rc = check_dir(path, create, err, errlen);
+	if (!rc)
+		rc = check_file(path, mode, create, o, err, errlen);
+	if (rc) {
+		opened_close(o, path, rc);
+		return rc;
+	}
+	rc = sqlite3_open_v2(path, &o->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		rc = ld_sql_fail(o->db, path, rc, "open", err, errlen);
+	if (!rc) {
+		sqlite3_busy_timeout(o->db, 2000);
+		sqlite3_extended_result_codes(o->db, 1);
+		rc = check_sqlite(path, mode, o, err, errlen);
+	}
+	if (rc) {
+		rc = ld_open_disk_full(o->db, path, rc, err, errlen);
+		opened_close(o, path, rc);
+	}
+	return rc;
+}
