@@ -269,9 +269,11 @@ cp "$DB" "$WORK/damaged.db"
 root=$(sqlite3 "$DB" "SELECT rootpage FROM sqlite_schema WHERE name = 'operator_log'")
 psize=$(sqlite3 "$DB" "PRAGMA page_size")
 head -c "$psize" /dev/urandom | dd of="$WORK/damaged.db" bs="$psize" seek=$((root - 1)) conv=notrunc 2>/dev/null
+# another program's SQLite file: refused as learnd refuses it
+sqlite3 "$WORK/foreign.db" "CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes VALUES (1, 'x')"
 for case in "missing:No such file" "garbage:corrupt or not a learnd database" \
 	    "truncated:corrupt or not a learnd database" "newer:schema version 99, newer than this learnctl knows" \
-	    "damaged:is corrupt (quick_check: "; do
+	    "damaged:is corrupt (quick_check: " "foreign:not a learnd database (another program's"; do
 	f=$WORK/${case%%:*}.db
 	[ "${case%%:*}" = missing ] && f=$WORK/none.db
 	for cmd in "report" "report --json" "show 192.0.2.0/24" "status" "metrics" "export" \
@@ -293,7 +295,7 @@ for case in "missing:No such file" "garbage:corrupt or not a learnd database" \
 	done
 done
 [ ! -e "$WORK/none.db" ] || fail "a missing database was created"
-ok "missing, garbage, truncated, newer-schema, damaged databases: exit 2 with a message, files untouched"
+ok "missing, garbage, truncated, newer-schema, damaged, foreign databases: exit 2 with a message, files untouched"
 
 # ---- 6. help ----
 "$LC" --help | grep -q '^  report ' || fail "learnctl --help lists no commands"
