@@ -9,8 +9,8 @@
  *
  * Errors: every call returns 0 (or what it documents), LD_DB_REFUSED when the
  * database is at fault (missing, not a regular file, not SQLite, corrupt, not
- * learnd's schema, a newer one: learnctl exits 2), or LD_DB_FAILED otherwise
- * (permission, lock, I/O, memory: exit 1).  ld_db_errmsg() then says why, as
+ * learnd's schema, another program's, a newer one: learnctl exits 2), or
+ * LD_DB_FAILED otherwise (permission, lock, I/O, memory: exit 1).  ld_db_errmsg() then says why, as
  * one line naming the database.
  */
 #ifndef LEARND_STORE_QUERY_H
@@ -33,10 +33,11 @@ struct ld_db;
  * serialise them. */
 void ld_db_init(void);
 
-/* Open the database at path (write: read-write, else read-only) and check it:
- * a regular file, SQLite, every page's structure (quick_check), a schema
- * version from 1 to LD_STORE_SCHEMA_VERSION.  On failure *out is NULL and err
- * has the message. */
+/* Open the database at path (write: read-write, else read-only) through the
+ * store's one open path (open.h), the checks learnd's open makes: a regular
+ * file, SQLite, learnd's and not another program's, every page's structure
+ * (quick_check), a schema version from 1 to LD_STORE_SCHEMA_VERSION.  Never
+ * created, never migrated.  On failure *out is NULL and err has the message. */
 int ld_db_open(const char *path, bool write, struct ld_db **out, char *err, size_t errlen);
 /* The connection alone, read-only and unchecked (ld_db_open checked the file),
  * for a worker thread's own reader.  On failure err has SQLite's message. */
