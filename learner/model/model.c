@@ -23,30 +23,17 @@
 
 void learnd_model_cfg_default(struct learnd_model_cfg *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->window = 2000;
-	cfg->probe_min_total = 0.05;
-	cfg->probe_max_each = 0.25;
-	cfg->retrans_penalty = 0.5;
-	cfg->cost_clip = 8.0;
-	cfg->z = 2.0;
-	cfg->margin = 0.02;
-	cfg->n_min = 10.0;
-	cfg->cap_frac = 0.9;
-	cfg->min_bytes = 0;
-	cfg->iw_time = LEARND_TIME_BUSY;
-	cfg->est_window = 1000;
-	cfg->rto_quantile = 0.99;
-	cfg->rto_margin = 1.5;
-	cfg->rto_pad_ms = 8.0;
-	cfg->spurious_max = 0.02;
-	cfg->est_min_samples = 20.0;
-	cfg->base_rtt_quantile = 0.10;
-	cfg->est_hysteresis = 0.10;
-	cfg->borrow_n = 4.0;
-	cfg->pool_n = 30.0;
-	cfg->rel_frac = 0.10;
-	cfg->n_clean = 2.0;
+	/* the values model.h gives beside each field; min_bytes 0, bounds unset */
+	*cfg = (struct learnd_model_cfg){
+		/* IW / RWND bandit */
+		.window = 2000, .probe_min_total = 0.05, .probe_max_each = 0.25, .retrans_penalty = 0.5,
+		.cost_clip = 8.0, .z = 2.0, .margin = 0.02, .n_min = 10.0, .cap_frac = 0.9, .iw_time = LEARND_TIME_BUSY,
+		/* SYN RTO and BASE_RTT estimators */
+		.est_window = 1000, .rto_quantile = 0.99, .rto_margin = 1.5, .rto_pad_ms = 8.0,
+		.spurious_max = 0.02, .est_min_samples = 20.0, .base_rtt_quantile = 0.10, .est_hysteresis = 0.10,
+		/* parent borrowing; relevance and initial-flight evidence */
+		.borrow_n = 4.0, .pool_n = 30.0, .rel_frac = 0.10, .n_clean = 2.0,
+	};
 }
 
 static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
