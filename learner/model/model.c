@@ -23,16 +23,10 @@
 
 void learnd_model_cfg_default(struct learnd_model_cfg *cfg)
 {
-	/* the values model.h gives beside each field; min_bytes 0, bounds unset */
-	*cfg = (struct learnd_model_cfg){
-		/* IW / RWND bandit */
-		.window = 2000, .probe_min_total = 0.05, .probe_max_each = 0.25, .retrans_penalty = 0.5,
-		.cost_clip = 8.0, .z = 2.0, .margin = 0.02, .n_min = 10.0, .cap_frac = 0.9, .iw_time = LEARND_TIME_BUSY,
-		/* SYN RTO and BASE_RTT estimators */
-		.est_window = 1000, .rto_quantile = 0.99, .rto_margin = 1.5, .rto_pad_ms = 8.0,
-		.spurious_max = 0.02, .est_min_samples = 20.0, .base_rtt_quantile = 0.10, .est_hysteresis = 0.10,
-		/* parent borrowing; relevance and initial-flight evidence */
-		.borrow_n = 4.0, .pool_n = 30.0, .rel_frac = 0.10, .n_clean = 2.0,
+	*cfg = (struct learnd_model_cfg){ /* min_bytes 0, the bounds unset */
+#define KNOB(field, fmt, def, lo, hi) .field = def,
+#include "model_cfg.def"
+#undef KNOB
 	};
 }
 
@@ -80,34 +74,11 @@ int learnd_model_cfg_check(const struct learnd_model_cfg *c, char *err, size_t l
 			return fail(err, len, "%s: bad bound mode %u", pname(p), b->mode);
 		}
 	}
-#define CHECK(cond, field, fmt)                                                                    \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			return fail(err, len, "%s " fmt " out of range", #field, c->field);        \
-	} while (0)
-	CHECK(c->window >= 2, window, "%u");
-	CHECK(in(c->probe_max_each, 1e-6, 0.3), probe_max_each, "%g");
-	CHECK(in(c->probe_min_total, 1.0 / LEARND_SHARE_ONE, c->probe_max_each), probe_min_total, "%g");
-	CHECK(in(c->retrans_penalty, 0, 1e3), retrans_penalty, "%g");
-	CHECK(in(c->cost_clip, 1, 1e3), cost_clip, "%g");
-	CHECK(in(c->z, 0, 10), z, "%g");
-	CHECK(in(c->margin, 0, 0.9), margin, "%g");
-	CHECK(in(c->n_min, 1, 1e6), n_min, "%g");
-	CHECK(in(c->cap_frac, 0.01, 1), cap_frac, "%g");
-	CHECK(c->iw_time <= LEARND_TIME_DURATION, iw_time, "%u");
-	CHECK(c->est_window >= 2, est_window, "%u");
-	CHECK(in(c->rto_quantile, 0.01, 0.9999), rto_quantile, "%g");
-	CHECK(in(c->rto_margin, 1, 100), rto_margin, "%g");
-	CHECK(in(c->rto_pad_ms, 0, 10000), rto_pad_ms, "%g");
-	CHECK(in(c->spurious_max, 1e-6, 1), spurious_max, "%g");
-	CHECK(in(c->est_min_samples, 1, 1e6), est_min_samples, "%g");
-	CHECK(in(c->base_rtt_quantile, 0, 0.9999), base_rtt_quantile, "%g");
-	CHECK(in(c->est_hysteresis, 0, 0.99), est_hysteresis, "%g");
-	CHECK(in(c->borrow_n, 0, 1e6), borrow_n, "%g");
-	CHECK(in(c->pool_n, 0, 1e9), pool_n, "%g");
-	CHECK(in(c->rel_frac, 0, 1), rel_frac, "%g");
-	CHECK(in(c->n_clean, 0.1, 1e6), n_clean, "%g");
-#undef CHECK
+#define KNOB(field, fmt, def, lo, hi)                                                             \
+	if (!in(c->field, lo, hi))                                                                 \
+		return fail(err, len, "%s " fmt " out of range", #field, c->field);
+#include "model_cfg.def"
+#undef KNOB
 	return 0;
 }
 
