@@ -631,57 +631,49 @@ int learnd_model_decide(struct learnd_model *m, struct learnd_model_decision *d)
 	return learnd_model_decide_pooled(m, NULL, d);
 }
 
-int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model *parent,
-			       struct learnd_model_decision *d)
+/* The estimators' values (SYN RTO, BASE_RTT) published when they moved by
+ * more than est_hysteresis; the peer's window: which IW values it caps
+ * (capv, returned; NULL: too few samples to say). */
+static const bool *decide_estimates(struct learnd_model *m, struct text *t, uint32_t *why,
+				    bool capv[LEARND_MODEL_MAX_VALUES])
 {
 	const struct learnd_model_cfg *cfg = &m->cfg;
-	struct text t = { d->text, sizeof(d->text), 0 };
-	struct lm_probe cand[12], pc[8];
-	uint32_t before[LEARND_PARAM__MAX], after[LEARND_PARAM__MAX];
 	float wv[LEARND_MODEL_QBUCKETS];
-	bool capv[LEARND_MODEL_MAX_VALUES], *capped = NULL, rel[2];
-	uint32_t why = LEARND_WHY_NONE, sum = 0;
-	unsigned nc = 0, np, nkeep = 0;
 	struct est e;
-
-	memset(d, 0, sizeof(*d));
-	t.buf = d->text;
-	slot0_values(m, before);
-
-	if (m->pending) {
-		for (unsigned p = 0; p < LEARND_PARAM__MAX; p++)
-			if (m->pending & (1u << p))
-				say(&t, "%s -> %u: bounds changed", pname(p), before[p]);
-		why = LEARND_WHY_BOUNDS;
-		m->pending = 0;
-	}
 
 	estimate(m, &e, wv);
 	if (cfg->bound[LEARND_PARAM_SYN_RTO].mode == LEARND_BOUND_LEARN && e.rto_ms &&
 	    moved(m->pub_rto_ms, e.rto_ms, cfg->est_hysteresis)) {
-		say(&t, "syn_rto_ms %u->%u: p%g handshake %.1f ms x%.2g +%g, n=%.0f, spurious %.1f%%",
+		say(t, "syn_rto_ms %u->%u: p%g handshake %.1f ms x%.2g +%g, n=%.0f, spurious %.1f%%",
 		    m->pub_rto_ms, e.rto_ms, cfg->rto_quantile * 100, e.hs_q / 1000.0, cfg->rto_margin,
 		    cfg->rto_pad_ms, e.hs_n, e.sp_rate * 100);
 		m->pub_rto_ms = e.rto_ms;
-		if (why < LEARND_WHY_ESTIMATE)
-			why = LEARND_WHY_ESTIMATE;
+		if (*why < LEARND_WHY_ESTIMATE)
+			*why = LEARND_WHY_ESTIMATE;
 	}
 	if (cfg->bound[LEARND_PARAM_BASE_RTT].mode == LEARND_BOUND_LEARN && e.base_rtt_us &&
 	    moved(m->pub_base_rtt_us, e.base_rtt_us, cfg->est_hysteresis)) {
-		say(&t, "base_rtt_us %u->%u: p%g min_rtt, n=%.0f", m->pub_base_rtt_us, e.base_rtt_us,
+		say(t, "base_rtt_us %u->%u: p%g min_rtt, n=%.0f", m->pub_base_rtt_us, e.base_rtt_us,
 		    cfg->base_rtt_quantile * 100, e.rtt_n);
 		m->pub_base_rtt_us = e.base_rtt_us;
-		if (why < LEARND_WHY_ESTIMATE)
-			why = LEARND_WHY_ESTIMATE;
+		if (*why < LEARND_WHY_ESTIMATE)
+			*why = LEARND_WHY_ESTIMATE;
 	}
 	/* IW values the peer's window caps for most records look alike */
-	if (e.wnd_n >= cfg->est_min_samples) {
-		const struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
+	if (e.wnd_n < cfg->est_min_samples)
+		return NULL;
+	for (unsigned i = 0; i < m->st[LEARND_PARAM_IW].nvalues; i++)
+		capv[i] = lm_qcdf(wv, e.wnd_n, LM_PKT_LO, m->st[LEARND_PARAM_IW].values[i]) >= cfg->cap_frac;
+	return capv;
+}
 
-		capped = capv;
-		for (unsigned i = 0; i < s->nvalues; i++)
-			capv[i] = lm_qcdf(wv, e.wnd_n, LM_PKT_LO, s->values[i]) >= cfg->cap_frac;
-	}
+/* IW and RWND: the incumbent of each, switched on evidence (or to the
+ * kernel's where the parameter cannot matter); rel: which can. */
+static void decide_streams(struct learnd_model *m, const struct learnd_model *parent, const bool *capped,
+			   struct text *t, uint32_t *why, bool rel[2])
+{
+	const struct learnd_model_cfg *cfg = &m->cfg;
+
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
 		struct learnd_model_stream *s = &m->st[p];
 		const bool *cp = p == LEARND_PARAM_IW ? capped : NULL;
@@ -693,35 +685,39 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 			continue;
 		if (!rel[p]) { /* cannot matter here: the kernel's behaviour, no probes */
 			if (s->inc != s->dflt) {
-				say(&t, "%s %u->%u: no effect here", pname(p), s->values[s->inc], s->values[s->dflt]);
+				say(t, "%s %u->%u: no effect here", pname(p), s->values[s->inc], s->values[s->dflt]);
 				s->inc = s->dflt;
 				sw = true;
 			}
 		} else {
 			if (parent && follow_parent(s, &parent->st[p], cfg, p, cp, buf, sizeof(buf))) {
-				say(&t, "%s", buf);
+				say(t, "%s", buf);
 				sw = true;
 			}
 			if (lm_stream_switch(s, cfg, cp, pname(p), buf, sizeof(buf))) {
-				say(&t, "%s", buf);
+				say(t, "%s", buf);
 				sw = true;
 			} else if (p == LEARND_PARAM_IW && lm_stream_flight_switch(s, cfg, cp, pname(p), buf, sizeof(buf))) {
-				say(&t, "%s", buf);
+				say(t, "%s", buf);
 				sw = true;
 			}
 		}
-		if (sw && why < LEARND_WHY_EVIDENCE)
-			why = LEARND_WHY_EVIDENCE;
+		if (sw && *why < LEARND_WHY_EVIDENCE)
+			*why = LEARND_WHY_EVIDENCE;
 	}
+}
 
-	slot0_values(m, after);
-	d->slots[0].iw = (uint16_t)after[LEARND_PARAM_IW];
-	d->slots[0].rwnd = (uint16_t)after[LEARND_PARAM_RWND];
-	d->slots[0].syn_rto_ms = (uint16_t)after[LEARND_PARAM_SYN_RTO];
-	d->slots[0].base_rtt_us = after[LEARND_PARAM_BASE_RTT];
+/* The probe slots after d's slot 0: per relevant parameter, best first; with
+ * both relevant, IW keeps two slots and RWND one, so that neither starves the
+ * other. */
+static void decide_probes(const struct learnd_model *m, const bool *capped, const bool rel[2],
+			  struct learnd_model_decision *d)
+{
+	const struct learnd_model_cfg *cfg = &m->cfg;
+	struct lm_probe cand[12], pc[8];
+	unsigned nc = 0, np, nkeep = 0;
+	uint32_t sum = 0;
 
-	/* Probes, per relevant parameter, best first; with both relevant, IW
-	 * keeps two slots and RWND one, so that neither starves the other. */
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
 		unsigned n, room = rel[0] && rel[1] ? (p == LEARND_PARAM_IW ? 2 : 1) : LEARND_MAX_SLOTS - 1;
 
@@ -758,25 +754,62 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 	}
 	d->slots[0].share = LEARND_SHARE_ONE - sum;
 	d->nslots = 1 + np;
+}
+
+/* The first decision: the init line first in d's text, what else happened after it. */
+static void decide_init(struct learnd_model *m, struct learnd_model_decision *d, const uint32_t after[LEARND_PARAM__MAX],
+			size_t used)
+{
+	char buf[120];
+	int bl = snprintf(buf, sizeof(buf), "init: iw %u rwnd %u syn_rto_ms %u base_rtt_us %u%s", after[0], after[1],
+			  after[2], after[3], used ? "; " : "");
+	size_t keep = used;
+
+	if ((size_t)bl + keep >= sizeof(d->text))
+		keep = sizeof(d->text) - 1 - (size_t)bl;
+	memmove(d->text + bl, d->text, keep);
+	memcpy(d->text, buf, (size_t)bl);
+	d->text[bl + keep] = '\0';
+	d->changed = (1u << LEARND_PARAM__MAX) - 1;
+	m->decided = 1;
+}
+
+int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model *parent,
+			       struct learnd_model_decision *d)
+{
+	struct text t = { d->text, sizeof(d->text), 0 };
+	uint32_t before[LEARND_PARAM__MAX], after[LEARND_PARAM__MAX];
+	bool capv[LEARND_MODEL_MAX_VALUES], rel[2];
+	uint32_t why = LEARND_WHY_NONE;
+	const bool *capped;
+
+	memset(d, 0, sizeof(*d));
+	t.buf = d->text;
+	slot0_values(m, before);
+
+	if (m->pending) {
+		for (unsigned p = 0; p < LEARND_PARAM__MAX; p++)
+			if (m->pending & (1u << p))
+				say(&t, "%s -> %u: bounds changed", pname(p), before[p]);
+		why = LEARND_WHY_BOUNDS;
+		m->pending = 0;
+	}
+	capped = decide_estimates(m, &t, &why, capv);
+	decide_streams(m, parent, capped, &t, &why, rel);
+
+	slot0_values(m, after);
+	d->slots[0].iw = (uint16_t)after[LEARND_PARAM_IW];
+	d->slots[0].rwnd = (uint16_t)after[LEARND_PARAM_RWND];
+	d->slots[0].syn_rto_ms = (uint16_t)after[LEARND_PARAM_SYN_RTO];
+	d->slots[0].base_rtt_us = after[LEARND_PARAM_BASE_RTT];
+	decide_probes(m, capped, rel, d);
 
 	for (unsigned p = 0; p < LEARND_PARAM__MAX; p++)
 		if (before[p] != after[p])
 			d->changed |= 1u << p;
 	if (!m->decided) {
-		char buf[120];
-		int bl = snprintf(buf, sizeof(buf), "init: iw %u rwnd %u syn_rto_ms %u base_rtt_us %u%s",
-				  after[0], after[1], after[2], after[3], t.used ? "; " : "");
-		size_t keep = t.used;
-
-		/* the init line goes first, what else happened after it */
-		if ((size_t)bl + keep >= sizeof(d->text))
-			keep = sizeof(d->text) - 1 - (size_t)bl;
-		memmove(d->text + bl, d->text, keep);
-		memcpy(d->text, buf, (size_t)bl);
-		d->text[bl + keep] = '\0';
+		decide_init(m, d, after, t.used);
 		why = LEARND_WHY_INIT;
-		d->changed = (1u << LEARND_PARAM__MAX) - 1;
-		m->decided = 1;
 	}
 	d->why = why;
 	return 0;
