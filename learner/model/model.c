@@ -919,40 +919,12 @@ static void put(struct learnd_model_row *rows, size_t max, size_t *n, const stru
 	(*n)++;
 }
 
-size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row *rows, size_t max)
+/* Export's rows of the IW and RWND arms, each followed by its cells. */
+static void export_arms(const struct learnd_model *m, struct learnd_model_row *rows, size_t max, size_t *np)
 {
-	static const uint8_t hid[3] = { LEARND_HIST_HANDSHAKE, LEARND_HIST_MIN_RTT, LEARND_HIST_PEER_WND };
-	const struct learnd_model_qhist *h[3] = { &m->hs, &m->minrtt, &m->peerwnd };
 	struct learnd_model_row r;
-	uint32_t v[LEARND_PARAM__MAX];
-	size_t n = 0;
+	size_t n = *np;
 
-	memset(&r, 0, sizeof(r));
-	r.kind = LEARND_ROW_PREFIX;
-	r.key = m->decided;
-	r.n = (double)m->samples;
-	r.sum = (double)m->failed;
-	r.sum2 = m->pending;
-	r.last_ns = m->last_ns;
-	put(rows, max, &n, &r);
-
-	v[LEARND_PARAM_IW] = m->st[LEARND_PARAM_IW].values[m->st[LEARND_PARAM_IW].inc];
-	v[LEARND_PARAM_RWND] = m->st[LEARND_PARAM_RWND].values[m->st[LEARND_PARAM_RWND].inc];
-	v[LEARND_PARAM_SYN_RTO] = m->pub_rto_ms;
-	v[LEARND_PARAM_BASE_RTT] = m->pub_base_rtt_us;
-	for (unsigned p = 0; p < LEARND_PARAM__MAX; p++) {
-		memset(&r, 0, sizeof(r));
-		r.kind = LEARND_ROW_PARAM;
-		r.param = (uint8_t)p;
-		r.key = v[p];
-		if (p <= LEARND_PARAM_RWND)
-			r.n = (double)m->st[p].count;
-		if (p == LEARND_PARAM_SYN_RTO) {
-			r.sum = m->hs.aux[0] / m->hs.w;
-			r.sum2 = m->hs.aux[1] / m->hs.w;
-		}
-		put(rows, max, &n, &r);
-	}
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
 		const struct learnd_model_stream *s = &m->st[p];
 
@@ -986,6 +958,68 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
 			}
 		}
 	}
+	*np = n;
+}
+
+/* Export's rows of the three histograms (handshake, min_rtt, peer window). */
+static void export_hists(const struct learnd_model *m, struct learnd_model_row *rows, size_t max, size_t *np)
+{
+	static const uint8_t hid[3] = { LEARND_HIST_HANDSHAKE, LEARND_HIST_MIN_RTT, LEARND_HIST_PEER_WND };
+	const struct learnd_model_qhist *h[3] = { &m->hs, &m->minrtt, &m->peerwnd };
+	struct learnd_model_row r;
+	size_t n = *np;
+
+	for (unsigned k = 0; k < 3; k++) {
+		float hv[LEARND_MODEL_QBUCKETS];
+
+		lm_qnorm(h[k], hv);
+		for (unsigned i = 0; i < LEARND_MODEL_QBUCKETS; i++) {
+			if (!(hv[i] > 0.0f))
+				continue;
+			memset(&r, 0, sizeof(r));
+			r.kind = LEARND_ROW_HIST;
+			r.param = hid[k];
+			r.key = i;
+			r.n = hv[i];
+			put(rows, max, &n, &r);
+		}
+	}
+	*np = n;
+}
+
+size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row *rows, size_t max)
+{
+	struct learnd_model_row r;
+	uint32_t v[LEARND_PARAM__MAX];
+	size_t n = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = LEARND_ROW_PREFIX;
+	r.key = m->decided;
+	r.n = (double)m->samples;
+	r.sum = (double)m->failed;
+	r.sum2 = m->pending;
+	r.last_ns = m->last_ns;
+	put(rows, max, &n, &r);
+
+	v[LEARND_PARAM_IW] = m->st[LEARND_PARAM_IW].values[m->st[LEARND_PARAM_IW].inc];
+	v[LEARND_PARAM_RWND] = m->st[LEARND_PARAM_RWND].values[m->st[LEARND_PARAM_RWND].inc];
+	v[LEARND_PARAM_SYN_RTO] = m->pub_rto_ms;
+	v[LEARND_PARAM_BASE_RTT] = m->pub_base_rtt_us;
+	for (unsigned p = 0; p < LEARND_PARAM__MAX; p++) {
+		memset(&r, 0, sizeof(r));
+		r.kind = LEARND_ROW_PARAM;
+		r.param = (uint8_t)p;
+		r.key = v[p];
+		if (p <= LEARND_PARAM_RWND)
+			r.n = (double)m->st[p].count;
+		if (p == LEARND_PARAM_SYN_RTO) {
+			r.sum = m->hs.aux[0] / m->hs.w;
+			r.sum2 = m->hs.aux[1] / m->hs.w;
+		}
+		put(rows, max, &n, &r);
+	}
+	export_arms(m, rows, max, &n);
 	for (unsigned i = 0; i < m->st[LEARND_PARAM_IW].nvalues; i++) {
 		const struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
 		double fc = lm_f32(s->fc[i] / s->fw), ft = lm_f32(s->ft[i] / s->fw);
@@ -1008,21 +1042,7 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
 		r.sum2 = m->rel.recv / m->rel.w;
 		put(rows, max, &n, &r);
 	}
-	for (unsigned k = 0; k < 3; k++) {
-		float hv[LEARND_MODEL_QBUCKETS];
-
-		lm_qnorm(h[k], hv);
-		for (unsigned i = 0; i < LEARND_MODEL_QBUCKETS; i++) {
-			if (!(hv[i] > 0.0f))
-				continue;
-			memset(&r, 0, sizeof(r));
-			r.kind = LEARND_ROW_HIST;
-			r.param = hid[k];
-			r.key = i;
-			r.n = hv[i];
-			put(rows, max, &n, &r);
-		}
-	}
+	export_hists(m, rows, max, &n);
 	return n;
 }
 
@@ -1032,117 +1052,112 @@ static bool row_ok(const struct learnd_model_row *r)
 	       in(r->sum_raw, 0, 1e300);
 }
 
+/* Import's first pass: a prefix or parameter row (the arms' ages need the
+ * streams' counts).  1: skipped. */
+static int import_head(struct learnd_model *m, const struct learnd_model_row *r)
+{
+	if (!row_ok(r))
+		return 1;
+	if (r->kind == LEARND_ROW_PREFIX) {
+		if (r->n > 0x1p63 || r->sum > 0x1p63)
+			return 1;
+		m->decided = r->key != 0;
+		m->samples = (uint64_t)r->n;
+		m->failed = (uint64_t)r->sum;
+		m->pending = (uint32_t)r->sum2 & ((1u << LEARND_PARAM__MAX) - 1);
+		m->last_ns = r->last_ns;
+	} else if (r->kind == LEARND_ROW_PARAM) {
+		if (r->param >= LEARND_PARAM__MAX || r->n > 0x1p63)
+			return 1;
+		if (r->param <= LEARND_PARAM_RWND) {
+			struct learnd_model_stream *s = &m->st[r->param];
+			int j = lm_stream_index(s, r->key);
+
+			s->inc = j >= 0 ? (uint32_t)j : lm_stream_nearest(s, r->key);
+			if (j < 0)
+				m->pending |= 1u << r->param;
+			s->count = (uint64_t)r->n;
+		} else {
+			const struct learnd_bound *b = &m->cfg.bound[r->param];
+			uint32_t v = bound_value(b, r->key);
+			uint32_t *pub = r->param == LEARND_PARAM_SYN_RTO ? &m->pub_rto_ms :
+									  &m->pub_base_rtt_us;
+
+			if (v != r->key && b->mode == LEARND_BOUND_LEARN)
+				m->pending |= 1u << r->param;
+			*pub = b->mode == LEARND_BOUND_LEARN ? v : r->key;
+			if (r->param == LEARND_PARAM_SYN_RTO) {
+				m->hs.aux[0] = r->sum;
+				m->hs.aux[1] = r->sum2;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Import's second pass: a statistics row.  1: skipped. */
+static int import_stat(struct learnd_model *m, const struct learnd_model_row *r)
+{
+	if (!row_ok(r) || r->kind == LEARND_ROW_PREFIX || r->kind == LEARND_ROW_PARAM)
+		return 0; /* skipped, or taken, by the first pass */
+	if (r->kind == LEARND_ROW_ARM && r->param <= LEARND_PARAM_RWND) {
+		struct learnd_model_stream *s = &m->st[r->param];
+		int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
+		struct learnd_model_arm_stat *a;
+
+		if (j < 0)
+			return 1;
+		a = &s->arm[j];
+		a->n = r->n;
+		a->raw = r->sum_raw;
+		a->last_ns = r->last_ns;
+		a->last_seq = s->count - r->age; /* modulo 2^64: age comes back exactly */
+	} else if (r->kind == LEARND_ROW_CELL && r->param <= LEARND_PARAM_RWND &&
+		   (r->key >> 16) < LEARND_MODEL_NCLASSES && r->n < 1e38 && r->sum < 1e38 &&
+		   r->sum2 < 1e38) {
+		struct learnd_model_stream *s = &m->st[r->param];
+		int j = s->nvalues >= 2 ? lm_stream_index(s, r->key & 0xffff) : -1;
+		struct learnd_model_cell *c;
+
+		if (j < 0)
+			return 1;
+		c = &s->arm[j].cell[r->key >> 16];
+		c->n = (float)r->n;
+		c->s = (float)r->sum;
+		c->s2 = (float)r->sum2;
+	} else if (r->kind == LEARND_ROW_FLIGHT && r->param == LEARND_PARAM_IW && r->n < 1e38 &&
+		   r->sum < 1e38) {
+		struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
+		int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
+
+		if (j < 0)
+			return 1;
+		s->fc[j] = (float)r->n;
+		s->ft[j] = (float)r->sum;
+	} else if (r->kind == LEARND_ROW_REL && r->param == 0) {
+		m->rel.all = r->n;
+		m->rel.send = r->sum;
+		m->rel.recv = r->sum2;
+	} else if (r->kind == LEARND_ROW_HIST && r->param <= LEARND_HIST_PEER_WND &&
+		   r->key < LEARND_MODEL_QBUCKETS && r->n < 1e38) {
+		struct learnd_model_qhist *h = r->param == LEARND_HIST_HANDSHAKE ? &m->hs :
+					       r->param == LEARND_HIST_MIN_RTT	 ? &m->minrtt :
+										   &m->peerwnd;
+		h->b[r->key] = (float)r->n;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
 int learnd_model_import(struct learnd_model *m, const struct learnd_model_row *rows, size_t n)
 {
 	int skipped = 0;
 
 	reset_stats(m);
-	/* pass 1: prefix and parameter rows (arm ages need the stream counts) */
-	for (size_t i = 0; i < n; i++) {
-		const struct learnd_model_row *r = &rows[i];
-
-		if (!row_ok(r)) {
-			skipped++;
-			continue;
-		}
-		if (r->kind == LEARND_ROW_PREFIX) {
-			if (r->n > 0x1p63 || r->sum > 0x1p63) {
-				skipped++;
-				continue;
-			}
-			m->decided = r->key != 0;
-			m->samples = (uint64_t)r->n;
-			m->failed = (uint64_t)r->sum;
-			m->pending = (uint32_t)r->sum2 & ((1u << LEARND_PARAM__MAX) - 1);
-			m->last_ns = r->last_ns;
-		} else if (r->kind == LEARND_ROW_PARAM) {
-			if (r->param >= LEARND_PARAM__MAX || r->n > 0x1p63) {
-				skipped++;
-				continue;
-			}
-			if (r->param <= LEARND_PARAM_RWND) {
-				struct learnd_model_stream *s = &m->st[r->param];
-				int j = lm_stream_index(s, r->key);
-
-				s->inc = j >= 0 ? (uint32_t)j : lm_stream_nearest(s, r->key);
-				if (j < 0)
-					m->pending |= 1u << r->param;
-				s->count = (uint64_t)r->n;
-			} else {
-				const struct learnd_bound *b = &m->cfg.bound[r->param];
-				uint32_t v = bound_value(b, r->key);
-				uint32_t *pub = r->param == LEARND_PARAM_SYN_RTO ? &m->pub_rto_ms :
-										  &m->pub_base_rtt_us;
-
-				if (v != r->key && b->mode == LEARND_BOUND_LEARN)
-					m->pending |= 1u << r->param;
-				*pub = b->mode == LEARND_BOUND_LEARN ? v : r->key;
-				if (r->param == LEARND_PARAM_SYN_RTO) {
-					m->hs.aux[0] = r->sum;
-					m->hs.aux[1] = r->sum2;
-				}
-			}
-		}
-	}
-	/* pass 2: statistics */
-	for (size_t i = 0; i < n; i++) {
-		const struct learnd_model_row *r = &rows[i];
-
-		if (!row_ok(r) || r->kind == LEARND_ROW_PREFIX || r->kind == LEARND_ROW_PARAM)
-			continue;
-		if (r->kind == LEARND_ROW_ARM && r->param <= LEARND_PARAM_RWND) {
-			struct learnd_model_stream *s = &m->st[r->param];
-			int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
-			struct learnd_model_arm_stat *a;
-
-			if (j < 0) {
-				skipped++;
-				continue;
-			}
-			a = &s->arm[j];
-			a->n = r->n;
-			a->raw = r->sum_raw;
-			a->last_ns = r->last_ns;
-			a->last_seq = s->count - r->age; /* modulo 2^64: age comes back exactly */
-		} else if (r->kind == LEARND_ROW_CELL && r->param <= LEARND_PARAM_RWND &&
-			   (r->key >> 16) < LEARND_MODEL_NCLASSES && r->n < 1e38 && r->sum < 1e38 &&
-			   r->sum2 < 1e38) {
-			struct learnd_model_stream *s = &m->st[r->param];
-			int j = s->nvalues >= 2 ? lm_stream_index(s, r->key & 0xffff) : -1;
-			struct learnd_model_cell *c;
-
-			if (j < 0) {
-				skipped++;
-				continue;
-			}
-			c = &s->arm[j].cell[r->key >> 16];
-			c->n = (float)r->n;
-			c->s = (float)r->sum;
-			c->s2 = (float)r->sum2;
-		} else if (r->kind == LEARND_ROW_FLIGHT && r->param == LEARND_PARAM_IW && r->n < 1e38 &&
-			   r->sum < 1e38) {
-			struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
-			int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
-
-			if (j < 0) {
-				skipped++;
-				continue;
-			}
-			s->fc[j] = (float)r->n;
-			s->ft[j] = (float)r->sum;
-		} else if (r->kind == LEARND_ROW_REL && r->param == 0) {
-			m->rel.all = r->n;
-			m->rel.send = r->sum;
-			m->rel.recv = r->sum2;
-		} else if (r->kind == LEARND_ROW_HIST && r->param <= LEARND_HIST_PEER_WND &&
-			   r->key < LEARND_MODEL_QBUCKETS && r->n < 1e38) {
-			struct learnd_model_qhist *h = r->param == LEARND_HIST_HANDSHAKE ? &m->hs :
-						       r->param == LEARND_HIST_MIN_RTT	 ? &m->minrtt :
-											   &m->peerwnd;
-			h->b[r->key] = (float)r->n;
-		} else {
-			skipped++;
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		skipped += import_head(m, &rows[i]);
+	for (size_t i = 0; i < n; i++)
+		skipped += import_stat(m, &rows[i]);
 	return skipped;
 }
