@@ -362,6 +362,43 @@ static void flight_add(struct learnd_model_stream *s, const struct learnd_record
 		lm_flight_add(s, wt, f, -1, 0.0);
 }
 
+/* SYN RTO: clean handshakes, plus spurious retransmits (the reply answered the
+ * original SYN or SYN-ACK: their time is the tail clean samples cannot show,
+ * being censored at the RTO).  A handshake that really lost one counts, no
+ * time.  The LEARND_USED_ bits it used. */
+static unsigned observe_handshake(struct learnd_model *m, const struct learnd_record *r, double ge, double wt)
+{
+	uint64_t rto_us = (r->flags & LEARND_REC_APPLIED) && r->syn_rto_ms ?
+				  (uint64_t)r->syn_rto_ms * 1000 :
+				  (uint64_t)KERNEL_SYN_RTO_MS * 1000;
+	unsigned idx = lm_qbucket(r->handshake_us, LM_US_LO);
+	bool clean, spurious;
+
+	/* Clean: no retransmission of ours and within our RTO.  A longer one
+	 * was rescued by the peer (its SYN-ACK retransmission answered a lost
+	 * one before our timer, rounded up to jiffies, fired): a loss, not a
+	 * slow path; as a time it would raise the quantile, the RTO with it,
+	 * and let the peer rescue more, a ratchet (docs/model.md).
+	 * Spurious, with a retransmission: active, handshake_us runs from the
+	 * first SYN, and an answer to the retransmission cannot come before
+	 * RTO + one round trip; passive, handshake_us is the kernel's RTT
+	 * sample of the SYN-ACK, from the timestamp the ACK echoes (the copy
+	 * the client answered; millisecond ticks): at least the RTO if it
+	 * answered the original, a round trip if it answered a retransmission
+	 * (timer- or duplicate-SYN-driven), the test of
+	 * tcp_try_undo_spurious_syn(). */
+	clean = r->syn_retrans == 0 && r->handshake_us <= rto_us;
+	spurious = r->syn_retrans > 0 && ((r->flags & LEARND_REC_ACTIVE) ?
+						  r->handshake_us < rto_us + r->min_rtt_us :
+						  (uint64_t)r->handshake_us + 1000 >= rto_us);
+	if (clean || spurious) {
+		lm_qadd(&m->hs, idx, ge, wt, spurious ? 1.0 : 0.0, 1.0);
+		return LEARND_USED_HANDSHAKE | (spurious ? LEARND_USED_SPURIOUS : 0);
+	}
+	lm_qadd(&m->hs, UINT32_MAX, ge, wt, 0.0, 1.0);
+	return 0;
+}
+
 unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record *r, uint64_t now_ns)
 {
 	const struct learnd_model_cfg *cfg = &m->cfg;
@@ -381,41 +418,8 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 	}
 	rel_add(&m->rel, r, ge, wt);
 
-	/* SYN RTO: clean handshakes, plus spurious retransmits (the reply answered the
-	 * original SYN or SYN-ACK: their time is the tail clean samples cannot show,
-	 * being censored at the RTO).  A handshake that really lost one counts, no
-	 * time. */
-	if (r->handshake_us > 0) {
-		uint64_t rto_us = (r->flags & LEARND_REC_APPLIED) && r->syn_rto_ms ?
-					  (uint64_t)r->syn_rto_ms * 1000 :
-					  (uint64_t)KERNEL_SYN_RTO_MS * 1000;
-		unsigned idx = lm_qbucket(r->handshake_us, LM_US_LO);
-		bool clean, spurious;
-
-		/* Clean: no retransmission of ours and within our RTO.  A longer one
-		 * was rescued by the peer (its SYN-ACK retransmission answered a lost
-		 * one before our timer, rounded up to jiffies, fired): a loss, not a
-		 * slow path; as a time it would raise the quantile, the RTO with it,
-		 * and let the peer rescue more, a ratchet (docs/model.md).
-		 * Spurious, with a retransmission: active, handshake_us runs from the
-		 * first SYN, and an answer to the retransmission cannot come before
-		 * RTO + one round trip; passive, handshake_us is the kernel's RTT
-		 * sample of the SYN-ACK, from the timestamp the ACK echoes (the copy
-		 * the client answered; millisecond ticks): at least the RTO if it
-		 * answered the original, a round trip if it answered a retransmission
-		 * (timer- or duplicate-SYN-driven), the test of
-		 * tcp_try_undo_spurious_syn(). */
-		clean = r->syn_retrans == 0 && r->handshake_us <= rto_us;
-		spurious = r->syn_retrans > 0 && ((r->flags & LEARND_REC_ACTIVE) ?
-							  r->handshake_us < rto_us + r->min_rtt_us :
-							  (uint64_t)r->handshake_us + 1000 >= rto_us);
-		if (clean || spurious) {
-			lm_qadd(&m->hs, idx, ge, wt, spurious ? 1.0 : 0.0, 1.0);
-			used |= LEARND_USED_HANDSHAKE | (spurious ? LEARND_USED_SPURIOUS : 0);
-		} else {
-			lm_qadd(&m->hs, UINT32_MAX, ge, wt, 0.0, 1.0);
-		}
-	}
+	if (r->handshake_us > 0)
+		used |= observe_handshake(m, r, ge, wt);
 	if (r->min_rtt_us > 0) {
 		lm_qadd(&m->minrtt, lm_qbucket(r->min_rtt_us, LM_US_LO), ge, wt, 0.0, 0.0);
 		used |= LEARND_USED_MIN_RTT;
