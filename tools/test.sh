@@ -70,7 +70,7 @@ fi
 echo "== valgrind (memcheck, leaks are errors)"
 vgdir=$(mktemp -d) # the tests' working directory, removed after
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=97" # 97: a status no test expects
-for t in test_model test_jsonw test_store test_control test_retention; do
+for t in test_model test_jsonw test_store test_control test_retention test_record_io; do
 	exe=$SRC/build/tests/unit/$t
 	[ -x "$exe" ] || { echo "FAIL: valgrind: $t is not built" >&2; rc=1; continue; }
 	if ! (cd "$vgdir" && $VG "$exe" >/dev/null 2>"$vgdir/err"); then

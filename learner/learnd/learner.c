@@ -55,10 +55,12 @@ int ld_learner_tick(struct ld_learner *l)
 	l->wall_ns = wall;
 	l->ticks++;
 	l->st.tick_prefixes = l->nwork;
+	lr_name_new(l); /* the record path's I/O, done here */
 	lr_read_control(l);
 	lr_decide_work(l, wall);
 	l->st.tick_decide_ns = ld_now_ns() - t0;
 	rc = lr_persist(l, wall, false);
+	lr_unmap(l); /* before apply_map: a prefix removed and found again goes back in */
 	apply_map(l);
 	settle(l);
 	l->st.tick_ns = ld_now_ns() - t0;
@@ -67,8 +69,11 @@ int ld_learner_tick(struct ld_learner *l)
 
 int ld_learner_flush(struct ld_learner *l)
 {
-	int rc = lr_persist(l, ld_wall_ns(), true);
+	int rc;
 
+	lr_name_new(l);
+	rc = lr_persist(l, ld_wall_ns(), true);
+	lr_unmap(l);
 	settle(l);
 	return rc;
 }
@@ -148,6 +153,8 @@ void ld_learner_free(struct ld_learner *l)
 	free(l->by_id.slot);
 	free(l->by_key.slot);
 	free(l->gone);
+	free(l->unnamed);
+	free(l->unmap);
 	lr_clear_decisions(l);
 	free(l->dec);
 	free(l);
@@ -203,6 +210,7 @@ void ld_learner_set_config(struct ld_learner *l, const struct ld_config *cfg)
 		ld_err("[prefix %s]: not added: out of memory or the table is full (max_prefixes = %u)", cidr,
 		       cfg->max_prefixes);
 	}
+	lr_unmap(l); /* not the record path: what it removed leaves the map now */
 }
 
 void ld_learner_stats(const struct ld_learner *l, struct ld_learner_stats *out)

@@ -7,8 +7,15 @@
  * fd, so the intake benchmark can run it with map_fd < 0.
  *
  *   ld_learner_new(cfg, store, policy_fd) -- restores prefixes and statistics
- *   ld_learner_record(l, rec)              -- per close record, O(1)
+ *   ld_learner_record(l, rec)              -- per close record, O(1), no I/O
  *   ld_learner_tick(l)                     -- per tick: decide, write, store
+ *
+ * A record touches neither the store nor the policy map: what it leaves for
+ * them is done by the next tick (or flush) -- the id of a prefix it discovered
+ * (looked up in the store: one seen before comes back under its old id), and,
+ * after the tick's commit, the map entries of the prefixes it evicted at the
+ * cap (their rows are marked evicted in the tick's transaction).
+ * tests/unit/test_record_io.c holds it to this.
  */
 #ifndef LEARND_LEARNER_H
 #define LEARND_LEARNER_H
@@ -45,6 +52,7 @@ struct ld_learner_stats {
 struct ld_learner *ld_learner_new(const struct ld_config *cfg, struct ld_store *store, int policy_fd);
 void ld_learner_free(struct ld_learner *l);
 
+/* No I/O (see above); may allocate, and evicts at the cap. */
 void ld_learner_record(struct ld_learner *l, const struct learnd_record *rec);
 /* Decide, write changed policies, persist.  Returns 0, or -errno when the
  * store failed (the policies are written anyway; history is retried next tick). */
@@ -54,12 +62,12 @@ int ld_learner_tick(struct ld_learner *l);
  * ring buffer; fn must not call into the learner (queue the records instead). */
 typedef void (*ld_learner_yield_fn)(void *ctx);
 void ld_learner_set_yield(struct ld_learner *l, ld_learner_yield_fn fn, void *ctx);
-/* Persist everything now (at exit). */
+/* Persist everything now (at exit), and take what was evicted out of the map. */
 int ld_learner_flush(struct ld_learner *l);
 
 /* New bounds (SIGHUP): configured prefixes added, removed and re-bounded;
  * discovered ones take the new [defaults].  Statistics of values still
- * allowed are kept. */
+ * allowed are kept.  The map entries of the prefixes it removes go at once. */
 void ld_learner_set_config(struct ld_learner *l, const struct ld_config *cfg);
 
 void ld_learner_stats(const struct ld_learner *l, struct ld_learner_stats *out);

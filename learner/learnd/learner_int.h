@@ -7,7 +7,8 @@
  *   learner.c  the public life cycle: new, tick, flush, set_config, free, stats
  *   work.c     the caller's ring buffer during a tick, work list, tick states, save queue
  *   index.c    the hash index (by id, by key)
- *   prefix.c   prefixes: life cycle, discovery, eviction
+ *   prefix.c   prefixes: life cycle, discovery, eviction, and what these leave
+ *              for the tick (ids of discovered prefixes, map entries to delete)
  *   intake.c   close records into models and tick states
  *   decide.c   decisions
  *   persist.c  the tick's transaction
@@ -86,7 +87,8 @@ struct pfx {
 	size_t work_pos;                     /* in l->work; SIZE_MAX: not there */
 	struct pfx *save_prev, *save_next;   /* l's queue of model states not saved yet */
 	uint64_t save_tick;                  /* when it joined that queue */
-	uint32_t id, parent_id;
+	uint32_t id, parent_id;              /* id 0: discovered since the last tick, named by it */
+	size_t unnamed_pos;                  /* 1 + its index in l->unnamed; 0: not there */
 	uint32_t ts;                         /* 1 + its index in l->ts; 0: no records since the last commit */
 	uint32_t born;                       /* l->pin_epoch at creation */
 	enum origin origin;
@@ -151,6 +153,15 @@ struct ld_learner {
 	bool control_stale; /* read pins and pause at the next tick even if nobody wrote */
 	uint32_t *gone;     /* ids removed from the table, marked evicted in the next tick's transaction */
 	size_t ngone, gone_cap;
+	/* What the record path leaves for the tick, which does its I/O: the
+	 * prefixes discovered since the last tick, in the order they came (NULL:
+	 * removed since), whose ids the tick looks up in the store; the keys of
+	 * removed prefixes, deleted from the map after the tick's commit. */
+	struct pfx **unnamed;
+	size_t nunnamed, unnamed_cap;
+	struct learnd_key *unmap;
+	size_t nunmap, unmap_cap;
+	bool unmap_lost;    /* a key not queued (out of memory): the tick reconciles the whole map */
 	struct decision *dec; /* decisions made since the last commit, written by the next one */
 	size_t ndec, dec_cap;
 	uint64_t dec_lost;    /* not queued (out of memory, or DEC_MAX uncommitted) */
@@ -184,6 +195,8 @@ void lr_apply_cfg(struct ld_learner *l, struct pfx *p);
 struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum origin origin,
 		       const struct ld_bounds *b, uint32_t id, const struct pfx *parent);
 void lr_pfx_remove(struct ld_learner *l, struct pfx *p);
+void lr_name_new(struct ld_learner *l);
+void lr_unmap(struct ld_learner *l);
 void lr_evict_lru(struct ld_learner *l);
 size_t lr_discovered_cap(const struct ld_learner *l);
 struct pfx *lr_discover(struct ld_learner *l, const struct learnd_record *rec);

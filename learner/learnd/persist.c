@@ -116,13 +116,6 @@ static int save_models(struct ld_learner *l, uint64_t wall, bool all_models, uin
 	return rc;
 }
 
-/* This tick's transaction: decisions, slots, aggregates, samples, prefixes,
- * model states, then commit.  Only the prefixes of the work list (records,
- * decisions or writes pending) and the queue of unsaved models are visited.
- * What is pending in memory (decisions, slots, aggregates) is
- * cleared only once it commits; any failure (a full disk, a statement that
- * fails, another connection holding the lock) rolls all of it back, so the
- * database is as before the tick and the next tick writes each thing once. */
 /* A prefix's part of the transaction: slots, aggregates and sample since its
  * last write, its row, a light prefix's empty model state. */
 static int write_prefix(struct ld_learner *l, struct pfx *p, const struct tick_state *t, uint64_t wall)
@@ -195,27 +188,18 @@ static void written(struct ld_learner *l)
 	}
 }
 
-/* Stays whole (~100 lines): one transaction, begin to commit or rollback, with one error path. */
-int lr_persist(struct ld_learner *l, uint64_t wall, bool all_models)
+/* The prefixes of the work list into the open transaction: first what must go
+ * in now (decisions: the map follows the commit; all_models: everything), then
+ * the rest within the share, round robin from where the last tick stopped.
+ * *must_ns: the time the first part took. */
+static int write_prefixes(struct ld_learner *l, uint64_t wall, bool all_models, uint64_t start, uint64_t *must_ns)
 {
-	uint64_t start = ld_now_ns(), must_ns = 0;
 	size_t n = 0;
-	char msg[256];
-	int rc;
+	int rc = 0;
 
-	if (!l->store)
-		goto clear;
-	rc = ld_store_begin(l->store);
-	if (!rc)
-		rc = write_gone(l, wall);
-	if (!rc)
-		rc = write_decisions(l);
-	/* first what must go in now (decisions: the map follows the commit),
-	 * then the rest within the share, round robin from where the last tick
-	 * stopped */
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1)
-			must_ns = ld_now_ns() - start;
+			*must_ns = ld_now_ns() - start;
 		for (size_t k = 0; !rc && k < l->nwork; k++) {
 			size_t i = pass ? (l->hist_cursor + k) % l->nwork : k;
 			struct pfx *p = l->work[i];
@@ -231,14 +215,14 @@ int lr_persist(struct ld_learner *l, uint64_t wall, bool all_models)
 			p->hist_done = !rc;
 		}
 	}
-	l->st.tick_write_ns = ld_now_ns() - start;
-	if (!rc)
-		rc = save_models(l, wall, all_models, &must_ns);
-	l->st.tick_models_ns = ld_now_ns() - start - l->st.tick_write_ns;
-	if (l->nchanged)
-		l->change_cost_ns = must_ns / l->nchanged;
-	if (!rc)
-		rc = ld_store_put_daemon(l->store, LD_DAEMON_LAST_TICK, (int64_t)wall);
+	return rc;
+}
+
+/* The daemon's row (last tick, counters) and, once an hour, retention. */
+static int write_daemon(struct ld_learner *l, uint64_t wall)
+{
+	int rc = ld_store_put_daemon(l->store, LD_DAEMON_LAST_TICK, (int64_t)wall);
+
 	if (!rc)
 		rc = ld_store_put_daemon(l->store, LD_DAEMON_RECORDS, (int64_t)l->st.records);
 	if (!rc)
@@ -250,29 +234,28 @@ int lr_persist(struct ld_learner *l, uint64_t wall, bool all_models)
 		if (!rc)
 			l->last_prune_ns = wall;
 	}
-	if (!rc) {
-		uint64_t c0 = ld_now_ns();
+	return rc;
+}
 
-		rc = lr_commit(l);
-		l->st.tick_commit_ns = ld_now_ns() - c0;
-		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store));
-	} else {
-		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store)); /* before the rollback resets it */
-		ld_store_rollback(l->store);
+/* The transaction failed (rc, the store's message msg), rolled back: all of it
+ * again next tick. */
+static int failed(struct ld_learner *l, uint64_t wall, int rc, const char *msg)
+{
+	for (size_t i = 0; i < l->nwork; i++)
+		l->work[i]->hist_done = false;
+	l->st.store_errors++;
+	/* once a minute, not once a tick: a full disk stays full for a while */
+	if (wall - l->last_err_log_ns > 60ull * 1000000000ull) {
+		ld_err("database: history not written (%s: %s); the data plane is unaffected, retrying every tick",
+		       strerror(-rc), msg);
+		l->last_err_log_ns = wall;
 	}
-	if (rc)
-		for (size_t i = 0; i < l->nwork; i++)
-			l->work[i]->hist_done = false; /* all of it again next tick */
-	if (rc) {
-		l->st.store_errors++;
-		/* once a minute, not once a tick: a full disk stays full for a while */
-		if (wall - l->last_err_log_ns > 60ull * 1000000000ull) {
-			ld_err("database: history not written (%s: %s); the data plane is unaffected, retrying every tick",
-			       strerror(-rc), msg);
-			l->last_err_log_ns = wall;
-		}
-		return rc;
-	}
+	return rc;
+}
+
+/* The transaction committed: what it held is no longer pending. */
+static void committed(struct ld_learner *l)
+{
 	for (size_t i = 0; i < l->nwork; i++)
 		if (l->work[i]->ts && !l->work[i]->hist_done)
 			l->st.history_late++;
@@ -289,6 +272,53 @@ int lr_persist(struct ld_learner *l, uint64_t wall, bool all_models)
 	for (size_t i = 0; i < l->nsaved; i++)
 		lr_saved(l, l->saved[i]);
 	l->nsaved = 0;
+}
+
+/* This tick's transaction: decisions, slots, aggregates, samples, prefixes,
+ * model states, then commit (or roll back: one error path).  Only the prefixes of the work list (records,
+ * decisions or writes pending) and the queue of unsaved models are visited.
+ * What is pending in memory (decisions, slots, aggregates) is
+ * cleared only once it commits; any failure (a full disk, a statement that
+ * fails, another connection holding the lock) rolls all of it back, so the
+ * database is as before the tick and the next tick writes each thing once. */
+int lr_persist(struct ld_learner *l, uint64_t wall, bool all_models)
+{
+	uint64_t start = ld_now_ns(), must_ns = 0;
+	char msg[256];
+	int rc;
+
+	if (!l->store)
+		goto clear;
+	rc = ld_store_begin(l->store);
+	if (!rc)
+		rc = write_gone(l, wall);
+	if (!rc)
+		rc = write_decisions(l);
+	if (!rc)
+		rc = write_prefixes(l, wall, all_models, start, &must_ns);
+	else
+		must_ns = ld_now_ns() - start;
+	l->st.tick_write_ns = ld_now_ns() - start;
+	if (!rc)
+		rc = save_models(l, wall, all_models, &must_ns);
+	l->st.tick_models_ns = ld_now_ns() - start - l->st.tick_write_ns;
+	if (l->nchanged)
+		l->change_cost_ns = must_ns / l->nchanged;
+	if (!rc)
+		rc = write_daemon(l, wall);
+	if (!rc) {
+		uint64_t c0 = ld_now_ns();
+
+		rc = lr_commit(l);
+		l->st.tick_commit_ns = ld_now_ns() - c0;
+		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store));
+	} else {
+		snprintf(msg, sizeof(msg), "%s", ld_store_errmsg(l->store)); /* before the rollback resets it */
+		ld_store_rollback(l->store);
+	}
+	if (rc)
+		return failed(l, wall, rc, msg);
+	committed(l);
 clear:
 	if (!l->store) /* nothing to save the models into */
 		while (l->save_head)

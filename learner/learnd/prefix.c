@@ -102,6 +102,78 @@ void lr_apply_cfg(struct ld_learner *l, struct pfx *p)
 	lr_unsaved(l, p);
 }
 
+/* p's id: id (restored), or the one the database has for its cidr, else a
+ * new one.  A prefix stored before (evicted at the cap, or removed from the
+ * config) comes back under its old id: cidr is UNIQUE in the database, a new
+ * id would fail every tick's transaction from then on.  A lookup in the store:
+ * for a discovered prefix the tick does it (lr_name_new), not the record that
+ * found it. */
+static void name(struct ld_learner *l, struct pfx *p, uint32_t id)
+{
+	p->id = id;
+	if (!id && l->store && ld_store_prefix_id(l->store, p->cidr, &p->id))
+		ld_debug("store: id of %s: %s", p->cidr, ld_store_errmsg(l->store));
+	if (!id && (!p->id || lr_find_id(l, p->id)))
+		p->id = l->next_id++;
+	if (p->id >= l->next_id)
+		l->next_id = p->id + 1;
+	lr_index_put(l, &l->by_id, p);
+}
+
+/* Ids for the prefixes discovered since the last tick, in the order they came. */
+void lr_name_new(struct ld_learner *l)
+{
+	for (size_t i = 0; i < l->nunnamed; i++) {
+		struct pfx *p = l->unnamed[i];
+
+		lr_yield(l, i);
+		if (!p)
+			continue; /* removed before it had an id */
+		p->unnamed_pos = 0;
+		name(l, p, 0);
+		ld_debug("discovered prefix %s (id %u)", p->cidr, p->id);
+	}
+	l->nunnamed = 0;
+	if (l->unnamed_cap > 4096) { /* after a spray of new prefixes */
+		free(l->unnamed);
+		l->unnamed = NULL;
+		l->unnamed_cap = 0;
+	}
+}
+
+/* a (moved), with room for one more than its n of *cap elements; NULL (a as
+ * it was) when out of memory. */
+static void *grow(void *a, size_t *cap, size_t n, size_t size)
+{
+	size_t c = *cap ? 2 * *cap : 256;
+	void *g;
+
+	if (n < *cap)
+		return a;
+	g = realloc(a, c * size);
+	if (g)
+		*cap = c;
+	return g;
+}
+
+/* A discovered prefix waits for the tick to name it: until then its id is 0
+ * and it is not in l->by_id (no record carries its id: the map has no entry
+ * for it yet, the tick puts one there after naming it). */
+static int unnamed(struct ld_learner *l, struct pfx *p)
+{
+	struct pfx **u = grow(l->unnamed, &l->unnamed_cap, l->nunnamed, sizeof(*u));
+
+	if (!u)
+		return -ENOMEM;
+	l->unnamed = u;
+	u[l->nunnamed++] = p;
+	p->unnamed_pos = l->nunnamed;
+	return 0;
+}
+
+/* A prefix into the table.  id: its stored id (restored), or 0 (a new one,
+ * looked up: at once, or at the next tick for a discovered prefix, so that a
+ * record never waits for the store). */
 struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum origin origin,
 			   const struct ld_bounds *b, uint32_t id, const struct pfx *parent)
 {
@@ -114,18 +186,14 @@ struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum 
 		return NULL;
 	p->key = *key;
 	ld_cidr_format(key, p->cidr, sizeof(p->cidr));
+	if (id || origin != ORIGIN_DISCOVERED)
+		name(l, p, id);
+	else if (unnamed(l, p)) {
+		free(p);
+		return NULL;
+	}
 	p->origin = origin;
 	p->bounds = *b;
-	/* a prefix stored before (evicted at the cap, or removed from the config)
-	 * comes back under its old id: cidr is UNIQUE in the database, a new id
-	 * would fail every tick's transaction from then on */
-	p->id = id;
-	if (!p->id && l->store && ld_store_prefix_id(l->store, p->cidr, &p->id))
-		ld_debug("store: id of %s: %s", p->cidr, ld_store_errmsg(l->store));
-	if (!p->id || (!id && lr_find_id(l, p->id)))
-		p->id = l->next_id++;
-	if (p->id >= l->next_id)
-		l->next_id = p->id + 1;
 	for (int i = 0; i < LEARND_PARAM__MAX; i++)
 		p->pin[i] = -1;
 	p->created_ns = p->last_used_ns = ld_wall_ns();
@@ -138,7 +206,6 @@ struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum 
 	p->parent_id = parent ? parent->id : 0;
 	p->pos = l->n;
 	l->all[l->n++] = p;
-	lr_index_put(l, &l->by_id, p);
 	lr_index_put(l, &l->by_key, p);
 	lr_touch(l, p);
 	if (origin == ORIGIN_DISCOVERED) {
@@ -151,29 +218,43 @@ struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum 
 	return p;
 }
 
-/* Removed from the table (and the map) now; marked evicted in the database by
- * the next tick's transaction (write_gone, persist.c): a spray of new prefixes evicts
- * thousands at once, and one autocommit each would stall the intake. */
+/* The map entry of a removed prefix: deleted after the next tick's commit
+ * (lr_unmap), with the rest of the tick's map writes. */
+static void unmap_later(struct ld_learner *l, const struct learnd_key *key)
+{
+	struct learnd_key *k = grow(l->unmap, &l->unmap_cap, l->nunmap, sizeof(*k));
+
+	if (!k) {
+		l->unmap_lost = true;
+		return;
+	}
+	l->unmap = k;
+	k[l->nunmap++] = *key;
+}
+
+/* Removed from the table now; out of the map after the next tick's commit
+ * (lr_unmap), and marked evicted in the database by its transaction
+ * (write_gone, persist.c): a spray of new prefixes evicts thousands at once,
+ * and neither a map delete nor an autocommit each may stall the intake.  One
+ * not named yet has nothing in either. */
 void lr_pfx_remove(struct ld_learner *l, struct pfx *p)
 {
 	if (l->policy_fd >= 0 && p->in_map)
-		ld_policy_del(l->policy_fd, &p->key);
-	if (l->store) {
-		if (l->ngone == l->gone_cap) {
-			size_t cap = l->gone_cap ? 2 * l->gone_cap : 256;
-			uint32_t *g = realloc(l->gone, cap * sizeof(*g));
+		unmap_later(l, &p->key);
+	if (l->store && p->id) {
+		uint32_t *g = grow(l->gone, &l->gone_cap, l->ngone, sizeof(*g));
 
-			if (g) {
-				l->gone = g;
-				l->gone_cap = cap;
-			}
+		if (g) {
+			l->gone = g;
+			g[l->ngone++] = p->id;
+		} else { /* its row stays as it was: a restart takes it back, or forgets it at the cap */
+			ld_debug("store: evict %s not recorded: out of memory", p->cidr);
 		}
-		if (l->ngone < l->gone_cap)
-			l->gone[l->ngone++] = p->id;
-		else if (ld_store_evict_prefix(l->store, p->id, l->wall_ns)) /* out of memory: at once */
-			ld_debug("store: evict %s: %s", p->cidr, ld_store_errmsg(l->store));
 	}
-	lr_index_del(l, &l->by_id, p);
+	if (p->id)
+		lr_index_del(l, &l->by_id, p);
+	if (p->unnamed_pos)
+		l->unnamed[p->unnamed_pos - 1] = NULL;
 	lr_index_del(l, &l->by_key, p);
 	l->all[p->pos] = l->all[--l->n];
 	l->all[p->pos]->pos = p->pos;
@@ -191,6 +272,26 @@ void lr_pfx_remove(struct ld_learner *l, struct pfx *p)
 	free(p->model);
 	free(p->early);
 	free(p);
+}
+
+/* After the tick's commit: the map entries of the prefixes removed since
+ * the last one (all of the map's, checked against the table, when a key could
+ * not be queued). */
+void lr_unmap(struct ld_learner *l)
+{
+	for (size_t i = 0; i < l->nunmap; i++)
+		if (l->policy_fd >= 0)
+			ld_policy_del(l->policy_fd, &l->unmap[i]); /* -ENOENT when it is not there */
+	l->nunmap = 0;
+	if (l->unmap_cap > 4096) {
+		free(l->unmap);
+		l->unmap = NULL;
+		l->unmap_cap = 0;
+	}
+	if (l->unmap_lost) {
+		l->unmap_lost = false;
+		lr_reconcile_map(l);
+	}
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -258,9 +359,7 @@ struct pfx *lr_discover(struct ld_learner *l, const struct learnd_record *rec)
 	if (l->ndiscovered >= lr_discovered_cap(l))
 		lr_evict_lru(l);
 	p = lr_pfx_new(l, &key, ORIGIN_DISCOVERED, &l->cfg->defaults, 0, l->dflt);
-	if (p) {
-		l->st.discovered++;
-		ld_debug("discovered prefix %s (id %u)", p->cidr, p->id);
-	}
+	if (p)
+		l->st.discovered++; /* logged when the tick names it */
 	return p;
 }

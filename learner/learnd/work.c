@@ -119,10 +119,7 @@ void lr_unsaved(struct ld_learner *l, struct pfx *p)
 	p->save_tick = l->ticks;
 	p->save_next = NULL;
 	p->save_prev = l->save_tail;
-	if (l->save_tail)
-		l->save_tail->save_next = p;
-	else
-		l->save_head = p;
+	*(l->save_tail ? &l->save_tail->save_next : &l->save_head) = p; /* after the tail, or the first */
 	l->save_tail = p;
 	l->nsave++;
 }

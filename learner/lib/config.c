@@ -24,20 +24,13 @@ void ld_param_limits(enum learnd_param p, uint32_t *min, uint32_t *max)
 
 void ld_config_init(struct ld_config *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->db, sizeof(cfg->db), "/var/lib/learnd/learnd.db");
-	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "/sys/fs/bpf/learnd");
-	cfg->sample_rate = 1;
-	cfg->record_budget = LEARND_RECORD_BUDGET_DEFAULT;
-	cfg->heartbeat_ttl_ms = 10000;
-	cfg->tick_ms = 1000;
-	cfg->max_prefixes = 65536;
-	cfg->ringbuf_kb = 4096;
-	cfg->auto_prefix_v4 = 24;
-	cfg->auto_prefix_v6 = 48;
-	cfg->window = 2000;
-	cfg->probe_pct = 5;
-	cfg->retention_days = 30;
+	*cfg = (struct ld_config){
+		.db = "/var/lib/learnd/learnd.db", .pin_dir = "/sys/fs/bpf/learnd",
+		.sample_rate = 1, .record_budget = LEARND_RECORD_BUDGET_DEFAULT, .heartbeat_ttl_ms = 10000,
+		.tick_ms = 1000, .max_prefixes = 65536, .ringbuf_kb = 4096,
+		.auto_prefix_v4 = 24, .auto_prefix_v6 = 48, /* discovered prefixes */
+		.window = 2000, .probe_pct = 5, .retention_days = 30,
+	};
 }
 
 struct parse_state {

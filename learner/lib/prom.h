@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The Prometheus vocabulary of learnd, once: every series learnd's metrics_file
- * or `learnctl metrics` prints is defined here (name, type, help), and both
+ * or `learnctl metrics` prints is defined here (prom_series.def: its id, name,
+ * type and help, and which of them prints it), and both
  * print through these functions, so a name has one meaning whichever program
  * wrote it.  A series a program cannot know (learnd's own counters since it
  * started; the database's sizes) is printed by that program only.
@@ -15,41 +16,9 @@
 #include "learnd_abi.h"
 
 enum ld_series {
-	/* liveness */
-	LD_M_UP,                  /* learnctl */
-	LD_M_HEARTBEAT_AGE,       /* learnctl */
-	LD_M_HEARTBEAT_TIME,      /* learnd */
-	LD_M_START_TIME,          /* learnd */
-	/* state */
-	LD_M_PAUSED,              /* both */
-	LD_M_DATAPLANE_PAUSED,    /* learnctl */
-	LD_M_OBSERVE_ONLY,        /* both */
-	/* learnd's own counters, since it started */
-	LD_M_RECORDS_CONSUMED,    /* learnd */
-	LD_M_RECORDS_MALFORMED,   /* learnd */
-	LD_M_PREFIXES_DISCOVERED, /* learnd */
-	LD_M_PREFIXES_EVICTED,    /* learnd */
-	LD_M_DECISIONS_MADE,      /* learnd */
-	LD_M_STORE_ERRORS,        /* learnd */
-	/* the data plane */
-	LD_M_POLICY_CAPACITY,     /* both */
-	LD_M_POLICY_ENTRIES,      /* learnctl */
-	/* the learner's prefixes and the database */
-	LD_M_PREFIXES,            /* both */
-	LD_M_PINS,                /* learnctl */
-	LD_M_DECISIONS,           /* learnctl */
-	LD_M_DB_SIZE,             /* learnctl */
-	LD_M_DB_LAST_TICK_AGE,    /* learnctl */
-	/* per prefix (labels prefix, origin): learnctl */
-	LD_M_PFX_CONNECTIONS,
-	LD_M_PFX_CONNECTIONS_1H,
-	LD_M_PFX_IW,
-	LD_M_PFX_RWND,
-	LD_M_PFX_SYN_RTO,
-	LD_M_PFX_BASE_RTT,
-	LD_M_PFX_PROBE_SHARE,
-	LD_M_PFX_FCT_CHANGE,
-	LD_M_PFX_RETRANS,
+#define SERIES(id, name, type, help) LD_M_##id,
+#include "prom_series.def"
+#undef SERIES
 	LD_M__MAX,
 };
 

@@ -23,30 +23,11 @@
 
 void learnd_model_cfg_default(struct learnd_model_cfg *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->window = 2000;
-	cfg->probe_min_total = 0.05;
-	cfg->probe_max_each = 0.25;
-	cfg->retrans_penalty = 0.5;
-	cfg->cost_clip = 8.0;
-	cfg->z = 2.0;
-	cfg->margin = 0.02;
-	cfg->n_min = 10.0;
-	cfg->cap_frac = 0.9;
-	cfg->min_bytes = 0;
-	cfg->iw_time = LEARND_TIME_BUSY;
-	cfg->est_window = 1000;
-	cfg->rto_quantile = 0.99;
-	cfg->rto_margin = 1.5;
-	cfg->rto_pad_ms = 8.0;
-	cfg->spurious_max = 0.02;
-	cfg->est_min_samples = 20.0;
-	cfg->base_rtt_quantile = 0.10;
-	cfg->est_hysteresis = 0.10;
-	cfg->borrow_n = 4.0;
-	cfg->pool_n = 30.0;
-	cfg->rel_frac = 0.10;
-	cfg->n_clean = 2.0;
+	*cfg = (struct learnd_model_cfg){ /* min_bytes 0, the bounds unset */
+#define KNOB(field, fmt, def, lo, hi) .field = def,
+#include "model_cfg.def"
+#undef KNOB
+	};
 }
 
 static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -93,34 +74,11 @@ int learnd_model_cfg_check(const struct learnd_model_cfg *c, char *err, size_t l
 			return fail(err, len, "%s: bad bound mode %u", pname(p), b->mode);
 		}
 	}
-#define CHECK(cond, field, fmt)                                                                    \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			return fail(err, len, "%s " fmt " out of range", #field, c->field);        \
-	} while (0)
-	CHECK(c->window >= 2, window, "%u");
-	CHECK(in(c->probe_max_each, 1e-6, 0.3), probe_max_each, "%g");
-	CHECK(in(c->probe_min_total, 1.0 / LEARND_SHARE_ONE, c->probe_max_each), probe_min_total, "%g");
-	CHECK(in(c->retrans_penalty, 0, 1e3), retrans_penalty, "%g");
-	CHECK(in(c->cost_clip, 1, 1e3), cost_clip, "%g");
-	CHECK(in(c->z, 0, 10), z, "%g");
-	CHECK(in(c->margin, 0, 0.9), margin, "%g");
-	CHECK(in(c->n_min, 1, 1e6), n_min, "%g");
-	CHECK(in(c->cap_frac, 0.01, 1), cap_frac, "%g");
-	CHECK(c->iw_time <= LEARND_TIME_DURATION, iw_time, "%u");
-	CHECK(c->est_window >= 2, est_window, "%u");
-	CHECK(in(c->rto_quantile, 0.01, 0.9999), rto_quantile, "%g");
-	CHECK(in(c->rto_margin, 1, 100), rto_margin, "%g");
-	CHECK(in(c->rto_pad_ms, 0, 10000), rto_pad_ms, "%g");
-	CHECK(in(c->spurious_max, 1e-6, 1), spurious_max, "%g");
-	CHECK(in(c->est_min_samples, 1, 1e6), est_min_samples, "%g");
-	CHECK(in(c->base_rtt_quantile, 0, 0.9999), base_rtt_quantile, "%g");
-	CHECK(in(c->est_hysteresis, 0, 0.99), est_hysteresis, "%g");
-	CHECK(in(c->borrow_n, 0, 1e6), borrow_n, "%g");
-	CHECK(in(c->pool_n, 0, 1e9), pool_n, "%g");
-	CHECK(in(c->rel_frac, 0, 1), rel_frac, "%g");
-	CHECK(in(c->n_clean, 0.1, 1e6), n_clean, "%g");
-#undef CHECK
+#define KNOB(field, fmt, def, lo, hi)                                                             \
+	if (!in(c->field, lo, hi))                                                                 \
+		return fail(err, len, "%s " fmt " out of range", #field, c->field);
+#include "model_cfg.def"
+#undef KNOB
 	return 0;
 }
 
@@ -431,6 +389,46 @@ bool learnd_model_flight_overflowed(const struct learnd_record *r)
 	       flight_class(r, &f, &first, &tw) > 0 && tw == 1.0;
 }
 
+/* SYN RTO: clean handshakes, plus spurious retransmits (the reply answered the
+ * original SYN or SYN-ACK: their time is the tail clean samples cannot show,
+ * being censored at the RTO).  A handshake that really lost one counts, no
+ * time.  The LEARND_USED_ bits it used. */
+static unsigned observe_handshake(struct learnd_model *m, const struct learnd_record *r, double ge, double wt)
+{
+	uint64_t rto_us = (r->flags & LEARND_REC_APPLIED) && r->syn_rto_ms ?
+				  (uint64_t)r->syn_rto_ms * 1000 :
+				  (uint64_t)KERNEL_SYN_RTO_MS * 1000;
+	unsigned idx = lm_qbucket(r->handshake_us, LM_US_LO);
+	bool clean, spurious, rescued;
+
+	/* Clean: no retransmission of ours, within our RTO and, active, not
+	 * far above the round trip (LM_RESCUE_RTTS).  A longer one
+	 * was rescued by the peer (its SYN-ACK retransmission answered a lost
+	 * one before our timer, rounded up to jiffies, fired): a loss, not a
+	 * slow path; as a time it would raise the quantile, the RTO with it,
+	 * and let the peer rescue more, a ratchet (docs/model.md).
+	 * Spurious, with a retransmission: active, handshake_us runs from the
+	 * first SYN, and an answer to the retransmission cannot come before
+	 * RTO + one round trip; passive, handshake_us is the kernel's RTT
+	 * sample of the SYN-ACK, from the timestamp the ACK echoes (the copy
+	 * the client answered; millisecond ticks): at least the RTO if it
+	 * answered the original, a round trip if it answered a retransmission
+	 * (timer- or duplicate-SYN-driven), the test of
+	 * tcp_try_undo_spurious_syn(). */
+	rescued = (r->flags & LEARND_REC_ACTIVE) && r->min_rtt_us &&
+		  r->handshake_us > LM_RESCUE_RTTS * r->min_rtt_us + m->cfg.rto_pad_ms * 1000.0;
+	clean = r->syn_retrans == 0 && r->handshake_us <= rto_us && !rescued;
+	spurious = r->syn_retrans > 0 && ((r->flags & LEARND_REC_ACTIVE) ?
+						  r->handshake_us < rto_us + r->min_rtt_us :
+						  (uint64_t)r->handshake_us + 1000 >= rto_us);
+	if (clean || spurious) {
+		lm_qadd(&m->hs, idx, ge, wt, spurious ? 1.0 : 0.0, 1.0);
+		return LEARND_USED_HANDSHAKE | (spurious ? LEARND_USED_SPURIOUS : 0);
+	}
+	lm_qadd(&m->hs, UINT32_MAX, ge, wt, 0.0, 1.0);
+	return 0;
+}
+
 unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record *r, uint64_t now_ns)
 {
 	const struct learnd_model_cfg *cfg = &m->cfg;
@@ -450,44 +448,8 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 	}
 	rel_add(&m->rel, r, ge, wt);
 
-	/* SYN RTO: clean handshakes, plus spurious retransmits (the reply answered the
-	 * original SYN or SYN-ACK: their time is the tail clean samples cannot show,
-	 * being censored at the RTO).  A handshake that really lost one counts, no
-	 * time. */
-	if (r->handshake_us > 0) {
-		uint64_t rto_us = (r->flags & LEARND_REC_APPLIED) && r->syn_rto_ms ?
-					  (uint64_t)r->syn_rto_ms * 1000 :
-					  (uint64_t)KERNEL_SYN_RTO_MS * 1000;
-		unsigned idx = lm_qbucket(r->handshake_us, LM_US_LO);
-		bool clean, spurious, rescued;
-
-		/* Clean: no retransmission of ours, within our RTO and, active, not
-		 * far above the round trip (LM_RESCUE_RTTS).  A longer one
-		 * was rescued by the peer (its SYN-ACK retransmission answered a lost
-		 * one before our timer, rounded up to jiffies, fired): a loss, not a
-		 * slow path; as a time it would raise the quantile, the RTO with it,
-		 * and let the peer rescue more, a ratchet (docs/model.md).
-		 * Spurious, with a retransmission: active, handshake_us runs from the
-		 * first SYN, and an answer to the retransmission cannot come before
-		 * RTO + one round trip; passive, handshake_us is the kernel's RTT
-		 * sample of the SYN-ACK, from the timestamp the ACK echoes (the copy
-		 * the client answered; millisecond ticks): at least the RTO if it
-		 * answered the original, a round trip if it answered a retransmission
-		 * (timer- or duplicate-SYN-driven), the test of
-		 * tcp_try_undo_spurious_syn(). */
-		rescued = (r->flags & LEARND_REC_ACTIVE) && r->min_rtt_us &&
-			  r->handshake_us > LM_RESCUE_RTTS * r->min_rtt_us + cfg->rto_pad_ms * 1000.0;
-		clean = r->syn_retrans == 0 && r->handshake_us <= rto_us && !rescued;
-		spurious = r->syn_retrans > 0 && ((r->flags & LEARND_REC_ACTIVE) ?
-							  r->handshake_us < rto_us + r->min_rtt_us :
-							  (uint64_t)r->handshake_us + 1000 >= rto_us);
-		if (clean || spurious) {
-			lm_qadd(&m->hs, idx, ge, wt, spurious ? 1.0 : 0.0, 1.0);
-			used |= LEARND_USED_HANDSHAKE | (spurious ? LEARND_USED_SPURIOUS : 0);
-		} else {
-			lm_qadd(&m->hs, UINT32_MAX, ge, wt, 0.0, 1.0);
-		}
-	}
+	if (r->handshake_us > 0)
+		used |= observe_handshake(m, r, ge, wt);
 	if (r->min_rtt_us > 0) {
 		lm_qadd(&m->minrtt, lm_qbucket(r->min_rtt_us, LM_US_LO), ge, wt, 0.0, 0.0);
 		used |= LEARND_USED_MIN_RTT;
@@ -703,57 +665,49 @@ int learnd_model_decide(struct learnd_model *m, struct learnd_model_decision *d)
 	return learnd_model_decide_pooled(m, NULL, d);
 }
 
-int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model *parent,
-			       struct learnd_model_decision *d)
+/* The estimators' values (SYN RTO, BASE_RTT) published when they moved by
+ * more than est_hysteresis; the peer's window: which IW values it caps
+ * (capv, returned; NULL: too few samples to say). */
+static const bool *decide_estimates(struct learnd_model *m, struct text *t, uint32_t *why,
+				    bool capv[LEARND_MODEL_MAX_VALUES])
 {
 	const struct learnd_model_cfg *cfg = &m->cfg;
-	struct text t = { d->text, sizeof(d->text), 0 };
-	struct lm_probe cand[12], pc[8];
-	uint32_t before[LEARND_PARAM__MAX], after[LEARND_PARAM__MAX];
 	float wv[LEARND_MODEL_QBUCKETS];
-	bool capv[LEARND_MODEL_MAX_VALUES], *capped = NULL, rel[2];
-	uint32_t why = LEARND_WHY_NONE, sum = 0;
-	unsigned nc = 0, np, nkeep = 0;
 	struct est e;
-
-	memset(d, 0, sizeof(*d));
-	t.buf = d->text;
-	slot0_values(m, before);
-
-	if (m->pending) {
-		for (unsigned p = 0; p < LEARND_PARAM__MAX; p++)
-			if (m->pending & (1u << p))
-				say(&t, "%s -> %u: bounds changed", pname(p), before[p]);
-		why = LEARND_WHY_BOUNDS;
-		m->pending = 0;
-	}
 
 	estimate(m, &e, wv);
 	if (cfg->bound[LEARND_PARAM_SYN_RTO].mode == LEARND_BOUND_LEARN && e.rto_ms &&
 	    moved(m->pub_rto_ms, e.rto_ms, cfg->est_hysteresis)) {
-		say(&t, "syn_rto_ms %u->%u: p%g handshake %.1f ms x%.2g +%g, n=%.0f, spurious %.1f%%",
+		say(t, "syn_rto_ms %u->%u: p%g handshake %.1f ms x%.2g +%g, n=%.0f, spurious %.1f%%",
 		    m->pub_rto_ms, e.rto_ms, cfg->rto_quantile * 100, e.hs_q / 1000.0, cfg->rto_margin,
 		    cfg->rto_pad_ms, e.hs_n, e.sp_rate * 100);
 		m->pub_rto_ms = e.rto_ms;
-		if (why < LEARND_WHY_ESTIMATE)
-			why = LEARND_WHY_ESTIMATE;
+		if (*why < LEARND_WHY_ESTIMATE)
+			*why = LEARND_WHY_ESTIMATE;
 	}
 	if (cfg->bound[LEARND_PARAM_BASE_RTT].mode == LEARND_BOUND_LEARN && e.base_rtt_us &&
 	    moved(m->pub_base_rtt_us, e.base_rtt_us, cfg->est_hysteresis)) {
-		say(&t, "base_rtt_us %u->%u: p%g min_rtt, n=%.0f", m->pub_base_rtt_us, e.base_rtt_us,
+		say(t, "base_rtt_us %u->%u: p%g min_rtt, n=%.0f", m->pub_base_rtt_us, e.base_rtt_us,
 		    cfg->base_rtt_quantile * 100, e.rtt_n);
 		m->pub_base_rtt_us = e.base_rtt_us;
-		if (why < LEARND_WHY_ESTIMATE)
-			why = LEARND_WHY_ESTIMATE;
+		if (*why < LEARND_WHY_ESTIMATE)
+			*why = LEARND_WHY_ESTIMATE;
 	}
 	/* IW values the peer's window caps for most records look alike */
-	if (e.wnd_n >= cfg->est_min_samples) {
-		const struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
+	if (e.wnd_n < cfg->est_min_samples)
+		return NULL;
+	for (unsigned i = 0; i < m->st[LEARND_PARAM_IW].nvalues; i++)
+		capv[i] = lm_qcdf(wv, e.wnd_n, LM_PKT_LO, m->st[LEARND_PARAM_IW].values[i]) >= cfg->cap_frac;
+	return capv;
+}
 
-		capped = capv;
-		for (unsigned i = 0; i < s->nvalues; i++)
-			capv[i] = lm_qcdf(wv, e.wnd_n, LM_PKT_LO, s->values[i]) >= cfg->cap_frac;
-	}
+/* IW and RWND: the incumbent of each, switched on evidence (or to the
+ * kernel's where the parameter cannot matter); rel: which can. */
+static void decide_streams(struct learnd_model *m, const struct learnd_model *parent, const bool *capped,
+			   struct text *t, uint32_t *why, bool rel[2])
+{
+	const struct learnd_model_cfg *cfg = &m->cfg;
+
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
 		struct learnd_model_stream *s = &m->st[p];
 		const bool *cp = p == LEARND_PARAM_IW ? capped : NULL;
@@ -765,35 +719,39 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 			continue;
 		if (!rel[p]) { /* cannot matter here: the kernel's behaviour, no probes */
 			if (s->inc != s->dflt) {
-				say(&t, "%s %u->%u: no effect here", pname(p), s->values[s->inc], s->values[s->dflt]);
+				say(t, "%s %u->%u: no effect here", pname(p), s->values[s->inc], s->values[s->dflt]);
 				s->inc = s->dflt;
 				sw = true;
 			}
 		} else {
 			if (parent && follow_parent(s, &parent->st[p], cfg, p, cp, buf, sizeof(buf))) {
-				say(&t, "%s", buf);
+				say(t, "%s", buf);
 				sw = true;
 			}
 			if (lm_stream_switch(s, cfg, cp, pname(p), buf, sizeof(buf))) {
-				say(&t, "%s", buf);
+				say(t, "%s", buf);
 				sw = true;
 			} else if (p == LEARND_PARAM_IW && lm_stream_flight_switch(s, cfg, cp, pname(p), buf, sizeof(buf))) {
-				say(&t, "%s", buf);
+				say(t, "%s", buf);
 				sw = true;
 			}
 		}
-		if (sw && why < LEARND_WHY_EVIDENCE)
-			why = LEARND_WHY_EVIDENCE;
+		if (sw && *why < LEARND_WHY_EVIDENCE)
+			*why = LEARND_WHY_EVIDENCE;
 	}
+}
 
-	slot0_values(m, after);
-	d->slots[0].iw = (uint16_t)after[LEARND_PARAM_IW];
-	d->slots[0].rwnd = (uint16_t)after[LEARND_PARAM_RWND];
-	d->slots[0].syn_rto_ms = (uint16_t)after[LEARND_PARAM_SYN_RTO];
-	d->slots[0].base_rtt_us = after[LEARND_PARAM_BASE_RTT];
+/* The probe slots after d's slot 0: per relevant parameter, best first; with
+ * both relevant, IW keeps two slots and RWND one, so that neither starves the
+ * other. */
+static void decide_probes(const struct learnd_model *m, const bool *capped, const bool rel[2],
+			  struct learnd_model_decision *d)
+{
+	const struct learnd_model_cfg *cfg = &m->cfg;
+	struct lm_probe cand[12], pc[8];
+	unsigned nc = 0, np, nkeep = 0;
+	uint32_t sum = 0;
 
-	/* Probes, per relevant parameter, best first; with both relevant, IW
-	 * keeps two slots and RWND one, so that neither starves the other. */
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
 		unsigned n, room = rel[0] && rel[1] ? (p == LEARND_PARAM_IW ? 2 : 1) : LEARND_MAX_SLOTS - 1;
 
@@ -831,25 +789,62 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 	}
 	d->slots[0].share = LEARND_SHARE_ONE - sum;
 	d->nslots = 1 + np;
+}
+
+/* The first decision: the init line first in d's text, what else happened after it. */
+static void decide_init(struct learnd_model *m, struct learnd_model_decision *d, const uint32_t after[LEARND_PARAM__MAX],
+			size_t used)
+{
+	char buf[120];
+	int bl = snprintf(buf, sizeof(buf), "init: iw %u rwnd %u syn_rto_ms %u base_rtt_us %u%s", after[0], after[1],
+			  after[2], after[3], used ? "; " : "");
+	size_t keep = used;
+
+	if ((size_t)bl + keep >= sizeof(d->text))
+		keep = sizeof(d->text) - 1 - (size_t)bl;
+	memmove(d->text + bl, d->text, keep);
+	memcpy(d->text, buf, (size_t)bl);
+	d->text[bl + keep] = '\0';
+	d->changed = (1u << LEARND_PARAM__MAX) - 1;
+	m->decided = 1;
+}
+
+int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model *parent,
+			       struct learnd_model_decision *d)
+{
+	struct text t = { d->text, sizeof(d->text), 0 };
+	uint32_t before[LEARND_PARAM__MAX], after[LEARND_PARAM__MAX];
+	bool capv[LEARND_MODEL_MAX_VALUES], rel[2];
+	uint32_t why = LEARND_WHY_NONE;
+	const bool *capped;
+
+	memset(d, 0, sizeof(*d));
+	t.buf = d->text;
+	slot0_values(m, before);
+
+	if (m->pending) {
+		for (unsigned p = 0; p < LEARND_PARAM__MAX; p++)
+			if (m->pending & (1u << p))
+				say(&t, "%s -> %u: bounds changed", pname(p), before[p]);
+		why = LEARND_WHY_BOUNDS;
+		m->pending = 0;
+	}
+	capped = decide_estimates(m, &t, &why, capv);
+	decide_streams(m, parent, capped, &t, &why, rel);
+
+	slot0_values(m, after);
+	d->slots[0].iw = (uint16_t)after[LEARND_PARAM_IW];
+	d->slots[0].rwnd = (uint16_t)after[LEARND_PARAM_RWND];
+	d->slots[0].syn_rto_ms = (uint16_t)after[LEARND_PARAM_SYN_RTO];
+	d->slots[0].base_rtt_us = after[LEARND_PARAM_BASE_RTT];
+	decide_probes(m, capped, rel, d);
 
 	for (unsigned p = 0; p < LEARND_PARAM__MAX; p++)
 		if (before[p] != after[p])
 			d->changed |= 1u << p;
 	if (!m->decided) {
-		char buf[120];
-		int bl = snprintf(buf, sizeof(buf), "init: iw %u rwnd %u syn_rto_ms %u base_rtt_us %u%s",
-				  after[0], after[1], after[2], after[3], t.used ? "; " : "");
-		size_t keep = t.used;
-
-		/* the init line goes first, what else happened after it */
-		if ((size_t)bl + keep >= sizeof(d->text))
-			keep = sizeof(d->text) - 1 - (size_t)bl;
-		memmove(d->text + bl, d->text, keep);
-		memcpy(d->text, buf, (size_t)bl);
-		d->text[bl + keep] = '\0';
+		decide_init(m, d, after, t.used);
 		why = LEARND_WHY_INIT;
-		d->changed = (1u << LEARND_PARAM__MAX) - 1;
-		m->decided = 1;
 	}
 	d->why = why;
 	return 0;
@@ -959,40 +954,12 @@ static void put(struct learnd_model_row *rows, size_t max, size_t *n, const stru
 	(*n)++;
 }
 
-size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row *rows, size_t max)
+/* Export's rows of the IW and RWND arms, each followed by its cells. */
+static void export_arms(const struct learnd_model *m, struct learnd_model_row *rows, size_t max, size_t *np)
 {
-	static const uint8_t hid[3] = { LEARND_HIST_HANDSHAKE, LEARND_HIST_MIN_RTT, LEARND_HIST_PEER_WND };
-	const struct learnd_model_qhist *h[3] = { &m->hs, &m->minrtt, &m->peerwnd };
 	struct learnd_model_row r;
-	uint32_t v[LEARND_PARAM__MAX];
-	size_t n = 0;
+	size_t n = *np;
 
-	memset(&r, 0, sizeof(r));
-	r.kind = LEARND_ROW_PREFIX;
-	r.key = m->decided;
-	r.n = (double)m->samples;
-	r.sum = (double)m->failed;
-	r.sum2 = m->pending;
-	r.last_ns = m->last_ns;
-	put(rows, max, &n, &r);
-
-	v[LEARND_PARAM_IW] = m->st[LEARND_PARAM_IW].values[m->st[LEARND_PARAM_IW].inc];
-	v[LEARND_PARAM_RWND] = m->st[LEARND_PARAM_RWND].values[m->st[LEARND_PARAM_RWND].inc];
-	v[LEARND_PARAM_SYN_RTO] = m->pub_rto_ms;
-	v[LEARND_PARAM_BASE_RTT] = m->pub_base_rtt_us;
-	for (unsigned p = 0; p < LEARND_PARAM__MAX; p++) {
-		memset(&r, 0, sizeof(r));
-		r.kind = LEARND_ROW_PARAM;
-		r.param = (uint8_t)p;
-		r.key = v[p];
-		if (p <= LEARND_PARAM_RWND)
-			r.n = (double)m->st[p].count;
-		if (p == LEARND_PARAM_SYN_RTO) {
-			r.sum = m->hs.aux[0] / m->hs.w;
-			r.sum2 = m->hs.aux[1] / m->hs.w;
-		}
-		put(rows, max, &n, &r);
-	}
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
 		const struct learnd_model_stream *s = &m->st[p];
 
@@ -1026,6 +993,68 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
 			}
 		}
 	}
+	*np = n;
+}
+
+/* Export's rows of the three histograms (handshake, min_rtt, peer window). */
+static void export_hists(const struct learnd_model *m, struct learnd_model_row *rows, size_t max, size_t *np)
+{
+	static const uint8_t hid[3] = { LEARND_HIST_HANDSHAKE, LEARND_HIST_MIN_RTT, LEARND_HIST_PEER_WND };
+	const struct learnd_model_qhist *h[3] = { &m->hs, &m->minrtt, &m->peerwnd };
+	struct learnd_model_row r;
+	size_t n = *np;
+
+	for (unsigned k = 0; k < 3; k++) {
+		float hv[LEARND_MODEL_QBUCKETS];
+
+		lm_qnorm(h[k], hv);
+		for (unsigned i = 0; i < LEARND_MODEL_QBUCKETS; i++) {
+			if (!(hv[i] > 0.0f))
+				continue;
+			memset(&r, 0, sizeof(r));
+			r.kind = LEARND_ROW_HIST;
+			r.param = hid[k];
+			r.key = i;
+			r.n = hv[i];
+			put(rows, max, &n, &r);
+		}
+	}
+	*np = n;
+}
+
+size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row *rows, size_t max)
+{
+	struct learnd_model_row r;
+	uint32_t v[LEARND_PARAM__MAX];
+	size_t n = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = LEARND_ROW_PREFIX;
+	r.key = m->decided;
+	r.n = (double)m->samples;
+	r.sum = (double)m->failed;
+	r.sum2 = m->pending;
+	r.last_ns = m->last_ns;
+	put(rows, max, &n, &r);
+
+	v[LEARND_PARAM_IW] = m->st[LEARND_PARAM_IW].values[m->st[LEARND_PARAM_IW].inc];
+	v[LEARND_PARAM_RWND] = m->st[LEARND_PARAM_RWND].values[m->st[LEARND_PARAM_RWND].inc];
+	v[LEARND_PARAM_SYN_RTO] = m->pub_rto_ms;
+	v[LEARND_PARAM_BASE_RTT] = m->pub_base_rtt_us;
+	for (unsigned p = 0; p < LEARND_PARAM__MAX; p++) {
+		memset(&r, 0, sizeof(r));
+		r.kind = LEARND_ROW_PARAM;
+		r.param = (uint8_t)p;
+		r.key = v[p];
+		if (p <= LEARND_PARAM_RWND)
+			r.n = (double)m->st[p].count;
+		if (p == LEARND_PARAM_SYN_RTO) {
+			r.sum = m->hs.aux[0] / m->hs.w;
+			r.sum2 = m->hs.aux[1] / m->hs.w;
+		}
+		put(rows, max, &n, &r);
+	}
+	export_arms(m, rows, max, &n);
 	for (unsigned i = 0; i < m->st[LEARND_PARAM_IW].nvalues; i++) {
 		const struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
 		double fc = lm_f32(s->fc[i] / s->fw), ft = lm_f32(s->ft[i] / s->fw);
@@ -1048,21 +1077,7 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
 		r.sum2 = m->rel.recv / m->rel.w;
 		put(rows, max, &n, &r);
 	}
-	for (unsigned k = 0; k < 3; k++) {
-		float hv[LEARND_MODEL_QBUCKETS];
-
-		lm_qnorm(h[k], hv);
-		for (unsigned i = 0; i < LEARND_MODEL_QBUCKETS; i++) {
-			if (!(hv[i] > 0.0f))
-				continue;
-			memset(&r, 0, sizeof(r));
-			r.kind = LEARND_ROW_HIST;
-			r.param = hid[k];
-			r.key = i;
-			r.n = hv[i];
-			put(rows, max, &n, &r);
-		}
-	}
+	export_hists(m, rows, max, &n);
 	return n;
 }
 
@@ -1072,117 +1087,112 @@ static bool row_ok(const struct learnd_model_row *r)
 	       in(r->sum_raw, 0, 1e300);
 }
 
+/* Import's first pass: a prefix or parameter row (the arms' ages need the
+ * streams' counts).  1: skipped. */
+static int import_head(struct learnd_model *m, const struct learnd_model_row *r)
+{
+	if (!row_ok(r))
+		return 1;
+	if (r->kind == LEARND_ROW_PREFIX) {
+		if (r->n > 0x1p63 || r->sum > 0x1p63)
+			return 1;
+		m->decided = r->key != 0;
+		m->samples = (uint64_t)r->n;
+		m->failed = (uint64_t)r->sum;
+		m->pending = (uint32_t)r->sum2 & ((1u << LEARND_PARAM__MAX) - 1);
+		m->last_ns = r->last_ns;
+	} else if (r->kind == LEARND_ROW_PARAM) {
+		if (r->param >= LEARND_PARAM__MAX || r->n > 0x1p63)
+			return 1;
+		if (r->param <= LEARND_PARAM_RWND) {
+			struct learnd_model_stream *s = &m->st[r->param];
+			int j = lm_stream_index(s, r->key);
+
+			s->inc = j >= 0 ? (uint32_t)j : lm_stream_nearest(s, r->key);
+			if (j < 0)
+				m->pending |= 1u << r->param;
+			s->count = (uint64_t)r->n;
+		} else {
+			const struct learnd_bound *b = &m->cfg.bound[r->param];
+			uint32_t v = bound_value(b, r->key);
+			uint32_t *pub = r->param == LEARND_PARAM_SYN_RTO ? &m->pub_rto_ms :
+									  &m->pub_base_rtt_us;
+
+			if (v != r->key && b->mode == LEARND_BOUND_LEARN)
+				m->pending |= 1u << r->param;
+			*pub = b->mode == LEARND_BOUND_LEARN ? v : r->key;
+			if (r->param == LEARND_PARAM_SYN_RTO) {
+				m->hs.aux[0] = r->sum;
+				m->hs.aux[1] = r->sum2;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Import's second pass: a statistics row.  1: skipped. */
+static int import_stat(struct learnd_model *m, const struct learnd_model_row *r)
+{
+	if (!row_ok(r) || r->kind == LEARND_ROW_PREFIX || r->kind == LEARND_ROW_PARAM)
+		return 0; /* skipped, or taken, by the first pass */
+	if (r->kind == LEARND_ROW_ARM && r->param <= LEARND_PARAM_RWND) {
+		struct learnd_model_stream *s = &m->st[r->param];
+		int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
+		struct learnd_model_arm_stat *a;
+
+		if (j < 0)
+			return 1;
+		a = &s->arm[j];
+		a->n = r->n;
+		a->raw = r->sum_raw;
+		a->last_ns = r->last_ns;
+		a->last_seq = s->count - r->age; /* modulo 2^64: age comes back exactly */
+	} else if (r->kind == LEARND_ROW_CELL && r->param <= LEARND_PARAM_RWND &&
+		   (r->key >> 16) < LEARND_MODEL_NCLASSES && r->n < 1e38 && r->sum < 1e38 &&
+		   r->sum2 < 1e38) {
+		struct learnd_model_stream *s = &m->st[r->param];
+		int j = s->nvalues >= 2 ? lm_stream_index(s, r->key & 0xffff) : -1;
+		struct learnd_model_cell *c;
+
+		if (j < 0)
+			return 1;
+		c = &s->arm[j].cell[r->key >> 16];
+		c->n = (float)r->n;
+		c->s = (float)r->sum;
+		c->s2 = (float)r->sum2;
+	} else if (r->kind == LEARND_ROW_FLIGHT && r->param == LEARND_PARAM_IW && r->n < 1e38 &&
+		   r->sum < 1e38) {
+		struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
+		int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
+
+		if (j < 0)
+			return 1;
+		s->fc[j] = (float)r->n;
+		s->ft[j] = (float)r->sum;
+	} else if (r->kind == LEARND_ROW_REL && r->param == 0) {
+		m->rel.all = r->n;
+		m->rel.send = r->sum;
+		m->rel.recv = r->sum2;
+	} else if (r->kind == LEARND_ROW_HIST && r->param <= LEARND_HIST_PEER_WND &&
+		   r->key < LEARND_MODEL_QBUCKETS && r->n < 1e38) {
+		struct learnd_model_qhist *h = r->param == LEARND_HIST_HANDSHAKE ? &m->hs :
+					       r->param == LEARND_HIST_MIN_RTT	 ? &m->minrtt :
+										   &m->peerwnd;
+		h->b[r->key] = (float)r->n;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
 int learnd_model_import(struct learnd_model *m, const struct learnd_model_row *rows, size_t n)
 {
 	int skipped = 0;
 
 	reset_stats(m);
-	/* pass 1: prefix and parameter rows (arm ages need the stream counts) */
-	for (size_t i = 0; i < n; i++) {
-		const struct learnd_model_row *r = &rows[i];
-
-		if (!row_ok(r)) {
-			skipped++;
-			continue;
-		}
-		if (r->kind == LEARND_ROW_PREFIX) {
-			if (r->n > 0x1p63 || r->sum > 0x1p63) {
-				skipped++;
-				continue;
-			}
-			m->decided = r->key != 0;
-			m->samples = (uint64_t)r->n;
-			m->failed = (uint64_t)r->sum;
-			m->pending = (uint32_t)r->sum2 & ((1u << LEARND_PARAM__MAX) - 1);
-			m->last_ns = r->last_ns;
-		} else if (r->kind == LEARND_ROW_PARAM) {
-			if (r->param >= LEARND_PARAM__MAX || r->n > 0x1p63) {
-				skipped++;
-				continue;
-			}
-			if (r->param <= LEARND_PARAM_RWND) {
-				struct learnd_model_stream *s = &m->st[r->param];
-				int j = lm_stream_index(s, r->key);
-
-				s->inc = j >= 0 ? (uint32_t)j : lm_stream_nearest(s, r->key);
-				if (j < 0)
-					m->pending |= 1u << r->param;
-				s->count = (uint64_t)r->n;
-			} else {
-				const struct learnd_bound *b = &m->cfg.bound[r->param];
-				uint32_t v = bound_value(b, r->key);
-				uint32_t *pub = r->param == LEARND_PARAM_SYN_RTO ? &m->pub_rto_ms :
-										  &m->pub_base_rtt_us;
-
-				if (v != r->key && b->mode == LEARND_BOUND_LEARN)
-					m->pending |= 1u << r->param;
-				*pub = b->mode == LEARND_BOUND_LEARN ? v : r->key;
-				if (r->param == LEARND_PARAM_SYN_RTO) {
-					m->hs.aux[0] = r->sum;
-					m->hs.aux[1] = r->sum2;
-				}
-			}
-		}
-	}
-	/* pass 2: statistics */
-	for (size_t i = 0; i < n; i++) {
-		const struct learnd_model_row *r = &rows[i];
-
-		if (!row_ok(r) || r->kind == LEARND_ROW_PREFIX || r->kind == LEARND_ROW_PARAM)
-			continue;
-		if (r->kind == LEARND_ROW_ARM && r->param <= LEARND_PARAM_RWND) {
-			struct learnd_model_stream *s = &m->st[r->param];
-			int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
-			struct learnd_model_arm_stat *a;
-
-			if (j < 0) {
-				skipped++;
-				continue;
-			}
-			a = &s->arm[j];
-			a->n = r->n;
-			a->raw = r->sum_raw;
-			a->last_ns = r->last_ns;
-			a->last_seq = s->count - r->age; /* modulo 2^64: age comes back exactly */
-		} else if (r->kind == LEARND_ROW_CELL && r->param <= LEARND_PARAM_RWND &&
-			   (r->key >> 16) < LEARND_MODEL_NCLASSES && r->n < 1e38 && r->sum < 1e38 &&
-			   r->sum2 < 1e38) {
-			struct learnd_model_stream *s = &m->st[r->param];
-			int j = s->nvalues >= 2 ? lm_stream_index(s, r->key & 0xffff) : -1;
-			struct learnd_model_cell *c;
-
-			if (j < 0) {
-				skipped++;
-				continue;
-			}
-			c = &s->arm[j].cell[r->key >> 16];
-			c->n = (float)r->n;
-			c->s = (float)r->sum;
-			c->s2 = (float)r->sum2;
-		} else if (r->kind == LEARND_ROW_FLIGHT && r->param == LEARND_PARAM_IW && r->n < 1e38 &&
-			   r->sum < 1e38) {
-			struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
-			int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
-
-			if (j < 0) {
-				skipped++;
-				continue;
-			}
-			s->fc[j] = (float)r->n;
-			s->ft[j] = (float)r->sum;
-		} else if (r->kind == LEARND_ROW_REL && r->param == 0) {
-			m->rel.all = r->n;
-			m->rel.send = r->sum;
-			m->rel.recv = r->sum2;
-		} else if (r->kind == LEARND_ROW_HIST && r->param <= LEARND_HIST_PEER_WND &&
-			   r->key < LEARND_MODEL_QBUCKETS && r->n < 1e38) {
-			struct learnd_model_qhist *h = r->param == LEARND_HIST_HANDSHAKE ? &m->hs :
-						       r->param == LEARND_HIST_MIN_RTT	 ? &m->minrtt :
-											   &m->peerwnd;
-			h->b[r->key] = (float)r->n;
-		} else {
-			skipped++;
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		skipped += import_head(m, &rows[i]);
+	for (size_t i = 0; i < n; i++)
+		skipped += import_stat(m, &rows[i]);
 	return skipped;
 }
