@@ -376,6 +376,15 @@ static void test_syn_rto(void)
 	      "spurious rate with backoff %.3f", e.spurious_rate);
 }
 
+/* SYN RTO learned within 4..3000 ms, model A fresh, rng g seeded */
+static void rto_setup(struct learnd_model_cfg *c, struct rng *g, uint64_t seed)
+{
+	learnd_model_cfg_default(c);
+	bound_learn(c, LEARND_PARAM_SYN_RTO, 4, 3000);
+	rng_seed(g, seed);
+	learnd_model_init(&A, c);
+}
+
 /*
  * Both ends lose 20% of their SYNs / SYN-ACKs; the peer resends a lost SYN-ACK
  * after its RTO of 300 ms, which answers our SYN before our own timer fires
@@ -390,10 +399,7 @@ static void test_syn_rto_rescued(void)
 	struct learnd_record r;
 	struct rng g;
 
-	learnd_model_cfg_default(&c);
-	bound_learn(&c, LEARND_PARAM_SYN_RTO, 4, 3000);
-	rng_seed(&g, 7);
-	learnd_model_init(&A, &c);
+	rto_setup(&c, &g, 7);
 	learnd_model_decide(&A, &d);
 	for (int i = 0; i < 400; i++) {
 		uint32_t rto = d.slots[0].syn_rto_ms, t = hs_sample(&g), rtt = t > 9000 ? t : 9000;
@@ -424,10 +430,7 @@ static void test_syn_rto_child(void)
 	struct learnd_record r;
 	struct rng g;
 
-	learnd_model_cfg_default(&c);
-	bound_learn(&c, LEARND_PARAM_SYN_RTO, 4, 3000);
-	rng_seed(&g, 5);
-	learnd_model_init(&A, &c);
+	rto_setup(&c, &g, 5);
 	for (int i = 0; i < 300; i++) {
 		hs_record(&r, 200000 + hs_sample(&g), 200000);
 		learnd_model_observe(&A, &r, (uint64_t)i);
