@@ -455,7 +455,7 @@ int main(int argc, char **argv)
 
 	/* the database first: a corrupt or foreign one is bad input (exit 2), and
 	 * nothing is attached before it is known to be usable */
-	err = ld_store_open(d.cfg.db, LD_STORE_WRITE, &d.store, msg, sizeof(msg));
+	err = ld_store_open(d.cfg.db, &d.store, msg, sizeof(msg));
 	if (err) {
 		ld_err("%s", msg);
 		ld_config_free(&d.cfg);

@@ -219,13 +219,12 @@ static int setup_writer(struct ld_store *h, int ver, char *err, size_t errlen)
 	return 0;
 }
 
-int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen)
+int ld_store_open(const char *path, struct ld_store **out, char *err, size_t errlen)
 {
 	struct ld_store *h = calloc(1, sizeof(*h));
 	struct ld_opened o;
 	int rc;
 
-	(void)mode; /* LD_STORE_WRITE: learnctl opens through ld_db_open (query.h) */
 	*out = NULL;
 	if (!h) {
 		snprintf(err, errlen, "database %s: %s", path, strerror(ENOMEM));

@@ -40,12 +40,8 @@ extern const unsigned ld_nmigrations;
 
 struct ld_store;
 
-enum ld_store_mode {
-	LD_STORE_WRITE, /* learnd: create if missing, lock, migrate (learnctl: ld_db_open, query.h) */
-};
-
 /*
- * Open (create and migrate) the database at path, through the store's one
+ * learnd's connection: open (create and migrate) the database at path, through the store's one
  * open path (open.h, shared with learnctl's ld_db_open).  Only a missing or
  * empty file or a learnd database is accepted; anything else is refused
  * before anything is written to it (no schema, no WAL, no -wal/-shm).  Takes a
@@ -57,7 +53,7 @@ enum ld_store_mode {
  *   -EBUSY   another learnd has it open (the message names its pid)
  *   -ENOSPC  its file system is full
  */
-int ld_store_open(const char *path, enum ld_store_mode mode, struct ld_store **out, char *err, size_t errlen);
+int ld_store_open(const char *path, struct ld_store **out, char *err, size_t errlen);
 void ld_store_close(struct ld_store *h);
 /* The last SQLite error message, for logs. */
 const char *ld_store_errmsg(const struct ld_store *h);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * ld_test_mkdb(DB, NPREFIXES, BUCKETS): a learnd database made by the store's own
- * code (ld_store_open in LD_STORE_WRITE mode applies schema/, then the same
+ * code (ld_store_open applies schema/, then the same
  * ld_store_put_* calls learnd makes every tick), with known contents, for
  * tests/unit/test_learnctl.sh (through learnctl_mkdb), tools/bench_report.sh
  * and tests/fuzz/fuzz_learnctl.c.
@@ -85,7 +85,7 @@ int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
 	uint64_t now, first_bucket;
 	int rc;
 
-	rc = ld_store_open(path, LD_STORE_WRITE, &h, err, sizeof(err));
+	rc = ld_store_open(path, &h, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "mkdb: %s\n", err);
 		return 1;

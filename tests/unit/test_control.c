@@ -139,7 +139,7 @@ static int start(struct learnd_sim *d, const char *path)
 
 	memset(d, 0, sizeof(*d));
 	config(&d->cfg, &d->pc);
-	rc = ld_store_open(path, LD_STORE_WRITE, &d->h, err, sizeof(err));
+	rc = ld_store_open(path, &d->h, err, sizeof(err));
 	CHECK(rc == 0, "ld_store_open: %s", err);
 	if (rc)
 		return rc;

@@ -219,7 +219,7 @@ static void record_io(void)
 	cfg.defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
 	cfg.max_prefixes = CAP;
 	snprintf(path, sizeof(path), "%s/record_io.db", dir);
-	if (ld_store_open(path, LD_STORE_WRITE, &h, err, sizeof(err))) {
+	if (ld_store_open(path, &h, err, sizeof(err))) {
 		CHECK(0, "ld_store_open: %s", err);
 		return;
 	}

@@ -38,7 +38,7 @@ static char dir[4096];
 static int open_store(const char *path, struct ld_store **h)
 {
 	char err[512];
-	int rc = ld_store_open(path, LD_STORE_WRITE, h, err, sizeof(err));
+	int rc = ld_store_open(path, h, err, sizeof(err));
 
 	CHECK(rc == 0, "ld_store_open(%s): %s", path, err);
 	return rc;

@@ -247,7 +247,7 @@ static void feed(struct ld_learner *l, struct site *s, unsigned nsites, struct r
 static int open_store(const char *path, struct ld_store **h)
 {
 	char err[512];
-	int rc = ld_store_open(path, LD_STORE_WRITE, h, err, sizeof(err));
+	int rc = ld_store_open(path, h, err, sizeof(err));
 
 	if (rc)
 		printf("    ld_store_open(%s): %d: %s\n", path, rc, err);
@@ -548,7 +548,7 @@ static int open_mode(const char *path, unsigned mode, char *err, size_t errlen)
 	int rc;
 
 	if (mode == 0) {
-		rc = ld_store_open(path, LD_STORE_WRITE, &h, err, errlen);
+		rc = ld_store_open(path, &h, err, errlen);
 		CHECK(rc ? h == NULL : h != NULL, "a refused open must leave *out NULL");
 		if (!rc)
 			ld_store_close(h);
@@ -701,7 +701,7 @@ static void one_writer(void)
 
 	path_in(path, sizeof(path), "one.db");
 	CHECK(open_store(path, &h1) == 0, "first writer");
-	CHECK(ld_store_open(path, LD_STORE_WRITE, &h2, err, sizeof(err)) == -EBUSY,
+	CHECK(ld_store_open(path, &h2, err, sizeof(err)) == -EBUSY,
 	      "a second writer of one database must be refused with -EBUSY");
 	printf("    %s\n", err);
 	snprintf(pid, sizeof(pid), "pid %d", (int)getpid());
@@ -715,7 +715,7 @@ static void one_writer(void)
 	path_in(path, sizeof(path), "dangling.db");
 	path_in(target, sizeof(target), "nowhere.db");
 	CHECK(symlink(target, path) == 0, "symlink %s", path);
-	CHECK(ld_store_open(path, LD_STORE_WRITE, &h2, err, sizeof(err)) == -EINVAL,
+	CHECK(ld_store_open(path, &h2, err, sizeof(err)) == -EINVAL,
 	      "a dangling symbolic link as the database must be -EINVAL");
 	printf("    %s\n", err);
 	CHECK(strstr(err, "symbolic link") && strstr(err, target), "the message must say so and name the target: \"%s\"", err);

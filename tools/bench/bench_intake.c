@@ -107,7 +107,7 @@ static int run(const char *db, unsigned k, long n, long tick, bool unmatched, st
 	cfg.defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
 	cfg.defaults.r[LEARND_PARAM_SYN_RTO] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
 	if (db) {
-		int rc = ld_store_open(db, LD_STORE_WRITE, &h, err, sizeof(err));
+		int rc = ld_store_open(db, &h, err, sizeof(err));
 
 		if (rc) {
 			printf("bench_intake: %s\n", err);
@@ -251,7 +251,7 @@ static int scale(unsigned known, const char *alist, bool store, const char *db, 
 	cfg.defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
 	cfg.defaults.r[LEARND_PARAM_SYN_RTO] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
 	cfg.max_prefixes = known + 16;
-	if (store && ld_store_open(db, LD_STORE_WRITE, &h, err, sizeof(err))) {
+	if (store && ld_store_open(db, &h, err, sizeof(err))) {
 		printf("bench_intake: %s\n", err);
 		return -EIO;
 	}
