@@ -400,6 +400,7 @@ static unsigned observe_handshake(struct learnd_model *m, const struct learnd_re
 				  (uint64_t)KERNEL_SYN_RTO_MS * 1000;
 	unsigned idx = lm_qbucket(r->handshake_us, LM_US_LO);
 	bool clean, spurious, rescued;
+	double rtt;
 
 	/* Clean: no retransmission of ours, within our RTO and, active, not
 	 * far above the round trip (LM_RESCUE_RTTS).  A longer one
@@ -415,18 +416,23 @@ static unsigned observe_handshake(struct learnd_model *m, const struct learnd_re
 	 * answered the original, a round trip if it answered a retransmission
 	 * (timer- or duplicate-SYN-driven), the test of
 	 * tcp_try_undo_spurious_syn(). */
-	rescued = (r->flags & LEARND_REC_ACTIVE) && r->min_rtt_us &&
-		  r->handshake_us > LM_RESCUE_RTTS * r->min_rtt_us + m->cfg.rto_pad_ms * 1000.0;
+	rtt = m->rtt_floor_us > 0 && m->rtt_floor_us < r->min_rtt_us ? m->rtt_floor_us : r->min_rtt_us;
+	rescued = (r->flags & LEARND_REC_ACTIVE) && rtt > 0 && r->handshake_us > LM_RESCUE_RTTS * rtt + m->cfg.rto_pad_ms * 1000.0;
 	clean = r->syn_retrans == 0 && r->handshake_us <= rto_us && !rescued;
 	spurious = r->syn_retrans > 0 && ((r->flags & LEARND_REC_ACTIVE) ?
 						  r->handshake_us < rto_us + r->min_rtt_us :
 						  (uint64_t)r->handshake_us + 1000 >= rto_us);
-	if (clean || spurious) {
+	if (clean || (spurious && !rescued)) {
 		lm_qadd(&m->hs, idx, ge, wt, spurious ? 1.0 : 0.0, 1.0);
 		return LEARND_USED_HANDSHAKE | (spurious ? LEARND_USED_SPURIOUS : 0);
 	}
-	lm_qadd(&m->hs, UINT32_MAX, ge, wt, 0.0, 1.0);
-	return 0;
+	/* Spurious but far above the round trip: the peer's SYN-ACK timer raced
+	 * ours (its copy came after our retransmission, before an answer to it
+	 * could), or a path that slow.  No time: as one it ratcheted our RTO up
+	 * past the peer's (49 -> 98 ms, SYN-loss path, both ends learnd).  It
+	 * counts in the spurious rate, whose backoff covers a path that slow. */
+	lm_qadd(&m->hs, UINT32_MAX, ge, wt, spurious ? 1.0 : 0.0, 1.0);
+	return spurious ? LEARND_USED_SPURIOUS : 0;
 }
 
 unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record *r, uint64_t now_ns)
@@ -521,6 +527,12 @@ static void estimate(const struct learnd_model *m, struct est *e, float *wnd_v)
 		e->base_rtt_us = bound_value(&cfg->bound[LEARND_PARAM_BASE_RTT], round(e->rtt_q));
 	e->wnd_n = lm_qnorm(&m->peerwnd, wnd_v);
 	e->wnd_p50 = lm_qquantile(wnd_v, e->wnd_n, LM_PKT_LO, 0.5);
+}
+
+/* The prefix's round trip for telling rescued handshakes, from e (estimate()). */
+static float rtt_floor(const struct learnd_model *m, const struct est *e)
+{
+	return e->rtt_n >= m->cfg.est_min_samples ? (float)e->rtt_q : 0.0f;
 }
 
 void learnd_model_estimates(const struct learnd_model *m, struct learnd_model_estimates *out)
@@ -676,6 +688,7 @@ static const bool *decide_estimates(struct learnd_model *m, struct text *t, uint
 	struct est e;
 
 	estimate(m, &e, wv);
+	m->rtt_floor_us = rtt_floor(m, &e);
 	if (cfg->bound[LEARND_PARAM_SYN_RTO].mode == LEARND_BOUND_LEARN && e.rto_ms &&
 	    moved(m->pub_rto_ms, e.rto_ms, cfg->est_hysteresis)) {
 		say(t, "syn_rto_ms %u->%u: p%g handshake %.1f ms x%.2g +%g, n=%.0f, spurious %.1f%%",
@@ -1194,5 +1207,12 @@ int learnd_model_import(struct learnd_model *m, const struct learnd_model_row *r
 		skipped += import_head(m, &rows[i]);
 	for (size_t i = 0; i < n; i++)
 		skipped += import_stat(m, &rows[i]);
+	{ /* the cache of the last decision, from what it was made of */
+		float wv[LEARND_MODEL_QBUCKETS];
+		struct est e;
+
+		estimate(m, &e, wv);
+		m->rtt_floor_us = rtt_floor(m, &e);
+	}
 	return skipped;
 }

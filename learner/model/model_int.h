@@ -66,14 +66,16 @@
 /* RWND's largest value is explored until it has this many times n_min samples. */
 #define LM_RWND_EXPLORE_N 4.0
 #define LM_WORSE_N 5.0
-/* An active handshake without a retransmission of ours that took longer than
- * this many of the connection's min RTTs (+ rto_pad_ms) was rescued by the
- * peer's SYN-ACK retransmission, even within our RTO (1 s before an estimate).
- * A peer's learned RTO is at least 1.5 RTTs + the pad, so its rescues come
- * after 2.5; queueing on the way back stretches the handshake and the min RTT
- * alike.  A path that really is this slow retransmits spuriously, and those
- * samples count with their time. */
-#define LM_RESCUE_RTTS 4.0
+/* An active handshake that took longer than this many round trips (+
+ * rto_pad_ms) was rescued by the peer's SYN-ACK retransmission: without a
+ * retransmission of ours even within our RTO (1 s before an estimate), with
+ * one if it still looks spurious (the peer's copy came after ours, before an
+ * answer to ours could).  The round trip: the smaller of the connection's min
+ * RTT and the prefix's p10 (a connection whose every sample queued shows a
+ * min RTT of twice the path's).  A peer's learned RTO is at least 1.5 of its
+ * round trips + the pad, so its rescues come after 2.5.  Too slow a clean path
+ * shows in the spurious rate, whose backoff covers it. */
+#define LM_RESCUE_RTTS 2.5
 
 /* x rounded to float, for sure: export writes floats and import reads them
  * back with weight 1, so readers must see the same rounding (gcc -O2 was seen

@@ -225,9 +225,15 @@ static void test_observe_filters(void)
 	r.handshake_us = 310000; /* within it, but 31 round trips: the peer's SYN-ACK timer rescued it */
 	u = learnd_model_observe(&A, &r, 8350);
 	CHECK(!(u & (LEARND_USED_SPURIOUS | LEARND_USED_HANDSHAKE)), "rescued within our rto: used 0x%x", u);
-	r.handshake_us = 45000; /* 4.5 round trips, below 4 + the pad: a slow path, a time */
+	r.handshake_us = 30000; /* 3 round trips, below 2.5 + the pad: a slow path, a time */
 	u = learnd_model_observe(&A, &r, 8360);
 	CHECK((u & LEARND_USED_HANDSHAKE) && !(u & LEARND_USED_SPURIOUS), "slow handshake: used 0x%x", u);
+	r.syn_rto_ms = 40;
+	r.syn_retrans = 1;
+	r.handshake_us = 45000; /* < rto + min rtt, but 4.5 round trips: the peer's copy raced ours */
+	u = learnd_model_observe(&A, &r, 8370);
+	CHECK((u & LEARND_USED_SPURIOUS) && !(u & LEARND_USED_HANDSHAKE), "raced rescue: used 0x%x", u);
+	r.syn_retrans = 0;
 	r.syn_rto_ms = 20;
 	r.syn_retrans = 1;
 	/* passive: handshake_us is the SYN-ACK RTT from the echoed timestamp */
@@ -419,6 +425,49 @@ static void test_syn_rto_rescued(void)
 	}
 	printf("    peer rescues at 300 ms: syn_rto %u ms\n", d.slots[0].syn_rto_ms);
 	CHECK(d.slots[0].syn_rto_ms <= 40, "syn rto %u ms with rescued handshakes", d.slots[0].syn_rto_ms);
+}
+
+/*
+ * Both ends learnd, 20% of SYNs and SYN-ACKs lost, the peer's SYN-ACK RTO 49
+ * ms on a 10 ms path; some connections' min RTT reads high (queued).  Where our RTO is a little above the peer's, its resent
+ * SYN-ACK arrives after our retransmission but before an answer to it could:
+ * it looks spurious.  As a time (~60 ms) it raised our p99 and RTO to ~90 ms,
+ * above the peer's, where every lost SYN-ACK then cost 60 ms.
+ */
+static void test_syn_rto_race(void)
+{
+	struct learnd_model_cfg c;
+	struct learnd_model_decision d;
+	struct learnd_record r;
+	struct rng g;
+	unsigned worst = 0;
+
+	rto_setup(&c, &g, 11);
+	learnd_model_decide(&A, &d);
+	for (int i = 0; i < 3000; i++) {
+		uint32_t rto = d.slots[0].syn_rto_ms, t = hs_sample(&g), rtt = t > 9000 ? t : 9000;
+		uint32_t peer = 49000 + rtt; /* the peer's resent SYN-ACK arrives */
+
+		/* 5% of connections queued behind another's flight for all their
+		 * samples: their min RTT reads 25 ms */
+		hs_record(&r, t, rng_unif(&g) < 0.05 ? 25000 : 9000);
+		r.syn_rto_ms = rto;
+		if (rng_unif(&g) < 0.2) { /* our SYN lost: our retransmission answered */
+			r.syn_retrans = 1;
+			r.handshake_us = rto * 1000u + rtt;
+		} else if (rng_unif(&g) < 0.2) { /* the SYN-ACK lost: the first answer wins */
+			r.syn_retrans = rto * 1000u < peer;
+			r.handshake_us = rto * 1000u + rtt < peer ? rto * 1000u + rtt : peer;
+		}
+		learnd_model_observe(&A, &r, (uint64_t)i);
+		if (i % 10 == 9)
+			learnd_model_decide(&A, &d);
+		if (i >= 1000 && d.slots[0].syn_rto_ms > worst)
+			worst = d.slots[0].syn_rto_ms;
+	}
+	printf("    peer's SYN-ACK RTO 49 ms: our syn_rto %u ms (at most %u after 1000 handshakes)\n",
+	       d.slots[0].syn_rto_ms, worst);
+	CHECK(worst <= 45, "syn rto rose to %u ms, above the peer's", worst);
 }
 
 /* A child of a parent whose handshakes take 200 ms keeps the parent's RTO
@@ -1239,6 +1288,7 @@ int main(void)
 	RUN(test_syn_rto);
 	RUN(test_syn_rto_rescued);
 	RUN(test_syn_rto_child);
+	RUN(test_syn_rto_race);
 	RUN(test_base_rtt);
 	RUN(test_property_random);
 	RUN(test_export_import);
