@@ -202,29 +202,34 @@ static bool paused(struct learnd_sim *d)
 
 /* A connection from a.b.c.d, established, sender side, with the slot's iw as
  * the data plane records it (prefix_id 0: the data plane matched nothing). */
+static void fill_record(struct learnd_record *r, unsigned a, unsigned b, unsigned c, uint32_t prefix_id, unsigned iw)
+{
+	memset(r, 0, sizeof(*r));
+	r->raddr[10] = r->raddr[11] = 0xff;
+	r->raddr[12] = (uint8_t)a;
+	r->raddr[13] = (uint8_t)b;
+	r->raddr[14] = (uint8_t)c;
+	r->raddr[15] = 7;
+	r->prefix_id = prefix_id;
+	r->flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
+	r->iw = (uint16_t)iw;
+	r->mss = 1448;
+	r->snd_wnd = 4000 * 1448;
+	r->min_rtt_us = 40000;
+	r->srtt_us = 45000;
+	r->handshake_us = 41000;
+	r->bytes_acked = 200000;
+	r->bytes_received = 300;
+	r->data_segs_out = 140;
+	r->busy_us = 160000;
+	r->duration_us = 250000;
+}
+
 static void record(struct learnd_sim *d, unsigned a, unsigned b, unsigned c, uint32_t prefix_id, unsigned iw)
 {
 	struct learnd_record r;
 
-	memset(&r, 0, sizeof(r));
-	r.raddr[10] = r.raddr[11] = 0xff;
-	r.raddr[12] = (uint8_t)a;
-	r.raddr[13] = (uint8_t)b;
-	r.raddr[14] = (uint8_t)c;
-	r.raddr[15] = 7;
-	r.prefix_id = prefix_id;
-	r.flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
-	r.iw = (uint16_t)iw;
-	r.mss = 1448;
-	r.snd_wnd = 4000 * 1448;
-	r.min_rtt_us = 40000;
-	r.srtt_us = 45000;
-	r.handshake_us = 41000;
-	r.bytes_acked = 200000;
-	r.bytes_received = 300;
-	r.data_segs_out = 140;
-	r.busy_us = 160000;
-	r.duration_us = 250000;
+	fill_record(&r, a, b, c, prefix_id, iw);
 	ld_learner_record(d->l, &r);
 }
 
@@ -500,18 +505,7 @@ static void light_overflow(void)
 	tick(&d);
 	ld_learner_stats(d.l, &st);
 	CHECK(st.light == 1, "a clean first record must leave the prefix light: %u light", st.light);
-	memset(&r, 0, sizeof(r));
-	r.raddr[10] = r.raddr[11] = 0xff;
-	r.raddr[12] = 172;
-	r.raddr[13] = 16;
-	r.raddr[14] = 6;
-	r.flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
-	r.iw = 40;
-	r.mss = 1448;
-	r.snd_wnd = 4000 * 1448;
-	r.min_rtt_us = 40000;
-	r.handshake_us = 41000;
-	r.bytes_acked = 200000;
+	fill_record(&r, 172, 16, 6, 0, 40);
 	r.flight_lost = 26; /* packets 14..39 of 40: the queue took 14 */
 	r.flight_first = 14;
 	r.flight_last = 39;

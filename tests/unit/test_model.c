@@ -392,81 +392,65 @@ static void rto_setup(struct learnd_model_cfg *c, struct rng *g, uint64_t seed)
 }
 
 /*
- * Both ends lose 20% of their SYNs / SYN-ACKs; the peer resends a lost SYN-ACK
- * after its RTO of 300 ms, which answers our SYN before our own timer fires
- * while that is longer.  The rescued handshakes (310 ms on a 10 ms path) must
- * not count as times: they would hold our RTO at ~470 ms, above the peer's, so
- * that every lost SYN-ACK keeps costing 310 ms.
+ * Both ends lose 20% of their SYNs and SYN-ACKs on a 10 ms path; the peer
+ * resends a lost SYN-ACK peer_ms after it got the SYN, and whichever answer
+ * comes first ends our handshake.  A fraction queued of our connections show a
+ * min RTT of 25 ms (every sample queued behind another's flight).  n
+ * handshakes from the kernel's 1 s; returns our SYN RTO at the end, *worst the
+ * highest after the first 1000.
  */
-static void test_syn_rto_rescued(void)
+static uint32_t two_ends(uint64_t seed, uint32_t peer_ms, double queued, int n, uint32_t *worst)
 {
 	struct learnd_model_cfg c;
 	struct learnd_model_decision d;
 	struct learnd_record r;
 	struct rng g;
 
-	rto_setup(&c, &g, 7);
+	rto_setup(&c, &g, seed);
 	learnd_model_decide(&A, &d);
-	for (int i = 0; i < 400; i++) {
+	*worst = 0;
+	for (int i = 0; i < n; i++) {
 		uint32_t rto = d.slots[0].syn_rto_ms, t = hs_sample(&g), rtt = t > 9000 ? t : 9000;
+		uint32_t ours = rto * 1000u + rtt, peer = peer_ms * 1000u + rtt;
 
-		hs_record(&r, t, 9000);
+		hs_record(&r, t, rng_unif(&g) < queued ? 25000 : 9000);
 		r.syn_rto_ms = rto;
 		if (rng_unif(&g) < 0.2) { /* our SYN lost: our retransmission answered */
 			r.syn_retrans = 1;
-			r.handshake_us = rto * 1000u + rtt;
-		} else if (rng_unif(&g) < 0.2) { /* the SYN-ACK lost: whose timer first */
-			r.syn_retrans = rto < 300;
-			r.handshake_us = (rto < 300 ? rto : 300) * 1000u + rtt;
-		}
-		learnd_model_observe(&A, &r, (uint64_t)i);
-		if (i % 10 == 9)
-			learnd_model_decide(&A, &d);
-	}
-	printf("    peer rescues at 300 ms: syn_rto %u ms\n", d.slots[0].syn_rto_ms);
-	CHECK(d.slots[0].syn_rto_ms <= 40, "syn rto %u ms with rescued handshakes", d.slots[0].syn_rto_ms);
-}
-
-/*
- * Both ends learnd, 20% of SYNs and SYN-ACKs lost, the peer's SYN-ACK RTO 49
- * ms on a 10 ms path; some connections' min RTT reads high (queued).  Where our RTO is a little above the peer's, its resent
- * SYN-ACK arrives after our retransmission but before an answer to it could:
- * it looks spurious.  As a time (~60 ms) it raised our p99 and RTO to ~90 ms,
- * above the peer's, where every lost SYN-ACK then cost 60 ms.
- */
-static void test_syn_rto_race(void)
-{
-	struct learnd_model_cfg c;
-	struct learnd_model_decision d;
-	struct learnd_record r;
-	struct rng g;
-	unsigned worst = 0;
-
-	rto_setup(&c, &g, 11);
-	learnd_model_decide(&A, &d);
-	for (int i = 0; i < 3000; i++) {
-		uint32_t rto = d.slots[0].syn_rto_ms, t = hs_sample(&g), rtt = t > 9000 ? t : 9000;
-		uint32_t peer = 49000 + rtt; /* the peer's resent SYN-ACK arrives */
-
-		/* 5% of connections queued behind another's flight for all their
-		 * samples: their min RTT reads 25 ms */
-		hs_record(&r, t, rng_unif(&g) < 0.05 ? 25000 : 9000);
-		r.syn_rto_ms = rto;
-		if (rng_unif(&g) < 0.2) { /* our SYN lost: our retransmission answered */
-			r.syn_retrans = 1;
-			r.handshake_us = rto * 1000u + rtt;
+			r.handshake_us = ours;
 		} else if (rng_unif(&g) < 0.2) { /* the SYN-ACK lost: the first answer wins */
 			r.syn_retrans = rto * 1000u < peer;
-			r.handshake_us = rto * 1000u + rtt < peer ? rto * 1000u + rtt : peer;
+			r.handshake_us = ours < peer ? ours : peer;
 		}
 		learnd_model_observe(&A, &r, (uint64_t)i);
 		if (i % 10 == 9)
 			learnd_model_decide(&A, &d);
-		if (i >= 1000 && d.slots[0].syn_rto_ms > worst)
-			worst = d.slots[0].syn_rto_ms;
+		if (i >= 1000 && d.slots[0].syn_rto_ms > *worst)
+			*worst = d.slots[0].syn_rto_ms;
 	}
-	printf("    peer's SYN-ACK RTO 49 ms: our syn_rto %u ms (at most %u after 1000 handshakes)\n",
-	       d.slots[0].syn_rto_ms, worst);
+	return d.slots[0].syn_rto_ms;
+}
+
+/* The peer's RTO is 300 ms: its resent SYN-ACKs answer before our 1 s fires.
+ * As times (310 ms on a 10 ms path) they would hold our RTO at ~470 ms, above
+ * the peer's, so that every lost SYN-ACK kept costing 310 ms. */
+static void test_syn_rto_rescued(void)
+{
+	uint32_t worst, rto = two_ends(7, 300, 0.0, 400, &worst);
+
+	printf("    peer rescues at 300 ms: syn_rto %u ms\n", rto);
+	CHECK(rto <= 40, "syn rto %u ms with rescued handshakes", rto);
+}
+
+/* The peer's RTO is 49 ms, and 5% of our connections read a queued min RTT.
+ * Where our RTO is a little above the peer's, its resent SYN-ACK arrives after
+ * our retransmission but before an answer to it could: it looks spurious.  As
+ * a time (~60 ms) it raised our p99 and RTO to ~90 ms, above the peer's. */
+static void test_syn_rto_race(void)
+{
+	uint32_t worst, rto = two_ends(11, 49, 0.05, 3000, &worst);
+
+	printf("    peer's SYN-ACK RTO 49 ms: our syn_rto %u ms (at most %u after 1000 handshakes)\n", rto, worst);
 	CHECK(worst <= 45, "syn rto rose to %u ms, above the peer's", worst);
 }
 
