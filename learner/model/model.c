@@ -380,12 +380,19 @@ static void flight_add(struct learnd_model_stream *s, const struct learnd_record
 		lm_flight_add(s, wt, f, -1, 0.0);
 }
 
+/* The flight ran on the record's IW: the kernel did not keep cwnd 1 after a
+ * lost handshake, nor refuse the IW. */
+static bool iw_ran(const struct learnd_record *r)
+{
+	return !(r->flags & (LEARND_REC_IW_KERNEL | LEARND_REC_IW_FAILED));
+}
+
 bool learnd_model_flight_overflowed(const struct learnd_record *r)
 {
 	uint32_t f, first;
 	double tw;
 
-	return (r->flags & LEARND_REC_APPLIED) && !(r->flags & (LEARND_REC_IW_KERNEL | LEARND_REC_IW_FAILED)) &&
+	return (r->flags & LEARND_REC_APPLIED) && iw_ran(r) &&
 	       flight_class(r, &f, &first, &tw) > 0 && tw == 1.0;
 }
 
@@ -472,7 +479,7 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 			lm_qadd(&m->peerwnd, lm_qbucket(r->snd_wnd / r->mss, LM_PKT_LO), ge, wt, 0, 0);
 		/* the kernel kept cwnd 1 after a lost handshake, or refused the IW:
 		 * the flight ran on another IW than the record's, so it tells nothing of it */
-		if (vi >= 0 && !(r->flags & (LEARND_REC_IW_KERNEL | LEARND_REC_IW_FAILED))) {
+		if (vi >= 0 && iw_ran(r)) {
 			uint64_t t = cfg->iw_time == LEARND_TIME_BUSY ? r->busy_us : established_duration(r);
 			uint32_t retr = r->total_retrans > r->syn_retrans ? r->total_retrans - r->syn_retrans : 0;
 			double cost = rtts(t, r->min_rtt_us) + cfg->retrans_penalty * retr;

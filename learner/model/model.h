@@ -154,8 +154,8 @@ struct learnd_model {
 	struct learnd_model_rel rel;
 	uint32_t pub_rto_ms;          /* published SYN RTO (slot value when learning) */
 	uint32_t pub_base_rtt_us;     /* published BASE_RTT */
-	float rtt_floor_us;           /* p10 of min_rtt_us at the last decision (0: too few): the round
-				       * trip a rescued handshake is measured against */
+	float rtt_floor_us;           /* base_rtt_quantile (p10) of min_rtt_us at the last decision (0:
+				       * too few): the round trip a rescued handshake is measured against */
 	uint32_t decided;             /* learnd_model_decide() has run */
 	uint32_t pending;             /* bitmask of params snapped by a bounds change */
 	uint64_t samples;             /* records observed, all kinds */

@@ -83,6 +83,33 @@ struct result {
 	uint32_t prefixes;
 };
 
+/* The benchmarks' bounds: iw 4..64, syn_rto_ms 200..3000. */
+static void bench_cfg(struct ld_config *cfg)
+{
+	ld_config_init(cfg);
+	cfg->defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
+	cfg->defaults.r[LEARND_PARAM_SYN_RTO] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
+}
+
+/* A learner on cfg over the database db (NULL: no store); 0 or -errno, said. */
+static int open_learner(const struct ld_config *cfg, const char *db, struct ld_store **h, struct ld_learner **l)
+{
+	char err[512];
+	int rc;
+
+	*h = NULL;
+	if (db && (rc = ld_store_open(db, h, err, sizeof(err)))) {
+		printf("bench_intake: %s\n", err);
+		return rc;
+	}
+	*l = ld_learner_new(cfg, *h, -1);
+	if (!*l) {
+		ld_store_close(*h);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int run(const char *db, unsigned k, long n, long tick, bool unmatched, struct result *res)
 {
 	static const struct learnd_arm arms[] = {
@@ -97,29 +124,17 @@ static int run(const char *db, unsigned k, long n, long tick, bool unmatched, st
 	struct ld_learner *l;
 	struct ld_config cfg;
 	struct rng r;
-	char err[512];
 	double t0, w0;
+	int rc;
 
 	if (!pool)
 		return -ENOMEM;
 	memset(res, 0, sizeof(*res));
-	ld_config_init(&cfg);
-	cfg.defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
-	cfg.defaults.r[LEARND_PARAM_SYN_RTO] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
-	if (db) {
-		int rc = ld_store_open(db, &h, err, sizeof(err));
-
-		if (rc) {
-			printf("bench_intake: %s\n", err);
-			free(pool);
-			return rc;
-		}
-	}
-	l = ld_learner_new(&cfg, h, -1);
-	if (!l) {
-		ld_store_close(h);
+	bench_cfg(&cfg);
+	rc = open_learner(&cfg, db, &h, &l);
+	if (rc) {
 		free(pool);
-		return -ENOMEM;
+		return rc;
 	}
 	/* discovery, in order: the default prefix is id 1, site i gets id i + 2
 	 * (checked below against what the learner reports) */
@@ -247,15 +262,13 @@ static int scale(unsigned known, const char *alist, bool store, const char *db, 
 	double t0, w0, disc_s, disc_w, tmax = 0;
 	unsigned base = 0;
 
-	ld_config_init(&cfg);
-	cfg.defaults.r[LEARND_PARAM_IW] = (struct ld_range){ .min = 4, .max = 64, .set = true };
-	cfg.defaults.r[LEARND_PARAM_SYN_RTO] = (struct ld_range){ .min = 200, .max = 3000, .set = true };
+	bench_cfg(&cfg);
 	cfg.max_prefixes = known + 16;
 	if (store && ld_store_open(db, &h, err, sizeof(err))) {
 		printf("bench_intake: %s\n", err);
 		return -EIO;
 	}
-	heap_bytes(&heap0, &rss0);
+	heap_bytes(&heap0, &rss0); /* after the store's open: the learner's heap */
 	l = ld_learner_new(&cfg, h, -1);
 	if (!l) {
 		ld_store_close(h);

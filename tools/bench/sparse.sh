@@ -206,7 +206,7 @@ serve_path() {
 
 # syn_loss_of NAME: the path's syn_loss column in the paths file (0 if none)
 syn_loss_of() {
-	awk -v n="$1" '$1 == n && $1 !~ /^#/ { print ($6 == "" ? 0 : $6 + 0); f = 1 } END { if (!f) print 0 }' "$PATHS"
+	awk -v n="$1" '$1 == n { print ($6 == "" ? 0 : $6 + 0); f = 1 } END { if (!f) print 0 }' "$PATHS"
 }
 
 server_mode() {
