@@ -292,6 +292,19 @@ bool lm_flight_over(const struct learnd_model_stream *s, unsigned c)
 	return tails_dominate(C, T);
 }
 
+/* Tails that dominate c's flights but weigh less than LM_TAIL_MIN (a few lone
+ * last packets, or one run fading): not enough to leave c, enough not to go
+ * back to it on little evidence.  On a 12-packet buffer an IW of 14 loses only
+ * its last packet, 0.04 a flight, so "over" lasts a flight or two past the
+ * third and a child following its parent went back to 14 over and over. */
+bool lm_flight_suspect(const struct learnd_model_stream *s, unsigned c)
+{
+	double C, T;
+
+	lm_flight_view(s, c, &C, &T);
+	return T >= LM_TAIL_NONE && T >= LM_TAIL_FRAC * (T + C);
+}
+
 void lm_flight_forget(struct learnd_model_stream *s)
 {
 	for (unsigned i = 0; i < LEARND_MODEL_MAX_VALUES; i++) {
@@ -392,7 +405,7 @@ static double switch_score(const struct learnd_model_stream *s, const struct lea
 		return -1.0;
 	/* a value whose flights overflow the queue wins on time only with
 	 * LM_OVER_N times the usual evidence: its cost is the rare recovery */
-	if (vc.n < LM_OVER_N * cfg->n_min && lm_flight_over(s, c))
+	if (vc.n < LM_OVER_N * cfg->n_min && lm_flight_suspect(s, c))
 		return -1.0;
 	lm_compare(&vi, &vc, k);
 	if (k->nc < cfg->n_min || k->ni < cfg->n_min)

@@ -668,7 +668,7 @@ static bool follow_parent(struct learnd_model_stream *s, const struct learnd_mod
 	j = lm_stream_index(s, ps->values[ps->inc]);
 	if (j < 0 || (unsigned)j == s->inc)
 		return false;
-	if (p == LEARND_PARAM_IW && (lm_flight_over(s, (unsigned)j) || (capped && (unsigned)j > s->inc && capped[j - 1])))
+	if (p == LEARND_PARAM_IW && (lm_flight_suspect(s, (unsigned)j) || (capped && (unsigned)j > s->inc && capped[j - 1])))
 		return false;
 	if (lm_time_beats(s, cfg, (unsigned)j, s->inc))
 		return false;

@@ -123,6 +123,7 @@ void lm_flight_add(struct learnd_model_stream *s, double wt, uint32_t f, int tai
  * <= it that an absorbed smaller value does not explain as random loss. */
 void lm_flight_view(const struct learnd_model_stream *s, unsigned c, double *clean, double *tail);
 bool lm_flight_over(const struct learnd_model_stream *s, unsigned c);
+bool lm_flight_suspect(const struct learnd_model_stream *s, unsigned c);
 /* Forget the flight evidence (path change). */
 void lm_flight_forget(struct learnd_model_stream *s);
 /* discounted-to-now numbers of value i, exactly as export writes them */
