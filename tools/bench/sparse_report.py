@@ -130,7 +130,8 @@ def server(out, block, rng):
     print("== Server mode: score = geomean over sizes of mean time / kernel default's; "
           "[95% interval, bootstrap over connections]")
     print(f"{'path':8} {'n':>4} {'1-100':>6} {'learnd >100':>17} {'learnd >300':>17} "
-          f"{'best static':>25} {'>100 / best':>17} {'>300 / best':>17} {'cum300':>7} {'worst blk':>9} {'probe%':>7} "
+          f"{'best static':>25} {'>100 / best':>17} {'>300 / best':>17} {'cum300':>7} {'paired':>7} {'worst blk':>9} "
+          f"{'paired':>6} {'probe%':>7} "
           f"{'rtx% l/d':>11}")
     detail = []
     for p in paths:
@@ -175,11 +176,24 @@ def server(out, block, rng):
         curve = []
         for b in range(0, len(learn), block):
             curve.append(score(by_size(learn[b:b + block]), dflt))
-        # cumulative time over the first 300 against the default's mean for each size
+        # ... and paired: against the default block of its own round (the same sizes,
+        # measured next to it, so the run's start-up load falls on both)
+        rounds = {}
+        for r in arm.get("default", []):
+            rounds.setdefault(r["round"], []).append(r)
+        pcurve = []
+        for b in range(0, len(learn), block):
+            lb = learn[b:b + block]
+            pcurve.append(score(by_size(lb), by_size(rounds.get(lb[0]["round"], []))))
+        # cumulative time over the first 300 against the default's mean for each size,
+        # and paired (against the default blocks of the same rounds: same sizes)
         c = learn[:300]
         tl = sum(r["fct"] for r in c if r["ok"])
         td = sum(mean(dflt[r["size"]]) for r in c if r["ok"] and r["size"] in dflt)
         cum = 100.0 * (tl / td - 1) if td else float("nan")
+        cr = {r["round"] for r in c}
+        tdp = sum(r["fct"] for k in cr for r in rounds.get(k, []) if r["ok"])
+        cump = 100.0 * (tl / tdp - 1) if tdp and all(r["ok"] for k in cr for r in rounds.get(k, [])) else float("nan")
         pb = probes.get(p, [])
         pb.sort()
         conv = pb[-4:] if len(pb) >= 4 else pb
@@ -189,20 +203,22 @@ def server(out, block, rng):
         allrec = sum(x[1] for x in pb)
         share_all = 100.0 * sum(x[2] for x in pb) / allrec if allrec else float("nan")
         worst = max((x for x in curve if x == x), default=float("nan"))
+        pworst = max((x for x in pcurve if x == x), default=float("nan"))
         lr, dr = rtx(learn), rtx(arm.get("default", []))
         bv = f"IW{best_v}" if best_v != "default" else "default"
         print(f"{p:8} {len(learn):4} {fmt(s1):>6} {fmt(s2, s2ci):>17} {fmt(s3, s3ci):>17} "
-              f"{bv + ' ' + fmt(best_s, best_ci):>25} {fmt(rel, relci):>17} {fmt(rel3, rel3ci):>17} {cum:+6.1f}% {worst:9.3f} "
+              f"{bv + ' ' + fmt(best_s, best_ci):>25} {fmt(rel, relci):>17} {fmt(rel3, rel3ci):>17} {cum:+6.1f}% {cump:+6.1f}% {worst:9.3f} {pworst:6.3f} "
               f"{share:6.1f}% {lr:5.2f}/{dr:5.2f}")
         cl = [r["conn"] for r in learn if r["ok"]]
         cd = [r["conn"] for r in arm.get("default", []) if r["ok"]]
         errs = {a: sum(not r["ok"] for r in v) for a, v in arm.items()}
-        detail.append((p, curve, sscores, share_all, params, cl, cd, errs, pb))
+        detail.append((p, curve, pcurve, sscores, share_all, params, cl, cd, errs, pb))
         summary.append({"path": p, "n": len(learn), "score_1_100": s1, "score_after100": s2,
                         "ci_after100": s2ci, "score_after300": s3, "ci_after300": s3ci,
                         "best_static": best_v, "best_score": best_s, "best_ci": best_ci,
                         "rel_after100": rel, "rel_ci": relci, "rel_after300": rel3, "rel300_ci": rel3ci, "cum300_pct": cum,
-                        "curve": curve, "worst_block": worst, "probe_share_last100": share,
+                        "cum300_paired_pct": cump, "curve": curve, "worst_block": worst,
+                        "curve_paired": pcurve, "worst_block_paired": pworst, "probe_share_last100": share,
                         "probe_share_all": share_all, "probed_params": params,
                         "static_scores": sscores, "rtx_learnd": lr, "rtx_default": dr,
                         "connect_mean_learnd": mean(cl), "connect_mean_default": mean(cd),
@@ -210,16 +226,20 @@ def server(out, block, rng):
     print("(learnd 1-100: its first 100 connections; >100, >300: the rest of the run; best static: "
           "the lowest score over the sweep, the default counting as IW 10; lrn>100/best, lrn>300/best: learnd's "
           "score after 100 (300) over the best's; cum300: learnd's total time over its first 300 "
-          "connections against the default's mean for the same sizes; worst blk: the highest block "
-          "score; probe%: learnd's sampled records on a non-incumbent slot, last 4 blocks; rtx%: "
+          "connections against the default's mean for the same sizes, and paired: against the "
+          "default blocks of the same rounds; worst blk: the highest block score (and paired: against "
+          "its round's default block); probe%: learnd's sampled records on a non-incumbent slot, last 4 blocks; rtx%: "
           "server segments retransmitted, learnd/default)")
     print()
     print("Convergence curve: score of each block of %d learnd connections, from the first" % block)
     for p, curve, *_ in detail:
         print(f"{p:8} " + " ".join(f"{x:.2f}" for x in curve))
+    print("... paired: each block against the default block of its own round")
+    for p, _, pcurve, *_ in detail:
+        print(f"{p:8} " + " ".join(f"{x:.2f}" for x in pcurve))
     print()
     print("Static sweep scores, connect time (ms, mean / p99), probes, errors")
-    for p, curve, ss, share_all, params, cl, cd, errs, pb in detail:
+    for p, curve, _, ss, share_all, params, cl, cd, errs, pb in detail:
         sw = " ".join(f"IW{v}={s:.3f}" for v, s in sorted(ss.items()))
         plan = [x[4] for x in pb[-4:] if x[4] >= 0]
         print(f"{p:8} {sw}")
