@@ -10,6 +10,9 @@
 #   default  flowgen outside any learnd cgroup, at 10.200.0.1: the kernel default
 #   static   the same flowgen at 10.200.0.(10+k): a policy rule sends its answers through
 #            routing table 100+k, whose routes carry initcwnd SWEEP[k]
+#   floor    (connect phase of SYN-loss paths) flowgen in a cgroup of its own, where a
+#            second learnd holds syn_rto_ms at the lower bound: the fastest connect any
+#            server SYN-ACK timer gets
 # A round is a learnd block, a default block and a static block (the static value
 # rotates through the sweep); a learnd block and the other blocks of its round draw the
 # same sizes (same seed).  Prints per path the score against the default, the best
@@ -31,7 +34,7 @@
 #     -o  output directory (default results/sparse)
 #     -m  server, client or both (default both)
 #     -k  connect-phase rounds on paths with SYN loss, server mode (default 10: 1,000
-#         10 KB requests each for learnd and the default, 4 at a time; 0: none)
+#         10 KB requests each for learnd, the default and the floor, 4 at a time; 0: none)
 #     -q  quick: 2 paths, -n 25 -c 25, sweep 40 (the ctest smoke test)
 #   Environment: LEARND_BUILD=DIR uses that build as it is (no deps, no build step);
 #   SPARSE_PATHS / SPARSE_CLIENT_PATHS: other path files.
@@ -64,9 +67,10 @@ if [ $QUICK -eq 1 ]; then
 	printf 'cdeb 20 100 1000 0 0\ncsyn 10 50 100 0 0.2\n' >"$CPATHS"
 fi
 read -ra SW <<<"$SWEEP"
+BOUNDS_RTO_MIN=4
 BOUNDS="iw = 4..128
 rwnd = 10..256
-syn_rto_ms = 4..1000"
+syn_rto_ms = $BOUNDS_RTO_MIN..1000"
 
 bench_build learnd learnctl flowgen pathemu
 for f in learner/learnd learner/learnctl tools/flowgen tools/pathemu; do
@@ -194,12 +198,13 @@ serve_path() {
 	done
 	# A path with SYN loss: connect time needs more samples than the rounds give
 	# (a lost SYN costs the client's own 1 s whatever the server does), so
-	# CONN_ROUNDS more rounds of CONN_COUNT 10 KB requests, 4 at a time, learnd and
-	# the default in turn (the report's "Connect time" table).
+	# CONN_ROUNDS more rounds of CONN_COUNT 10 KB requests, 4 at a time, learnd, the
+	# default and the floor in turn (the report's "Connect time" table).
 	if [ "$(syn_loss_of "$name")" != 0 ]; then
 		for r in $(seq 0 $((CONN_ROUNDS - 1))); do
 			SZ=10k CONC=4 COUNT=$CONN_COUNT block "$dir" conn-learnd "$r" "$TOPO_SRV4" 5601 "${!ns}"
 			SZ=10k CONC=4 COUNT=$CONN_COUNT block "$dir" conn-default "$r" "$TOPO_SRV4" 5602 "${!ns}"
+			SZ=10k CONC=4 COUNT=$CONN_COUNT block "$dir" conn-floor "$r" "$TOPO_SRV4" 5603 "${!ns}"
 		done
 	fi
 }
@@ -220,12 +225,22 @@ server_mode() {
 		static_routes "$TOPO_SRV_NS" "10.200.0.$((10 + k))" $((100 + k)) "${SW[$k]}"
 	done
 	start_learnd "$dir" "$TOPO_CGROUP" "$PIN"
+	# The floor of a server's SYN-ACK timer: a second learnd holding syn_rto_ms at
+	# its lowest bound on a cgroup of its own, with a server on port 5603 (connect
+	# phase only; what no server RTO can save is the client's own lost SYNs)
+	FLOOR_CG=$(dirname "$TOPO_CGROUP")/$TS-floor
+	mkdir "$FLOOR_CG"
+	echo "cg $FLOOR_CG" >>"$RUN"
+	BOUNDS="syn_rto_ms = ${BOUNDS_RTO_MIN}" start_learnd "$dir/floor" "$FLOOR_CG" "$PIN-floor"
+	sh -c 'echo $$ >"$1/cgroup.procs"; shift; exec "$@"' sh "$FLOOR_CG" \
+		ip netns exec "$TOPO_SRV_NS" "$FLOWGEN" server --port 5603 --congestion cubic 2>"$dir/server-floor.log" &
+	echo "pid $!" >>"$RUN"
 	"$SRC/tools/topo.sh" exec srv -- "$FLOWGEN" server --port 5601 --congestion cubic 2>"$dir/server-learnd.log" &
 	echo "pid $!" >>"$RUN"
 	ip netns exec "$TOPO_SRV_NS" "$FLOWGEN" server --port 5602 --congestion cubic 2>"$dir/server-default.log" &
 	echo "pid $!" >>"$RUN"
 	for _ in $(seq 50); do
-		[ "$(ip netns exec "$TOPO_SRV_NS" ss -Hltn '( sport = :5601 or sport = :5602 )' | wc -l)" -ge 2 ] && break
+		[ "$(ip netns exec "$TOPO_SRV_NS" ss -Hltn '( sport = :5601 or sport = :5602 or sport = :5603 )' | wc -l)" -ge 3 ] && break
 		sleep 0.1
 	done
 	for name in $TOPO_PATHS; do

@@ -261,27 +261,39 @@ def server(out, block, rng):
         json.dump(summary, f, indent=1)
 
 
+def ratio_ci(num, den, rng):
+    out = sorted(mean(rng.choices(num, k=len(num))) / mean(rng.choices(den, k=len(den))) for _ in range(REPS))
+    return out[int(0.025 * REPS)], out[int(0.975 * REPS) - 1]
+
+
 def conn_phase(rows, rng):
     """connect time of the rounds (learnd, default) and of the connect phase (conn-*)"""
     paths = sorted({r["path"] for r in rows if r["arm"].startswith("conn-")})
     if not paths:
         return
-    print("Connect time, server side alone (the client keeps the kernel's 1 s SYN RTO): learnd / default "
-          "mean [95% interval, bootstrap], rounds and connect phase (10 KB, 4 at a time) together")
+    print("Connect time, server side alone (the client keeps the kernel's 1 s SYN RTO): mean [95% interval, "
+          "bootstrap]; learnd and default: rounds and connect phase (10 KB, 4 at a time) together; floor: "
+          "the connect phase's server whose SYN-ACK RTO is held at the lower bound (what no server timer "
+          "saves: the client's own lost SYNs); >=1s: share of connections that took a second or more")
     for p in paths:
         arms = {}
         for r in rows:
-            if r["path"] == p and r["ok"] and r["arm"] in ("learnd", "default", "conn-learnd", "conn-default"):
+            if r["path"] == p and r["ok"] and r["arm"] in ("learnd", "default", "conn-learnd", "conn-default",
+                                                           "conn-floor"):
                 arms.setdefault(r["arm"].replace("conn-", ""), []).append(r["conn"])
-        lc, dc = arms.get("learnd", []), arms.get("default", [])
+        lc, dc, fc = arms.get("learnd", []), arms.get("default", []), arms.get("floor", [])
         if not lc or not dc:
             continue
-        out = []
-        for _ in range(REPS):
-            out.append(mean(rng.choices(lc, k=len(lc))) / mean(rng.choices(dc, k=len(dc))))
-        out.sort()
-        print(f"{p:8} n {len(lc)}/{len(dc)}  mean {mean(lc):.1f}/{mean(dc):.1f} ms  ratio {mean(lc) / mean(dc):.3f} "
-              f"[{out[int(0.025 * REPS)]:.2f},{out[int(0.975 * REPS) - 1]:.2f}]  p99 {pct(lc, .99):.0f}/{pct(dc, .99):.0f} ms")
+        lo, hi = ratio_ci(lc, dc, rng)
+        slow = "/".join(f"{100.0 * sum(x >= 1000 for x in v) / len(v):.1f}%" for v in (lc, dc, fc) if v)
+        line = (f"{p:8} n {len(lc)}/{len(dc)}  mean {mean(lc):.1f}/{mean(dc):.1f} ms  learnd/default "
+                f"{mean(lc) / mean(dc):.3f} [{lo:.2f},{hi:.2f}]  p99 {pct(lc, .99):.0f}/{pct(dc, .99):.0f} ms")
+        if fc:
+            flo, fhi = ratio_ci(fc, dc, rng)
+            llo, lhi = ratio_ci(lc, fc, rng)
+            line += (f"\n{'':8} floor n {len(fc)} mean {mean(fc):.1f} ms  floor/default {mean(fc) / mean(dc):.3f} "
+                     f"[{flo:.2f},{fhi:.2f}]  learnd/floor {mean(lc) / mean(fc):.3f} [{llo:.2f},{lhi:.2f}]")
+        print(line + f"  >=1s l/d/f {slow}")
     print()
 
 
