@@ -255,9 +255,15 @@ static void flight_sums(const struct learnd_model_stream *s, unsigned lo, unsign
 	*tail = T;
 }
 
+/* Tails of at least min weight and LM_TAIL_FRAC of the flights that tell. */
+static bool tails_above(double C, double T, double min)
+{
+	return T >= min && T >= LM_TAIL_FRAC * (T + C);
+}
+
 static bool tails_dominate(double C, double T)
 {
-	return T >= LM_TAIL_MIN && T >= LM_TAIL_FRAC * (T + C);
+	return tails_above(C, T, LM_TAIL_MIN);
 }
 
 /*
@@ -296,13 +302,14 @@ bool lm_flight_over(const struct learnd_model_stream *s, unsigned c)
  * last packets, or one run fading): not enough to leave c, enough not to go
  * back to it on little evidence.  On a 12-packet buffer an IW of 14 loses only
  * its last packet, 0.04 a flight, so "over" lasts a flight or two past the
- * third and a child following its parent went back to 14 over and over. */
+ * third: the sparse benchmark's shallow /24 followed its parent back to 14
+ * three times in its first 30 records. */
 bool lm_flight_suspect(const struct learnd_model_stream *s, unsigned c)
 {
 	double C, T;
 
 	lm_flight_view(s, c, &C, &T);
-	return T >= LM_TAIL_NONE && T >= LM_TAIL_FRAC * (T + C);
+	return tails_above(C, T, LM_TAIL_NONE);
 }
 
 void lm_flight_forget(struct learnd_model_stream *s)
@@ -403,8 +410,9 @@ static double switch_score(const struct learnd_model_stream *s, const struct lea
 	lm_stream_view(s, cfg->window, c, &vc);
 	if (vi.n < cfg->n_min || vc.stale || vc.n < cfg->n_min)
 		return -1.0;
-	/* a value whose flights overflow the queue wins on time only with
-	 * LM_OVER_N times the usual evidence: its cost is the rare recovery */
+	/* a value whose flights overflow the queue (or are suspect of it) wins
+	 * on time only with LM_OVER_N times the usual evidence: its cost is the
+	 * rare recovery */
 	if (vc.n < LM_OVER_N * cfg->n_min && lm_flight_suspect(s, c))
 		return -1.0;
 	lm_compare(&vi, &vc, k);

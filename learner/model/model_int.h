@@ -123,6 +123,7 @@ void lm_flight_add(struct learnd_model_stream *s, double wt, uint32_t f, int tai
  * <= it that an absorbed smaller value does not explain as random loss. */
 void lm_flight_view(const struct learnd_model_stream *s, unsigned c, double *clean, double *tail);
 bool lm_flight_over(const struct learnd_model_stream *s, unsigned c);
+/* Tails dominate c but weigh only LM_TAIL_NONE..LM_TAIL_MIN: not a reason to leave c, one not to go to it. */
 bool lm_flight_suspect(const struct learnd_model_stream *s, unsigned c);
 /* Forget the flight evidence (path change). */
 void lm_flight_forget(struct learnd_model_stream *s);

@@ -215,7 +215,7 @@ syn_loss_of() {
 }
 
 server_mode() {
-	local name ns pids=() k dir=$OUT/srv
+	local name ns pids=() k dir=$OUT/srv nsrv
 	export LD_TOPO=$TS
 	"$SRC/tools/topo.sh" up "$PATHS" >/dev/null
 	# shellcheck disable=SC1090 # topo.env defines TOPO_*
@@ -225,22 +225,27 @@ server_mode() {
 		static_routes "$TOPO_SRV_NS" "10.200.0.$((10 + k))" $((100 + k)) "${SW[$k]}"
 	done
 	start_learnd "$dir" "$TOPO_CGROUP" "$PIN"
-	# The floor of a server's SYN-ACK timer: a second learnd holding syn_rto_ms at
-	# its lowest bound on a cgroup of its own, with a server on port 5603 (connect
-	# phase only; what no server RTO can save is the client's own lost SYNs)
-	FLOOR_CG=$(dirname "$TOPO_CGROUP")/$TS-floor
-	mkdir "$FLOOR_CG"
-	echo "cg $FLOOR_CG" >>"$RUN"
-	BOUNDS="syn_rto_ms = ${BOUNDS_RTO_MIN}" start_learnd "$dir/floor" "$FLOOR_CG" "$PIN-floor"
-	sh -c 'echo $$ >"$1/cgroup.procs"; shift; exec "$@"' sh "$FLOOR_CG" \
-		ip netns exec "$TOPO_SRV_NS" "$FLOWGEN" server --port 5603 --congestion cubic 2>"$dir/server-floor.log" &
-	echo "pid $!" >>"$RUN"
+	# The floor of a server's SYN-ACK timer, where a path has SYN loss: a second
+	# learnd holding syn_rto_ms at its lowest bound on a cgroup of its own, with a
+	# server on port 5603 (connect phase only; what no server RTO can save is the
+	# client's own lost SYNs)
+	nsrv=2
+	for name in $TOPO_PATHS; do [ "$(syn_loss_of "$name")" = 0 ] || nsrv=3; done
+	if [ $nsrv = 3 ]; then
+		FLOOR_CG=$(dirname "$TOPO_CGROUP")/$TS-floor
+		mkdir "$FLOOR_CG"
+		echo "cg $FLOOR_CG" >>"$RUN"
+		BOUNDS="syn_rto_ms = ${BOUNDS_RTO_MIN}" start_learnd "$dir/floor" "$FLOOR_CG" "$PIN-floor"
+		sh -c 'echo $$ >"$1/cgroup.procs"; shift; exec "$@"' sh "$FLOOR_CG" \
+			ip netns exec "$TOPO_SRV_NS" "$FLOWGEN" server --port 5603 --congestion cubic 2>"$dir/server-floor.log" &
+		echo "pid $!" >>"$RUN"
+	fi
 	"$SRC/tools/topo.sh" exec srv -- "$FLOWGEN" server --port 5601 --congestion cubic 2>"$dir/server-learnd.log" &
 	echo "pid $!" >>"$RUN"
 	ip netns exec "$TOPO_SRV_NS" "$FLOWGEN" server --port 5602 --congestion cubic 2>"$dir/server-default.log" &
 	echo "pid $!" >>"$RUN"
 	for _ in $(seq 50); do
-		[ "$(ip netns exec "$TOPO_SRV_NS" ss -Hltn '( sport = :5601 or sport = :5602 or sport = :5603 )' | wc -l)" -ge 3 ] && break
+		[ "$(ip netns exec "$TOPO_SRV_NS" ss -Hltn '( sport = :5601 or sport = :5602 or sport = :5603 )' | wc -l)" -ge $nsrv ] && break
 		sleep 0.1
 	done
 	for name in $TOPO_PATHS; do

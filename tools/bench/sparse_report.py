@@ -172,19 +172,17 @@ def server(out, block, rng):
         rel3 = s3 / best_s if after3 else float("nan")
         rel3ci = boot(after3, dflt, rng, best_d, best_den) if after3 and best_v != "default" else s3ci
         # convergence curve: each block of learnd connections against the default's
-        # per-size means over the whole run
-        curve = []
-        for b in range(0, len(learn), block):
-            curve.append(score(by_size(learn[b:b + block]), dflt))
-        # ... and paired: against the default block of its own round (the same sizes,
-        # measured next to it, so the run's start-up load falls on both)
+        # per-size means over the whole run, and paired: against the default block of
+        # its own round (the same sizes, measured next to it, so the run's start-up
+        # load falls on both)
         rounds = {}
         for r in arm.get("default", []):
             rounds.setdefault(r["round"], []).append(r)
-        pcurve = []
+        curve, pcurve = [], []
         for b in range(0, len(learn), block):
-            lb = learn[b:b + block]
-            pcurve.append(score(by_size(lb), by_size(rounds.get(lb[0]["round"], []))))
+            lb = by_size(learn[b:b + block])
+            curve.append(score(lb, dflt))
+            pcurve.append(score(lb, by_size(rounds.get(learn[b]["round"], []))))
         # cumulative time over the first 300 against the default's mean for each size,
         # and paired (against the default blocks of the same rounds: same sizes)
         c = learn[:300]

@@ -6,7 +6,7 @@ retransmits the first one on its own timer (rto, doubling); each SYN and SYN-ACK
 with probability p.  Prints mean connect time for the kernel's 1 s, for the given RTOs,
 and their ratio to the 1 s one: what server-side learning can reach at best.
 
-  tools/bench/syn_floor.py [-p 0.2] [-r 10] [RTO_MS ...]   (default RTOs: 25 4 0)"""
+  tools/bench/syn_floor.py [-p 0.2] [-r 10] [-n 200000] [RTO_MS ...]   (default RTOs: 25 4 0)"""
 import argparse
 import random
 
