@@ -275,9 +275,8 @@ static int plot_end(struct lc *lc, struct plot *pl, struct ld_query *q, int rc)
 }
 
 /* The value as the axis shows it: 0 is the kernel's own. */
-static void value_label(const struct plot_param *pp, int64_t v, char *buf, size_t len)
+static void value_label(int64_t v, char *buf, size_t len)
 {
-	(void)pp;
 	snprintf(buf, len, v ? "%lld" : "%lld (kernel)", (long long)v);
 }
 
@@ -301,7 +300,7 @@ static struct svg_value *value_slot(struct plot_param *pp, int64_t v, bool add)
 	memmove(&nv[i + 1], &nv[i], (pp->nval - i) * sizeof(*nv));
 	memset(&nv[i], 0, sizeof(*nv));
 	nv[i].mean = nv[i].ci = NAN;
-	value_label(pp, v, nv[i].label, sizeof(nv[i].label));
+	value_label(v, nv[i].label, sizeof(nv[i].label));
 	snprintf(nv[i].tip, sizeof(nv[i].tip), "%s = %s: not tried in this range", pp->pi->name, nv[i].label);
 	pp->nval++;
 	return &nv[i];
@@ -375,6 +374,18 @@ static int plot_marks(struct lc *lc, struct plot *pl, struct plot_param *pp)
 	return 0;
 }
 
+/* A decision's explanation without its "iw 10->20: " (the line says it). */
+static const char *plot_why(const struct plot_param *pp, const char *why)
+{
+	size_t len = strlen(pp->pi->name);
+	const char *colon;
+
+	if (!why || strncmp(why, pp->pi->name, len) || why[len] != ' ' || !(colon = strstr(why, ": ")) ||
+	    colon - why > 40 || !memchr(why, '>', (size_t)(colon - why)))
+		return why;
+	return colon + 2;
+}
+
 /* The value chosen: a step line from the decisions (the last one before the
  * range starts the line), each marked with its reason; 0 or an exit status. */
 static int plot_chosen(struct lc *lc, struct plot *pl, struct plot_param *pp)
@@ -398,6 +409,7 @@ static int plot_chosen(struct lc *lc, struct plot *pl, struct plot_param *pp)
 			continue;
 		if (ld_query_type(q, 2) != LD_COL_NULL)
 			snprintf(old, sizeof(old), "%lld", (long long)ld_query_int(q, 2));
+		why = plot_why(pp, why);
 		lc_fmt_time(ts, when, sizeof(when));
 		snprintf(tip, sizeof(tip), "%s %s %s -> %lld (%s): %s", when, pp->pi->name, old,
 			 (long long)ld_query_int(q, 1), reason ? reason : "", why ? why : "");
@@ -421,7 +433,7 @@ static struct svg_series *cost_series(struct plot_param *pp, int64_t v)
 	struct svg_series *ns;
 	char label[32];
 
-	value_label(pp, v, label, sizeof(label));
+	value_label(v, label, sizeof(label));
 	if (pp->ncost && !strcmp(pp->cost[pp->ncost - 1].label + strlen(pp->pi->name) + 1, label))
 		return &pp->cost[pp->ncost - 1];
 	if (!(ns = realloc(pp->cost, (pp->ncost + 1) * sizeof(*ns))))
@@ -547,7 +559,7 @@ static double plot_section_h(const struct plot_param *pp)
 }
 
 /* One parameter's section from y; the y after it. */
-static double plot_section(FILE *f, const struct plot *pl, const struct plot_param *pp, double y)
+static double plot_section(FILE *f, const struct plot_param *pp, double y)
 {
 	const char *unit = pp->pi->unit;
 	char ttl[160], ylab[64], xlab[96];
@@ -589,7 +601,6 @@ static double plot_section(FILE *f, const struct plot *pl, const struct plot_par
 		svg_text(f, y + 20, false, ttl);
 	}
 	svg_section(f, NULL);
-	(void)pl;
 	return y + SVG_PANEL + PLOT_GAP;
 }
 
@@ -622,11 +633,11 @@ static int plot_draw(struct lc *lc, const struct plot *pl)
 	svg_begin(out, (int)h, title, sub);
 	for (size_t i = 0; i < pl->np; i++)
 		if (pl->pp[i].drawn)
-			y = plot_section(out, pl, &pl->pp[i], y);
+			y = plot_section(out, &pl->pp[i], y);
 	rc = svg_end(out);
 	rc = close_out(lc, out, tmp, o->out, rc == 0);
 	if (!rc)
-		lc_note(lc, "wrote %s (%zu parameters)", o->out, drawn);
+		lc_note(lc, "wrote %s (%zu parameter%s)", o->out, drawn, drawn == 1 ? "" : "s");
 	return rc;
 }
 

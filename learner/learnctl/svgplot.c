@@ -131,7 +131,7 @@ static void yrange(double lo, double hi, double head, double *y0, double *y1)
 		lo = 0;
 		hi = 1;
 	}
-	if (lo > 0 && lo < hi - lo)
+	if (lo > 0 && lo < 1.5 * (hi - lo))
 		lo = 0;
 	if (hi - lo < 1e-9) {
 		hi += fabs(hi) * 0.1 + 1;
@@ -228,11 +228,17 @@ void svg_text(FILE *f, double y, bool bold, const char *text)
 /* Vertical time grid lines with their labels. */
 static void time_axis(FILE *f, const struct frame *fr)
 {
+	/* steps a clock reads easily: seconds, minutes, hours, days */
+	static const double steps[] = { 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
+					 10800, 21600, 43200, 86400, 172800, 604800 };
 	char lab[32];
 	double step = nice_step(fr->x1 - fr->x0, 6);
 
-	if (step >= 60)
-		step = ceil(step / 60) * 60;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && step > 1; i++)
+		if (steps[i] * 6 >= fr->x1 - fr->x0 || i == sizeof(steps) / sizeof(steps[0]) - 1) {
+			step = steps[i];
+			break;
+		}
 	for (double x = ceil(fr->x0 / step) * step; x <= fr->x1; x += step) {
 		time_label(x, fr->x1 - fr->x0, lab, sizeof(lab));
 		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>"

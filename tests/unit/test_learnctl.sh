@@ -209,7 +209,7 @@ kern = [v.get("data-value") for v in vals if "kernel-default" in v.get("class").
 assert force == ["20"] and kern == ["10"], (force, kern)
 ch = sec.find(".//s:g[@class=\"chosen\"]", ns)
 marks = ch.findall(".//s:g[@data-label=\"iw chosen\"]/s:circle/s:title", ns)
-assert len(marks) == 2 and "(evidence): iw 10->20" in marks[1].text and "\"0.67\"" in marks[1].text, [m.text for m in marks]
+assert len(marks) == 2 and "iw 10 -> 20 (evidence): cost" in marks[1].text and "\"0.67\"" in marks[1].text, [m.text for m in marks]
 tp = sec.findall(".//s:g[@class=\"%s\"]/s:g[@class=\"series\"]/s:circle" % tclass, ns)
 assert len(tp) == tpoints, (tclass, len(tp))
 ' "$@"
