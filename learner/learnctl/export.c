@@ -327,6 +327,11 @@ static int plot_values(struct lc *lc, struct plot *pl, struct plot_param *pp)
 		sv->mean = mean ? ld_query_dbl(q, 3) : NAN;
 		sv->ci = ld_query_type(q, 4) != LD_COL_NULL ? ld_query_dbl(q, 4) : NAN;
 		pp->conns += sv->n;
+		if (!mean) {
+			snprintf(sv->tip, sizeof(sv->tip), "%s = %s: %lld connections, none established", pp->pi->name,
+				 sv->label, sv->n);
+			continue;
+		}
 		snprintf(sv->tip, sizeof(sv->tip),
 			 "%s = %s: mean connection time %.1f ms \u00b1 %.1f (95%%), %lld connections (%lld never "
 			 "established), handshake %.1f ms, %.2f%% of segments retransmitted, %lld buckets",
@@ -578,7 +583,12 @@ static double plot_section(FILE *f, const struct plot_param *pp, double y)
 	snprintf(ylab, sizeof(ylab), "%s (%s)", pp->pi->name, unit);
 	svg_time_panel(f, y, "chosen", ttl, ylab, pp->x0, pp->x1, pp->chosen, pp->chosen[1].n ? 2 : 1);
 	y += SVG_PANEL;
-	snprintf(ttl, sizeof(ttl), pp->ndec > lines ? "the last %zu of %zu decisions:" : "decisions:", lines, pp->ndec);
+	if (!pp->ndec)
+		snprintf(ttl, sizeof(ttl), "no decision about %s in this range", pp->pi->name);
+	else if (pp->ndec > lines)
+		snprintf(ttl, sizeof(ttl), "the last %zu of %zu decisions:", lines, pp->ndec);
+	else
+		snprintf(ttl, sizeof(ttl), "decisions:");
 	svg_text(f, y, false, ttl);
 	for (size_t i = 0; i < lines; i++) {
 		size_t k = pp->ndec - lines + i;

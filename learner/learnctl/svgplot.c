@@ -16,6 +16,7 @@
 #define C_IN_FORCE "#2ca02c"
 #define C_DEFAULT "#7f7f7f"
 #define C_POINT "#1f77b4"
+#define C_FAILED "#d62728"
 
 static const char *const colors[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
 				      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf" };
@@ -349,6 +350,17 @@ static void value_point(FILE *f, const struct frame *fr, const struct svg_value 
 		y + 4, v->n);
 }
 
+/* A value whose connections never established: no time to show, its n in red. */
+static void value_failed(FILE *f, const struct frame *fr, const struct svg_value *v, double x)
+{
+	fputs("<g>", f);
+	title(f, v->tip);
+	fprintf(f, "<text class=\"n\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\" fill=\"%s\">"
+		   "n=%lld</text><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\" fill=\"%s\">"
+		   "none established</text></g>\n",
+		x, fr->bottom - 20, C_FAILED, v->n, x, fr->bottom - 8, C_FAILED);
+}
+
 void svg_value_panel(FILE *f, double top, const char *ttl, const char *xlabel, const char *ylabel,
 		     const struct svg_value *v, size_t n)
 {
@@ -370,16 +382,19 @@ void svg_value_panel(FILE *f, double top, const char *ttl, const char *xlabel, c
 		double x = ML + w * ((double)i + 0.5);
 
 		/* the classes say what is marked (tests read them) */
-		fprintf(f, "<g class=\"value%s%s%s\" data-value=\"%lld\">", isfinite(v[i].mean) ? "" : " untried",
+		fprintf(f, "<g class=\"value%s%s%s\" data-value=\"%lld\">",
+			isfinite(v[i].mean) ? "" : v[i].n ? " failed" : " untried",
 			v[i].in_force ? " in-force" : "", v[i].kernel_default ? " kernel-default" : "",
 			strtoll(v[i].label, NULL, 10));
 		value_marks(f, &fr, &v[i], x, w);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\"%s>", x, fr.bottom + 16,
-			v[i].in_force ? " font-weight=\"bold\"" : "");
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\"%s%s>", x, fr.bottom + 16,
+			v[i].in_force ? " font-weight=\"bold\"" : "", w < 60 ? " font-size=\"10\"" : "");
 		xml(f, v[i].label);
 		fprintf(f, "</text>\n");
 		if (isfinite(v[i].mean))
 			value_point(f, &fr, &v[i], x);
+		else if (v[i].n)
+			value_failed(f, &fr, &v[i], x);
 		else
 			fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\" fill=\"#888\">"
 				   "not tried</text>\n", x, fr.bottom - 8);

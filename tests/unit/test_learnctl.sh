@@ -218,6 +218,22 @@ assert len(tp) == tpoints, (tclass, len(tp))
 plot_check "$WORK/learn.svg" 240 "time buckets" 72 || fail "plot, 24 buckets: $WORK/learn.svg"
 "$LC" --db "$WORK/one.db" --pin-dir "$WORK/pins" plot 192.0.2.0/24 -o "$WORK/one.svg" 2>/dev/null
 plot_check "$WORK/one.svg" 10 "time samples" 1 || fail "plot, one bucket"
+# a value none of whose connections established (SYN RTO 200: 3 connections) has
+# its n and no mean; the kernel's 1000 ms, never tried, has its place marked
+cp "$WORK/one.db" "$WORK/failed.db"
+sqlite3 "$WORK/failed.db" "INSERT INTO aggregates SELECT 1, 'syn_rto_ms', v, (SELECT max(bucket_ns) FROM aggregates),
+	n, f, c, c * c / n * 1.01, 40 * (n - f), 0, 70, 7000 FROM (SELECT 200 AS v, 3 AS n, 3 AS f, 0.0 AS c
+	UNION ALL SELECT 300, 7, 0, 700.0)"
+"$LC" --db "$WORK/failed.db" --pin-dir "$WORK/pins" plot 192.0.2.0/24 --param syn_rto_ms -o "$WORK/failed.svg" 2>/dev/null
+py '
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+vals = ET.parse(sys.argv[1]).getroot().findall(".//s:g[@data-param=\"syn_rto_ms\"]//s:g[@class=\"values\"]/s:g", ns)
+got = [(v.get("data-value"), v.get("class"), v.find(".//s:text[@class=\"n\"]", ns)) for v in vals]
+assert [(d, c, n is not None and n.text) for d, c, n in got] == [("200", "value failed", "n=3"),
+    ("300", "value in-force", "n=7"), ("1000", "value untried kernel-default", False)], got
+assert vals[0].find("s:circle", ns) is None and vals[1].find("s:circle", ns) is not None
+' "$WORK/failed.svg" || fail "plot: a value that never established, the kernel default untried"
 "${L[@]}" plot 192.0.2.0/24 --from -30m -o "$WORK/recent.svg" 2>/dev/null
 py '
 import sys, xml.etree.ElementTree as ET
