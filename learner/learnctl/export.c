@@ -334,10 +334,10 @@ static int plot_values(struct lc *lc, struct plot *pl, struct plot_param *pp)
 		}
 		snprintf(sv->tip, sizeof(sv->tip),
 			 "%s = %s: mean connection time %.1f ms \u00b1 %.1f (95%%), %lld connections (%lld never "
-			 "established), handshake %.1f ms, %.2f%% of segments retransmitted, %lld buckets",
+			 "established), handshake %.1f ms, %.2f%% of segments retransmitted, in %lld bucket%s",
 			 pp->pi->name, sv->label, sv->mean, isfinite(sv->ci) ? sv->ci : 0.0, sv->n,
 			 (long long)ld_query_int(q, 2), ld_query_dbl(q, 5), 100 * ld_query_dbl(q, 6),
-			 (long long)ld_query_int(q, 7));
+			 (long long)ld_query_int(q, 7), ld_query_int(q, 7) == 1 ? "" : "s");
 	}
 	return plot_end(lc, pl, q, rc);
 }
@@ -348,6 +348,7 @@ static int plot_marks(struct lc *lc, struct plot *pl, struct plot_param *pp)
 	int rc;
 	struct ld_query *q = plot_query(lc, pl, LD_Q_PLOT_SLOTS, pp, &rc);
 	struct svg_value *sv;
+	int64_t v0 = -1;
 
 	if (!q)
 		return rc;
@@ -355,13 +356,19 @@ static int plot_marks(struct lc *lc, struct plot *pl, struct plot_param *pp)
 		int64_t slot = ld_query_int(q, 0), v = ld_query_int(q, 2);
 		size_t len;
 
-		if (!(sv = value_slot(pp, v, slot == 0))) {
-			if (slot == 0)
-				rc = 1;
-			if (slot == 0)
-				break;
+		/* slots come in order: slot 0 (in force) first; a slot probing another
+		 * parameter has this one's value in force */
+		if (slot == 0)
+			v0 = v;
+		else if (v == v0)
 			continue;
+		/* the value in force gets a place, tried or not; a probe only its hover text */
+		if (!(sv = value_slot(pp, v, slot == 0)) && slot == 0) {
+			rc = 1;
+			break;
 		}
+		if (!sv)
+			continue;
 		if (slot == 0)
 			sv->in_force = true;
 		len = strlen(sv->tip);
