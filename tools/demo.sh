@@ -1,8 +1,10 @@
 #!/bin/bash
 # learnd demo (README: "Demo"): installs what it needs, builds, brings up the four
 # example emulated paths (tools/paths/example.paths), runs learnd on the server's
-# cgroup with traffic from every path, and prints `learnctl report`.  Everything
-# runs in namespaces and a cgroup the demo creates, and is removed at the end.
+# cgroup with traffic from every path, prints `learnctl report`, and draws one
+# picture per path with `learnctl plot` (results/demo/plot-PATH.svg: what each
+# value cost, what was chosen when and why).  Everything runs in namespaces and
+# a cgroup the demo creates, and is removed at the end.
 #
 #   tools/demo.sh [-d SECONDS] [-p PATHFILE] [-k]
 #     -d SECONDS   traffic time (default 120)
@@ -67,6 +69,18 @@ cat "$OUT"/*.csv | awk 'NR == 1 || !/^path/' | "$B/tools/flowgen" summarize - --
 echo
 echo "== learnctl report"
 "$B/learner/learnctl" --config "$OUT/learnd.conf" report
+echo
+echo "== pictures (learnctl plot: what each value cost, what was chosen when and why; open in a browser)"
+for name in $TOPO_PATHS; do
+	pfx=TOPO_PREFIX4_$name
+	rm -f "$OUT/plot-$name.svg"
+	if "$B/learner/learnctl" --db "$OUT/learnd.db" plot "${!pfx}" -o "$OUT/plot-$name.svg" 2>"$OUT/plot-$name.err"; then
+		printf '   %-8s %-15s %s\n' "$name" "${!pfx}" "$OUT/plot-$name.svg"
+	else
+		printf '   %-8s %-15s no picture: %s\n' "$name" "${!pfx}" "$(cat "$OUT/plot-$name.err")"
+	fi
+	rm -f "$OUT/plot-$name.err"
+done
 echo
 echo "The database stays in $OUT/learnd.db: try"
 echo "  $B/learner/learnctl --db $OUT/learnd.db show ${TOPO_PREFIX4_deep:-PREFIX}"

@@ -100,14 +100,14 @@ static const struct lc_cmd commands[] = {
 	  "      --what W       aggregates (default) or decisions\n"
 	  "      --format F     csv (default) or json (same as --json)\n"
 	  "  -o, --output FILE write to FILE instead of standard output\n" },
-	{ "plot", cmd_plot, "SVG picture of learning over time for a prefix",
+	{ "plot", cmd_plot, "SVG: what each value cost a prefix, what was chosen when",
 	  "SYNOPSIS\n"
 	  "  learnctl plot PREFIX -o FILE.svg [--param iw|rwnd|syn_rto_ms|base_rtt_us]\n"
 	  "                [--from TIME] [--to TIME]\n"
 	  "\n"
 	  "OPTIONS\n"
 	  "  -o, --output FILE  the SVG file to write (required)\n"
-	  "      --param P      which parameter (default iw)\n"
+	  "      --param P      only this parameter (default: every one learned)\n"
 	  "      --from TIME, --to TIME   as for export\n" },
 };
 

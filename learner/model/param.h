@@ -27,6 +27,8 @@ struct learnd_param_info {
 	size_t arm_off;    /* its field in struct learnd_arm ... */
 	size_t arm_size;   /* ... __u16 or __u32 */
 	const char *felt_by; /* which connections can feel a change of it */
+	uint32_t kernel;   /* the kernel's own value (what 0 gets): IW 10, SYN RTO 1000 ms;
+			    * 0 where it has no one number (RWND: the buffer's window; BASE_RTT: none) */
 };
 
 #define LEARND_PARAM_ARM(f) offsetof(struct learnd_arm, f), sizeof(((struct learnd_arm *)0)->f)
@@ -35,14 +37,14 @@ static inline const struct learnd_param_info *learnd_param_info(enum learnd_para
 {
 	static const struct learnd_param_info t[LEARND_PARAM__MAX] = {
 		[LEARND_PARAM_IW] = { "iw", "packets", 1, LEARND_IW_MAX, LEARND_PARAM_ARM(iw),
-				      "connections that send more than the kernel's IW (10 segments)" },
+				      "connections that send more than the kernel's IW (10 segments)", 10 },
 		[LEARND_PARAM_RWND] = { "rwnd", "packets", 1, LEARND_RWND_MAX, LEARND_PARAM_ARM(rwnd),
-					"connections that receive more than the kernel's initial window" },
+					"connections that receive more than the kernel's initial window", 0 },
 		/* learnd_arm.syn_rto_ms is a __u16: TCP_RTO_MAX (120000) would not fit */
 		[LEARND_PARAM_SYN_RTO] = { "syn_rto_ms", "ms", LEARND_SYN_RTO_MS_MIN, LEARND_SYN_RTO_MS_MAX,
-					   LEARND_PARAM_ARM(syn_rto_ms), "handshakes that lose a SYN or SYN-ACK" },
+					   LEARND_PARAM_ARM(syn_rto_ms), "handshakes that lose a SYN or SYN-ACK", 1000 },
 		[LEARND_PARAM_BASE_RTT] = { "base_rtt_us", "us", 1, LEARND_BASE_RTT_US_MAX, LEARND_PARAM_ARM(base_rtt_us),
-					    "connections whose congestion control asks for BASE_RTT (delay-based)" },
+					    "connections whose congestion control asks for BASE_RTT (delay-based)", 0 },
 	};
 	_Static_assert(LEARND_SYN_RTO_MS_MAX <= UINT16_MAX, "syn_rto_ms fits learnd_arm's __u16");
 	return &t[(unsigned)p < LEARND_PARAM__MAX ? p : 0];

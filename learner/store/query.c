@@ -58,11 +58,36 @@ static const char *const query_sql[LD_Q__MAX] = {
 		"SELECT * FROM v_decisions WHERE ts_ns >= ?1 AND ts_ns < ?2 AND (?3 IS NULL OR cidr = ?3) "
 		"ORDER BY ts_ns, cidr",
 	[LD_Q_PLOT_AGG] =
-		"SELECT ts_ns, value, mean_cost FROM v_aggregates WHERE ts_ns >= ?1 AND ts_ns < ?2 AND "
+		"SELECT ts_ns, value, mean_cost, samples FROM v_aggregates WHERE ts_ns >= ?1 AND ts_ns < ?2 AND "
 		"cidr = ?3 AND param = ?4 AND mean_cost IS NOT NULL ORDER BY value, ts_ns",
 	[LD_Q_PLOT_DEC] =
-		"SELECT ts_ns, new_value FROM v_decisions WHERE ts_ns < ?2 AND cidr = ?3 AND param = ?4 "
-		"ORDER BY ts_ns",
+		"SELECT ts_ns, new_value, old_value, reason, why FROM v_decisions WHERE ts_ns < ?2 AND cidr = ?3 "
+		"AND param = ?4 ORDER BY ts_ns",
+	/* LD_Q_SHOW_VALUES over a time range, one parameter, and how many
+	 * buckets each value's rows span */
+	[LD_Q_PLOT_VALUES] =
+		"SELECT value, sum(n) AS samples, sum(failed) AS failed, "
+		"sum(cost_sum) / nullif(sum(n) - sum(failed), 0) AS mean_ms, "
+		"1.96 * lc_sqrt((sum(cost_sum2) / nullif(sum(n) - sum(failed), 0) - "
+		"(sum(cost_sum) / nullif(sum(n) - sum(failed), 0)) * (sum(cost_sum) / nullif(sum(n) - sum(failed), 0))) / "
+		"nullif(sum(n) - sum(failed), 0)) AS ci95_ms, "
+		"sum(handshake_sum) / nullif(sum(n) - sum(failed), 0) AS handshake_ms, "
+		"CAST(sum(retrans) AS REAL) / nullif(sum(segs_out), 0) AS retrans_rate, count(*) AS buckets "
+		"FROM aggregates WHERE prefix_id = (SELECT id FROM prefixes WHERE cidr = ?3) AND param = ?4 "
+		"AND bucket_ns >= ?1 AND bucket_ns < ?2 GROUP BY value ORDER BY value",
+	/* the distinct buckets of one parameter's rows in the range */
+	[LD_Q_PLOT_BUCKETS] =
+		"SELECT count(DISTINCT bucket_ns) FROM aggregates WHERE prefix_id = (SELECT id FROM prefixes "
+		"WHERE cidr = ?3) AND param = ?4 AND bucket_ns >= ?1 AND bucket_ns < ?2",
+	/* the raw samples (a bounded ring per prefix), the parameter's column by name */
+	[LD_Q_PLOT_SAMPLES] =
+		"SELECT ts_ns, CASE ?4 WHEN 'iw' THEN iw WHEN 'rwnd' THEN rwnd WHEN 'syn_rto_ms' THEN syn_rto_ms "
+		"ELSE base_rtt_us END * applied AS value, established, duration_us / 1000.0 AS duration_ms "
+		"FROM samples WHERE prefix_id = (SELECT id FROM prefixes WHERE cidr = ?3) AND ts_ns >= ?1 AND "
+		"ts_ns < ?2 ORDER BY value, ts_ns",
+	[LD_Q_PLOT_SLOTS] =
+		"SELECT slot, share, CASE ?4 WHEN 'iw' THEN iw WHEN 'rwnd' THEN rwnd WHEN 'syn_rto_ms' THEN syn_rto_ms "
+		"ELSE base_rtt_us END AS value FROM v_slots WHERE cidr = ?3 ORDER BY slot",
 };
 
 struct ld_query {

@@ -64,8 +64,14 @@ enum ld_q {
 	LD_Q_SHOW_DECISIONS, /* ?1 cidr, ?2 limit (-1: all): v_decisions, newest first */
 	LD_Q_EXPORT_AGG,     /* ?1 from, ?2 to (ns, [from, to)), ?3 cidr or NULL for all: v_aggregates */
 	LD_Q_EXPORT_DEC,     /* the same over v_decisions */
-	LD_Q_PLOT_AGG,       /* ?1 from, ?2 to, ?3 cidr, ?4 param: ts_ns, value, mean_cost by value */
-	LD_Q_PLOT_DEC,       /* ?2 to, ?3 cidr, ?4 param: ts_ns, new_value (?1 unused) */
+	LD_Q_PLOT_AGG,       /* ?1 from, ?2 to, ?3 cidr, ?4 param: ts_ns, value, mean_cost, samples by value */
+	LD_Q_PLOT_DEC,       /* ?2 to, ?3 cidr, ?4 param: ts_ns, new_value, old_value, reason, why (?1 unused) */
+	LD_Q_PLOT_VALUES,    /* ?1 from, ?2 to, ?3 cidr, ?4 param: per value samples, failed, mean_ms,
+			      * ci95_ms (half-width), handshake_ms, retrans_rate, buckets */
+	LD_Q_PLOT_BUCKETS,   /* ?1 from, ?2 to, ?3 cidr, ?4 param: distinct buckets */
+	LD_Q_PLOT_SAMPLES,   /* ?1 from, ?2 to, ?3 cidr, ?4 param: raw samples' ts_ns, value (0: not
+			      * applied), established, duration_ms, by value */
+	LD_Q_PLOT_SLOTS,     /* ?3 cidr, ?4 param: slot, share, value (?1, ?2 unused) */
 	LD_Q__MAX,
 };
 

@@ -182,13 +182,73 @@ assert len(d) == 10 and {x["reason"] for x in d} == {"init", "evidence"}
 [ "$("${L[@]}" export --from 2000-01-01 --to 2000-01-02 | wc -l)" -eq 1 ] || fail "export of an empty range"
 ok "export: CSV and JSON, prefix and time range, -o"
 
+# plot: one section per parameter learned (here iw: rwnd and syn_rto_ms have
+# bounds but no history), its value panel one point per value tried with its n,
+# the value in force (20) and the kernel's (10) marked, the decisions with their
+# reasons; the time panel from the buckets (24 of them) or, with one bucket,
+# from the raw samples
+"$MKDB" "$WORK/one.db" 3 1 >/dev/null 2>&1 || fail "learnctl_mkdb (one bucket) failed"
+plot_check() { # SVG N_PER_VALUE TIME_PANEL_CLASS POINTS_IN_TIME_PANEL
+	py '
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+svg, n, tclass, tpoints = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+root = ET.parse(svg).getroot()
+secs = root.findall(".//s:g[@class=\"param\"]", ns)
+assert [g.get("data-param") for g in secs] == ["iw"], [g.get("data-param") for g in secs]
+sec = secs[0]
+vals = sec.findall(".//s:g[@class=\"values\"]/s:g", ns)
+tried = [v for v in vals if "untried" not in v.get("class").split()]
+assert [v.get("data-value") for v in tried] == ["10", "20", "40"], [v.get("data-value") for v in tried]
+for v in tried:
+    assert v.find("s:circle", ns) is not None and v.find("s:title", ns) is not None, v.get("data-value")
+    assert v.find("s:text[@class=\"n\"]", ns).text == "n=%d" % n, (v.get("data-value"), v.find("s:text[@class=\"n\"]", ns).text)
+    assert "mean connection time" in v.find("s:title", ns).text
+force = [v.get("data-value") for v in vals if "in-force" in v.get("class").split()]
+kern = [v.get("data-value") for v in vals if "kernel-default" in v.get("class").split()]
+assert force == ["20"] and kern == ["10"], (force, kern)
+ch = sec.find(".//s:g[@class=\"chosen\"]", ns)
+marks = ch.findall(".//s:g[@data-label=\"iw chosen\"]/s:circle/s:title", ns)
+assert len(marks) == 2 and "iw 10 -> 20 (evidence): cost" in marks[1].text and "\"0.67\"" in marks[1].text, [m.text for m in marks]
+tp = sec.findall(".//s:g[@class=\"%s\"]/s:g[@class=\"series\"]/s:circle" % tclass, ns)
+assert len(tp) == tpoints, (tclass, len(tp))
+' "$@"
+}
 "${L[@]}" plot 192.0.2.0/24 -o "$WORK/learn.svg" 2>/dev/null
+plot_check "$WORK/learn.svg" 240 "time buckets" 72 || fail "plot, 24 buckets: $WORK/learn.svg"
+"$LC" --db "$WORK/one.db" --pin-dir "$WORK/pins" plot 192.0.2.0/24 -o "$WORK/one.svg" 2>/dev/null
+plot_check "$WORK/one.svg" 10 "time samples" 1 || fail "plot, one bucket"
+# a value none of whose connections established (SYN RTO 200: 3 connections) has
+# its n and no mean; the kernel's 1000 ms, never tried, has its place marked
+cp "$WORK/one.db" "$WORK/failed.db"
+sqlite3 "$WORK/failed.db" "INSERT INTO aggregates SELECT 1, 'syn_rto_ms', v, (SELECT max(bucket_ns) FROM aggregates),
+	n, f, c, c * c / n * 1.01, 40 * (n - f), 0, 70, 7000 FROM (SELECT 200 AS v, 3 AS n, 3 AS f, 0.0 AS c
+	UNION ALL SELECT 300, 7, 0, 700.0)"
+"$LC" --db "$WORK/failed.db" --pin-dir "$WORK/pins" plot 192.0.2.0/24 --param syn_rto_ms -o "$WORK/failed.svg" 2>/dev/null
 py '
-import sys, xml.dom.minidom
-d = xml.dom.minidom.parse(sys.argv[1])
-assert len(d.getElementsByTagName("polyline")) == 4, "want 1 chosen + 3 values"
-' "$WORK/learn.svg" || fail "plot: SVG"
-ok "plot: well-formed SVG with the chosen value and 3 cost lines"
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+vals = ET.parse(sys.argv[1]).getroot().findall(".//s:g[@data-param=\"syn_rto_ms\"]//s:g[@class=\"values\"]/s:g", ns)
+got = [(v.get("data-value"), v.get("class"), v.find(".//s:text[@class=\"n\"]", ns)) for v in vals]
+assert [(d, c, n is not None and n.text) for d, c, n in got] == [("200", "value failed", "n=3"),
+    ("300", "value in-force", "n=7"), ("1000", "value untried kernel-default", False)], got
+assert vals[0].find("s:circle", ns) is None and vals[1].find("s:circle", ns) is not None
+' "$WORK/failed.svg" || fail "plot: a value that never established, the kernel default untried"
+"${L[@]}" plot 192.0.2.0/24 --from -30m -o "$WORK/recent.svg" 2>/dev/null
+py '
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+n = {t.text for t in ET.parse(sys.argv[1]).getroot().findall(".//s:g[@class=\"values\"]//s:text[@class=\"n\"]", ns)}
+assert n in ({"n=60"}, {"n=70"}), n   # the buckets that start in the last 30 minutes
+' "$WORK/recent.svg" || fail "plot --from -30m"
+"${L[@]}" plot 192.0.2.0/24 --param iw -o "$WORK/iw.svg" 2>/dev/null
+cmp -s <(grep -v '^<text x="80" y="42"' "$WORK/learn.svg") <(grep -v '^<text x="80" y="42"' "$WORK/iw.svg") ||
+	fail "plot --param iw differs from the plot of every learned parameter (iw only here)"
+rc=0
+"${L[@]}" plot 192.0.2.0/24 --param rwnd -o "$WORK/rwnd.svg" 2>"$WORK/err" || rc=$?
+[ $rc -eq 2 ] && grep -q "nothing to plot for 192.0.2.0/24 rwnd" "$WORK/err" && [ ! -e "$WORK/rwnd.svg" ] ||
+	fail "plot --param rwnd without history: want exit 2 and no file (got $rc: $(cat "$WORK/err"))"
+ok "plot: value panel (a point and n per value tried, in force and kernel default marked), decisions, time panel from buckets or raw samples"
 
 # --json before the command means JSON there too: export gives it, metrics and
 # plot (Prometheus text, SVG) refuse it with a JSON error, not CSV or nothing
