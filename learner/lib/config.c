@@ -78,6 +78,27 @@ static bool is_section(const char *section)
 	return false;
 }
 
+/* "[learnd], [defaults] or [prefix CIDR]": the sections a file may have. */
+static const char *section_list(void)
+{
+	static char list[256];
+	size_t used = 0;
+
+	if (list[0])
+		return list;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t j;
+
+		for (j = 0; j < i && strcmp(keys[j].section, keys[i].section); j++)
+			;
+		if (j == i && used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "[%s], ", keys[i].section);
+	}
+	if (used < sizeof(list))
+		snprintf(list + used, sizeof(list) - used, "[defaults] or [prefix CIDR]");
+	return list;
+}
+
 char *ld_config_strip_comment(char *s)
 {
 	size_t n;
@@ -329,7 +350,7 @@ static int start_section(struct parse_state *st, const char *section)
 		st->target = &st->pfx->b;
 		return 1;
 	}
-	return fail(st, "unknown section [%s] (expected [learnd], [defaults] or [prefix CIDR])", section);
+	return fail(st, "unknown section [%s] (expected %s)", section, section_list());
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *raw)
@@ -339,7 +360,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	char value[PATH_MAX], msg[sizeof(st->msg)]; /* (a line is shorter) */
 
 	if (!section[0])
-		return fail(st, "'%s' outside any section (expected [learnd], [defaults] or [prefix CIDR] first)", name);
+		return fail(st, "'%s' outside any section (expected %s first)", name, section_list());
 	/* inih hands a repeated key over again; the last one would win silently */
 	for (unsigned i = 0; i < st->nseen; i++)
 		if (!strcmp(st->seen[i].name, name))

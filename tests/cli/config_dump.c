@@ -6,6 +6,8 @@
  *   config_dump --keys   the key table (config.c), one key a line, tab-separated:
  *                        section, key, type, default ("" = none), min, max
  *                        ("" for a path), pow2 or "", reload (sighup/restart), help
+ *   config_dump --params the keys of [defaults] and [prefix CIDR] (param.h):
+ *                        key, kernel minimum, kernel maximum
  *   config_dump FILE     load FILE; print "section.key = value" for every key of
  *                        the table, then one line per [prefix]; exit 2 with
  *                        ld_config_load's message on error
@@ -56,6 +58,15 @@ int main(int argc, char **argv)
 				printf("\t%u\t%u", k->min, k->max);
 			printf("\t%s\t%s\t%s\n", k->flags & LD_KEY_POW2 ? "pow2" : "",
 			       k->reload == LD_KEY_RESTART ? "restart" : "sighup", k->help);
+		}
+		return 0;
+	}
+	if (!strcmp(argv[1], "--params")) {
+		for (int p = 0; p < LEARND_PARAM__MAX; p++) {
+			uint32_t lo, hi;
+
+			ld_param_limits((enum learnd_param)p, &lo, &hi);
+			printf("%s\t%u\t%u\n", ld_param_name((enum learnd_param)p), lo, hi);
 		}
 		return 0;
 	}

@@ -1,19 +1,20 @@
 #!/bin/bash
 # test_config_docs: docs/config.md's key tables, learnd.conf(5)'s key entries and
 # packaging/learnd.conf's keys say what learnd's key table (learner/lib/config.c,
-# printed by config_dump --keys) holds: the same keys per section (in the
+# printed by config_dump --keys) and the parameter table (param.h, --params) hold: the same keys per section (in the
 # table's order in the docs), each with its default, range and reload behaviour.
 #   test_config_docs.sh CONFIG_DUMP SOURCE_DIR
 set -euo pipefail
 DUMP=${1:?config_dump}
 SRC=${2:?source dir}
 keys=$(mktemp /tmp/test_config_docs.XXXXXX)
-trap 'rm -f "$keys"' EXIT
+trap 'rm -f "$keys" "$keys.params"' EXIT
 "$DUMP" --keys >"$keys"
+"$DUMP" --params >"$keys.params"
 [ "$(wc -l <"$keys")" -ge 10 ] || { echo "FAIL: config_dump --keys printed $(wc -l <"$keys") keys" >&2; exit 1; }
-python3 - "$keys" "$SRC/docs/config.md" "$SRC/man/learnd.conf.5" "$SRC/packaging/learnd.conf" <<'PY'
+python3 - "$keys" "$keys.params" "$SRC/docs/config.md" "$SRC/man/learnd.conf.5" "$SRC/packaging/learnd.conf" <<'PY'
 import re, sys
-keys_f, md_f, man_f, pkg_f = sys.argv[1:]
+keys_f, params_f, md_f, man_f, pkg_f = sys.argv[1:]
 fails = []
 def fail(msg): fails.append(msg)
 
@@ -121,9 +122,24 @@ for sec, rows in table.items():
         if k and commented and k['default'] and value != k['default']:
             fail('packaging/learnd.conf: ;%s = %s, the built-in default is %s' % (name, value, k['default']))
 
+# [defaults] and [prefix CIDR]: the parameters, each with its kernel limits, in
+# docs/config.md's "Keys:" line and the man page's list
+params = [l.rstrip('\n').split('\t') for l in open(params_f)]
+m = re.search(r'^## `\[defaults\]` and `\[prefix CIDR\]`\n(.*?)(?=^## |\Z)', md, re.S | re.M)
+k = re.search(r'^Keys: (.*?)\n\n', m.group(1), re.S | re.M) if m else None
+md_keys = re.findall(r'`(\w+)` \(([^)]*)\)', k.group(1)) if k else []
+m = re.search(r'^\.SH \[defaults\] AND \[prefix CIDR\]\nKeys:\n(.*?)\nA value', man, re.S | re.M)
+man_keys = re.findall(r'^\.B (\w+)\n\(([^)]*)\)', m.group(1), re.M) if m else []
+for where, got in (('docs/config.md', md_keys), ('learnd.conf.5', man_keys)):
+    if [g[0] for g in got] != [p[0] for p in params]:
+        fail('%s [defaults]: keys %s, the code has %s' % (where, [g[0] for g in got], [p[0] for p in params]))
+    for (name, text), (pname, lo, hi) in zip(got, params):
+        if not range_ok(text, dict(min=lo, max=hi)):
+            fail('%s: %s (%s), the kernel limits are %s..%s' % (where, name, text, lo, hi))
+
 for f in fails:
     print('FAIL:', f, file=sys.stderr)
 if fails:
     sys.exit(1)
-print('PASS: test_config_docs (%d keys in %d sections)' % (sum(len(r) for r in table.values()), len(table)))
+print('PASS: test_config_docs (%d keys in %d sections, %d parameters)' % (sum(len(r) for r in table.values()), len(table), len(params)))
 PY
