@@ -380,7 +380,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 			return parse_range(st, (enum learnd_param)p, name, value, &st->target->r[p]);
 		return fail(st, "unknown key '%s' in [%s] (expected %s)", name, section, learnd_param_list());
 	}
-	k = find_key(section, name);
+	k = find_key(st->section, name);
 	if (!k)
 		return fail(st, "unknown key '%s' in [%s]", name, section);
 	if (set_key(st->cfg, k, value, msg, sizeof(msg)))
