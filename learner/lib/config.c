@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <ini.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "cgroup.h"
 #include "cidr.h"
 
@@ -522,17 +524,33 @@ int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t er
 {
 	struct parse_state st = { .cfg = cfg };
 	struct stat sb;
-	int line, rc;
+	int fd, line, rc;
 
 	ld_config_init(cfg);
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	st.f = fopen(path, "re");
-	if (!st.f || fstat(fileno(st.f), &sb) || S_ISDIR(sb.st_mode)) {
-		int e = !st.f || !S_ISDIR(sb.st_mode) ? errno : EISDIR;
+	/* a regular file only: a directory read as nothing (an empty config), a
+	 * FIFO or a terminal would block learnd (O_NONBLOCK: not in open) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		int e = fd < 0 || S_ISREG(sb.st_mode) ? errno : S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
 
+		if (e == EINVAL)
+			snprintf(err, errlen, "%s: cannot read: not a regular file", path);
+		else
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	st.f = fdopen(fd, "r");
+	if (!st.f || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
 		if (st.f)
 			fclose(st.f);
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		else
+			close(fd);
 		return -e;
 	}
 	line = ini_parse_stream(read_line, &st, on_key, &st);

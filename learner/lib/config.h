@@ -111,8 +111,9 @@ void ld_param_limits(enum learnd_param p, uint32_t *min, uint32_t *max);
 void ld_config_init(struct ld_config *cfg);
 /* Parse path into cfg (initialised first).  On error returns -EINVAL (bad
  * content, with "FILE:LINE: ..." in err; also bounds or knobs the model would
- * refuse) or -errno (cannot read: also a directory, or a read error inside
- * the file) and frees what it allocated; cfg is then unusable. */
+ * refuse; also anything but a regular file, or a symbolic link to one) or
+ * -errno (cannot read: also a directory, or a read error inside the file) and
+ * frees what it allocated; cfg is then unusable. */
 int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t errlen);
 void ld_config_free(struct ld_config *cfg);
 /* The model's view of a prefix's bounds: unset, fixed (min == max) or learn. */

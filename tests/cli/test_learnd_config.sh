@@ -167,6 +167,14 @@ printf '%s\n[prefix 10.0.0.0/8] # ours\niw = 10\n[defaults]\t; all\niw = 4..64\n
 # empty one: built-in defaults, without a word), for learnd and learnctl
 rc=0; out=$("$LEARND" --config "$WORK" 2>&1) || rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -qF "$WORK: cannot read: Is a directory" || fail "directory as config: exit $rc: $out"
+# a FIFO blocked learnd in open(); a device is no configuration either
+mkfifo "$WORK/fifo.conf"
+rc=0; out=$(timeout 10 "$LEARND" --config "$WORK/fifo.conf" 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -qF "$WORK/fifo.conf: cannot read: not a regular file" || fail "FIFO as config: exit $rc: $out"
+rc=0; out=$(timeout 10 "$LEARND" --config /dev/zero 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -qF "/dev/zero: cannot read: not a regular file" || fail "device as config: exit $rc: $out"
+ln -s "$WORK/cm.conf" "$WORK/link.conf"
+[ "$(dump "$WORK/link.conf" db)" = /var/lib/l.db ] || fail "a symbolic link to a config refused"
 rc=0; out=$("$LEARND" --config /proc/self/mem 2>&1) || rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -qF "/proc/self/mem: cannot read: Input/output error" || fail "read error as end of file: exit $rc: $out"
 rc=0; out=$("$LEARND_BUILD/learner/learnctl" -c "$WORK" status 2>&1) || rc=$?
