@@ -9,7 +9,8 @@
  *   config_dump --params the keys of [defaults] and [prefix CIDR] (param.h):
  *                        key, kernel minimum, kernel maximum
  *   config_dump FILE     load FILE; print "section.key = value" for every key of
- *                        the table, then one line per [prefix]; exit 2 with
+ *                        the table, "defaults.iw = MIN..MAX" for each bound set,
+ *                        then each [prefix] and its bounds; exit 2 with
  *                        ld_config_load's message on error
  */
 #include <stdio.h>
@@ -26,6 +27,14 @@ static void print_value(const struct ld_config *cfg, const struct ld_key *k)
 	case LD_KEY_U32: printf("%u", *(const uint32_t *)v); break;
 	case LD_KEY_BOOL: printf("%s", *(const bool *)v ? "true" : "false"); break;
 	}
+}
+
+/* "WHERE.iw = 4..64" for each parameter set */
+static void print_bounds(const char *where, const struct ld_bounds *b)
+{
+	for (int p = 0; p < LEARND_PARAM__MAX; p++)
+		if (b->r[p].set)
+			printf("%s.%s = %u..%u\n", where, ld_param_name((enum learnd_param)p), b->r[p].min, b->r[p].max);
 }
 
 static const char *type_name(enum ld_key_type t)
@@ -79,11 +88,13 @@ int main(int argc, char **argv)
 		print_value(&cfg, &keys[i]);
 		printf("\n");
 	}
+	print_bounds("defaults", &cfg.defaults);
 	for (size_t i = 0; i < cfg.nprefixes; i++) {
 		char cidr[LD_CIDR_STRLEN];
 
 		ld_cidr_format(&cfg.prefixes[i].key, cidr, sizeof(cidr));
 		printf("prefix %s (line %u)\n", cidr, cfg.prefixes[i].line);
+		print_bounds(cidr, &cfg.prefixes[i].b);
 	}
 	ld_config_free(&cfg);
 	return 0;

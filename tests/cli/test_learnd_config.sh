@@ -160,8 +160,11 @@ printf '[learnd]\npin_dir = /sys/fs/bpf/learnd/\ncgroup = /sys/fs/cgroup/unified
 # a section header takes nothing after its ']' but a comment
 expect_bad 5 "[prefix 10.0.0.0/8]: text after the ']': 'trailing'" '[prefix 10.0.0.0/8] trailing'
 expect_bad 5 "text after the ']'" '[defaults]x'
-printf '%s\n[prefix 10.0.0.0/8] # ours\niw = 10\n[defaults]\t; all\niw = 4..64\n' "$HEAD" >"$WORK/sc.conf"
-"$CONFIG_DUMP" "$WORK/sc.conf" | grep -qx 'prefix 10.0.0.0/8 (line 5)' || fail "comment after a section header: $("$CONFIG_DUMP" "$WORK/sc.conf" 2>&1)"
+printf '[learnd] # ours\ncgroup = /sys/fs/cgroup/unified/x\n[prefix 10.0.0.0/8] # ours\niw = 10 ;fixed\n[defaults]\t; all\niw = 4..64 # learn\n' >"$WORK/sc.conf"
+out=$("$CONFIG_DUMP" "$WORK/sc.conf" 2>&1) || true
+echo "$out" | grep -qx 'prefix 10.0.0.0/8 (line 3)' || fail "comment after a section header: $out"
+echo "$out" | grep -qx 'defaults.iw = 4..64' || fail "comment after a range: $out"
+echo "$out" | grep -qx '10.0.0.0/8.iw = 10..10' || fail "comment after a fixed value: $out"
 
 # a directory, or a file that cannot be read, is no configuration (it was an
 # empty one: built-in defaults, without a word), for learnd and learnctl
