@@ -188,7 +188,8 @@ rc=0; out=$("$LEARND_BUILD/learner/learnctl" -c "$WORK" status 2>&1) || rc=$?
 # before the data plane: even a learnd that let the root through stops there.
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 if [ -n "$CG2" ]; then
-	for cg in "$CG2" "$CG2/" "$CG2/."; do
+	ln -s "$CG2" "$WORK/cgroot"
+	for cg in "$CG2" "$CG2/" "$CG2/." "$WORK/cgroot"; do
 		rc=0; out=$("$LEARND" --cgroup "$cg" --db "$WORK/other.db" --pin-dir /sys/fs/bpf/never-created 2>&1) || rc=$?
 		[ $rc -eq 2 ] && echo "$out" | grep -qF "is the cgroup v2 mount itself" || fail "--cgroup $cg: exit $rc: $out"
 	done

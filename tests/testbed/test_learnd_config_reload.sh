@@ -44,6 +44,17 @@ for _ in 1 2 3; do tb_probe_iws 20 >/dev/null || tb_fail "probe failed"; sleep 0
 kill -0 "$LEARND_PID" 2>/dev/null || tb_fail "learnd died after the refused reload"
 echo "  ok: SIGHUP to probe_pct 40 refused as a whole, learnd alive after 60 more connections"
 
+# a key taken only at the next start: the reload goes through, that key keeps
+# its old value and is named (the key table says which keys these are)
+sed -i 's/^probe_pct = .*/probe_pct = 5/' "$CONF"
+sed -i 's/^tick_ms = 100$/tick_ms = 100\nmax_prefixes = 1024/' "$CONF"
+kill -HUP "$LEARND_PID"
+for _ in $(seq 50); do grep -q 'configuration reloaded' "$WORK/learnd.log" && break; sleep 0.05; done
+grep -q 'configuration reloaded' "$WORK/learnd.log" || tb_fail "SIGHUP to probe_pct 5, max_prefixes 1024: not reloaded"
+grep -q 'max_prefixes: changes take effect at the next start' "$WORK/learnd.log" ||
+	tb_fail "SIGHUP with a new max_prefixes: not named as taken at the next start"
+echo "  ok: SIGHUP with a new max_prefixes reloaded, max_prefixes named as taken at the next start"
+
 # the config path now a directory: refused, the old one stays
 mv "$CONF" "$WORK/learnd.conf.file"
 mkdir "$CONF"
