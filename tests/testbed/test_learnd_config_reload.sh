@@ -6,7 +6,9 @@
 #     and learnd crashed at its first decision) exits 2 with FILE:LINE;
 #   - SIGHUP from probe_pct 5 to 40: "FILE:LINE: probe_pct = 40", "not
 #     reloaded", never "configuration reloaded"; learnd keeps deciding (new
-#     connections, discovered prefixes with models) and stays alive;
+#     connections) and stays alive;
+#   - SIGHUP with a new max_prefixes: reloaded, that key named as taken at the
+#     next start;
 #   - SIGHUP with the config path replaced by a directory: refused, old one kept.
 # Own cgroup, pin dir and namespace; loopback traffic inside the namespace.
 set -euo pipefail
@@ -39,7 +41,7 @@ grep -qF "learnd.conf:$line: probe_pct = 40: expected a whole number from 1 to 3
 grep -q 'configuration not reloaded' "$WORK/learnd.log" || tb_fail "SIGHUP to probe_pct 40: not refused"
 grep -q 'configuration reloaded' "$WORK/learnd.log" && tb_fail "SIGHUP to probe_pct 40: reloaded"
 grep -q 'model configuration refused\|no model' "$WORK/learnd.log" && tb_fail "a prefix's model was refused"
-# decisions go on: connections from a few addresses (discovered /24s get models)
+# decisions go on, on the models of the old configuration
 for _ in 1 2 3; do tb_probe_iws 20 >/dev/null || tb_fail "probe failed"; sleep 0.2; done
 kill -0 "$LEARND_PID" 2>/dev/null || tb_fail "learnd died after the refused reload"
 echo "  ok: SIGHUP to probe_pct 40 refused as a whole, learnd alive after 60 more connections"
