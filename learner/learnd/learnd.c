@@ -58,6 +58,8 @@ static void usage(FILE *out)
 		"      --pin-dir DIR   bpffs directory for pinned maps and link (default: config\n"
 		"                      'pin_dir', else /sys/fs/bpf/learnd)\n"
 		"      --observe-only  record and learn, but leave every connection on kernel defaults\n"
+		"      --allow-root-cgroup  let --cgroup or 'cgroup' be the cgroup v2 mount itself\n"
+		"                      (every socket of the host; refused without it)\n"
 		"  -v, --verbose       log more: once for one line per close record, twice for libbpf's debug output\n"
 		"  -V, --version       print the version and exit\n"
 		"  -h, --help          print this help and exit\n"
@@ -81,19 +83,20 @@ static void usage(FILE *out)
 
 struct opts {
 	const char *config, *cgroup, *db, *pin_dir;
-	bool observe_only;
+	bool observe_only, allow_root_cgroup;
 	int verbose;
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_CGROUP = 256, OPT_DB, OPT_PIN_DIR, OPT_OBSERVE };
+	enum { OPT_CGROUP = 256, OPT_DB, OPT_PIN_DIR, OPT_OBSERVE, OPT_ALLOW_ROOT };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
 		{ "observe-only", no_argument, NULL, OPT_OBSERVE },
+		{ "allow-root-cgroup", no_argument, NULL, OPT_ALLOW_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -109,6 +112,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_DB: o->db = optarg; break;
 		case OPT_PIN_DIR: o->pin_dir = optarg; break;
 		case OPT_OBSERVE: o->observe_only = true; break;
+		case OPT_ALLOW_ROOT: o->allow_root_cgroup = true; break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("learnd %s\n", LEARND_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
@@ -152,6 +156,11 @@ static int load_config(const struct opts *o, struct ld_config *cfg)
 		snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", o->pin_dir);
 	if (o->observe_only)
 		cfg->observe_only = true;
+	if (o->allow_root_cgroup)
+		cfg->allow_root_cgroup = true;
+	ld_path_trim(cfg->cgroup);
+	ld_path_trim(cfg->db);
+	ld_path_trim(cfg->pin_dir);
 	/* No default: the cgroup decides whose connections are changed, so it is
 	 * always the operator's explicit choice (the mount point itself = the host). */
 	if (!cfg->cgroup[0]) {
@@ -164,6 +173,12 @@ static int load_config(const struct opts *o, struct ld_config *cfg)
 		ld_err("cgroup %s: %s (create it first: mkdir %s)", cfg->cgroup, strerror(errno), cfg->cgroup);
 		ld_config_free(cfg);
 		return -ENOENT;
+	}
+	rc = ld_config_check_cgroup(cfg, err, sizeof(err));
+	if (rc) {
+		ld_err("%s", err);
+		ld_config_free(cfg);
+		return rc;
 	}
 	return 0;
 }
@@ -336,22 +351,18 @@ static int busy_ms(const struct ld_config *cfg)
 static void reload(struct daemon *d, const struct opts *o)
 {
 	struct ld_config next, old;
+	char changed[256];
 
 	if (load_config(o, &next)) {
 		ld_err("configuration not reloaded; the previous one stays in force");
 		return;
 	}
-	if (strcmp(next.cgroup, d->cfg.cgroup) || strcmp(next.pin_dir, d->cfg.pin_dir) || strcmp(next.db, d->cfg.db) ||
-	    next.max_prefixes != d->cfg.max_prefixes || next.ringbuf_kb != d->cfg.ringbuf_kb)
-		ld_warn("cgroup, pin_dir, db, max_prefixes and ringbuf_kb changes take effect at the next start");
+	/* keep what only a restart can change (the key table says which) */
+	ld_config_keep_restart(&next, &d->cfg, changed, sizeof(changed));
+	if (changed[0])
+		ld_warn("%s: changes take effect at the next start", changed);
 	old = d->cfg;
 	d->cfg = next;
-	/* keep what only a restart can change */
-	memcpy(d->cfg.cgroup, old.cgroup, sizeof(old.cgroup));
-	memcpy(d->cfg.pin_dir, old.pin_dir, sizeof(old.pin_dir));
-	memcpy(d->cfg.db, old.db, sizeof(old.db));
-	d->cfg.max_prefixes = old.max_prefixes;
-	d->cfg.ringbuf_kb = old.ringbuf_kb;
 	ld_learner_set_config(d->learner, &d->cfg);
 	ld_store_busy_timeout(d->store, busy_ms(&d->cfg));
 	ld_config_free(&old);

@@ -16,12 +16,7 @@
  * (as fixed values) where they fall within those bounds. */
 static void model_cfg(const struct ld_learner *l, const struct pfx *p, struct learnd_model_cfg *mc)
 {
-	learnd_model_cfg_default(mc);
-	ld_bounds_to_model(&p->bounds, mc->bound);
-	mc->window = l->cfg->window;
-	mc->probe_min_total = l->cfg->probe_pct / 100.0;
-	if (mc->probe_max_each < mc->probe_min_total)
-		mc->probe_max_each = mc->probe_min_total;
+	ld_config_model_cfg(l->cfg, &p->bounds, mc);
 	for (int i = 0; i < LEARND_PARAM__MAX; i++) {
 		const struct ld_range *r = &p->bounds.r[i];
 
@@ -54,6 +49,8 @@ int lr_promote(struct ld_learner *l, struct pfx *p, bool parent)
 	const struct pfx *pp = parent && p->parent_id ? lr_find_id(l, p->parent_id) : NULL;
 	struct learnd_model_cfg mc;
 	struct learnd_model *m;
+	char err[160] = "";
+	int rc;
 
 	if (p->model)
 		return 0;
@@ -61,10 +58,18 @@ int lr_promote(struct ld_learner *l, struct pfx *p, bool parent)
 	if (!m)
 		return -ENOMEM;
 	model_cfg(l, p, &mc);
+	/* (ld_config_load refuses a configuration the model would not take: this
+	 * is the last guard, never an uninitialised model) */
 	if (pp && pp != p && pp->model)
-		learnd_model_init_from_parent(m, &mc, pp->model);
+		rc = learnd_model_init_from_parent(m, &mc, pp->model);
 	else
-		learnd_model_init(m, &mc);
+		rc = learnd_model_init(m, &mc);
+	if (rc) {
+		learnd_model_cfg_check(&mc, err, sizeof(err));
+		ld_warn("prefix %s: no model: configuration refused: %s", p->cidr, err);
+		free(m);
+		return rc;
+	}
 	for (unsigned i = 0; i < p->nearly; i++)
 		learnd_model_observe(m, &p->early[i].rec, p->early[i].now);
 	free(p->early);
@@ -90,7 +95,7 @@ void lr_apply_cfg(struct ld_learner *l, struct pfx *p)
 
 	if (!p->model) {
 		if (pinned(p) && lr_promote(l, p, true))
-			ld_warn("prefix %s: pin not applied: out of memory", p->cidr);
+			ld_warn("prefix %s: pin not applied (no model)", p->cidr);
 		return;
 	}
 	model_cfg(l, p, &mc);

@@ -3,9 +3,12 @@
 #include "cgroup.h"
 
 #include <ftw.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 const char *ld_cgroup2_mount(void)
 {
@@ -24,6 +27,20 @@ const char *ld_cgroup2_mount(void)
 	}
 	fclose(f);
 	return path[0] ? path : NULL;
+}
+
+int ld_cgroup_is_v2_root(const char *path)
+{
+	char parent[PATH_MAX + 4];
+	struct statfs sf;
+	struct stat st, pst;
+
+	if (!path[0] || statfs(path, &sf) || sf.f_type != CGROUP2_SUPER_MAGIC)
+		return 0;
+	snprintf(parent, sizeof(parent), "%s/..", path);
+	if (stat(path, &st) || stat(parent, &pst))
+		return 0;
+	return st.st_dev != pst.st_dev || st.st_ino == pst.st_ino;
 }
 
 /* Find the cgroup directory whose inode is the cgroup id (cgroup v2). */

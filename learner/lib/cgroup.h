@@ -8,6 +8,10 @@
 
 /* The cgroup v2 mount point ("/sys/fs/cgroup/unified" on hybrid hosts), or NULL. */
 const char *ld_cgroup2_mount(void);
+/* Whether path is the root of a cgroup v2 mount (every socket of the host, or
+ * of a cgroup namespace): a directory on cgroup2 whose parent is not on the
+ * same filesystem.  0 when it is not, or cannot be looked at. */
+int ld_cgroup_is_v2_root(const char *path);
 /* The directory below the mount whose inode is cgroup id (a cgroup v2
  * directory's inode number is its id), or "" when there is none. */
 void ld_cgroup_path(uint64_t id, char *buf, size_t len);

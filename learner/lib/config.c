@@ -3,12 +3,16 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <ini.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cgroup.h"
 #include "cidr.h"
 
 const char *ld_param_name(enum learnd_param p)
@@ -22,15 +26,177 @@ void ld_param_limits(enum learnd_param p, uint32_t *min, uint32_t *max)
 	*max = learnd_param_info(p)->max;
 }
 
+#define FIELD(k) offsetof(struct ld_config, k), sizeof(((struct ld_config *)0)->k)
+#define PATH(sec, k, def, reload, help) { sec, #k, LD_KEY_PATH, FIELD(k), def, 0, 0, 0, 0, reload, help }
+#define U32(sec, k, def, lo, hi, flags, reload, help) { sec, #k, LD_KEY_U32, FIELD(k), NULL, def, lo, hi, flags, reload, help }
+#define BOOL(sec, k, def, reload, help) { sec, #k, LD_KEY_BOOL, FIELD(k), NULL, def, 0, 1, 0, reload, help }
+static const struct ld_key keys[] = {
+	PATH("learnd", cgroup, "", LD_KEY_RESTART, "cgroup v2 directory whose sockets are tuned (required)"),
+	PATH("learnd", db, "/var/lib/learnd/learnd.db", LD_KEY_RESTART, "SQLite history"),
+	PATH("learnd", pin_dir, "/sys/fs/bpf/learnd", LD_KEY_RESTART, "bpffs directory for the pinned maps and link"),
+	PATH("learnd", metrics_file, "", LD_KEY_SIGHUP, "Prometheus textfile rewritten every tick (none by default)"),
+	U32("learnd", sample_rate, 1, 1, 1u << 30, 0, LD_KEY_SIGHUP, "record 1 in N connections"),
+	U32("learnd", record_budget, LEARND_RECORD_BUDGET_DEFAULT, 0, 1u << 20, 0, LD_KEY_SIGHUP,
+	    "records per second per prefix and CPU before sampling (0: no budget)"),
+	U32("learnd", heartbeat_ttl_ms, 10000, 100, 3600000, 0, LD_KEY_SIGHUP,
+	    "without a tick for this long, connections get kernel defaults"),
+	U32("learnd", tick_ms, 1000, 10, 600000, 0, LD_KEY_SIGHUP, "how often decisions are made, written and stored"),
+	U32("learnd", max_prefixes, 65536, 16, 1u << 24, 0, LD_KEY_RESTART, "policy map size"),
+	U32("learnd", ringbuf_kb, 4096, 4, 1u << 20, LD_KEY_POW2, LD_KEY_RESTART, "close-record ring buffer"),
+	U32("learnd", auto_prefix_v4, 24, 0, 32, 0, LD_KEY_SIGHUP, "length of prefixes discovered from IPv4 traffic (0: off)"),
+	U32("learnd", auto_prefix_v6, 48, 0, 128, 0, LD_KEY_SIGHUP, "length of prefixes discovered from IPv6 traffic (0: off)"),
+	U32("learnd", window, 2000, 50, 10000000, 0, LD_KEY_SIGHUP, "the model's discount, in records of a prefix"),
+	U32("learnd", probe_pct, 5, 1, LEARND_PROBE_PCT_MAX, 0, LD_KEY_SIGHUP,
+	    "share of a prefix's connections that always go to probes"),
+	U32("learnd", retention_days, 30, 1, 3650, 0, LD_KEY_SIGHUP, "5-minute aggregates older than this are deleted"),
+	BOOL("learnd", observe_only, false, LD_KEY_SIGHUP, "record and learn, never apply"),
+	BOOL("learnd", allow_root_cgroup, false, LD_KEY_RESTART,
+	     "cgroup may be the cgroup v2 mount itself: every socket of the host"),
+};
+#undef FIELD
+#undef PATH
+#undef U32
+#undef BOOL
+
+const struct ld_key *ld_config_keys(size_t *n)
+{
+	*n = sizeof(keys) / sizeof(keys[0]);
+	return keys;
+}
+
+static const struct ld_key *find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+static bool is_section(const char *section)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i].section, section))
+			return true;
+	return false;
+}
+
+/* "[learnd], [defaults] or [prefix CIDR]": the sections a file may have. */
+static const char *section_list(void)
+{
+	static char list[256];
+	size_t used = 0;
+
+	if (list[0])
+		return list;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t j;
+
+		for (j = 0; j < i && strcmp(keys[j].section, keys[i].section); j++)
+			;
+		if (j == i && used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "[%s], ", keys[i].section);
+	}
+	if (used < sizeof(list))
+		snprintf(list + used, sizeof(list) - used, "[defaults] or [prefix CIDR]");
+	return list;
+}
+
+char *ld_config_strip_comment(char *s)
+{
+	size_t n;
+
+	for (char *c = s; *c; c++)
+		if ((*c == '#' || *c == ';') && (c == s || isspace((unsigned char)c[-1]))) {
+			*c = '\0';
+			break;
+		}
+	for (n = strlen(s); n && isspace((unsigned char)s[n - 1]);)
+		s[--n] = '\0';
+	return s;
+}
+
+void ld_path_trim(char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+}
+
+void ld_config_keep_restart(struct ld_config *next, const struct ld_config *old, char *changed, size_t len)
+{
+	size_t used = 0;
+
+	changed[0] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct ld_key *k = &keys[i];
+		size_t size = k->type == LD_KEY_PATH ? strnlen((const char *)old + k->off, k->size) + 1 : k->size;
+		char *dst = (char *)next + k->off;
+		const char *src = (const char *)old + k->off;
+
+		if (k->reload != LD_KEY_RESTART)
+			continue;
+		if (k->type == LD_KEY_PATH ? strcmp(dst, src) : memcmp(dst, src, size)) {
+			if (used < len)
+				used += (size_t)snprintf(changed + used, len - used, "%s%s", used ? ", " : "", k->name);
+		}
+		memcpy(dst, src, size);
+	}
+}
+
+static int parse_u32(const char *s, uint32_t *out);
+static int parse_bool(const char *s, bool *out);
+
+/* One key's value (comment already stripped) into cfg; 0, or -EINVAL with
+ * the reason ("NAME = VALUE: why") in msg. */
+static int set_key(struct ld_config *cfg, const struct ld_key *k, const char *value, char *msg, size_t len)
+{
+	void *dst = (char *)cfg + k->off;
+	uint32_t v;
+
+	switch (k->type) {
+	case LD_KEY_PATH:
+		if (value[0] != '/' || strlen(value) >= k->size) {
+			snprintf(msg, len, "%s = %.100s: expected an absolute path", k->name, value);
+			return -EINVAL;
+		}
+		memcpy(dst, value, strlen(value) + 1);
+		ld_path_trim(dst);
+		return 0;
+	case LD_KEY_BOOL:
+		if (parse_bool(value, dst)) {
+			snprintf(msg, len, "%s = %.100s: expected true or false", k->name, value);
+			return -EINVAL;
+		}
+		return 0;
+	case LD_KEY_U32:
+		if (parse_u32(value, &v) || v < k->min || v > k->max) {
+			snprintf(msg, len, "%s = %.100s: expected a whole number from %u to %u", k->name, value, k->min, k->max);
+			return -EINVAL;
+		}
+		if ((k->flags & LD_KEY_POW2) && (v & (v - 1))) {
+			snprintf(msg, len, "%s = %.100s: must be a power of two", k->name, value);
+			return -EINVAL;
+		}
+		*(uint32_t *)dst = v;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 void ld_config_init(struct ld_config *cfg)
 {
-	*cfg = (struct ld_config){
-		.db = "/var/lib/learnd/learnd.db", .pin_dir = "/sys/fs/bpf/learnd",
-		.sample_rate = 1, .record_budget = LEARND_RECORD_BUDGET_DEFAULT, .heartbeat_ttl_ms = 10000,
-		.tick_ms = 1000, .max_prefixes = 65536, .ringbuf_kb = 4096,
-		.auto_prefix_v4 = 24, .auto_prefix_v6 = 48, /* discovered prefixes */
-		.window = 2000, .probe_pct = 5, .retention_days = 30,
-	};
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct ld_key *k = &keys[i];
+		void *dst = (char *)cfg + k->off;
+
+		switch (k->type) {
+		case LD_KEY_PATH: snprintf(dst, k->size, "%s", k->def); break;
+		case LD_KEY_U32: *(uint32_t *)dst = k->defv; break;
+		case LD_KEY_BOOL: *(bool *)dst = k->defv; break;
+		}
+	}
 }
 
 struct parse_state {
@@ -44,7 +210,12 @@ struct parse_state {
 	int err_line;               /* line of the first error (the one reported) */
 	bool had_key;               /* a key line since the section header: inih takes an
 				     * indented line after it as a continuation */
-	int learnd_line, defaults_line; /* where [learnd] and [defaults] were, to spot a repeat */
+	struct {
+		char name[32];
+		int line;
+	} sections[8];              /* [defaults] and the scalar sections seen, to spot a repeat */
+	unsigned nsections;
+	int read_errno;             /* a read error: not the end of the file */
 	struct {
 		char name[32];
 		int line;
@@ -137,13 +308,19 @@ static int start_section(struct parse_state *st, const char *section)
 	st->nseen = 0;
 	st->had_key = false;
 	/* a repeated section would be merged by inih, the later keys winning */
-	if (!strcmp(section, "learnd") || !strcmp(section, "defaults")) {
-		int *first = section[0] == 'l' ? &st->learnd_line : &st->defaults_line;
+	if (!strcmp(section, "defaults") || is_section(section)) {
+		unsigned i;
 
-		if (*first)
-			return fail(st, "[%s] given twice (first at line %d)", section, *first);
-		*first = st->header_line;
-		st->target = section[0] == 'd' ? &cfg->defaults : NULL;
+		for (i = 0; i < st->nsections && strcmp(st->sections[i].name, section); i++)
+			;
+		if (i < st->nsections)
+			return fail(st, "[%s] given twice (first at line %d)", section, st->sections[i].line);
+		if (i < sizeof(st->sections) / sizeof(st->sections[0])) {
+			snprintf(st->sections[i].name, sizeof(st->sections[i].name), "%.31s", section);
+			st->sections[i].line = st->header_line;
+			st->nsections++;
+		}
+		st->target = !strcmp(section, "defaults") ? &cfg->defaults : NULL;
 		return 1;
 	}
 	if (!strncmp(section, "prefix ", 7)) {
@@ -175,17 +352,17 @@ static int start_section(struct parse_state *st, const char *section)
 		st->target = &st->pfx->b;
 		return 1;
 	}
-	return fail(st, "unknown section [%s] (expected [learnd], [defaults] or [prefix CIDR])", section);
+	return fail(st, "unknown section [%s] (expected %s)", section, section_list());
 }
 
-static int on_key(void *user, const char *section, const char *name, const char *value)
+static int on_key(void *user, const char *section, const char *name, const char *raw)
 {
 	struct parse_state *st = user;
-	struct ld_config *cfg = st->cfg;
-	uint32_t *u32 = NULL, min = 0, max = 0;
+	const struct ld_key *k;
+	char value[PATH_MAX], msg[sizeof(st->msg)]; /* (a line is shorter) */
 
 	if (!section[0])
-		return fail(st, "'%s' outside any section (expected [learnd], [defaults] or [prefix CIDR] first)", name);
+		return fail(st, "'%s' outside any section (expected %s first)", name, section_list());
 	/* inih hands a repeated key over again; the last one would win silently */
 	for (unsigned i = 0; i < st->nseen; i++)
 		if (!strcmp(st->seen[i].name, name))
@@ -194,6 +371,9 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		snprintf(st->seen[st->nseen].name, sizeof(st->seen[0].name), "%s", name);
 		st->seen[st->nseen++].line = st->line;
 	}
+	/* the one comment rule: inih strips " ;" comments only */
+	snprintf(value, sizeof(value), "%s", raw);
+	ld_config_strip_comment(value);
 	/* (read_line has started the section: inih's copy of its name may be cut) */
 	if (st->target) {
 		int p = learnd_param_by_name(name);
@@ -202,51 +382,11 @@ static int on_key(void *user, const char *section, const char *name, const char 
 			return parse_range(st, (enum learnd_param)p, name, value, &st->target->r[p]);
 		return fail(st, "unknown key '%s' in [%s] (expected %s)", name, section, learnd_param_list());
 	}
-	if (!strcmp(name, "cgroup") || !strcmp(name, "db") || !strcmp(name, "pin_dir") || !strcmp(name, "metrics_file")) {
-		char *dst = !strcmp(name, "cgroup") ? cfg->cgroup : !strcmp(name, "db") ? cfg->db
-			  : !strcmp(name, "pin_dir") ? cfg->pin_dir : cfg->metrics_file;
-
-		if (value[0] != '/' || strlen(value) >= PATH_MAX)
-			return fail(st, "%s = %s: expected an absolute path", name, value);
-		memcpy(dst, value, strlen(value) + 1);
-		return 1;
-	}
-	if (!strcmp(name, "observe_only")) {
-		if (parse_bool(value, &cfg->observe_only))
-			return fail(st, "%s = %s: expected true or false", name, value);
-		return 1;
-	}
-	static const struct {
-		const char *name;
-		size_t off;
-		uint32_t min, max;
-	} keys[] = {
-#define KEY(k, lo, hi) { #k, offsetof(struct ld_config, k), lo, hi }
-		KEY(sample_rate, 1, 1u << 30),
-		KEY(record_budget, 0, 1u << 20),
-		KEY(heartbeat_ttl_ms, 100, 3600000),
-		KEY(tick_ms, 10, 600000),
-		KEY(max_prefixes, 16, 1u << 24),
-		KEY(ringbuf_kb, 4, 1u << 20),
-		KEY(auto_prefix_v4, 0, 32),
-		KEY(auto_prefix_v6, 0, 128),
-		KEY(window, 50, 10000000),
-		KEY(probe_pct, 1, 50),
-		KEY(retention_days, 1, 3650),
-#undef KEY
-	};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !u32; i++)
-		if (!strcmp(name, keys[i].name)) {
-			u32 = (uint32_t *)((char *)cfg + keys[i].off);
-			min = keys[i].min;
-			max = keys[i].max;
-		}
-	if (!u32)
+	k = find_key(st->section, name);
+	if (!k)
 		return fail(st, "unknown key '%s' in [%s]", name, section);
-	if (parse_u32(value, u32) || *u32 < min || *u32 > max)
-		return fail(st, "%s = %s: expected a whole number from %u to %u", name, value, min, max);
-	if (u32 == &cfg->ringbuf_kb && (*u32 & (*u32 - 1)))
-		return fail(st, "%s = %s: must be a power of two", name, value);
+	if (set_key(st->cfg, k, value, msg, sizeof(msg)))
+		return fail(st, "%s", msg);
 	return 1;
 }
 
@@ -277,6 +417,10 @@ static char *read_line(char *buf, int size, void *user)
 		if (c == '\n')
 			break;
 	}
+	if (ferror(st->f)) {
+		st->read_errno = errno ? errno : EIO; /* not the end of the file */
+		return NULL;
+	}
 	if (len == 0)
 		return NULL;
 	buf[len] = '\0';
@@ -304,8 +448,18 @@ static char *read_line(char *buf, int size, void *user)
 
 		st->header_line = st->line;
 		if (end && n < sizeof(name)) {
+			char rest[256];
+
 			memcpy(name, p + 1, n);
 			name[n] = '\0';
+			/* inih ignores what follows the ']': only a comment may */
+			snprintf(rest, sizeof(rest), "%s", end + 1);
+			ld_config_strip_comment(rest);
+			for (const char *r = rest; *r; r++)
+				if (!isspace((unsigned char)*r)) {
+					fail(st, "[%s]: text after the ']': '%s' (a comment starts with '#' or ';')", name, r);
+					return NULL;
+				}
 			if (!start_section(st, name))
 				return NULL;
 		}
@@ -313,22 +467,102 @@ static char *read_line(char *buf, int size, void *user)
 	return buf;
 }
 
+void ld_config_model_cfg(const struct ld_config *cfg, const struct ld_bounds *b, struct learnd_model_cfg *mc)
+{
+	learnd_model_cfg_default(mc);
+	ld_bounds_to_model(b, mc->bound);
+	mc->window = cfg->window;
+	mc->probe_min_total = cfg->probe_pct / 100.0;
+	/* probe_pct is at most LEARND_PROBE_PCT_MAX: this stays within the model's limit */
+	if (mc->probe_max_each < mc->probe_min_total)
+		mc->probe_max_each = mc->probe_min_total;
+}
+
+/* Every model learnd would make from cfg is one the model takes: a refusal
+ * here, not later per prefix (where it left prefixes without a model). */
+static int check_model(const struct ld_config *cfg, char *err, size_t errlen)
+{
+	struct learnd_model_cfg mc;
+	char why[160];
+
+	for (size_t i = 0; i <= cfg->nprefixes; i++) {
+		const struct ld_prefix_cfg *pc = i < cfg->nprefixes ? &cfg->prefixes[i] : NULL;
+		char cidr[LD_CIDR_STRLEN] = "";
+
+		ld_config_model_cfg(cfg, pc ? &pc->b : &cfg->defaults, &mc);
+		if (!learnd_model_cfg_check(&mc, why, sizeof(why)))
+			continue;
+		if (pc) {
+			ld_cidr_format(&pc->key, cidr, sizeof(cidr));
+			snprintf(err, errlen, "%s:%u: [prefix %s]: the model refuses this configuration: %s", cfg->path,
+				 pc->line, cidr, why);
+		} else {
+			snprintf(err, errlen, "%s: the model refuses this configuration: %s", cfg->path, why);
+		}
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The checks across keys, once the whole file is read. */
+static int check_all(struct ld_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->tick_ms * 2 > cfg->heartbeat_ttl_ms) {
+		snprintf(err, errlen, "%s: tick_ms = %u must be at most half of heartbeat_ttl_ms = %u, or the "
+			 "heartbeat goes stale between ticks", cfg->path, cfg->tick_ms, cfg->heartbeat_ttl_ms);
+		return -EINVAL;
+	}
+	if (cfg->nprefixes + 1 > cfg->max_prefixes) {
+		snprintf(err, errlen, "%s: %zu [prefix] sections do not fit max_prefixes = %u", cfg->path,
+			 cfg->nprefixes, cfg->max_prefixes);
+		return -EINVAL;
+	}
+	return check_model(cfg, err, errlen);
+}
+
 int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t errlen)
 {
 	struct parse_state st = { .cfg = cfg };
-	int line;
+	struct stat sb;
+	int fd, line, rc;
 
 	ld_config_init(cfg);
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	st.f = fopen(path, "re");
-	if (!st.f) {
+	/* a regular file only: a directory read as nothing (an empty config), a
+	 * FIFO or a terminal would block learnd (O_NONBLOCK: not in open) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		int e = fd < 0 || S_ISREG(sb.st_mode) ? errno : S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+
+		if (e == EINVAL)
+			snprintf(err, errlen, "%s: cannot read: not a regular file", path);
+		else
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	st.f = fdopen(fd, "r");
+	if (!st.f || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
 		int e = errno;
 
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		if (st.f)
+			fclose(st.f);
+		else
+			close(fd);
 		return -e;
 	}
 	line = ini_parse_stream(read_line, &st, on_key, &st);
 	fclose(st.f);
+	if (st.read_errno && (!st.err_line || st.err_line >= st.line)) {
+		if (st.line)
+			snprintf(err, errlen, "%s: cannot read after line %d: %s", path, st.line, strerror(st.read_errno));
+		else
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(st.read_errno));
+		ld_config_free(cfg);
+		return -st.read_errno;
+	}
 	if (line > 0 && (!st.err_line || line < st.err_line))
 		st.msg[0] = '\0'; /* inih's own syntax error came first */
 	else if (st.err_line)
@@ -348,19 +582,20 @@ int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t er
 		for (int p = 0; p < LEARND_PARAM__MAX; p++)
 			if (!cfg->prefixes[i].b.r[p].set)
 				cfg->prefixes[i].b.r[p] = cfg->defaults.r[p];
-	if (cfg->tick_ms * 2 > cfg->heartbeat_ttl_ms) {
-		snprintf(err, errlen, "%s: tick_ms = %u must be at most half of heartbeat_ttl_ms = %u, or the "
-			 "heartbeat goes stale between ticks", path, cfg->tick_ms, cfg->heartbeat_ttl_ms);
+	rc = check_all(cfg, err, errlen);
+	if (rc)
 		ld_config_free(cfg);
-		return -EINVAL;
-	}
-	if (cfg->nprefixes + 1 > cfg->max_prefixes) {
-		snprintf(err, errlen, "%s: %zu [prefix] sections do not fit max_prefixes = %u", path,
-			 cfg->nprefixes, cfg->max_prefixes);
-		ld_config_free(cfg);
-		return -EINVAL;
-	}
-	return 0;
+	return rc;
+}
+
+int ld_config_check_cgroup(const struct ld_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->allow_root_cgroup || !ld_cgroup_is_v2_root(cfg->cgroup))
+		return 0;
+	snprintf(err, errlen, "cgroup %s is the cgroup v2 mount itself: every socket of the host would be "
+		 "tuned; name a cgroup below it, or set allow_root_cgroup = yes in [learnd] (or pass "
+		 "--allow-root-cgroup) if that is meant", cfg->cgroup);
+	return -EPERM;
 }
 
 void ld_config_free(struct ld_config *cfg)

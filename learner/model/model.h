@@ -55,6 +55,11 @@ enum learnd_time_source {
  * docs/model.md measures; all four bounds default to UNSET.  A copy is kept in
  * each struct learnd_model, so per-prefix bounds are just per-prefix cfgs.
  */
+/* The most a probe may get, in percent of a prefix's connections: the upper
+ * limit of probe_max_each (model_cfg.def) and so of probe_min_total, and the
+ * upper limit of learnd.conf's probe_pct. */
+#define LEARND_PROBE_PCT_MAX 30
+
 struct learnd_model_cfg {
 	struct learnd_bound bound[LEARND_PARAM__MAX];
 

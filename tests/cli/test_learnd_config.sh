@@ -4,6 +4,7 @@
 # touches BPF, cgroups or the database (so this runs without root).
 set -euo pipefail
 LEARND=${LEARND_BUILD:?}/learner/learnd
+CONFIG_DUMP=${CONFIG_DUMP:?}
 WORK=$(mktemp -d /tmp/test_learnd_config.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 fails=0
@@ -116,6 +117,93 @@ rc=0; out=$("$LEARND" --config "$WORK/ok.conf" 2>&1) || rc=$?
 echo "$out" | grep -q "never-created: No such file" || fail "indented first key or comment refused: $out"
 
 
+# probe_pct: one range, the model's (probe_max_each's cap, LEARND_PROBE_PCT_MAX):
+# 31..50 were taken, and every model learnd then made was refused, so it used
+# uninitialised memory and crashed at its first decision
+expect_bad 5 "probe_pct = 31: expected a whole number from 1 to 30" 'probe_pct = 31'
+expect_bad 5 "probe_pct = 50: expected a whole number from 1 to 30" 'probe_pct = 50'
+for pct in 1 25 30; do
+	printf '%s\nprobe_pct = %s\n' "$HEAD" $pct >"$WORK/pct.conf"
+	rc=0; out=$("$LEARND" --config "$WORK/pct.conf" 2>&1) || rc=$?
+	echo "$out" | grep -q "never-created: No such file" || fail "probe_pct = $pct refused: $out"
+done
+
+# one comment rule for every value: '#' or ';' at the start of a value or after
+# whitespace starts a comment.  A path took the comment in, as part of its name.
+dump() { # dump FILE KEY: KEY's value as loaded
+	"$CONFIG_DUMP" "$1" | sed -n "s/^learnd\.$2 = //p"
+}
+printf '[learnd]\ncgroup = /sys/fs/cgroup/unified/x # the service\nmetrics_file = /x/learnd.prom # for node_exporter\n'\
+'db = /var/lib/l.db\t; history\npin_dir = /sys/fs/bpf/a#b\ntick_ms = 500 # twice a second\nobserve_only = yes ;x\n' >"$WORK/cm.conf"
+[ "$(dump "$WORK/cm.conf" cgroup)" = /sys/fs/cgroup/unified/x ] || fail "comment kept in cgroup: $(dump "$WORK/cm.conf" cgroup)"
+[ "$(dump "$WORK/cm.conf" metrics_file)" = /x/learnd.prom ] || fail "comment kept in metrics_file: $(dump "$WORK/cm.conf" metrics_file)"
+[ "$(dump "$WORK/cm.conf" db)" = /var/lib/l.db ] || fail "comment kept in db: $(dump "$WORK/cm.conf" db)"
+[ "$(dump "$WORK/cm.conf" pin_dir)" = /sys/fs/bpf/a#b ] || fail "a '#' inside a word taken as a comment: $(dump "$WORK/cm.conf" pin_dir)"
+[ "$(dump "$WORK/cm.conf" tick_ms)" = 500 ] || fail "comment after a number: $(dump "$WORK/cm.conf" tick_ms)"
+[ "$(dump "$WORK/cm.conf" observe_only)" = true ] || fail "comment after a bool: $(dump "$WORK/cm.conf" observe_only)"
+# ... and learnd itself: the cgroup and the db with comments after them (the db
+# is another program's file, refused under its own name before anything else)
+mkdir "$WORK/cg0"
+sqlite3 "$WORK/other.db" 'CREATE TABLE notes(id INTEGER PRIMARY KEY)'
+printf '[learnd]\ncgroup = %s/cg0 # ours\ndb = %s/other.db # history\npin_dir = /sys/fs/bpf/never-created\n' \
+	"$WORK" "$WORK" >"$WORK/cm2.conf"
+rc=0; out=$("$LEARND" --config "$WORK/cm2.conf" 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -qF "$WORK/other.db: not a learnd database" || fail "inline comments in paths: exit $rc: $out"
+expect_bad - "tick_ms = 6000 must be at most half" 'tick_ms = 6000 # a comment, not part of the number'
+expect_bad 5 "sample_rate = 1x: expected a whole number" 'sample_rate = 1x # the comment goes, the 1x stays'
+
+# trailing slashes of a path are dropped (pin_dir/ was "not on a bpf filesystem")
+printf '[learnd]\npin_dir = /sys/fs/bpf/learnd/\ncgroup = /sys/fs/cgroup/unified/x//\ndb = /var/lib/learnd/l.db\n' >"$WORK/sl.conf"
+[ "$(dump "$WORK/sl.conf" pin_dir)" = /sys/fs/bpf/learnd ] || fail "pin_dir/ kept its slash: $(dump "$WORK/sl.conf" pin_dir)"
+[ "$(dump "$WORK/sl.conf" cgroup)" = /sys/fs/cgroup/unified/x ] || fail "cgroup// kept its slashes: $(dump "$WORK/sl.conf" cgroup)"
+
+# a section header takes nothing after its ']' but a comment
+expect_bad 5 "[prefix 10.0.0.0/8]: text after the ']': 'trailing'" '[prefix 10.0.0.0/8] trailing'
+expect_bad 5 "text after the ']'" '[defaults]x'
+printf '[learnd] # ours\ncgroup = /sys/fs/cgroup/unified/x\n[prefix 10.0.0.0/8] # ours\niw = 10 ;fixed\n[defaults]\t; all\niw = 4..64 # learn\n' >"$WORK/sc.conf"
+out=$("$CONFIG_DUMP" "$WORK/sc.conf" 2>&1) || true
+echo "$out" | grep -qx 'prefix 10.0.0.0/8 (line 3)' || fail "comment after a section header: $out"
+echo "$out" | grep -qx 'defaults.iw = 4..64' || fail "comment after a range: $out"
+echo "$out" | grep -qx '10.0.0.0/8.iw = 10..10' || fail "comment after a fixed value: $out"
+
+# a directory, or a file that cannot be read, is no configuration (it was an
+# empty one: built-in defaults, without a word), for learnd and learnctl
+rc=0; out=$("$LEARND" --config "$WORK" 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -qF "$WORK: cannot read: Is a directory" || fail "directory as config: exit $rc: $out"
+# a FIFO blocked learnd in open(); a device is no configuration either
+mkfifo "$WORK/fifo.conf"
+rc=0; out=$(timeout 10 "$LEARND" --config "$WORK/fifo.conf" 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -qF "$WORK/fifo.conf: cannot read: not a regular file" || fail "FIFO as config: exit $rc: $out"
+rc=0; out=$(timeout 10 "$LEARND" --config /dev/zero 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -qF "/dev/zero: cannot read: not a regular file" || fail "device as config: exit $rc: $out"
+ln -s "$WORK/cm.conf" "$WORK/link.conf"
+[ "$(dump "$WORK/link.conf" db)" = /var/lib/l.db ] || fail "a symbolic link to a config refused"
+rc=0; out=$("$LEARND" --config /proc/self/mem 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -qF "/proc/self/mem: cannot read: Input/output error" || fail "read error as end of file: exit $rc: $out"
+rc=0; out=$("$LEARND_BUILD/learner/learnctl" -c "$WORK" status 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -qF "$WORK: cannot read: Is a directory" || fail "learnctl -c DIR: exit $rc: $out"
+
+# the cgroup v2 mount itself is every socket of the host: refused unless the
+# operator says so by name.  The db is another program's file, refused (exit 2)
+# before the data plane: even a learnd that let the root through stops there.
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+if [ -n "$CG2" ]; then
+	ln -s "$CG2" "$WORK/cgroot"
+	for cg in "$CG2" "$CG2/" "$CG2/." "$WORK/cgroot"; do
+		rc=0; out=$("$LEARND" --cgroup "$cg" --db "$WORK/other.db" --pin-dir /sys/fs/bpf/never-created 2>&1) || rc=$?
+		[ $rc -eq 2 ] && echo "$out" | grep -qF "is the cgroup v2 mount itself" || fail "--cgroup $cg: exit $rc: $out"
+	done
+	printf '[learnd]\ncgroup = %s\ndb = %s/other.db\npin_dir = /sys/fs/bpf/never-created\n' "$CG2" "$WORK" >"$WORK/root.conf"
+	rc=0; out=$("$LEARND" --config "$WORK/root.conf" 2>&1) || rc=$?
+	[ $rc -eq 2 ] && echo "$out" | grep -qF "allow_root_cgroup = yes" || fail "cgroup = mount root: exit $rc: $out"
+	# a cgroup below the mount is not the root (it need not exist for the check)
+	echo "$out" | grep -qF "$WORK/other.db" && fail "root refused after the database was opened: $out"
+else
+	echo "no cgroup2 mount: root-cgroup refusal not checked"
+fi
+expect_bad 5 "allow_root_cgroup = maybe: expected true or false" 'allow_root_cgroup = maybe'
+
+
 # the database is checked before anything is written to it: another program's
 # SQLite file is refused (exit 2) and left byte for byte as it was, without a
 # -wal or -shm next to it.  The cgroup is a plain directory, not a cgroup: a
@@ -155,7 +243,7 @@ printf '[learnd]\ndb = %s/x.db\n' "$WORK" >"$WORK/nocg.conf"
 rc=0; out=$("$LEARND" --config "$WORK/nocg.conf" 2>&1) || rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "no cgroup to attach to" || fail "no cgroup: exit $rc: $out"
 out=$("$LEARND" --help) && echo "$out" | grep -q '^Usage: learnd' || fail "--help"
-for opt in --config --cgroup --db --pin-dir --observe-only --verbose --version --help; do
+for opt in --config --cgroup --db --pin-dir --observe-only --allow-root-cgroup --verbose --version --help; do
 	echo "$out" | grep -q -- "$opt" || fail "--help does not mention $opt"
 done
 "$LEARND" --version | grep -q '^learnd [0-9]' || fail "--version"

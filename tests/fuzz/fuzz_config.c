@@ -16,7 +16,8 @@
  *   - on success every bound is within the kernel limits with min <= max, every
  *     prefix is a masked key that formats and re-parses to itself and is the
  *     CIDR its [prefix ...] header line gives, no prefix is listed twice, every [prefix] key is set where [defaults] sets it, and the
- *     [learnd] numbers respect their documented minimums.
+ *     [learnd] numbers respect their documented minimums; no path keeps a
+ *     comment (the comment rule) or a trailing slash.
  *
  * LEARND_FUZZ_SKIP in the environment turns checks off, to keep exploring for
  * memory errors while a known bug is unfixed: "msg" skips the check that the
@@ -186,6 +187,17 @@ static void check_header(const uint8_t *data, size_t size, const struct ld_prefi
 	}
 }
 
+/* A path as the comment rule and the trimming leave it: no comment left in
+ * it (" #", " ;"), no trailing slash but for "/". */
+static void check_path(const char *p)
+{
+	size_t n = strlen(p);
+
+	for (size_t i = 1; i < n; i++)
+		CHECK(!((p[i] == '#' || p[i] == ';') && isspace((unsigned char)p[i - 1])));
+	CHECK(n <= 1 || p[n - 1] != '/');
+}
+
 static void check_ok(const uint8_t *data, size_t size, const struct ld_config *cfg)
 {
 	CHECK(cfg->sample_rate >= 1);
@@ -198,6 +210,11 @@ static void check_ok(const uint8_t *data, size_t size, const struct ld_config *c
 	CHECK(memchr(cfg->db, '\0', sizeof(cfg->db)) != NULL && cfg->db[0] == '/');
 	CHECK(memchr(cfg->pin_dir, '\0', sizeof(cfg->pin_dir)) != NULL && cfg->pin_dir[0] == '/');
 	CHECK(!strcmp(cfg->path, path));
+	check_path(cfg->cgroup);
+	check_path(cfg->db);
+	check_path(cfg->pin_dir);
+	check_path(cfg->metrics_file);
+	CHECK(cfg->probe_pct >= 1 && cfg->probe_pct <= LEARND_PROBE_PCT_MAX);
 	CHECK((cfg->nprefixes == 0) == (cfg->prefixes == NULL));
 	for (int p = 0; p < LEARND_PARAM__MAX; p++)
 		check_range(&cfg->defaults.r[p], (enum learnd_param)p);

@@ -80,7 +80,8 @@ tb_cleanup() {
 	[ -z "$TB_CG" ] || rmdir "$TB_CG" 2>/dev/null || true
 	[ -z "$TB_NS" ] || ip netns del "$TB_NS" 2>/dev/null || true
 	if [ $rc -ne 0 ] && [ -n "${WORK:-}" ]; then
-		{ echo "--- learnd log:"; grep -v ' debug: ' "$WORK"/learnd*.log 2>/dev/null | tail -n 30; } >&2
+		# (|| true: with no learnd log yet grep fails, and set -e would skip the rest)
+		{ echo "--- learnd log:"; grep -v ' debug: ' "$WORK"/learnd*.log 2>/dev/null | tail -n 30; } >&2 || true
 	fi
 	[ -z "${WORK:-}" ] || rm -rf "$WORK"
 	[ $rc -eq 0 ] || echo "FAIL: ${NAME:-?} (status $rc)" >&2
