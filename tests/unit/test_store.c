@@ -674,6 +674,37 @@ static void refuse_foreign(void)
 		CHECK(!exists_suffix(path, "-wal") && !exists_suffix(path, "-shm") && !exists_suffix(path, "-journal"),
 		      "a refused %s must not leave -wal, -shm or -journal behind", files[i].name);
 	}
+	/* another program's tables in its -wal alone (the file says empty, no tables):
+	 * the files copied while it has them open, so the -wal stays un-checkpointed */
+	for (int empty = 0; empty < 2; empty++) {
+		char wal[4300], from[4300];
+		sqlite3 *w = NULL;
+		size_t len0, len1;
+		uint64_t sum0, sum1;
+
+		path_in(path, sizeof(path), empty ? "foreignwe.db" : "foreignwal.db");
+		rm_db(path);
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		path_in(from, sizeof(from), "walwriter.db");
+		rm_db(from);
+		CHECK(sqlite3_open(from, &w) == SQLITE_OK &&
+		      sqlite3_exec(w, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE notes(id "
+				      "INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes VALUES (1, 'x')",
+				   NULL, NULL, NULL) == SQLITE_OK,
+		      "make %s: %s", from, w ? sqlite3_errmsg(w) : "?");
+		CHECK(copy_file(from, path, empty ? 0 : SIZE_MAX) == 0, "copy %s", path);
+		snprintf(from + strlen(from), sizeof(from) - strlen(from), "-wal");
+		CHECK(copy_file(from, wal, SIZE_MAX) == 0, "copy %s", wal);
+		sqlite3_close(w);
+		sum0 = file_sum(wal, &len0);
+		CHECK(len0 > 32, "the -wal of %s must hold frames (%zu bytes)", path, len0);
+		refused(path, -EILSEQ, empty ? "its -wal holds pages" : "in its -wal", NULL);
+		sum1 = file_sum(wal, &len1);
+		CHECK(sum0 == sum1 && len0 == len1, "the -wal of a refused %s must be left as it is", path);
+		CHECK(!exists_suffix(path, "-shm") && !exists_suffix(path, "-journal"),
+		      "a refused %s must not get a -shm or -journal", path);
+		rm_db(path);
+	}
 	/* learnd's own tables under another program's mark */
 	path_in(path, sizeof(path), "foreigna.db");
 	CHECK(copy_file(restart_db, path, SIZE_MAX) == 0, "copy %s", path);
@@ -1157,7 +1188,7 @@ int main(void)
 		static const char *const names[] = { "fresh.db", "restart.db", "crash.db", "random.db", "truncated.db",
 						     "newer.db", "growth_lo.db", "growth_hi.db", "growth_learner.db",
 						     "cap.db", "failed.db", "locked.db", "foreign0.db", "foreign1.db",
-						     "foreignp.db", "foreignw.db", "foreignu.db", "foreigna.db", "legacy.db",
+						     "foreignp.db", "foreignw.db", "foreignu.db", "foreigna.db", "walwriter.db", "legacy.db",
 						     "one.db" };
 		char p[4200];
 
