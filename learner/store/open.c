@@ -8,6 +8,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -149,6 +152,71 @@ static int check_dir(const char *path, bool create, char *err, size_t errlen)
 	return rc;
 }
 
+/* "uid 65534 (nobody)" */
+static void user_name(uid_t uid, char *out, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (!getpwuid_r(uid, &pw, buf, sizeof(buf), &res) && res)
+		snprintf(out, len, "uid %u (%s)", (unsigned)uid, res->pw_name);
+	else
+		snprintf(out, len, "uid %u", (unsigned)uid);
+}
+
+/* One file or directory learnd keeps its history in: owned by root or by
+ * learnd's user, writable by no one else.  what: NULL (the database itself),
+ * "its -wal", "its directory" (then named). */
+static int check_one_owner(const char *path, const char *name, const char *what, bool dir, char *err, size_t errlen)
+{
+	struct stat sb;
+	uid_t me = geteuid();
+	char who[160];
+
+	if (stat(name, &sb))
+		return 0; /* none (a -wal), or the checks before said why */
+	if ((sb.st_uid == 0 || sb.st_uid == me) && !(sb.st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	user_name(sb.st_uid, who, sizeof(who));
+	snprintf(err, errlen, "database %s: %s%s%s%sowned by %s with mode %04o: %s (learnd keeps its history "
+		 "only where no other user can write: %s)", path, what ? what : "", what ? " " : "", what ? name : "",
+		 what ? " is " : "", who, (unsigned)(sb.st_mode & 07777),
+		 sb.st_uid != 0 && sb.st_uid != me ? "another user's" : "writable by other users",
+		 dir ? "a directory of root's (or learnd's user's) that only its owner can write, e.g. /var/lib/learnd"
+		     : "make it root's and not writable by others, or remove it");
+	return -EINVAL;
+}
+
+/* learnd: the database, its -wal and -shm (SQLite uses those it finds), and
+ * the directory they are in (whoever may write it may replace the database or
+ * plant a -wal before learnd makes one): refused when another user owns one
+ * or may write it, naming owner and mode.  Not taken over: nothing is changed. */
+static int check_owner(const char *path, char *err, size_t errlen)
+{
+	char dir[2][4096], real[PATH_MAX], side[4200], *slash;
+	int rc;
+
+	/* the directory of the path, and of the file it leads to */
+	for (int i = 0; i < 2; i++) {
+		snprintf(dir[i], sizeof(dir[i]), "%s", i && realpath(path, real) ? real : path);
+		slash = strrchr(dir[i], '/');
+		if (!slash)
+			snprintf(dir[i], sizeof(dir[i]), ".");
+		else
+			slash[slash == dir[i]] = '\0';
+		if ((!i || strcmp(dir[0], dir[1])) && (rc = check_one_owner(path, dir[i], "its directory", true, err, errlen)))
+			return rc;
+	}
+	if ((rc = check_one_owner(path, path, NULL, false, err, errlen)))
+		return rc;
+	for (int i = 0; i < 2; i++) {
+		snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
+		if ((rc = check_one_owner(path, side, i ? "its -shm" : "its -wal", false, err, errlen)))
+			return rc;
+	}
+	return 0;
+}
+
 /* Before SQLite opens it: learnd takes the lock (creating the file when
  * create), the others open it to read; then the header (ld_check_foreign)
  * unless the file is new. */
@@ -250,6 +318,8 @@ int ld_open(const char *path, enum ld_open_mode mode, struct ld_opened *o, char 
 	rc = check_path(path, mode, &create, err, errlen);
 	if (!rc && mode == LD_OPEN_LEARND)
 		rc = check_dir(path, create, err, errlen);
+	if (!rc && mode == LD_OPEN_LEARND)
+		rc = check_owner(path, err, errlen);
 	if (!rc)
 		rc = check_file(path, mode, create, o, err, errlen);
 	if (rc) {

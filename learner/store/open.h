@@ -34,7 +34,9 @@ struct ld_opened {
  * file made here removed):
  *   -EPROTO  a schema version newer than this build knows
  *   -EILSEQ  not SQLite, another program's, corrupt, or (readers) no schema
- *   -EINVAL  not a regular file, or a symbolic link to nothing
+ *   -EINVAL  not a regular file, or a symbolic link to nothing; (learnd) the
+ *            file, its -wal or -shm, or its directory owned by another user
+ *            than root or learnd's, or writable by group or others
  *   -ENOENT  missing (readers), or another path error (ENOTDIR, ELOOP, ...)
  *   -EBUSY   another learnd holds the lock (the message names its pid)
  *   -ENOSPC  its file system is full

@@ -1,6 +1,9 @@
 #!/bin/bash
 # test_permissions: what learnd creates is root's alone, learnctl's write commands
 # refuse a user who may not write, and learnd listens on no network port.
+#   - a database nobody made first (mode 0666, in a 1777 directory, then in one of
+#     root's): learnd exits 2 naming the directory, then the owner and mode, and
+#     leaves it as it was;
 #   - the database (and its -wal, -shm) is created 0600, the pin directory 0700,
 #     every pinned object 0600 or stricter;
 #   - learnctl status as nobody, learnd running: "cannot tell" (JSON: state
@@ -34,6 +37,33 @@ tb_conf "$WORK/learnd.conf" "$TOPO_CGROUP" "$DB" tick_ms=200 <<EOF
 iw = 4..64
 EOF
 chmod 644 "$WORK/learnd.conf"
+
+# a database another user made first, in a world-writable directory: refused
+# (exit 2, naming owner and mode), left as it is, nothing made beside it; the
+# same file in a directory of root's is still refused while nobody owns it
+SHARED=$WORK/shared
+mkdir "$SHARED"
+chmod 1777 "$SHARED"
+as_nobody sh -c "umask 0 && : >'$SHARED/learnd.db'"
+sed "s|^db = .*|db = $SHARED/learnd.db|" "$WORK/learnd.conf" >"$WORK/shared.conf"
+for conf in shared shared-own; do
+	if [ $conf = shared-own ]; then
+		mkdir "$WORK/own"
+		mv "$SHARED/learnd.db" "$WORK/own/learnd.db"
+		sed "s|^db = .*|db = $WORK/own/learnd.db|" "$WORK/learnd.conf" >"$WORK/$conf.conf"
+		f=$WORK/own/learnd.db want="owned by uid [0-9]* (nobody) with mode 0666: another user's"
+	else
+		f=$SHARED/learnd.db want="its directory $SHARED is owned by uid 0 (root) with mode 1777: writable by other users"
+	fi
+	rc=0
+	timeout 10 "$LEARND" --config "$WORK/$conf.conf" >"$WORK/$conf.log" 2>&1 || rc=$?
+	[ $rc -eq 2 ] || tb_fail "learnd on nobody's 0666 database ($conf): exit $rc, want 2: $(cat "$WORK/$conf.log")"
+	grep -q "database $f: $want" "$WORK/$conf.log" || tb_fail "learnd on nobody's database ($conf): $(cat "$WORK/$conf.log")"
+	[ "$(stat -c '%U %a %s' "$f")" = "nobody 666 0" ] && [ -z "$(find "${f%/*}" -name 'learnd.db-*')" ] ||
+		tb_fail "nobody's database was changed ($conf): $(ls -la "${f%/*}")"
+	! grep -q 'attached to' "$WORK/$conf.log" || tb_fail "learnd attached on nobody's database"
+done
+echo "nobody's database: $(tail -n 1 "$WORK/shared-own.log")"
 
 (umask 000 && exec "$LEARND" --config "$WORK/learnd.conf" >"$WORK/learnd.log" 2>&1) &
 LEARND_PID=$!

@@ -725,6 +725,53 @@ static void refuse_foreign(void)
 	sqlite3_close(db);
 }
 
+/* A database (or its -wal, or its directory) that another user owns or may
+ * write: refused by learnd, naming owner and mode, and left as it is. */
+static void refuse_others(void)
+{
+	char sub[4200], path[4300], side[4400], err[1024];
+	struct ld_store *h = NULL;
+	int fd;
+
+	path_in(sub, sizeof(sub), "others");
+	CHECK(mkdir(sub, 0700) == 0, "mkdir %s", sub);
+	snprintf(path, sizeof(path), "%s/learnd.db", sub);
+	/* a file others may write, made before learnd */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	CHECK(fd >= 0 && fchmod(fd, 0666) == 0, "make %s", path);
+	close(fd);
+	CHECK(ld_store_open(path, &h, err, sizeof(err)) == -EINVAL && !h, "a 0666 database must be refused");
+	printf("    %s\n", err);
+	CHECK(strstr(err, path) && strstr(err, "mode 0666") && strstr(err, "uid "), "owner and mode named: %s", err);
+	if (geteuid() == 0) { /* another user's file, mode 0600 */
+		CHECK(chmod(path, 0600) == 0 && chown(path, 65534, 65534) == 0, "chown %s", path);
+		CHECK(ld_store_open(path, &h, err, sizeof(err)) == -EINVAL && !h, "another user's database must be refused");
+		printf("    %s\n", err);
+		CHECK(strstr(err, "uid 65534") && strstr(err, "another user's"), "the owner named: %s", err);
+	}
+	unlink(path);
+	/* a -wal planted before learnd makes one */
+	snprintf(side, sizeof(side), "%s-wal", path);
+	fd = open(side, O_CREAT | O_WRONLY, 0600);
+	CHECK(fd >= 0 && fchmod(fd, 0622) == 0, "make %s", side);
+	close(fd);
+	CHECK(ld_store_open(path, &h, err, sizeof(err)) == -EINVAL && !h, "a -wal others may write must be refused");
+	printf("    %s\n", err);
+	CHECK(strstr(err, "its -wal") && access(path, F_OK) != 0, "named, and no database made: %s", err);
+	unlink(side);
+	/* a directory others may write (sticky or not) */
+	CHECK(chmod(sub, 01777) == 0, "chmod %s", sub);
+	CHECK(ld_store_open(path, &h, err, sizeof(err)) == -EINVAL && !h, "a world-writable directory must be refused");
+	printf("    %s\n", err);
+	CHECK(strstr(err, "its directory") && strstr(err, "mode 1777") && access(path, F_OK) != 0,
+	      "the directory named, and no database made in it: %s", err);
+	CHECK(chmod(sub, 0700) == 0, "chmod %s", sub);
+	CHECK(open_store(path, &h) == 0, "the same database in a directory of its own is taken");
+	ld_store_close(h);
+	rm_db(path);
+	rmdir(sub);
+}
+
 static void one_writer(void)
 {
 	char path[4200], target[4200], err[512], pid[32];
@@ -1178,6 +1225,7 @@ int main(void)
 	RUN(refuse_truncated);
 	RUN(refuse_newer);
 	RUN(refuse_foreign);
+	RUN(refuse_others);
 	RUN(one_writer);
 	RUN(growth_store);
 	RUN(growth_learner);
