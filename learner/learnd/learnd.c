@@ -421,6 +421,8 @@ static int run(struct daemon *d, const struct opts *o)
 		}
 		if (ld_now_ns() >= next_tick) {
 			tick(d);
+			if (ld_store_lost(d->store))
+				return -ESTALE; /* its files removed or replaced: logged by the store */
 			if (d->config_pending)
 				store_config(d);
 			err = heartbeat(d);

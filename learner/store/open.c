@@ -217,6 +217,50 @@ static int check_owner(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* learnctl, while a learnd holds the database (pid): SQLite's -shm, the
+ * index of the -wal that every connection shares, must be the one learnd has
+ * mapped.  One removed (and maybe made anew by a later learnctl) splits them:
+ * what learnctl writes, learnd never sees, and the two may overwrite each
+ * other's frames.  Refused, naming it; learnd itself stops at its next tick.
+ * A learnd's maps this user may not read say nothing: not refused then. */
+static int check_shm(const char *path, long pid, char *err, size_t errlen)
+{
+	char shm[4200], real[PATH_MAX], maps[64], line[4400], del[4300];
+	unsigned long ino, mapped = 0;
+	bool deleted = false, readable;
+	struct stat sb;
+	FILE *f;
+
+	snprintf(shm, sizeof(shm), "%s-shm", realpath(path, real) ? real : path);
+	snprintf(del, sizeof(del), "%s (deleted)", shm);
+	snprintf(maps, sizeof(maps), "/proc/%ld/maps", pid);
+	readable = (f = fopen(maps, "re")) != NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		int at = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%*s %*s %*s %*s %lu %n", &ino, &at) < 1 || !at)
+			continue;
+		if (!strcmp(line + at, shm))
+			mapped = ino;
+		else if (!strcmp(line + at, del))
+			deleted = true;
+	}
+	if (f)
+		fclose(f);
+	if (stat(shm, &sb)) {
+		snprintf(err, errlen, "database %s: its -shm is missing while learnd (pid %ld) has it open: a write now "
+			 "would not reach learnd (it stops at its next tick; run this again once it was restarted)", path, pid);
+		return -EBUSY;
+	}
+	if (readable && (deleted || (mapped && mapped != (unsigned long)sb.st_ino))) {
+		snprintf(err, errlen, "database %s: its -shm was replaced while learnd (pid %ld) has it open: a write now "
+			 "would not reach learnd (it stops at its next tick; run this again once it was restarted)", path, pid);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /* Before SQLite opens it: learnd takes the lock (creating the file when
  * create), the others open it to read; then the header (ld_check_foreign)
  * unless the file is new. */
@@ -235,6 +279,12 @@ static int check_file(const char *path, enum ld_open_mode mode, bool create, str
 	}
 	if (!rc && !create)
 		rc = ld_check_foreign(fd, path, err, errlen);
+	if (!rc && mode != LD_OPEN_LEARND) {
+		long pid = ld_lock_holder_pid(fd);
+
+		if (pid)
+			rc = check_shm(path, pid, err, errlen);
+	}
 	if (mode != LD_OPEN_LEARND && fd >= 0)
 		close(fd);
 	return rc;

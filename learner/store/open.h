@@ -62,5 +62,7 @@ int ld_check_foreign(int fd, const char *path, char *err, size_t errlen);
  * descriptor in *fd (-1 when open failed).  0, -EBUSY naming the holder, or
  * -errno. */
 int ld_lock_db(const char *path, bool create, int *fd, char *err, size_t errlen);
+/* The pid holding a flock on fd's file (a running learnd), from /proc/locks; 0: none. */
+long ld_lock_holder_pid(int fd);
 
 #endif
