@@ -24,7 +24,7 @@ static uint32_t be32(const unsigned char *p)
 
 /* path as an SQLite URI (file:...?immutable=1): every byte but [A-Za-z0-9/._-]
  * percent-encoded. */
-static int uri_immutable(const char *path, char *out, size_t len)
+int ld_uri_immutable(const char *path, char *out, size_t len)
 {
 	size_t o = 0;
 
@@ -58,7 +58,7 @@ static int check_schema(const char *path, uint32_t version, char *err, size_t er
 	int64_t objects = -1;
 	int rc;
 
-	if (uri_immutable(path, uri, sizeof(uri)))
+	if (ld_uri_immutable(path, uri, sizeof(uri)))
 		return -ENAMETOOLONG;
 	rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL);
 	for (unsigned i = 0; rc == SQLITE_OK && i < ld_nmigrations; i++)

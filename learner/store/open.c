@@ -290,6 +290,51 @@ static int check_file(const char *path, enum ld_open_mode mode, bool create, str
 	return rc;
 }
 
+/* The directory path is in ("." for a bare name). */
+static void dir_of(const char *path, char *dir, size_t len)
+{
+	char *slash;
+
+	snprintf(dir, len, "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, len, ".");
+	else
+		slash[slash == dir] = '\0';
+}
+
+int ld_read_name(const char *path, char *name, size_t len, int *flags, char *err, size_t errlen)
+{
+	char dir[4096], side[4200];
+	int e;
+
+	*flags = 0;
+	dir_of(path, dir, sizeof(dir));
+	if (!access(dir, W_OK)) {
+		snprintf(name, len, "%s", path);
+		return 0;
+	}
+	e = errno;
+	snprintf(side, sizeof(side), "%s-wal", path);
+	if (access(side, F_OK)) {
+		*flags = SQLITE_OPEN_URI;
+		if (ld_uri_immutable(path, name, len)) {
+			snprintf(err, errlen, "database %s: %s", path, strerror(ENAMETOOLONG));
+			return -ENAMETOOLONG;
+		}
+		return 0;
+	}
+	snprintf(side, sizeof(side), "%s-shm", path);
+	if (access(side, R_OK)) {
+		snprintf(err, errlen, "database %s: a -wal but no -shm, in a directory this user cannot write (%s: %s): SQLite "
+			 "cannot read it so (learnd did not stop cleanly; read it where it can be written, or as its owner)",
+			 path, dir, strerror(e));
+		return -e;
+	}
+	snprintf(name, len, "%s", path);
+	return 0;
+}
+
 /* The first column of the first row of sql: an integer (v), or text (res). */
 static int pragma_row(sqlite3 *db, const char *sql, int *v, char *res, size_t reslen)
 {
@@ -360,7 +405,8 @@ static void opened_close(struct ld_opened *o, const char *path, int rc)
 
 int ld_open(const char *path, enum ld_open_mode mode, struct ld_opened *o, char *err, size_t errlen)
 {
-	int flags = mode == LD_OPEN_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	int flags = mode == LD_OPEN_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, extra = 0;
+	char name[3 * 4096 + 32];
 	bool create;
 	int rc;
 
@@ -376,7 +422,11 @@ int ld_open(const char *path, enum ld_open_mode mode, struct ld_opened *o, char 
 		opened_close(o, path, rc);
 		return rc;
 	}
-	rc = sqlite3_open_v2(path, &o->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (mode == LD_OPEN_READ && (rc = ld_read_name(path, name, sizeof(name), &extra, err, errlen))) {
+		opened_close(o, path, rc);
+		return rc;
+	}
+	rc = sqlite3_open_v2(mode == LD_OPEN_READ ? name : path, &o->db, flags | extra | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		rc = ld_sql_fail(o->db, path, rc, "open", err, errlen);
 	if (!rc) {
