@@ -22,6 +22,12 @@
 #     10 s naming the first one's pid; one program stays attached to the cgroup;
 #   - a 10 MB configuration (comments) on SIGHUP: reloaded, recorded once, cut
 #     at 64 KiB in the database;
+#   - status with the pause in the map only (the database was locked): says so,
+#     and that learnd keeps it, not "learnd syncs at its next tick";
+#   - another writer inside its read-modify-write of the control record (the
+#     flock on the pinned ctl_map held 1.2 s): learnd writes no heartbeat over
+#     it, learnctl pause waits for it; afterwards the heartbeat goes on, the pause
+#     is in force;
 #   - another program's tables only in the -wal of a database (python3's sqlite3,
 #     WAL mode, copied before any checkpoint): learnd and learnctl exit 2, the
 #     files byte-identical, no -shm made;
@@ -121,6 +127,13 @@ age=$(max_of "$WORK/ages.lock")
 echo "  ok: database locked 12 s: heartbeat at most $age ms old ($(wc -l <"$WORK/ages.lock") samples)"
 sleep 1
 tb_expect_iw "paused, after the lock is gone" 10
+# status says what is in force: paused in the map alone, kept by learnd (not
+# "learnd syncs at its next tick", which it never does for this pause)
+"${CTL[@]}" status >"$WORK/status.txt" 2>&1 || true
+grep -q "^control: *PAUSED" "$WORK/status.txt" && grep -q "note: paused in ctl_map only (database paused=0" "$WORK/status.txt" &&
+	! grep -q "syncs at its next tick" "$WORK/status.txt" ||
+	tb_fail "status with the pause in the map only: $(grep -E '^control:|note:' "$WORK/status.txt")"
+echo "  ok: status, paused in the map only: $(grep -o 'note: .*' "$WORK/status.txt" | cut -c1-90)..."
 "${CTL[@]}" resume >/dev/null || tb_fail "resume failed"
 for _ in $(seq 20); do [ "$(tb_iw)" = 37 ] && break; sleep 0.1; done
 tb_expect_iw "resumed" 37
@@ -168,6 +181,41 @@ q "SELECT substr(text, -60) FROM config ORDER BY id DESC LIMIT 1" | grep -q 'lea
 	tb_fail "the stored configuration does not say it was cut"
 echo "  ok: a $size-byte configuration reloaded, $len bytes of it recorded"
 tb_expect_iw "after the reload" 37
+
+# ---- the control record: one read-modify-write at a time ----
+# another writer inside its read-modify-write (holding the control lock, the
+# flock on the pinned ctl_map that learnctl pause takes): learnd's heartbeat
+# waits, it does not write the record over it; learnctl pause waits as well,
+# and after the lock learnd keeps the pause it finds
+hb() { bpftool -j map dump pinned "$PIN/ctl_map" | grep -o '"heartbeat_ns":[0-9]*' | cut -d: -f2; }
+python3 - "$PIN/ctl_map" "$WORK/ctl.held" <<'PY' &
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(1.2)
+PY
+HOLDER=$!
+tb_track $HOLDER
+for _ in $(seq 50); do [ -e "$WORK/ctl.held" ] && break; sleep 0.05; done
+[ -e "$WORK/ctl.held" ] || tb_fail "could not take the control lock"
+h0=$(hb)
+sleep 0.6 # three ticks
+h1=$(hb)
+[ "$h0" = "$h1" ] || tb_fail "learnd wrote the control record while another writer was inside its read-modify-write"
+t0=$(date +%s%N)
+"${CTL[@]}" pause >/dev/null 2>"$WORK/pause2.err" || tb_fail "pause after the control lock: $(cat "$WORK/pause2.err")"
+waited=$((($(date +%s%N) - t0) / 1000000))
+wait $HOLDER || true
+tb_untrack $HOLDER
+[ "$waited" -ge 300 ] || tb_fail "learnctl pause did not wait for the control lock (took $waited ms)"
+sleep 0.5
+[ "$(hb)" != "$h1" ] || tb_fail "learnd did not write its heartbeat again after the control lock"
+tb_expect_iw "paused, after waiting for the control lock" 10
+"${CTL[@]}" resume >/dev/null || tb_fail "resume failed"
+for _ in $(seq 20); do [ "$(tb_iw)" = 37 ] && break; sleep 0.1; done
+tb_expect_iw "resumed after the control lock" 37
+echo "  ok: control lock held 1.2 s: no heartbeat written over it, learnctl pause waited $waited ms, then in force"
 
 # ---- another program's tables in its -wal alone: refused by learnd and learnctl ----
 # (WAL mode, no checkpoint: the files are copied while the writer has them open)
