@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 long ld_lock_holder_pid(int fd)
@@ -62,7 +63,7 @@ static void lock_holder(int fd, char *out, size_t len)
  * removed: a learnd whose database was deleted under it (rm learnd.db*), which
  * still runs until its next tick notices.  Its pid (0: none), from /proc/locks
  * and its descriptors' names ("PATH (deleted)"). */
-static long orphan_holder(const char *path, ino_t mine)
+static long orphan_holder(const char *path, dev_t dev, ino_t mine)
 {
 	char line[256], abs[PATH_MAX], want[PATH_MAX + 16], dir[PATH_MAX], *slash;
 	const char *base = path;
@@ -84,12 +85,15 @@ static long orphan_holder(const char *path, ino_t mine)
 		return 0;
 	while (!found && fgets(line, sizeof(line), f)) {
 		unsigned long ino;
+		unsigned maj, min;
 		long pid;
 		char fdpath[64], link[PATH_MAX + 16];
 		struct dirent *e;
 		DIR *d;
 
-		if (sscanf(line, "%*s FLOCK %*s %*s %ld %*x:%*x:%lu", &pid, &ino) != 2 || pid == getpid() || ino == mine)
+		/* a removed file of that directory: on its file system */
+		if (sscanf(line, "%*s FLOCK %*s %*s %ld %x:%x:%lu", &pid, &maj, &min, &ino) != 4 || pid == getpid() ||
+		    ino == mine || makedev(maj, min) != dev)
 			continue;
 		snprintf(fdpath, sizeof(fdpath), "/proc/%ld/fd", pid);
 		if (!(d = opendir(fdpath)))
@@ -127,7 +131,7 @@ int ld_lock_db(const char *path, bool create, int *lock_fd, char *err, size_t er
 	*lock_fd = fd;
 	if (!flock(fd, LOCK_EX | LOCK_NB)) {
 		struct stat sb;
-		long orphan = fstat(fd, &sb) ? 0 : orphan_holder(path, sb.st_ino);
+		long orphan = fstat(fd, &sb) ? 0 : orphan_holder(path, sb.st_dev, sb.st_ino);
 
 		if (!orphan)
 			return 0;
