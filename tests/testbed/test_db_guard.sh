@@ -247,6 +247,17 @@ done
 	tb_fail "another program's WAL-only database was changed: $(ls -la "$WORK"/walonly.db*)"
 echo "  ok: another program's tables in its -wal only: learnd and learnctl exit 2, files byte-identical, no -shm"
 
+# continued_exits WANT WHAT: the stopped learnd continued; it must stop by itself
+# within 5 s with exit status WANT
+continued_exits() {
+	local rc=0
+	kill -CONT "$LEARND_PID"
+	for _ in $(seq 50); do kill -0 "$LEARND_PID" 2>/dev/null || break; sleep 0.1; done
+	wait "$LEARND_PID" 2>/dev/null || rc=$?
+	tb_untrack "$LEARND_PID"
+	[ $rc -eq "$1" ] || tb_fail "$2: exit $rc, want $1 (it must stop)"
+}
+
 # ---- the -shm removed under learnd: learnctl refuses to write what learnd cannot see ----
 pins() { sqlite3 -readonly "file:$DB?mode=ro" "SELECT count(*) FROM pins"; }
 kill -STOP "$LEARND_PID" # learnd between two ticks: learnctl must tell by itself
@@ -261,12 +272,7 @@ for how in removed replaced; do
 done
 [ "$(pins)" = 0 ] || tb_fail "a pin was written with learnd's -shm replaced"
 echo "  ok: -shm removed, then replaced: learnctl pin exit 1: $(cat "$WORK/pin.err")"
-kill -CONT "$LEARND_PID"
-rc=0
-for _ in $(seq 50); do kill -0 "$LEARND_PID" 2>/dev/null || break; sleep 0.1; done
-wait "$LEARND_PID" 2>/dev/null || rc=$?
-tb_untrack "$LEARND_PID"
-[ $rc -eq 1 ] || tb_fail "learnd with its -shm replaced: exit $rc, want 1 (it must stop)"
+continued_exits 1 "learnd with its -shm replaced"
 [ "$(grep -c "its -shm was replaced under learnd" "$WORK/learnd.log")" = 1 ] ||
 	tb_fail "learnd did not say once that its -shm was replaced: $(grep -i shm "$WORK/learnd.log")"
 
@@ -279,12 +285,7 @@ timeout 10 "$LEARND" --config "$WORK/learnd.conf" --pin-dir "$PIN2" >"$WORK/thir
 [ $rc -eq 1 ] && grep -q "database $DB was removed under a learnd that still runs, pid $LEARND_PID" "$WORK/third.log" ||
 	tb_fail "a second learnd on the removed database of a running one: exit $rc: $(cat "$WORK/third.log")"
 [ ! -e "$DB" ] && [ ! -e "$PIN2" ] || tb_fail "the refused second learnd left $DB or $PIN2 behind"
-kill -CONT "$LEARND_PID"
-rc=0
-for _ in $(seq 50); do kill -0 "$LEARND_PID" 2>/dev/null || break; sleep 0.1; done
-wait "$LEARND_PID" 2>/dev/null || rc=$?
-tb_untrack "$LEARND_PID"
-[ $rc -eq 1 ] || tb_fail "learnd with its database removed: exit $rc, want 1 (it must stop)"
+continued_exits 1 "learnd with its database removed"
 [ "$(grep -c "the file was removed under learnd" "$WORK/learnd2.log")" = 1 ] ||
 	tb_fail "learnd did not say once that its database was removed: $(tail -n 5 "$WORK/learnd2.log")"
 [ ! -e "$DB" ] || tb_fail "the stopped learnd made $DB again"
