@@ -146,34 +146,28 @@ void lc_dp_info(struct lc_dp *dp)
 		dp->policy_entries = count_keys(dp->policy_fd);
 }
 
+static int set_paused(struct learnd_ctl *ctl, void *arg)
+{
+	if (*(const bool *)arg)
+		ctl->flags |= LEARND_CTL_PAUSED;
+	else
+		ctl->flags &= ~(__u32)LEARND_CTL_PAUSED;
+	return 0;
+}
+
 int lc_dp_set_paused(struct lc_dp *dp, bool paused)
 {
-	struct learnd_ctl ctl;
+	char pin[4200];
 	int err;
 
 	if (dp->ctl_fd < 0)
 		return dp->ctl.err ? dp->ctl.err : -ENOENT;
-	err = ld_ctl_read(dp->ctl_fd, &ctl);
-	if (err)
-		return err;
-	if (paused)
-		ctl.flags |= LEARND_CTL_PAUSED;
-	else
-		ctl.flags &= ~(__u32)LEARND_CTL_PAUSED;
-	err = ld_ctl_write(dp->ctl_fd, &ctl);
-	if (err)
-		return err;
-	/* learnd's heartbeat keeps whatever PAUSED bit it read; read back to be
-	 * sure ours is what the map holds now. */
-	err = ld_ctl_read(dp->ctl_fd, &ctl);
-	if (err)
-		return err;
-	if (!!(ctl.flags & LEARND_CTL_PAUSED) != paused) {
-		ctl.flags = paused ? ctl.flags | LEARND_CTL_PAUSED : ctl.flags & ~(__u32)LEARND_CTL_PAUSED;
-		err = ld_ctl_write(dp->ctl_fd, &ctl);
-	}
-	dp->ctl_val = ctl;
-	dp->have_ctl = true;
+	/* under the control lock learnd's heartbeat takes too: it reads this bit
+	 * before it writes, never writes over it */
+	snprintf(pin, sizeof(pin), "%s/" LEARND_PIN_CTL, dp->pin_dir);
+	err = ld_ctl_update(dp->ctl_fd, pin, 2000, set_paused, &paused);
+	if (!err)
+		dp->have_ctl = ld_ctl_read(dp->ctl_fd, &dp->ctl_val) == 0;
 	return err;
 }
 

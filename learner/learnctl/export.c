@@ -5,10 +5,12 @@
  * mean cost per value).  Both read the views v_aggregates and v_decisions.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "param.h"
 #include "cidr.h"
@@ -94,24 +96,54 @@ static int check_prefix(struct lc *lc, struct ld_db *db, const char *cidr)
 	return 0;
 }
 
-/* Output goes to a temporary file next to -o FILE, renamed at the end: a
- * failed export leaves no half-written file. */
+/* -o FILE, as a shell's "> FILE" treats it but never left half-written where
+ * that can be avoided: a new file, or an existing regular one, is written to a
+ * temporary file next to it and renamed over it at the end (a failed export
+ * leaves no half-written file), with the mode a new file gets from the umask,
+ * or the mode (and, for root, the owner) of the file it replaces.  A symbolic
+ * link, or what is not a regular file (/dev/null, a FIFO, a terminal), is
+ * written through as "> FILE" would: the link, the device stay what they are.
+ * tmp is "" when written through (close_out has nothing to rename). */
 static FILE *open_out(struct lc *lc, const char *path, char *tmp, size_t len)
 {
-	int fd;
+	struct stat sb;
+	int fd, e, st = lstat(path, &sb) ? -errno : 0;
+	bool exists = !st && S_ISREG(sb.st_mode);
 	FILE *f;
 
-	snprintf(tmp, len, "%s.XXXXXX", path);
-	fd = mkstemp(tmp);
+	tmp[0] = '\0';
+	if (!st && !exists) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
+	} else if (st && st != -ENOENT) {
+		errno = -st; /* ENOTDIR, EACCES, ELOOP, ... */
+		fd = -1;
+	} else {
+		mode_t um = umask(0);
+
+		umask(um);
+		snprintf(tmp, len, "%s.XXXXXX", path);
+		fd = mkstemp(tmp); /* 0600 */
+		if (fd >= 0 && exists && !geteuid() && (sb.st_uid || sb.st_gid))
+			(void)!fchown(fd, sb.st_uid, sb.st_gid); /* best effort: the mode below still holds */
+		if (fd >= 0 && fchmod(fd, exists ? sb.st_mode & 07777 : 0666 & ~um)) {
+			e = errno;
+			close(fd);
+			unlink(tmp);
+			errno = e;
+			fd = -1;
+		}
+	}
 	if (fd < 0) {
 		lc_fail(lc, LC_EXIT_USAGE, "cannot write %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	f = fdopen(fd, "w");
 	if (!f) {
+		e = errno;
 		close(fd);
-		unlink(tmp);
-		lc_fail(lc, LC_EXIT_FAIL, "cannot write %s: %s", path, strerror(errno));
+		if (tmp[0])
+			unlink(tmp);
+		lc_fail(lc, LC_EXIT_FAIL, "cannot write %s: %s", path, strerror(e));
 	}
 	return f;
 }
@@ -123,10 +155,11 @@ static int close_out(struct lc *lc, FILE *f, const char *tmp, const char *path, 
 	if (fclose(f))
 		bad = true;
 	if (!ok || bad) {
-		unlink(tmp);
+		if (tmp[0])
+			unlink(tmp);
 		return ok ? lc_fail(lc, LC_EXIT_FAIL, "cannot write %s", path) : 0;
 	}
-	if (rename(tmp, path)) {
+	if (tmp[0] && rename(tmp, path)) {
 		int e = errno;
 
 		unlink(tmp);

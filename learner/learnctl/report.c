@@ -630,7 +630,8 @@ int cmd_report(struct lc *lc, int argc, char **argv)
 	if (rc)
 		return rc;
 	sort_by = o.sort;
-	qsort(rows.row, rows.n, sizeof(rows.row[0]), cmp_rows);
+	if (rows.n) /* rows.row is NULL for an empty database */
+		qsort(rows.row, rows.n, sizeof(rows.row[0]), cmp_rows);
 	if (lc->fmt == LC_TEXT)
 		tab_begin(&t, stdout, LC_TEXT, false, o.wide ? report_cols_wide : report_cols_text, C_NCOLS);
 	else

@@ -329,6 +329,25 @@ static void text_dataplane(struct lc *lc, const struct lc_dp *dp)
 	}
 }
 
+/* The pause in force (the map's PAUSED bit, which learnd writes every
+ * heartbeat) against the database's, when they differ: what is true of each. */
+static const char *pause_note(struct lc_dp *dp, const struct ld_db_facts *f)
+{
+	int64_t age;
+	bool alive = lc_dp_alive(dp, &age);
+
+	if (!f->paused) /* the map is paused: learnctl pause could not record it */
+		return alive ? "paused in ctl_map only (database paused=0: learnctl pause could not record it): learnd "
+			       "keeps this pause in force until learnctl resume, also across its restarts while the "
+			       "maps stay pinned"
+			     : "ctl_map PAUSED=1, database paused=0: kernel defaults; a learnd started on these maps keeps "
+			       "the pause until learnctl resume";
+	return alive ? "database paused=1 but ctl_map not paused yet: learnd pauses at its next tick (if this stays, it "
+		       "cannot read the database: see its log)"
+		     : "database paused=1, ctl_map not paused: no learnd ticks (kernel defaults once its heartbeat is "
+		       "stale); learnd pauses when it starts";
+}
+
 static void text_database(struct lc *lc, struct lc_dp *dp, const struct ld_db_facts *f, const char *db_err)
 {
 	if (f->ok) {
@@ -360,8 +379,7 @@ static void text_database(struct lc *lc, struct lc_dp *dp, const struct ld_db_fa
 			       " (disk full? see its log)\n", ago);
 		}
 		if (dp->have_ctl && !!(dp->ctl_val.flags & LEARND_CTL_PAUSED) != f->paused)
-			printf("            note: database paused=%d but ctl_map PAUSED=%d (learnd syncs at its next tick)\n",
-			       f->paused, !!(dp->ctl_val.flags & LEARND_CTL_PAUSED));
+			printf("            note: %s\n", pause_note(dp, f));
 	} else {
 		printf("database:   %s\n", db_err);
 	}

@@ -285,38 +285,59 @@ static void store_config(struct daemon *d)
 	free(text);
 }
 
-static int heartbeat(struct daemon *d)
-{
+struct beat {
+	struct daemon *d;
 	struct ld_learner_stats st;
-	struct learnd_ctl cur;
-	int err;
-	struct learnd_ctl ctl = {
-		.heartbeat_ns = ld_now_ns(),
-		.ttl_ns = (uint64_t)d->cfg.heartbeat_ttl_ms * 1000000ull,
-		.flags = d->cfg.observe_only ? LEARND_CTL_OBSERVE_ONLY : 0,
-		.sample_rate = d->cfg.sample_rate,
-		.record_budget = d->cfg.record_budget,
-	};
+	struct learnd_ctl ctl;
+};
+
+/* The record to write, from the one in the map (cur), under the control lock. */
+static int beat_fill(struct learnd_ctl *cur, void *arg)
+{
+	struct beat *b = arg;
+	struct daemon *d = b->d;
 
 	/* the operator's pause lives in the database (learnctl pause), so it holds
 	 * across restarts; learnctl also sets the bit in the map itself, first, so
 	 * the brake works when the database cannot be written.  A PAUSED bit this
 	 * learnd did not write is the operator's: kept until learnctl clears it. */
-	ld_learner_stats(d->learner, &st);
-	if (!ld_ctl_read(ld_dp_ctl_fd(&d->dp), &cur) && ((cur.flags ^ d->ctl_flags) & LEARND_CTL_PAUSED)) {
+	if ((cur->flags ^ d->ctl_flags) & LEARND_CTL_PAUSED) {
 		bool was = d->map_paused;
 
-		d->map_paused = cur.flags & LEARND_CTL_PAUSED;
-		if (was != d->map_paused && d->map_paused != st.paused)
+		d->map_paused = cur->flags & LEARND_CTL_PAUSED;
+		if (was != d->map_paused && d->map_paused != b->st.paused)
 			ld_info("operator %s learnd in the control map (the database says %s)",
-				d->map_paused ? "paused" : "resumed", st.paused ? "paused" : "not paused");
+				d->map_paused ? "paused" : "resumed", b->st.paused ? "paused" : "not paused");
 	}
-	if (st.paused || d->map_paused)
-		ctl.flags |= LEARND_CTL_PAUSED;
-	err = ld_ctl_write(ld_dp_ctl_fd(&d->dp), &ctl);
+	if (b->st.paused || d->map_paused)
+		b->ctl.flags |= LEARND_CTL_PAUSED;
+	*cur = b->ctl;
+	return 0;
+}
+
+static int heartbeat(struct daemon *d)
+{
+	char pin[4200];
+	int err;
+	struct beat b = {
+		.d = d,
+		.ctl = {
+			.heartbeat_ns = ld_now_ns(),
+			.ttl_ns = (uint64_t)d->cfg.heartbeat_ttl_ms * 1000000ull,
+			.flags = d->cfg.observe_only ? LEARND_CTL_OBSERVE_ONLY : 0,
+			.sample_rate = d->cfg.sample_rate,
+			.record_budget = d->cfg.record_budget,
+		},
+	};
+
+	ld_learner_stats(d->learner, &b.st);
+	snprintf(pin, sizeof(pin), "%s/" LEARND_PIN_CTL, d->dp.pin_dir);
+	/* conditional on what is in the map: a pause learnctl writes meanwhile waits
+	 * for this write (20 ms at most), and is read by it, not overwritten */
+	err = ld_ctl_update(ld_dp_ctl_fd(&d->dp), d->dp.pin_dir[0] ? pin : NULL, 20, beat_fill, &b);
 	if (!err) {
 		d->heartbeat_wall_ns = ld_wall_ns();
-		d->ctl_flags = ctl.flags;
+		d->ctl_flags = b.ctl.flags;
 	}
 	return err;
 }
@@ -432,6 +453,8 @@ static int run(struct daemon *d, const struct opts *o)
 		}
 		if (ld_now_ns() >= next_tick) {
 			tick(d);
+			if (ld_store_lost(d->store))
+				return -ESTALE; /* its files removed or replaced: logged by the store */
 			if (d->config_pending)
 				store_config(d);
 			err = heartbeat(d);

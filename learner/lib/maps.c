@@ -5,7 +5,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
 
 int ld_ctl_write(int ctl_fd, const struct learnd_ctl *ctl)
 {
@@ -21,6 +25,35 @@ int ld_ctl_read(int ctl_fd, struct learnd_ctl *ctl)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(ctl_fd, &zero, ctl) ? -errno : 0;
+}
+
+int ld_ctl_update(int ctl_fd, const char *pin_path, int wait_ms, int (*fn)(struct learnd_ctl *ctl, void *arg),
+		  void *arg)
+{
+	struct learnd_ctl v;
+	int lk = pin_path ? open(pin_path, O_RDONLY | O_CLOEXEC) : -1, err;
+
+	/* the map cannot be locked from user space: its pinned file can (bpffs
+	 * opens a map with BTF as a file); no file, no lock to share either */
+	for (int waited = 0; lk >= 0 && flock(lk, LOCK_EX | LOCK_NB); waited++) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			close(lk);
+			lk = -1;
+		} else if (waited >= wait_ms) {
+			close(lk);
+			return -EBUSY;
+		} else {
+			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		}
+	}
+	err = ld_ctl_read(ctl_fd, &v);
+	if (!err)
+		err = fn(&v, arg);
+	if (!err)
+		err = ld_ctl_write(ctl_fd, &v);
+	if (lk >= 0)
+		close(lk); /* and the flock with it */
+	return err;
 }
 
 int ld_counters_read(int counters_fd, uint64_t out[LEARND_CNT__MAX])

@@ -114,7 +114,14 @@ int ld_db_connect(const char *path, struct ld_db **out, char *err, size_t errlen
 		snprintf(err, errlen, "%s", sqlite3_errstr(SQLITE_NOMEM));
 		return LD_DB_FAILED;
 	}
-	rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	char name[3 * 4096 + 32];
+	int extra;
+
+	if (ld_read_name(path, name, sizeof(name), &extra, err, errlen)) {
+		ld_db_close(db);
+		return LD_DB_FAILED;
+	}
+	rc = sqlite3_open_v2(name, &db->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | extra, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s", db->db ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
 		rc = ld_sql_errno(rc) == -EILSEQ ? LD_DB_REFUSED : LD_DB_FAILED;

@@ -8,6 +8,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -149,6 +152,115 @@ static int check_dir(const char *path, bool create, char *err, size_t errlen)
 	return rc;
 }
 
+/* "uid 65534 (nobody)" */
+static void user_name(uid_t uid, char *out, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (!getpwuid_r(uid, &pw, buf, sizeof(buf), &res) && res)
+		snprintf(out, len, "uid %u (%s)", (unsigned)uid, res->pw_name);
+	else
+		snprintf(out, len, "uid %u", (unsigned)uid);
+}
+
+/* One file or directory learnd keeps its history in: owned by root or by
+ * learnd's user, writable by no one else.  what: NULL (the database itself),
+ * "its -wal", "its directory" (then named). */
+static int check_one_owner(const char *path, const char *name, const char *what, bool dir, char *err, size_t errlen)
+{
+	struct stat sb;
+	uid_t me = geteuid();
+	char who[160];
+
+	if (stat(name, &sb))
+		return 0; /* none (a -wal), or the checks before said why */
+	if ((sb.st_uid == 0 || sb.st_uid == me) && !(sb.st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	user_name(sb.st_uid, who, sizeof(who));
+	snprintf(err, errlen, "database %s: %s%s%s%sowned by %s with mode %04o: %s (learnd keeps its history "
+		 "only where no other user can write: %s)", path, what ? what : "", what ? " " : "", what ? name : "",
+		 what ? " is " : "", who, (unsigned)(sb.st_mode & 07777),
+		 sb.st_uid != 0 && sb.st_uid != me ? "another user's" : "writable by other users",
+		 dir ? "a directory of root's (or learnd's user's) that only its owner can write, e.g. /var/lib/learnd"
+		     : "make it root's and not writable by others, or remove it");
+	return -EINVAL;
+}
+
+/* learnd: the database, its -wal and -shm (SQLite uses those it finds), and
+ * the directory they are in (whoever may write it may replace the database or
+ * plant a -wal before learnd makes one): refused when another user owns one
+ * or may write it, naming owner and mode.  Not taken over: nothing is changed. */
+static int check_owner(const char *path, char *err, size_t errlen)
+{
+	char dir[2][4096], real[PATH_MAX], side[4200], *slash;
+	int rc;
+
+	/* the directory of the path, and of the file it leads to */
+	for (int i = 0; i < 2; i++) {
+		snprintf(dir[i], sizeof(dir[i]), "%s", i && realpath(path, real) ? real : path);
+		slash = strrchr(dir[i], '/');
+		if (!slash)
+			snprintf(dir[i], sizeof(dir[i]), ".");
+		else
+			slash[slash == dir[i]] = '\0';
+		if ((!i || strcmp(dir[0], dir[1])) && (rc = check_one_owner(path, dir[i], "its directory", true, err, errlen)))
+			return rc;
+	}
+	if ((rc = check_one_owner(path, path, NULL, false, err, errlen)))
+		return rc;
+	for (int i = 0; i < 2; i++) {
+		snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
+		if ((rc = check_one_owner(path, side, i ? "its -shm" : "its -wal", false, err, errlen)))
+			return rc;
+	}
+	return 0;
+}
+
+/* learnctl, while a learnd holds the database (pid): SQLite's -shm, the
+ * index of the -wal that every connection shares, must be the one learnd has
+ * mapped.  One removed (and maybe made anew by a later learnctl) splits them:
+ * what learnctl writes, learnd never sees, and the two may overwrite each
+ * other's frames.  Refused, naming it; learnd itself stops at its next tick.
+ * A learnd's maps this user may not read say nothing: not refused then. */
+static int check_shm(const char *path, long pid, char *err, size_t errlen)
+{
+	char shm[4200], real[PATH_MAX], maps[64], line[4400], del[4300];
+	unsigned long ino, mapped = 0;
+	bool deleted = false, readable;
+	struct stat sb;
+	FILE *f;
+
+	snprintf(shm, sizeof(shm), "%s-shm", realpath(path, real) ? real : path);
+	snprintf(del, sizeof(del), "%s (deleted)", shm);
+	snprintf(maps, sizeof(maps), "/proc/%ld/maps", pid);
+	readable = (f = fopen(maps, "re")) != NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		int at = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%*s %*s %*s %*s %lu %n", &ino, &at) < 1 || !at)
+			continue;
+		if (!strcmp(line + at, shm))
+			mapped = ino;
+		else if (!strcmp(line + at, del))
+			deleted = true;
+	}
+	if (f)
+		fclose(f);
+	if (stat(shm, &sb)) {
+		snprintf(err, errlen, "database %s: its -shm is missing while learnd (pid %ld) has it open: a write now "
+			 "would not reach learnd (it stops at its next tick; run this again once it was restarted)", path, pid);
+		return -EBUSY;
+	}
+	if (readable && (deleted || (mapped && mapped != (unsigned long)sb.st_ino))) {
+		snprintf(err, errlen, "database %s: its -shm was replaced while learnd (pid %ld) has it open: a write now "
+			 "would not reach learnd (it stops at its next tick; run this again once it was restarted)", path, pid);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /* Before SQLite opens it: learnd takes the lock (creating the file when
  * create), the others open it to read; then the header (ld_check_foreign)
  * unless the file is new. */
@@ -167,9 +279,60 @@ static int check_file(const char *path, enum ld_open_mode mode, bool create, str
 	}
 	if (!rc && !create)
 		rc = ld_check_foreign(fd, path, err, errlen);
+	if (!rc && mode != LD_OPEN_LEARND) {
+		long pid = ld_lock_holder_pid(fd);
+
+		if (pid)
+			rc = check_shm(path, pid, err, errlen);
+	}
 	if (mode != LD_OPEN_LEARND && fd >= 0)
 		close(fd);
 	return rc;
+}
+
+/* The directory path is in ("." for a bare name). */
+static void dir_of(const char *path, char *dir, size_t len)
+{
+	char *slash;
+
+	snprintf(dir, len, "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, len, ".");
+	else
+		slash[slash == dir] = '\0';
+}
+
+int ld_read_name(const char *path, char *name, size_t len, int *flags, char *err, size_t errlen)
+{
+	char dir[4096], side[4200];
+	int e;
+
+	*flags = 0;
+	dir_of(path, dir, sizeof(dir));
+	if (!access(dir, W_OK)) {
+		snprintf(name, len, "%s", path);
+		return 0;
+	}
+	e = errno;
+	snprintf(side, sizeof(side), "%s-wal", path);
+	if (access(side, F_OK)) {
+		*flags = SQLITE_OPEN_URI;
+		if (ld_uri_immutable(path, name, len)) {
+			snprintf(err, errlen, "database %s: %s", path, strerror(ENAMETOOLONG));
+			return -ENAMETOOLONG;
+		}
+		return 0;
+	}
+	snprintf(side, sizeof(side), "%s-shm", path);
+	if (access(side, R_OK)) {
+		snprintf(err, errlen, "database %s: a -wal but no -shm, in a directory this user cannot write (%s: %s): SQLite "
+			 "cannot read it so (learnd did not stop cleanly; read it where it can be written, or as its owner)",
+			 path, dir, strerror(e));
+		return -e;
+	}
+	snprintf(name, len, "%s", path);
+	return 0;
 }
 
 /* The first column of the first row of sql: an integer (v), or text (res). */
@@ -242,7 +405,8 @@ static void opened_close(struct ld_opened *o, const char *path, int rc)
 
 int ld_open(const char *path, enum ld_open_mode mode, struct ld_opened *o, char *err, size_t errlen)
 {
-	int flags = mode == LD_OPEN_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	int flags = mode == LD_OPEN_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, extra = 0;
+	char name[3 * 4096 + 32];
 	bool create;
 	int rc;
 
@@ -250,13 +414,19 @@ int ld_open(const char *path, enum ld_open_mode mode, struct ld_opened *o, char 
 	rc = check_path(path, mode, &create, err, errlen);
 	if (!rc && mode == LD_OPEN_LEARND)
 		rc = check_dir(path, create, err, errlen);
+	if (!rc && mode == LD_OPEN_LEARND)
+		rc = check_owner(path, err, errlen);
 	if (!rc)
 		rc = check_file(path, mode, create, o, err, errlen);
 	if (rc) {
 		opened_close(o, path, rc);
 		return rc;
 	}
-	rc = sqlite3_open_v2(path, &o->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (mode == LD_OPEN_READ && (rc = ld_read_name(path, name, sizeof(name), &extra, err, errlen))) {
+		opened_close(o, path, rc);
+		return rc;
+	}
+	rc = sqlite3_open_v2(mode == LD_OPEN_READ ? name : path, &o->db, flags | extra | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		rc = ld_sql_fail(o->db, path, rc, "open", err, errlen);
 	if (!rc) {

@@ -34,7 +34,9 @@ struct ld_opened {
  * file made here removed):
  *   -EPROTO  a schema version newer than this build knows
  *   -EILSEQ  not SQLite, another program's, corrupt, or (readers) no schema
- *   -EINVAL  not a regular file, or a symbolic link to nothing
+ *   -EINVAL  not a regular file, or a symbolic link to nothing; (learnd) the
+ *            file, its -wal or -shm, or its directory owned by another user
+ *            than root or learnd's, or writable by group or others
  *   -ENOENT  missing (readers), or another path error (ENOTDIR, ELOOP, ...)
  *   -EBUSY   another learnd holds the lock (the message names its pid)
  *   -ENOSPC  its file system is full
@@ -56,9 +58,20 @@ int ld_open_disk_full(sqlite3 *db, const char *path, int rc, char *err, size_t e
  * with learnd's application_id, or a learnd database from before the mark.
  * 0 or -EILSEQ ("not a learnd database ...; it was left as it is"). */
 int ld_check_foreign(int fd, const char *path, char *err, size_t errlen);
+/* path as the URI "file:PATH?immutable=1" (percent-encoded): 0 or -ENAMETOOLONG. */
+int ld_uri_immutable(const char *path, char *out, size_t len);
+/* How a reader (learnctl) opens path in SQLite: the name and the open flags to
+ * add.  A database whose directory cannot be written (a read-only mount, a
+ * user who may not write there) and that has no -wal (learnd stopped
+ * cleanly) is opened immutable: SQLite would otherwise need to make a -shm
+ * and fail with "unable to open database file".  With a -wal but no -shm
+ * there, it cannot be read at all: -EROFS (or -EACCES) and why in err. */
+int ld_read_name(const char *path, char *name, size_t len, int *flags, char *err, size_t errlen);
 /* lock.c: open (create: O_EXCL, mode 0600) and flock path for learnd; the
  * descriptor in *fd (-1 when open failed).  0, -EBUSY naming the holder, or
  * -errno. */
 int ld_lock_db(const char *path, bool create, int *fd, char *err, size_t errlen);
+/* The pid holding a flock on fd's file (a running learnd), from /proc/locks; 0: none. */
+long ld_lock_holder_pid(int fd);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
@@ -94,13 +95,68 @@ static const char *const stmt_sql[S__MAX] = {
 	[S_DATA_VERSION] = "PRAGMA data_version",
 };
 
+/* The files SQLite writes for learnd, and what it had open when it started. */
+enum { F_DB, F_WAL, F_SHM, F__MAX };
+static const char *const file_suffix[F__MAX] = { "", "-wal", "-shm" };
+
 struct ld_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[S__MAX];
 	int64_t data_version;
 	int lock_fd;          /* flock()ed by the one learnd writing this database; -1 */
+	struct {
+		dev_t dev;
+		ino_t ino;
+		bool known;
+	} file[F__MAX];
+	bool lost;            /* one of them was removed or replaced: nothing more is written */
 	char path[4096];
 };
+
+/* What the files are now: learnd's own (0), or they were removed or replaced
+ * under it: rm learnd.db* leaves it writing an inode nobody can read (and a
+ * second learnd free to start on the path), a new -shm leaves learnctl's
+ * writes where learnd never looks.  Logged once; from then on every
+ * transaction is refused (-ESTALE) and ld_store_lost() says so. */
+static int check_files(struct ld_store *h)
+{
+	char name[4200];
+	struct stat sb;
+
+	if (h->lost)
+		return -ESTALE;
+	for (int f = 0; f < F__MAX; f++) {
+		bool gone;
+
+		snprintf(name, sizeof(name), "%s%s", h->path, file_suffix[f]);
+		gone = stat(name, &sb) != 0;
+		if (!h->file[f].known || (!gone && sb.st_dev == h->file[f].dev && sb.st_ino == h->file[f].ino))
+			continue;
+		h->lost = true;
+		ld_err("database %s: %s%s was %s under learnd: what it writes now nobody could read, and learnctl's "
+		       "writes would not reach it; stopping (start learnd again to make a new database there)",
+		       h->path, f == F_DB ? "the file" : "its ", file_suffix[f], gone ? "removed" : "replaced");
+		return -ESTALE;
+	}
+	return 0;
+}
+
+static void note_files(struct ld_store *h)
+{
+	char name[4200];
+	struct stat sb;
+
+	for (int f = 0; f < F__MAX; f++) {
+		snprintf(name, sizeof(name), "%s%s", h->path, file_suffix[f]);
+		if (!(f == F_DB ? fstat(h->lock_fd, &sb) : stat(name, &sb)))
+			h->file[f].dev = sb.st_dev, h->file[f].ino = sb.st_ino, h->file[f].known = true;
+	}
+}
+
+bool ld_store_lost(const struct ld_store *h)
+{
+	return h && h->lost;
+}
 
 
 const char *ld_store_errmsg(const struct ld_store *h)
@@ -247,6 +303,7 @@ int ld_store_open(const char *path, struct ld_store **out, char *err, size_t err
 		return rc;
 	}
 	ld_store_changed(h); /* baseline for data_version */
+	note_files(h);
 	*out = h;
 	return 0;
 }
@@ -267,12 +324,20 @@ void ld_store_close(struct ld_store *h)
 
 int ld_store_begin(struct ld_store *h)
 {
-	return step(h, S_BEGIN);
+	int rc = check_files(h);
+
+	return rc ? rc : step(h, S_BEGIN);
 }
 
 int ld_store_commit(struct ld_store *h)
 {
-	int rc = step(h, S_COMMIT);
+	int rc = check_files(h);
+
+	if (rc) {
+		ld_store_rollback(h);
+		return rc;
+	}
+	rc = step(h, S_COMMIT);
 
 	if (rc)
 		ld_store_rollback(h);

@@ -65,6 +65,10 @@ const char *ld_store_errmsg(const struct ld_store *h);
 int ld_store_begin(struct ld_store *h);
 int ld_store_commit(struct ld_store *h);
 void ld_store_rollback(struct ld_store *h);
+/* The database file, its -wal or its -shm was removed or replaced since
+ * ld_store_open (checked at every begin and commit, logged once): begin and
+ * commit refuse with -ESTALE from then on, and learnd stops. */
+bool ld_store_lost(const struct ld_store *h);
 /* How long a statement waits for another connection's lock before it fails
  * with -EBUSY (2 s after ld_store_open).  learnd's main loop sets it far below
  * a tick: the heartbeat must never wait on the disk. */

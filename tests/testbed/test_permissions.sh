@@ -1,6 +1,11 @@
 #!/bin/bash
 # test_permissions: what learnd creates is root's alone, learnctl's write commands
 # refuse a user who may not write, and learnd listens on no network port.
+#   - a database nobody made first (mode 0666, in a 1777 directory, then in one of
+#     root's): learnd exits 2 naming the directory, then the owner and mode, and
+#     leaves it as it was;
+#   - learnctl reads a database learnd left cleanly on a read-only mount (report,
+#     status, metrics, export); with a -wal but no -shm there, exit 1 saying why;
 #   - the database (and its -wal, -shm) is created 0600, the pin directory 0700,
 #     every pinned object 0600 or stricter;
 #   - learnctl status as nobody, learnd running: "cannot tell" (JSON: state
@@ -34,6 +39,70 @@ tb_conf "$WORK/learnd.conf" "$TOPO_CGROUP" "$DB" tick_ms=200 <<EOF
 iw = 4..64
 EOF
 chmod 644 "$WORK/learnd.conf"
+
+# a database another user made first, in a world-writable directory: refused
+# (exit 2, naming owner and mode), left as it is, nothing made beside it; the
+# same file in a directory of root's is still refused while nobody owns it
+SHARED=$WORK/shared
+mkdir "$SHARED"
+chmod 1777 "$SHARED"
+as_nobody sh -c "umask 0 && : >'$SHARED/learnd.db'"
+sed "s|^db = .*|db = $SHARED/learnd.db|" "$WORK/learnd.conf" >"$WORK/shared.conf"
+for conf in shared shared-own; do
+	if [ $conf = shared-own ]; then
+		mkdir "$WORK/own"
+		mv "$SHARED/learnd.db" "$WORK/own/learnd.db"
+		sed "s|^db = .*|db = $WORK/own/learnd.db|" "$WORK/learnd.conf" >"$WORK/$conf.conf"
+		f=$WORK/own/learnd.db want="owned by uid [0-9]* (nobody) with mode 0666: another user's"
+	else
+		f=$SHARED/learnd.db want="its directory $SHARED is owned by uid 0 (root) with mode 1777: writable by other users"
+	fi
+	rc=0
+	timeout 10 "$LEARND" --config "$WORK/$conf.conf" >"$WORK/$conf.log" 2>&1 || rc=$?
+	[ $rc -eq 2 ] || tb_fail "learnd on nobody's 0666 database ($conf): exit $rc, want 2: $(cat "$WORK/$conf.log")"
+	grep -q "database $f: $want" "$WORK/$conf.log" || tb_fail "learnd on nobody's database ($conf): $(cat "$WORK/$conf.log")"
+	[ "$(stat -c '%U %a %s' "$f")" = "nobody 666 0" ] && [ -z "$(find "${f%/*}" -name 'learnd.db-*')" ] ||
+		tb_fail "nobody's database was changed ($conf): $(ls -la "${f%/*}")"
+	! grep -q 'attached to' "$WORK/$conf.log" || tb_fail "learnd attached on nobody's database"
+done
+echo "nobody's database: $(tail -n 1 "$WORK/shared-own.log")"
+
+# a database learnd left cleanly (no -wal), on a read-only mount: learnctl reads it
+# (SQLite alone would need to make a -shm there); with a -wal but no -shm it
+# says why it cannot (exit 1)
+mkdir "$WORK/rosrc" "$WORK/ro"
+tb_mkdb "$WORK/rosrc/learnd.db"
+mount --bind "$WORK/rosrc" "$WORK/ro"
+tb_on_exit "umount '$WORK/ro' 2>/dev/null"
+mount -o remount,ro,bind "$WORK/ro"
+for cmd in report "report --json" status metrics export; do
+	# shellcheck disable=SC2086 # cmd is split on purpose
+	"$LC" --db "$WORK/ro/learnd.db" --pin-dir "$WORK/none" $cmd >"$WORK/ro.out" 2>&1 ||
+		tb_fail "learnctl $cmd on a read-only mount: $(cat "$WORK/ro.out")"
+done
+grep -q "^database: *$WORK/ro/learnd.db, " <("$LC" --db "$WORK/ro/learnd.db" --pin-dir "$WORK/none" status) ||
+	tb_fail "learnctl status on a read-only mount does not show the database"
+umount "$WORK/ro"
+python3 - "$WORK/writer.db" "$WORK/rosrc/learnd.db" <<'PY'
+import shutil, sqlite3, sys
+c = sqlite3.connect(sys.argv[2], isolation_level=None)
+c.execute("PRAGMA wal_autocheckpoint = 0"); c.execute("INSERT INTO control(key, value) VALUES ('x', '1')")
+for suffix in ("", "-wal"):
+    shutil.copyfile(sys.argv[2] + suffix, sys.argv[1] + suffix)
+c.close()
+for suffix in ("", "-wal"):
+    shutil.copyfile(sys.argv[1] + suffix, sys.argv[2] + suffix)
+PY
+rm -f "$WORK/rosrc/learnd.db-shm"
+[ -s "$WORK/rosrc/learnd.db-wal" ] || tb_fail "no -wal to test with"
+mount --bind "$WORK/rosrc" "$WORK/ro"
+mount -o remount,ro,bind "$WORK/ro"
+rc=0
+"$LC" --db "$WORK/ro/learnd.db" --pin-dir "$WORK/none" report >/dev/null 2>"$WORK/ro.err" || rc=$?
+[ $rc -eq 1 ] && grep -q "database $WORK/ro/learnd.db: a -wal but no -shm, in a directory this user cannot write ($WORK/ro: Read-only file system)" "$WORK/ro.err" ||
+	tb_fail "learnctl report, -wal without -shm on a read-only mount: exit $rc: $(cat "$WORK/ro.err")"
+umount "$WORK/ro"
+echo "read-only mount: learnctl reads a cleanly stopped database; with a -wal alone: $(cat "$WORK/ro.err")"
 
 (umask 000 && exec "$LEARND" --config "$WORK/learnd.conf" >"$WORK/learnd.log" 2>&1) &
 LEARND_PID=$!

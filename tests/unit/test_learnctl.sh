@@ -182,6 +182,35 @@ assert len(d) == 10 and {x["reason"] for x in d} == {"init", "evidence"}
 [ "$("${L[@]}" export --from 2000-01-01 --to 2000-01-02 | wc -l)" -eq 1 ] || fail "export of an empty range"
 ok "export: CSV and JSON, prefix and time range, -o"
 
+# -o writes as "> FILE" would: through a symbolic link (the link stays a link),
+# into a device or FIFO (it stays one: /dev/null must never become a file); a
+# new file has the umask's mode, a replaced one keeps its mode
+ln -s agg.csv "$WORK/link.csv"
+"${L[@]}" export --prefix 192.0.2.0/24 -o "$WORK/link.csv" 2>/dev/null
+[ -L "$WORK/link.csv" ] && [ "$(readlink "$WORK/link.csv")" = agg.csv ] || fail "export -o LINK replaced the link"
+[ "$(wc -l <"$WORK/agg.csv")" -eq 73 ] || fail "export -o LINK did not write through the link"
+mkfifo "$WORK/fifo"
+wc -l <"$WORK/fifo" >"$WORK/fifo.n" &
+"${L[@]}" export --prefix 192.0.2.0/24 -o "$WORK/fifo" 2>/dev/null
+wait $!
+[ -p "$WORK/fifo" ] && [ "$(cat "$WORK/fifo.n")" -eq 73 ] || fail "export -o FIFO: not written through, or no FIFO any more"
+if [ "$(id -u)" -eq 0 ]; then
+	mknod "$WORK/null" c 1 3
+	"${L[@]}" export -o "$WORK/null" 2>/dev/null
+	"${L[@]}" plot 192.0.2.0/24 -o "$WORK/null" 2>/dev/null
+	[ -c "$WORK/null" ] || fail "export/plot -o DEVICE turned the device into $(stat -c %F "$WORK/null")"
+fi
+(umask 027 && "${L[@]}" export -o "$WORK/new.csv" 2>/dev/null && "${L[@]}" plot 192.0.2.0/24 -o "$WORK/new.svg" 2>/dev/null)
+[ "$(stat -c %a "$WORK/new.csv") $(stat -c %a "$WORK/new.svg")" = "640 640" ] ||
+	fail "export/plot -o NEW: mode $(stat -c %a "$WORK/new.csv") $(stat -c %a "$WORK/new.svg"), want the umask's 640"
+chmod 0604 "$WORK/new.csv"
+"${L[@]}" export -o "$WORK/new.csv" 2>/dev/null
+[ "$(stat -c %a "$WORK/new.csv")" = 604 ] || fail "export -o EXISTING: mode $(stat -c %a "$WORK/new.csv"), want its 604"
+rc=0
+"${L[@]}" export -o "$WORK" 2>"$WORK/err" || rc=$?
+[ $rc -eq 2 ] && grep -q "cannot write $WORK: Is a directory" "$WORK/err" || fail "export -o DIR: exit $rc: $(cat "$WORK/err")"
+ok "export/plot -o: through a link, a FIFO and a device as > would; umask for a new file, the mode kept"
+
 # plot: one section per parameter learned (here iw: rwnd and syn_rto_ms have
 # bounds but no history), its value panel one point per value tried with its n,
 # the value in force (20) and the kernel's (10) marked, the decisions with their

@@ -674,6 +674,37 @@ static void refuse_foreign(void)
 		CHECK(!exists_suffix(path, "-wal") && !exists_suffix(path, "-shm") && !exists_suffix(path, "-journal"),
 		      "a refused %s must not leave -wal, -shm or -journal behind", files[i].name);
 	}
+	/* another program's tables in its -wal alone (the file says empty, no tables):
+	 * the files copied while it has them open, so the -wal stays un-checkpointed */
+	for (int empty = 0; empty < 2; empty++) {
+		char wal[4300], from[4300];
+		sqlite3 *w = NULL;
+		size_t len0, len1;
+		uint64_t sum0, sum1;
+
+		path_in(path, sizeof(path), empty ? "foreignwe.db" : "foreignwal.db");
+		rm_db(path);
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		path_in(from, sizeof(from), "walwriter.db");
+		rm_db(from);
+		CHECK(sqlite3_open(from, &w) == SQLITE_OK &&
+		      sqlite3_exec(w, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE notes(id "
+				      "INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes VALUES (1, 'x')",
+				   NULL, NULL, NULL) == SQLITE_OK,
+		      "make %s: %s", from, w ? sqlite3_errmsg(w) : "?");
+		CHECK(copy_file(from, path, empty ? 0 : SIZE_MAX) == 0, "copy %s", path);
+		snprintf(from + strlen(from), sizeof(from) - strlen(from), "-wal");
+		CHECK(copy_file(from, wal, SIZE_MAX) == 0, "copy %s", wal);
+		sqlite3_close(w);
+		sum0 = file_sum(wal, &len0);
+		CHECK(len0 > 32, "the -wal of %s must hold frames (%zu bytes)", path, len0);
+		refused(path, -EILSEQ, empty ? "its -wal holds pages" : "in its -wal", NULL);
+		sum1 = file_sum(wal, &len1);
+		CHECK(sum0 == sum1 && len0 == len1, "the -wal of a refused %s must be left as it is", path);
+		CHECK(!exists_suffix(path, "-shm") && !exists_suffix(path, "-journal"),
+		      "a refused %s must not get a -shm or -journal", path);
+		rm_db(path);
+	}
 	/* learnd's own tables under another program's mark */
 	path_in(path, sizeof(path), "foreigna.db");
 	CHECK(copy_file(restart_db, path, SIZE_MAX) == 0, "copy %s", path);
@@ -692,6 +723,53 @@ static void refuse_foreign(void)
 	db = sql_open(path);
 	CHECK(sql_int(db, "PRAGMA application_id") == LD_STORE_APPLICATION_ID, "and marked as learnd's");
 	sqlite3_close(db);
+}
+
+/* A database (or its -wal, or its directory) that another user owns or may
+ * write: refused by learnd, naming owner and mode, and left as it is. */
+static void refuse_others(void)
+{
+	char sub[4200], path[4300], side[4400], err[1024];
+	struct ld_store *h = NULL;
+	int fd;
+
+	path_in(sub, sizeof(sub), "others");
+	CHECK(mkdir(sub, 0700) == 0, "mkdir %s", sub);
+	snprintf(path, sizeof(path), "%s/learnd.db", sub);
+	/* a file others may write, made before learnd */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	CHECK(fd >= 0 && fchmod(fd, 0666) == 0, "make %s", path);
+	close(fd);
+	CHECK(ld_store_open(path, &h, err, sizeof(err)) == -EINVAL && !h, "a 0666 database must be refused");
+	printf("    %s\n", err);
+	CHECK(strstr(err, path) && strstr(err, "mode 0666") && strstr(err, "uid "), "owner and mode named: %s", err);
+	if (geteuid() == 0) { /* another user's file, mode 0600 */
+		CHECK(chmod(path, 0600) == 0 && chown(path, 65534, 65534) == 0, "chown %s", path);
+		CHECK(ld_store_open(path, &h, err, sizeof(err)) == -EINVAL && !h, "another user's database must be refused");
+		printf("    %s\n", err);
+		CHECK(strstr(err, "uid 65534") && strstr(err, "another user's"), "the owner named: %s", err);
+	}
+	unlink(path);
+	/* a -wal planted before learnd makes one */
+	snprintf(side, sizeof(side), "%s-wal", path);
+	fd = open(side, O_CREAT | O_WRONLY, 0600);
+	CHECK(fd >= 0 && fchmod(fd, 0622) == 0, "make %s", side);
+	close(fd);
+	CHECK(ld_store_open(path, &h, err, sizeof(err)) == -EINVAL && !h, "a -wal others may write must be refused");
+	printf("    %s\n", err);
+	CHECK(strstr(err, "its -wal") && access(path, F_OK) != 0, "named, and no database made: %s", err);
+	unlink(side);
+	/* a directory others may write (sticky or not) */
+	CHECK(chmod(sub, 01777) == 0, "chmod %s", sub);
+	CHECK(ld_store_open(path, &h, err, sizeof(err)) == -EINVAL && !h, "a world-writable directory must be refused");
+	printf("    %s\n", err);
+	CHECK(strstr(err, "its directory") && strstr(err, "mode 1777") && access(path, F_OK) != 0,
+	      "the directory named, and no database made in it: %s", err);
+	CHECK(chmod(sub, 0700) == 0, "chmod %s", sub);
+	CHECK(open_store(path, &h) == 0, "the same database in a directory of its own is taken");
+	ld_store_close(h);
+	rm_db(path);
+	rmdir(sub);
 }
 
 static void one_writer(void)
@@ -1147,6 +1225,7 @@ int main(void)
 	RUN(refuse_truncated);
 	RUN(refuse_newer);
 	RUN(refuse_foreign);
+	RUN(refuse_others);
 	RUN(one_writer);
 	RUN(growth_store);
 	RUN(growth_learner);
@@ -1157,7 +1236,7 @@ int main(void)
 		static const char *const names[] = { "fresh.db", "restart.db", "crash.db", "random.db", "truncated.db",
 						     "newer.db", "growth_lo.db", "growth_hi.db", "growth_learner.db",
 						     "cap.db", "failed.db", "locked.db", "foreign0.db", "foreign1.db",
-						     "foreignp.db", "foreignw.db", "foreignu.db", "foreigna.db", "legacy.db",
+						     "foreignp.db", "foreignw.db", "foreignu.db", "foreigna.db", "walwriter.db", "legacy.db",
 						     "one.db" };
 		char p[4200];
 
