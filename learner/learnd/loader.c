@@ -451,6 +451,21 @@ fail:
 	return err;
 }
 
+bool ld_dp_cgroup_alive(const struct ld_dataplane *dp, const char *cgroup)
+{
+	struct stat st;
+	int e = stat(cgroup, &st) ? errno : 0;
+
+	if (!e && S_ISDIR(st.st_mode) && st.st_ino == dp->cgroup_id)
+		return true;
+	if (e && e != ENOENT && e != ENOTDIR)
+		return true; /* cannot tell (e.g. EACCES): not a reason to stop */
+	ld_err("cgroup %s %s while learnd ran: the program attached to it tunes no connection any more; "
+	       "detaching and exiting (start learnd again once the cgroup exists)", cgroup,
+	       e ? "was removed" : "was replaced by another directory");
+	return false;
+}
+
 void ld_dp_close(struct ld_dataplane *dp, bool detach)
 {
 	if (detach && dp->link) {

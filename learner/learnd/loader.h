@@ -51,6 +51,10 @@ int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts);
 /* detach: remove link and pins (kernel defaults at once).  Safe on a zeroed dp. */
 void ld_dp_close(struct ld_dataplane *dp, bool detach);
 
+/* False, logged, when cgroup (the one attached to at ld_dp_open) was removed, or
+ * replaced by a directory of another inode: the link on the old one tunes nothing. */
+bool ld_dp_cgroup_alive(const struct ld_dataplane *dp, const char *cgroup);
+
 int ld_dp_policy_fd(const struct ld_dataplane *dp);
 int ld_dp_ctl_fd(const struct ld_dataplane *dp);
 int ld_dp_counters_fd(const struct ld_dataplane *dp);
