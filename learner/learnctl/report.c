@@ -188,6 +188,7 @@ static void report_row_read(const struct ld_query *st, const struct report_cols 
 {
 	const char *t;
 
+	r->evicted = c->evicted >= 0 && ld_query_type(st, c->evicted) != LD_COL_NULL;
 	t = c->cidr >= 0 ? ld_query_text(st, c->cidr) : NULL;
 	snprintf(r->cidr, sizeof(r->cidr), "%s", t ? t : "?");
 	t = c->origin >= 0 ? ld_query_text(st, c->origin) : NULL;
@@ -207,7 +208,7 @@ static void report_row_read(const struct ld_query *st, const struct report_cols 
 		r->pin[p] = c->pin[p] >= 0 && ld_query_type(st, c->pin[p]) != LD_COL_NULL ? col_i64(st, c->pin[p]) : -1;
 		if (r->pin[p] < 0)
 			r->pin_state[p] = LC_PIN_NONE;
-		else if (!ld_pin_applies(&r->bound[p], r->pin[p], NULL, 0))
+		else if (r->evicted || !ld_pin_applies(&r->bound[p], r->pin[p], NULL, 0))
 			r->pin_state[p] = LC_PIN_IGNORED;
 		else
 			r->pin_state[p] = r->pin[p] == r->val[p] ? LC_PIN_IN_FORCE : LC_PIN_PENDING;
@@ -230,7 +231,10 @@ void lc_pin_state_text(const struct lc_report_row *r, int p, char *buf, size_t l
 	case LC_PIN_IN_FORCE: snprintf(buf, len, "in force"); break;
 	case LC_PIN_PENDING: snprintf(buf, len, "pending: learnd applies it at its next tick"); break;
 	case LC_PIN_IGNORED:
-		ld_pin_applies(&r->bound[p], r->pin[p], why, sizeof(why));
+		if (r->evicted)
+			snprintf(why, sizeof(why), "the prefix was evicted from the policy map (max_prefixes)");
+		else
+			ld_pin_applies(&r->bound[p], r->pin[p], why, sizeof(why));
 		snprintf(buf, len, "ignored: %s", why);
 		break;
 	}

@@ -14,7 +14,7 @@ enum lc_pin_state {
 	LC_PIN_NONE,
 	LC_PIN_IN_FORCE, /* slot 0 has the pinned value */
 	LC_PIN_PENDING,  /* applies, but learnd has not put it in force yet (its next tick, or its start) */
-	LC_PIN_IGNORED,  /* outside the bounds in force: learnd ignores it (ld_pin_applies) */
+	LC_PIN_IGNORED,  /* outside the bounds in force (ld_pin_applies), or the prefix evicted: learnd ignores it */
 };
 
 struct lc_report_row {
@@ -34,6 +34,7 @@ struct lc_report_row {
 					    * (-0.3: 30% faster), 95% interval; NaN: no estimate */
 	double retrans_rate;      /* NaN: no data */
 	int64_t changed_ns;       /* last change of the choice (wall ns); 0: never */
+	bool evicted;             /* out of the policy map (max_prefixes): history only */
 };
 
 struct lc_report_rows {

@@ -243,8 +243,12 @@ s = json.load(sys.stdin)["pin"]["state"]
 assert s == {"iw": "in force", "rwnd": "ignored: outside bounds 10..30", "syn_rto_ms": s["syn_rto_ms"]}, s
 assert s["syn_rto_ms"].startswith("pending"), s
 ' || fail "show --json: pin states"
+# a pin of an evicted prefix: learnd applies none
+in_db "UPDATE prefixes SET evicted_ns = 1700000000000000000 WHERE cidr = '192.0.2.0/24'"
+"${L[@]}" show 192.0.2.0/24 | grep -q '^pinned by .* iw=32 (ignored: the prefix was evicted from the policy map (max_prefixes); 32 in force)' ||
+	fail "show, evicted prefix's pin: $("${L[@]}" show 192.0.2.0/24 | grep pinned)"
 in_db "UPDATE slots SET iw = 20 WHERE slot = 0 AND prefix_id = (SELECT id FROM prefixes WHERE cidr = '192.0.2.0/24');
-       UPDATE prefixes SET rwnd_max = 100 WHERE cidr = '192.0.2.0/24'"
+       UPDATE prefixes SET rwnd_max = 100, evicted_ns = NULL WHERE cidr = '192.0.2.0/24'"
 "${L[@]}" unpin 192.0.2.0/24 iw >/dev/null
 [ "$(sqlite3 "$DB" "SELECT iw IS NULL, rwnd FROM pins")" = "1|40" ] || fail "unpin of one parameter"
 "${L[@]}" unpin 192.0.2.0/24 >/dev/null
