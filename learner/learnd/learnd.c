@@ -397,7 +397,9 @@ static void write_metrics(struct daemon *d, const uint64_t *counters)
 
 static int run(struct daemon *d, const struct opts *o)
 {
-	uint64_t next_tick = 0, drops = 0, counters[LEARND_CNT__MAX];
+	/* the start made the first tick (main): the next one is a tick later */
+	uint64_t next_tick = ld_now_ns() + (uint64_t)d->cfg.tick_ms * 1000000ull, drops = 0,
+		 counters[LEARND_CNT__MAX];
 	bool have_counters;
 	int err;
 
