@@ -102,6 +102,13 @@ done
 ! grep -q 'iw=0 ignored' "$WORK/learnd.log" || tb_fail "learnd ignored the pin iw=0"
 echo "  ok: pin iw=0: the kernel default in force, pinned"
 "${CTL[@]}" unpin 127.0.0.0/8 >/dev/null
-grep -q "pin" <(sqlite3 "$DB" "SELECT reason FROM decisions") ||
-	echo "  note: learnd recorded no decision with reason 'pin'"
+# learnd's decisions say which changes the pins made, and which one it ignored
+decs=$(sqlite3 "$DB" "SELECT old_value || '>' || new_value || ' ' || reason || ': ' || why FROM v_decisions
+                      WHERE cidr = '127.0.0.0/8' AND param = 'iw' ORDER BY ts_ns")
+for want in "10>30 pin: operator pin iw=30" "30>12 pin: operator pin iw=12" "10>100 pin: operator pin iw=100" \
+	    "100>10 bounds: operator pin iw=100 ignored: outside bounds 4..64" "10>100 pin: operator pin iw=100" \
+	    "100>0 pin: operator pin iw=0"; do
+	grep -qxF "$want" <<<"$decs" || tb_fail "no decision '$want' among: $decs"
+done
+echo "  ok: decisions: the pins' changes with reason 'pin', the ignored pin with why"
 echo "PASS: $NAME"
