@@ -6,6 +6,7 @@
  * v_prefix_summary plus pins; see docs/schema.md.
  */
 #include "param.h"
+#include "policy.h"
 #include "report.h"
 #include "model.h"
 
@@ -187,6 +188,7 @@ static void report_row_read(const struct ld_query *st, const struct report_cols 
 {
 	const char *t;
 
+	r->evicted = c->evicted >= 0 && ld_query_type(st, c->evicted) != LD_COL_NULL;
 	t = c->cidr >= 0 ? ld_query_text(st, c->cidr) : NULL;
 	snprintf(r->cidr, sizeof(r->cidr), "%s", t ? t : "?");
 	t = c->origin >= 0 ? ld_query_text(st, c->origin) : NULL;
@@ -201,9 +203,16 @@ static void report_row_read(const struct ld_query *st, const struct report_cols 
 			r->bound[p].min = (uint32_t)col_i64(st, c->bmin[p]);
 			r->bound[p].max = (uint32_t)col_i64(st, c->bmax[p]);
 		}
-		r->pinned[p] = c->pin[p] >= 0 && ld_query_type(st, c->pin[p]) != LD_COL_NULL;
-		if (r->pinned[p])
-			r->val[p] = (uint32_t)col_i64(st, c->pin[p]);
+		/* the value shown is the one in force; the pin is in force only when
+		 * learnd applied it (slot 0 has it) */
+		r->pin[p] = c->pin[p] >= 0 && ld_query_type(st, c->pin[p]) != LD_COL_NULL ? col_i64(st, c->pin[p]) : -1;
+		if (r->pin[p] < 0)
+			r->pin_state[p] = LC_PIN_NONE;
+		else if (r->evicted || !ld_pin_applies(&r->bound[p], r->pin[p], NULL, 0))
+			r->pin_state[p] = LC_PIN_IGNORED;
+		else
+			r->pin_state[p] = r->pin[p] == r->val[p] ? LC_PIN_IN_FORCE : LC_PIN_PENDING;
+		r->pinned[p] = r->pin_state[p] == LC_PIN_IN_FORCE;
 	}
 	r->probe_share = col_dbl(st, c->probe_share);
 	r->fct_change = col_dbl(st, c->fct);
@@ -211,6 +220,24 @@ static void report_row_read(const struct ld_query *st, const struct report_cols 
 	r->fct_hi = col_dbl(st, c->fct_hi);
 	r->retrans_rate = col_dbl(st, c->retrans);
 	r->changed_ns = col_i64(st, c->changed);
+}
+
+void lc_pin_state_text(const struct lc_report_row *r, int p, char *buf, size_t len)
+{
+	char why[96];
+
+	switch (r->pin_state[p]) {
+	case LC_PIN_NONE: snprintf(buf, len, "%s", ""); break;
+	case LC_PIN_IN_FORCE: snprintf(buf, len, "in force"); break;
+	case LC_PIN_PENDING: snprintf(buf, len, "pending: learnd applies it at its next tick"); break;
+	case LC_PIN_IGNORED:
+		if (r->evicted)
+			snprintf(why, sizeof(why), "the prefix was evicted from the policy map (max_prefixes)");
+		else
+			ld_pin_applies(&r->bound[p], r->pin[p], why, sizeof(why));
+		snprintf(buf, len, "ignored: %s", why);
+		break;
+	}
 }
 
 static int cmp_prefix_id(const void *pa, const void *pb)
@@ -425,17 +452,22 @@ static const struct tab_col report_cols_wide[] = {
 static const struct tab_col report_cols_data[] = {
 	{ "prefix", 0, 0 },          { "origin", 0, 0 },        { "conns_1h", 0, 0 },       { "conns_total", 0, 0 },
 	{ "iw", 0, 0 },              { "iw_min", 0, 0 },        { "iw_max", 0, 0 },         { "iw_pinned", 0, 0 },
+	{ "iw_pin", 0, 0 },          { "iw_pin_state", 0, 0 },
 	{ "rwnd", 0, 0 },            { "rwnd_min", 0, 0 },      { "rwnd_max", 0, 0 },       { "rwnd_pinned", 0, 0 },
+	{ "rwnd_pin", 0, 0 },        { "rwnd_pin_state", 0, 0 },
 	{ "syn_rto_ms", 0, 0 },      { "syn_rto_ms_min", 0, 0 }, { "syn_rto_ms_max", 0, 0 }, { "syn_rto_ms_pinned", 0, 0 },
+	{ "syn_rto_ms_pin", 0, 0 },  { "syn_rto_ms_pin_state", 0, 0 },
 	{ "base_rtt_us", 0, 0 },     { "base_rtt_us_min", 0, 0 }, { "base_rtt_us_max", 0, 0 }, { "base_rtt_us_pinned", 0, 0 },
+	{ "base_rtt_us_pin", 0, 0 }, { "base_rtt_us_pin_state", 0, 0 },
 	{ "probe_share", 0, 0 },     { "fct_change", 0, 0 },    { "fct_change_lo", 0, 0 },  { "fct_change_hi", 0, 0 },
 	{ "retrans_rate", 0, 0 },    { "changed_ts_ns", 0, 0 },
 };
 
 static void fmt_value(const struct lc_report_row *r, int p, bool wide, char *buf, size_t len)
 {
-	char v[24], mark = r->pinned[p] ? 'P' : (r->bound[p].set && r->bound[p].min == r->bound[p].max) ? 'F' :
-						  r->no_effect[p] ? 'N' : 0;
+	static const char pin_mark[] = { [LC_PIN_IN_FORCE] = 'P', [LC_PIN_PENDING] = 'p', [LC_PIN_IGNORED] = '!' };
+	char v[24], mark = r->pin_state[p] ? pin_mark[r->pin_state[p]] :
+			   (r->bound[p].set && r->bound[p].min == r->bound[p].max) ? 'F' : r->no_effect[p] ? 'N' : 0;
 	uint32_t x = r->val[p];
 
 	if (!x)
@@ -550,6 +582,16 @@ static void put_data_row(struct tab *t, const struct lc_report_row *r)
 			tab_null(t);
 		}
 		tab_i64(t, r->pinned[p]);
+		if (r->pin[p] >= 0) {
+			char st[160];
+
+			lc_pin_state_text(r, p, st, sizeof(st));
+			tab_i64(t, r->pin[p]);
+			tab_str(t, st);
+		} else {
+			tab_null(t);
+			tab_null(t);
+		}
 	}
 	tab_dbl(t, r->probe_share, NULL);
 	tab_dbl(t, r->fct_change, NULL);

@@ -213,10 +213,11 @@ static int show_opt(struct lc *lc, void *st, int id, const char *arg)
 
 /* Query which for cidr, stepped to its first row, to fn (row: whether there
  * is one).  0 or an exit status. */
-typedef int (*show_row_fn)(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w);
+typedef int (*show_row_fn)(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w,
+			   const void *ctx);
 
 static int show_one(struct lc *lc, struct ld_db *db, enum ld_q which, const char *what, const char *cidr,
-		    struct jw *w, show_row_fn fn)
+		    struct jw *w, show_row_fn fn, const void *ctx)
 {
 	struct ld_query *q;
 	int rc = ld_query_open(db, which, what, &q);
@@ -225,15 +226,17 @@ static int show_one(struct lc *lc, struct ld_db *db, enum ld_q which, const char
 		return lc_db_fail(lc, db, rc);
 	ld_query_bind_text(q, 1, cidr);
 	rc = ld_query_next(q);
-	rc = rc < 0 ? lc_db_fail(lc, db, rc) : fn(lc, q, rc == 1, cidr, w);
+	rc = rc < 0 ? lc_db_fail(lc, db, rc) : fn(lc, q, rc == 1, cidr, w, ctx);
 	ld_query_close(q);
 	return rc;
 }
 
 /* The prefixes row (starting the JSON object), or an exit status: 2 for a
  * prefix the database does not have. */
-static int summary_row(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w)
+static int summary_row(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w,
+		       const void *ctx)
 {
+	(void)ctx;
 	if (!row)
 		return lc_fail(lc, LC_EXIT_USAGE, "unknown prefix %s: not in the database (learnctl report lists them)", cidr);
 	if (lc->fmt == LC_JSON) {
@@ -256,8 +259,10 @@ static int summary_row(struct lc *lc, const struct ld_query *q, bool row, const 
 	return 0;
 }
 
-/* The FCT estimate, computed as report does. */
-static int show_estimate(struct lc *lc, const struct learnd_key *key, const char *cidr, struct jw *w)
+/* The FCT estimate, computed as report does; its row into *row (zeroed, with
+ * no pins, when there is none). */
+static int show_estimate(struct lc *lc, const struct learnd_key *key, const char *cidr, struct jw *w,
+			 struct lc_report_row *row)
 {
 	struct lc_report_rows rows;
 	const struct lc_report_row *me = NULL;
@@ -268,6 +273,9 @@ static int show_estimate(struct lc *lc, const struct learnd_key *key, const char
 	for (size_t i = 0; i < rows.n; i++)
 		if (!strcmp(rows.row[i].cidr, cidr))
 			me = &rows.row[i];
+	memset(row, 0, sizeof(*row));
+	if (me)
+		*row = *me;
 	if (lc->fmt == LC_JSON) {
 		jw_key(w, "estimate");
 		jw_obj(w);
@@ -287,24 +295,53 @@ static int show_estimate(struct lc *lc, const struct learnd_key *key, const char
 	return 0;
 }
 
-static int pin_row(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w)
+/* The pin, and per pinned parameter whether it is in force (ctx: the prefix's
+ * report row): JSON "state": {"iw": "ignored: outside bounds 4..64"}. */
+static int pin_row(struct lc *lc, const struct ld_query *q, bool row, const char *cidr, struct jw *w,
+		   const void *ctx)
 {
+	const struct lc_report_row *me = ctx;
+	char st[160];
+
 	(void)cidr;
 	if (lc->fmt == LC_JSON) {
 		jw_key(w, "pin");
-		if (row)
-			json_row(w, q, NULL);
-		else
+		if (!row) {
 			jw_null(w);
+			return 0;
+		}
+		jw_obj(w);
+		for (int i = 0; i < ld_query_ncols(q); i++) {
+			jw_key(w, ld_query_name(q, i));
+			json_col(w, q, i);
+		}
+		jw_key(w, "state");
+		jw_obj(w);
+		for (int p = 0; p < LEARND_PARAM__MAX; p++) {
+			if (me->pin_state[p] == LC_PIN_NONE)
+				continue;
+			lc_pin_state_text(me, p, st, sizeof(st));
+			jw_kv_str(w, learnd_param_info(p)->name, st);
+		}
+		jw_end(w);
+		jw_end(w);
 	} else if (row) {
 		char buf[128];
 
 		printf("pinned by %s at ", ld_query_text(q, 5) ? ld_query_text(q, 5) : "?");
 		lc_fmt_time(ld_query_int(q, 4), buf, sizeof(buf));
 		printf("%s:", buf);
-		for (int i = 0; i < 4; i++)
-			if (ld_query_type(q, i) != LD_COL_NULL)
-				printf(" %s=%lld", ld_query_name(q, i), (long long)ld_query_int(q, i));
+		for (int i = 0; i < 4; i++) {
+			if (ld_query_type(q, i) == LD_COL_NULL)
+				continue;
+			printf(" %s=%lld", ld_query_name(q, i), (long long)ld_query_int(q, i));
+			if (me->pin_state[i] == LC_PIN_IN_FORCE) {
+				printf(" (in force)");
+			} else if (me->pin_state[i] != LC_PIN_NONE) {
+				lc_pin_state_text(me, i, st, sizeof(st));
+				printf(" (%s; %u in force)", st, me->val[i]);
+			}
+		}
 		printf("\n");
 	}
 	return 0;
@@ -351,6 +388,7 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 	static const struct option extra[] = { { "decisions", required_argument, NULL, 500 }, { 0 } };
 	struct show_opts o = { .decisions = 20 };
 	struct learnd_key key;
+	struct lc_report_row me;
 	char cidr[LD_CIDR_STRLEN], err[256];
 	struct ld_db *db;
 	struct jw w;
@@ -367,13 +405,13 @@ int cmd_show(struct lc *lc, int argc, char **argv)
 	rc = lc_db_open(lc, false, &db);
 	if (rc)
 		return rc;
-	rc = show_one(lc, db, LD_Q_SHOW_SUMMARY, "show", cidr, &w, summary_row);
+	rc = show_one(lc, db, LD_Q_SHOW_SUMMARY, "show", cidr, &w, summary_row, NULL);
 	if (!rc)
-		rc = show_estimate(lc, &key, cidr, &w);
+		rc = show_estimate(lc, &key, cidr, &w, &me);
 	if (!rc)
 		rc = show_params(lc, db, cidr, &w);
 	if (!rc)
-		rc = show_one(lc, db, LD_Q_SHOW_PIN, "pins", cidr, &w, pin_row);
+		rc = show_one(lc, db, LD_Q_SHOW_PIN, "pins", cidr, &w, pin_row, &me);
 	if (!rc)
 		rc = show_lists(lc, db, cidr, o.decisions, &w);
 	if (!rc && lc->fmt == LC_JSON) {

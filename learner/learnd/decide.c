@@ -78,6 +78,26 @@ bool lr_needs_decision(const struct pfx *p)
 	return p->model && (p->cfg_changed || learnd_model_samples(p->model) != p->samples_at_decide || !p->in_map);
 }
 
+/* A change of parameter i to nv that an operator's pin explains: made by the pin
+ * ("pin"), or let happen by a pin learnd ignores ("bounds", saying so).  NULL:
+ * the model's own reason. */
+static const char *pin_reason(const struct pfx *p, int i, uint32_t nv, char *why, size_t len)
+{
+	const char *name = ld_param_name((enum learnd_param)i);
+	char r[96];
+
+	if (p->pin[i] < 0)
+		return NULL;
+	if (!ld_pin_applies(&p->bounds.r[i], p->pin[i], r, sizeof(r))) {
+		snprintf(why, len, "operator pin %s=%lld ignored: %s", name, (long long)p->pin[i], r);
+		return "bounds";
+	}
+	if (nv != (uint64_t)p->pin[i])
+		return NULL;
+	snprintf(why, len, "operator pin %s=%lld", name, (long long)p->pin[i]);
+	return "pin";
+}
+
 static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 {
 	struct learnd_model_decision d;
@@ -111,17 +131,23 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 	for (int i = 0; i < LEARND_PARAM__MAX; i++) {
 		uint32_t nv = ld_arm_get(&pol.slots[0], (enum learnd_param)i);
 		int64_t ov = p->written.nslots ? (int64_t)ld_arm_get(&p->written.slots[0], (enum learnd_param)i) : -1;
+		const char *reason;
 
 		if (ov == (int64_t)nv)
 			continue;
-		snprintf(why, sizeof(why), "%s", d.text[0] ? d.text : why_name(d.why));
+		/* a first decision is init, pinned or not */
+		reason = ov < 0 ? "init" : pin_reason(p, i, nv, why, sizeof(why));
+		if (!reason || ov < 0)
+			snprintf(why, sizeof(why), "%s", d.text[0] ? d.text : why_name(d.why));
+		if (!reason)
+			reason = why_name(d.why);
 		l->st.decisions++;
 		if (ov >= 0)
 			ld_info("%s: %s %lld -> %u (%s)", p->cidr, ld_param_name((enum learnd_param)i), (long long)ov, nv, why);
 		if (l->store)
 			queue_decision(l, &(struct decision){ .ts_ns = wall, .id = p->id, .param = (uint8_t)i,
 							      .old_value = ov, .new_value = nv,
-							      .reason = ov < 0 ? "init" : why_name(d.why) }, why);
+							      .reason = reason }, why);
 	}
 	p->written = pol;
 	p->save_model = true; /* so a restart decides the same from the saved state */

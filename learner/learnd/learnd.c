@@ -77,8 +77,9 @@ static void usage(FILE *out)
 		"every connection is back on kernel defaults.  If learnd dies without that, the\n"
 		"pinned program keeps the last values until the heartbeat TTL, then defaults.\n"
 		"\n"
-		"Exit status: 0 success, 1 runtime failure (also: the database's disk full, or\n"
-		"another learnd on it), 2 bad usage, bad configuration or a bad database.\n");
+		"Exit status: 0 success, 1 runtime failure (also: the database's disk full,\n"
+		"another learnd on it, or the cgroup removed while learnd ran: it detaches and\n"
+		"removes the pins first), 2 bad usage, bad configuration or a bad database.\n");
 }
 
 struct opts {
@@ -428,13 +429,20 @@ static void write_metrics(struct daemon *d, const uint64_t *counters)
 
 static int run(struct daemon *d, const struct opts *o)
 {
-	uint64_t next_tick = 0, drops = 0, counters[LEARND_CNT__MAX];
+	/* the start made the first tick (main): the next one is a tick later */
+	uint64_t next_tick = ld_now_ns() + (uint64_t)d->cfg.tick_ms * 1000000ull, drops = 0,
+		 counters[LEARND_CNT__MAX];
 	bool have_counters;
 	int err;
 
 	while (!stop_requested) {
-		/* short polls: the ring buffer is drained far faster than it fills */
-		err = ring_buffer__poll(d->rb, 50);
+		uint64_t now = ld_now_ns();
+		/* short polls: the ring buffer is drained far faster than it fills; and
+		 * never past the next tick, so that tick_ms below the poll's 50 ms holds */
+		int wait_ms = next_tick <= now ? 0 : next_tick - now >= 50000000ull ? 50 :
+			      (int)((next_tick - now + 999999) / 1000000);
+
+		err = ring_buffer__poll(d->rb, wait_ms);
 		/* the program wakes us only when the ring is a quarter full: take
 		 * whatever is there after every wait */
 		if (err >= 0 || err == -EINTR)
@@ -452,6 +460,9 @@ static int run(struct daemon *d, const struct opts *o)
 			ld_notify("READY=1");
 		}
 		if (ld_now_ns() >= next_tick) {
+			/* the cgroup is what learnd tunes: gone, nothing is tuned any more */
+			if (!ld_dp_cgroup_alive(&d->dp, d->cfg.cgroup))
+				return -ENOENT;
 			tick(d);
 			if (ld_store_lost(d->store))
 				return -ESTALE; /* its files removed or replaced: logged by the store */

@@ -177,6 +177,129 @@ static int check_pinned_abi(const struct ld_dataplane *dp)
 	return -EPROTO;
 }
 
+/*
+ * Pinned maps from a previous learnd that this one cannot reuse as they are.
+ * A map of another layout (type, key or value size, flags) is another learnd's
+ * and refused with its name.  The two maps whose size the config sets
+ * (policy_map: max_prefixes, records: ringbuf_kb) are recreated when only
+ * their size differs: the old pin is taken out of the way (its fd kept in
+ * dp->old_fd), libbpf creates and pins a new one at load, and carry_over()
+ * copies the policies into it before the link moves to the new program.  Every
+ * other pin (ctl_map with the heartbeat and the operator's pause, counters,
+ * socket storage) is reused as it is.
+ */
+static int check_pinned_maps(struct ld_dataplane *dp)
+{
+	struct bpf_map *map;
+	char path[4096 + 64];
+
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+		int slot = map == dp->skel->maps.policy_map ? LD_DP_OLD_POLICY :
+			   map == dp->skel->maps.records    ? LD_DP_OLD_RECORDS : -1;
+		int fd, err;
+
+		if (!pinned_map(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue; /* nothing pinned: created at load */
+		memset(&info, 0, sizeof(info));
+		err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+		if (err) {
+			ld_err("pinned map %s: %s", path, strerror(-err));
+			close(fd);
+			return err;
+		}
+		if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		    info.value_size != bpf_map__value_size(map) || info.map_flags != bpf_map__map_flags(map)) {
+			ld_err("pinned map %s is not one this learnd makes (type %u, key %u, value %u bytes, flags %#x; "
+			       "expected type %u, key %u, value %u, flags %#x): maps pinned by an incompatible learnd; "
+			       "stop it or remove the pin directory", path, info.type, info.key_size, info.value_size,
+			       info.map_flags, bpf_map__type(map), bpf_map__key_size(map), bpf_map__value_size(map),
+			       bpf_map__map_flags(map));
+			close(fd);
+			return -EPROTO;
+		}
+		if (info.max_entries == bpf_map__max_entries(map) || slot < 0) {
+			close(fd); /* reused by libbpf (or refused by it, with its message) */
+			continue;
+		}
+		ld_info("pinned %s has %u entries, the configuration %u (%s): recreated", bpf_map__name(map),
+			info.max_entries, bpf_map__max_entries(map),
+			slot == LD_DP_OLD_POLICY ? "max_prefixes" : "ringbuf_kb, in bytes");
+		if (unlink(path)) {
+			err = -errno;
+			ld_err("cannot remove the old pin %s: %s", path, strerror(-err));
+			close(fd);
+			return err;
+		}
+		dp->old_fd[slot] = fd;
+	}
+	return 0;
+}
+
+/* A start that fails before its maps are loaded leaves the pins as they were
+ * (another learnd's, or maps libbpf refused): ld_dp_close must not remove them. */
+static void forget_pin_paths(struct ld_dataplane *dp)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, dp->skel->obj)
+		bpf_map__set_pin_path(map, NULL);
+}
+
+/* After a failed load: the old maps back at their pins, as they were. */
+static void restore_old_pins(struct ld_dataplane *dp)
+{
+	static const char *const names[LD_DP_OLD__MAX] = { LEARND_PIN_POLICY, LEARND_PIN_RECORDS };
+	char path[4096 + 64];
+
+	for (int i = 0; i < LD_DP_OLD__MAX; i++) {
+		if (dp->old_fd[i] < 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, names[i]);
+		unlink(path); /* a new one libbpf may have pinned */
+		if (bpf_obj_pin(dp->old_fd[i], path))
+			ld_warn("cannot pin the old %s back at %s: %s", names[i], path, strerror(errno));
+	}
+}
+
+/* The old policy map's entries into the new one, as many as it holds; records
+ * still in the old ring buffer are lost (nobody read them while learnd was
+ * down).  The learner then deletes what it does not know (lr_reconcile_map)
+ * and rewrites the rest at its first tick. */
+static void carry_over(struct ld_dataplane *dp)
+{
+	int from = dp->old_fd[LD_DP_OLD_POLICY], to = bpf_map__fd(dp->skel->maps.policy_map);
+	struct learnd_key key, *prev = NULL;
+	struct learnd_policy pol;
+	unsigned copied = 0, left = 0;
+
+	while (from >= 0 && bpf_map_get_next_key(from, prev, &key) == 0) {
+		if (!bpf_map_lookup_elem(from, &key, &pol)) {
+			if (bpf_map_update_elem(to, &key, &pol, BPF_NOEXIST))
+				left++;
+			else
+				copied++;
+		}
+		prev = &key;
+	}
+	if (from >= 0)
+		ld_info("policy map recreated: %u policies carried over%s", copied,
+			left ? "; the rest did not fit max_prefixes" : "");
+	if (left)
+		ld_warn("%u policies of the previous policy map left out: more than max_prefixes = %u", left,
+			bpf_map__max_entries(dp->skel->maps.policy_map));
+	for (int i = 0; i < LD_DP_OLD__MAX; i++) {
+		if (dp->old_fd[i] >= 0)
+			close(dp->old_fd[i]);
+		dp->old_fd[i] = -1;
+	}
+}
+
 /* Adopt a pinned link left by a previous learnd, if it is on our cgroup. */
 static int adopt_link(struct ld_dataplane *dp, const char *path)
 {
@@ -243,6 +366,8 @@ int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts)
 	int cgfd = -1, err;
 
 	memset(dp, 0, sizeof(*dp));
+	for (int i = 0; i < LD_DP_OLD__MAX; i++)
+		dp->old_fd[i] = -1;
 	libbpf_set_print(libbpf_to_log);
 	err = check_cgroup(opts->cgroup, &dp->cgroup_id);
 	if (err)
@@ -268,8 +393,12 @@ int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts)
 		err = check_pinned_abi(dp);
 		if (!err)
 			err = set_pin_paths(dp);
-		if (err)
-			goto fail;
+		if (!err)
+			err = check_pinned_maps(dp);
+		if (err) {
+			restore_old_pins(dp);
+			goto fail_unloaded;
+		}
 	}
 	err = learnd__load(dp->skel);
 	if (err) {
@@ -281,8 +410,10 @@ int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts)
 		else
 			ld_err("cannot load the BPF program: %s%s", strerror(-err),
 			       dp->pin_dir[0] ? " (maps pinned by an incompatible learnd? remove the pin directory)" : "");
-		goto fail;
+		restore_old_pins(dp);
+		goto fail_unloaded;
 	}
+	carry_over(dp); /* before the link moves: no connection sees an empty map */
 
 	snprintf(link_path, sizeof(link_path), "%s/%s", dp->pin_dir, LEARND_PIN_LINK);
 	if (dp->pin_dir[0] && access(link_path, F_OK) == 0 && adopt_link(dp, link_path) == 0)
@@ -310,9 +441,29 @@ int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts)
 		}
 	}
 	return 0;
+fail_unloaded:
+	forget_pin_paths(dp);
+	for (int i = 0; i < LD_DP_OLD__MAX; i++)
+		if (dp->old_fd[i] >= 0)
+			close(dp->old_fd[i]);
 fail:
 	ld_dp_close(dp, true);
 	return err;
+}
+
+bool ld_dp_cgroup_alive(const struct ld_dataplane *dp, const char *cgroup)
+{
+	struct stat st;
+	int e = stat(cgroup, &st) ? errno : 0;
+
+	if (!e && S_ISDIR(st.st_mode) && st.st_ino == dp->cgroup_id)
+		return true;
+	if (e && e != ENOENT && e != ENOTDIR)
+		return true; /* cannot tell (e.g. EACCES): not a reason to stop */
+	ld_err("cgroup %s %s while learnd ran: the program attached to it tunes no connection any more; "
+	       "detaching and exiting (start learnd again once the cgroup exists)", cgroup,
+	       e ? "was removed" : "was replaced by another directory");
+	return false;
 }
 
 void ld_dp_close(struct ld_dataplane *dp, bool detach)

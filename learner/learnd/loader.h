@@ -6,7 +6,10 @@
  * Restart semantics: maps and link are pinned, so a learnd that dies (even with
  * kill -9) leaves the program running with the last values until the heartbeat TTL
  * expires, then kernel defaults.  The next learnd reuses the pinned maps and moves
- * the pinned link to its freshly loaded program.  A clean stop (ld_dp_close with
+ * the pinned link to its freshly loaded program.  A pinned policy_map or records
+ * ring of another size (max_prefixes or ringbuf_kb changed) is recreated at the
+ * new size, the policies copied over (as many as fit) before the link moves;
+ * maps of another layout are refused.  A clean stop (ld_dp_close with
  * detach) removes link and pins: kernel defaults at once.
  */
 #ifndef LEARND_LOADER_H
@@ -29,6 +32,9 @@ struct ld_dp_opts {
 	uint32_t ringbuf_kb;
 };
 
+/* Old pinned maps recreated with the configuration's size (loader.c). */
+enum { LD_DP_OLD_POLICY, LD_DP_OLD_RECORDS, LD_DP_OLD__MAX };
+
 struct ld_dataplane {
 	struct learnd *skel;
 	struct bpf_link *link;
@@ -37,12 +43,17 @@ struct ld_dataplane {
 	bool locked;  /* lock_fd holds the pin directory's lock: one learnd per pin_dir */
 	int lock_fd;
 	uint64_t cgroup_id;
+	int old_fd[LD_DP_OLD__MAX]; /* during ld_dp_open: maps of a previous learnd being replaced */
 };
 
 /* Everything above; returns 0 or -errno, logging what failed. */
 int ld_dp_open(struct ld_dataplane *dp, const struct ld_dp_opts *opts);
 /* detach: remove link and pins (kernel defaults at once).  Safe on a zeroed dp. */
 void ld_dp_close(struct ld_dataplane *dp, bool detach);
+
+/* False, logged, when cgroup (the one attached to at ld_dp_open) was removed, or
+ * replaced by a directory of another inode: the link on the old one tunes nothing. */
+bool ld_dp_cgroup_alive(const struct ld_dataplane *dp, const char *cgroup);
 
 int ld_dp_policy_fd(const struct ld_dataplane *dp);
 int ld_dp_ctl_fd(const struct ld_dataplane *dp);

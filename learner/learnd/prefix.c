@@ -18,17 +18,19 @@ static void model_cfg(const struct ld_learner *l, const struct pfx *p, struct le
 {
 	ld_config_model_cfg(l->cfg, &p->bounds, mc);
 	for (int i = 0; i < LEARND_PARAM__MAX; i++) {
-		const struct ld_range *r = &p->bounds.r[i];
+		char why[96];
 
 		if (p->pin[i] < 0)
 			continue;
-		if (!r->set || p->pin[i] < r->min || p->pin[i] > r->max) {
-			ld_warn("pin %s %s=%lld ignored: outside the configured bounds", p->cidr,
-				ld_param_name((enum learnd_param)i), (long long)p->pin[i]);
+		if (!ld_pin_applies(&p->bounds.r[i], p->pin[i], why, sizeof(why))) {
+			ld_warn("pin %s %s=%lld ignored: %s", p->cidr, ld_param_name((enum learnd_param)i),
+				(long long)p->pin[i], why);
 			continue;
 		}
-		mc->bound[i] = (struct learnd_bound){ .mode = LEARND_BOUND_FIXED, .min = (uint32_t)p->pin[i],
-						      .max = (uint32_t)p->pin[i] };
+		/* 0 is the kernel default: not learned, 0 in every slot */
+		mc->bound[i] = p->pin[i] ? (struct learnd_bound){ .mode = LEARND_BOUND_FIXED, .min = (uint32_t)p->pin[i],
+								  .max = (uint32_t)p->pin[i] }
+					 : (struct learnd_bound){ .mode = LEARND_BOUND_UNSET };
 	}
 }
 

@@ -92,3 +92,26 @@ int ld_policy_del(int map_fd, const struct learnd_key *key)
 {
 	return bpf_map_delete_elem(map_fd, key) && errno != ENOENT ? -errno : 0;
 }
+
+bool ld_pin_applies(const struct ld_range *r, int64_t v, char *why, size_t whylen)
+{
+	char dummy[1];
+
+	if (!why) {
+		why = dummy;
+		whylen = sizeof(dummy);
+	}
+	if (!r->set) {
+		snprintf(why, whylen, "not managed for this prefix (no bounds in the config)");
+		return false;
+	}
+	if (r->min == r->max && v != r->min) {
+		snprintf(why, whylen, "the config fixes it at %u", r->min);
+		return false;
+	}
+	if (r->min != r->max && v != 0 && (v < r->min || v > r->max)) {
+		snprintf(why, whylen, "outside bounds %u..%u", r->min, r->max);
+		return false;
+	}
+	return true;
+}

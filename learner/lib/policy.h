@@ -22,4 +22,11 @@ bool ld_policy_valid(const struct learnd_policy *p, const struct ld_bounds *b, c
 int ld_policy_put(int map_fd, const struct learnd_key *key, const struct learnd_policy *p, const struct ld_bounds *b);
 int ld_policy_del(int map_fd, const struct learnd_key *key);
 
+/* Whether learnd applies an operator's pin v (>= 0) of a parameter with bounds
+ * r (the bounds in force, as stored in the prefixes table): a range takes 0
+ * (kernel default) or min..max, a fixed value only itself, a parameter without
+ * bounds nothing.  When not, why (may be NULL) says why, e.g. "outside bounds
+ * 4..64".  learnd ignores a pin that does not apply; learnctl says so. */
+bool ld_pin_applies(const struct ld_range *r, int64_t v, char *why, size_t whylen);
+
 #endif

@@ -123,6 +123,7 @@ int ld_store_put_daemon(struct ld_store *h, const char *key, int64_t value);
 #define LD_DAEMON_RECORDS "records"            /* close records consumed since start */
 #define LD_DAEMON_PREFIXES "prefixes"          /* prefixes held */
 #define LD_DAEMON_STORE_ERRORS "store_errors"  /* failed tick transactions since start */
+#define LD_DAEMON_TICKS "ticks"                /* ticks since start */
 /* Retention (learnd calls it hourly with now - retention_days): drop aggregates
  * of buckets before before_ns, decisions before it except the last of each
  * (prefix, param), and evicted prefixes last used before it with what is left

@@ -301,8 +301,43 @@ ok "--json: export in JSON, metrics and plot refused with a JSON error"
 "${L[@]}" pin 192.0.2.0/24 rwnd=40 >/dev/null
 [ "$(sqlite3 "$DB" "SELECT iw, rwnd, syn_rto_ms, base_rtt_us IS NULL FROM pins WHERE cidr = '192.0.2.0/24'")" = "32|40|250|1" ] ||
 	fail "pins row after two pins"
-grep -Eq '^192\.0\.2\.0/24 .* 32P +40P +250P ' <("${L[@]}" report) || fail "report does not show the pins: $("${L[@]}" report | grep 192.0.2)"
-"${L[@]}" show 192.0.2.0/24 | grep -q '^pinned by .* iw=32 rwnd=40 syn_rto_ms=250' || fail "show does not show the pin"
+# report and show give the values in force and each pin's state.  learnd has not
+# run since: every pin is pending (slot 0 has iw 20, rwnd 0, syn_rto_ms 300)
+grep -Eq '^192\.0\.2\.0/24 .* 20p +-p +300p ' <("${L[@]}" report) || fail "report, pending pins: $("${L[@]}" report | grep 192.0.2)"
+"${L[@]}" show 192.0.2.0/24 | grep -q '^pinned by .* iw=32 (pending: learnd applies it at its next tick; 20 in force) rwnd=40 (pending: .*; 0 in force) syn_rto_ms=250 (pending: .*; 300 in force)$' ||
+	fail "show, pending pins: $("${L[@]}" show 192.0.2.0/24 | grep pinned)"
+# then learnd put iw 32 in force, and a reload narrowed rwnd to 10..30 (learnd
+# ignores the pin rwnd=40 and logs it): what is in force, the ignored pin as such
+in_db() { sqlite3 "$DB" "$1"; }
+in_db "UPDATE slots SET iw = 32 WHERE slot = 0 AND prefix_id = (SELECT id FROM prefixes WHERE cidr = '192.0.2.0/24');
+       UPDATE prefixes SET rwnd_max = 30 WHERE cidr = '192.0.2.0/24'"
+grep -Eq '^192\.0\.2\.0/24 .* 32P +-! +300p ' <("${L[@]}" report) || fail "report, ignored pin: $("${L[@]}" report | grep 192.0.2)"
+"${L[@]}" report --wide | grep -Eq '^192\.0\.2\.0/24 .* 32P \(4\.\.64\) +-! \(10\.\.30\) ' ||
+	fail "report --wide, ignored pin: $("${L[@]}" report --wide | grep 192.0.2)"
+"${L[@]}" report --json | py '
+import json, sys
+r = {r["prefix"]: r for r in json.load(sys.stdin)}["192.0.2.0/24"]
+assert (r["iw"], r["iw_pinned"], r["iw_pin"], r["iw_pin_state"]) == (32, 1, 32, "in force"), r
+assert (r["rwnd"], r["rwnd_pinned"], r["rwnd_pin"]) == (0, 0, 40), r
+assert r["rwnd_pin_state"] == "ignored: outside bounds 10..30", r
+assert (r["syn_rto_ms"], r["syn_rto_ms_pinned"], r["syn_rto_ms_pin"]) == (300, 0, 250), r
+assert r["syn_rto_ms_pin_state"].startswith("pending"), r
+assert r["base_rtt_us_pin"] is None and r["base_rtt_us_pin_state"] is None, r
+' || fail "report --json: pin states"
+"${L[@]}" show 192.0.2.0/24 | grep -q '^pinned by .* iw=32 (in force) rwnd=40 (ignored: outside bounds 10\.\.30; 0 in force) syn_rto_ms=250 (pending' ||
+	fail "show, ignored pin: $("${L[@]}" show 192.0.2.0/24 | grep pinned)"
+"${L[@]}" show --json 192.0.2.0/24 | py '
+import json, sys
+s = json.load(sys.stdin)["pin"]["state"]
+assert s == {"iw": "in force", "rwnd": "ignored: outside bounds 10..30", "syn_rto_ms": s["syn_rto_ms"]}, s
+assert s["syn_rto_ms"].startswith("pending"), s
+' || fail "show --json: pin states"
+# a pin of an evicted prefix: learnd applies none
+in_db "UPDATE prefixes SET evicted_ns = 1700000000000000000 WHERE cidr = '192.0.2.0/24'"
+"${L[@]}" show 192.0.2.0/24 | grep -q '^pinned by .* iw=32 (ignored: the prefix was evicted from the policy map (max_prefixes); 32 in force)' ||
+	fail "show, evicted prefix's pin: $("${L[@]}" show 192.0.2.0/24 | grep pinned)"
+in_db "UPDATE slots SET iw = 20 WHERE slot = 0 AND prefix_id = (SELECT id FROM prefixes WHERE cidr = '192.0.2.0/24');
+       UPDATE prefixes SET rwnd_max = 100, evicted_ns = NULL WHERE cidr = '192.0.2.0/24'"
 "${L[@]}" unpin 192.0.2.0/24 iw >/dev/null
 [ "$(sqlite3 "$DB" "SELECT iw IS NULL, rwnd FROM pins")" = "1|40" ] || fail "unpin of one parameter"
 "${L[@]}" unpin 192.0.2.0/24 >/dev/null
@@ -316,7 +351,7 @@ grep -Eq '^192\.0\.2\.0/24 .* 32P +40P +250P ' <("${L[@]}" report) || fail "repo
   "pin pin unpin unpin pause resume" ] || fail "operator_log: $(sqlite3 "$DB" 'SELECT * FROM operator_log')"
 [ "$(sqlite3 "$DB" "SELECT count(*) FROM operator_log WHERE who = '' OR ts_ns < 1600000000000000000")" = 0 ] ||
 	fail "operator_log rows without who or a wall-clock time"
-ok "pin (merging), unpin (one, all), pause, resume: pins, control, operator_log"
+ok "pin (merging), unpin (one, all), pause, resume: pins, control, operator_log; report/show: pins in force, pending, ignored"
 
 # ---- 5. bad input: exit 2, one line, nothing written ----
 sum() { { cat "$DB"; cat "$DB-wal" 2>/dev/null || true; } | md5sum; }
