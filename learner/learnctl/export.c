@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "param.h"
+#include "learnd_vocab.h"
 #include "cidr.h"
 #include "query.h"
 #include "learnctl.h"

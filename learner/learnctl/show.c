@@ -11,7 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "param.h"
+#include "learnd_vocab.h"
 #include "cidr.h"
 #include "query.h"
 #include "jsonw.h"

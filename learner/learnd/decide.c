@@ -12,24 +12,13 @@
 
 /* ---- decisions ---- */
 
-static const char *why_name(uint32_t why)
-{
-	switch (why) {
-	case LEARND_WHY_INIT: return "init";
-	case LEARND_WHY_ESTIMATE: return "estimate";
-	case LEARND_WHY_EVIDENCE: return "evidence";
-	case LEARND_WHY_BOUNDS: return "bounds";
-	default: return "none";
-	}
-}
-
 /* The default prefix goes into the map only when [defaults] sets something:
  * otherwise every connection would carry storage for nothing. */
 bool lr_wants_map(const struct pfx *p)
 {
 	if (!p->model)
 		return false; /* light: the enclosing prefix's policy applies */
-	if (p->origin != ORIGIN_DEFAULT)
+	if (p->origin != LEARND_ORIGIN_DEFAULT)
 		return true;
 	for (int i = 0; i < LEARND_PARAM__MAX; i++)
 		if (p->bounds.r[i].set)
@@ -114,14 +103,14 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 
 		if (ov == (int64_t)nv)
 			continue;
-		snprintf(why, sizeof(why), "%s", d.text[0] ? d.text : why_name(d.why));
+		snprintf(why, sizeof(why), "%s", d.text[0] ? d.text : learnd_why_name(d.why));
 		l->st.decisions++;
 		if (ov >= 0)
 			ld_info("%s: %s %lld -> %u (%s)", p->cidr, ld_param_name((enum learnd_param)i), (long long)ov, nv, why);
 		if (l->store)
 			queue_decision(l, &(struct decision){ .ts_ns = wall, .id = p->id, .param = (uint8_t)i,
 							      .old_value = ov, .new_value = nv,
-							      .reason = ov < 0 ? "init" : why_name(d.why) }, why);
+							      .reason = learnd_why_name(ov < 0 ? LEARND_WHY_INIT : d.why) }, why);
 	}
 	p->written = pol;
 	p->save_model = true; /* so a restart decides the same from the saved state */

@@ -8,8 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "learnd_abi.h"
-#include "model.h"
-#include "param.h" /* the four parameters: enum learnd_param, learnd_param_info() */
+#include "learnd_vocab.h" /* the four parameters, the default paths */
 
 /* A parameter's setting: unset (kernel default), fixed (min == max) or bounds. */
 struct ld_range {
@@ -50,11 +49,11 @@ struct ld_config {
 	size_t nprefixes;
 };
 
-#define LD_DEFAULT_CONFIG "/etc/learnd/learnd.conf"
+#define LD_DEFAULT_CONFIG LEARND_DEFAULT_CONFIG /* the vocabulary's; learnd_vocab.h */
 
-/* param.h's name of p, or "?". */
+/* learnd_vocab.h's name of p, or "?". */
 const char *ld_param_name(enum learnd_param p);
-/* Kernel-imposed limits of a parameter's values (param.h). */
+/* Kernel-imposed limits of a parameter's values (learnd_vocab.h). */
 void ld_param_limits(enum learnd_param p, uint32_t *min, uint32_t *max);
 
 /* Built-in defaults, as if from an empty file. */

@@ -24,7 +24,7 @@
 
 #include "model_int.h"
 
-static const uint16_t grid[] = { 4, 6, 8, 10, 14, 20, 28, 40, 56, 80, 112, 128 };
+static const uint16_t grid[LEARND_IW_GRID_N] = LEARND_IW_GRID;
 
 unsigned learnd_model_allowed(const struct learnd_bound *b, uint16_t *out)
 {
@@ -60,8 +60,8 @@ void lm_stream_setup(struct learnd_model_stream *s, const struct learnd_bound *b
 	if (param == LEARND_PARAM_RWND && b->mode == LEARND_BOUND_LEARN && s->nvalues < LEARND_MODEL_MAX_VALUES)
 		s->values[s->nvalues++] = 0;
 	s->dflt = param == LEARND_PARAM_RWND && b->mode == LEARND_BOUND_LEARN ? s->nvalues - 1 :
-										 lm_stream_nearest(s, 10);
-	s->inc = s->dflt; /* the kernel's default IW (10) and window */
+										 lm_stream_nearest(s, LEARND_KERNEL_IW);
+	s->inc = s->dflt; /* the kernel's default IW and window */
 }
 
 int lm_stream_index(const struct learnd_model_stream *s, uint32_t v)

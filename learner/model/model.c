@@ -12,14 +12,12 @@
 #include <string.h>
 
 #include "model_int.h"
-#include "param.h"
 
-/* Names and the kernel's limits: the one parameter table (param.h). */
+/* Names and the kernel's limits: the one parameter table (learnd_vocab.h). */
 #define pname(p) (learnd_param_info(p)->name)
 #define plim_min(p) (learnd_param_info(p)->min)
 #define plim_max(p) (learnd_param_info(p)->max)
 
-#define KERNEL_SYN_RTO_MS 1000u /* TCP_TIMEOUT_INIT */
 
 void learnd_model_cfg_default(struct learnd_model_cfg *cfg)
 {
@@ -108,7 +106,7 @@ static void reset_stats(struct learnd_model *m)
 	lm_qreset(&m->hs);
 	lm_qreset(&m->minrtt);
 	lm_qreset(&m->peerwnd);
-	m->pub_rto_ms = bound_value(&m->cfg.bound[LEARND_PARAM_SYN_RTO], KERNEL_SYN_RTO_MS);
+	m->pub_rto_ms = bound_value(&m->cfg.bound[LEARND_PARAM_SYN_RTO], LEARND_KERNEL_SYN_RTO_MS);
 	m->pub_base_rtt_us = bound_value(&m->cfg.bound[LEARND_PARAM_BASE_RTT], 0);
 	m->decided = 0;
 	m->pending = 0;
@@ -247,7 +245,7 @@ int learnd_model_set_cfg(struct learnd_model *m, const struct learnd_model_cfg *
 		}
 	}
 	v = bound_value(&cfg->bound[LEARND_PARAM_SYN_RTO],
-			m->pub_rto_ms ? m->pub_rto_ms : KERNEL_SYN_RTO_MS);
+			m->pub_rto_ms ? m->pub_rto_ms : LEARND_KERNEL_SYN_RTO_MS);
 	if (v != m->pub_rto_ms)
 		m->pending |= 1u << LEARND_PARAM_SYN_RTO;
 	m->pub_rto_ms = v;
@@ -294,7 +292,7 @@ static void add_cost(struct learnd_model *m, unsigned p, unsigned vi, double cos
 		     uint32_t mss, double g, double wt, uint64_t now_ns)
 {
 	uint64_t segs = bytes / mss;
-	double ideal = 1.0 + log2(1.0 + (double)segs / 10.0), r;
+	double ideal = 1.0 + log2(1.0 + (double)segs / LEARND_KERNEL_IW), r;
 	int k = 63 - __builtin_clzll(segs | 1);
 
 	if (k >= LEARND_MODEL_NCLASSES)
@@ -311,7 +309,7 @@ static void add_cost(struct learnd_model *m, unsigned p, unsigned vi, double cos
  * kernel's IW 10 segments (a first flight IW or our window can limit)? */
 static void rel_add(struct learnd_model_rel *rl, const struct learnd_record *r, double g, double wt)
 {
-	uint64_t lim = 10ull * rec_mss(r);
+	uint64_t lim = (uint64_t)LEARND_KERNEL_IW * rec_mss(r);
 
 	rl->w *= g;
 	rl->all += wt * rl->w;
@@ -404,7 +402,7 @@ static unsigned observe_handshake(struct learnd_model *m, const struct learnd_re
 {
 	uint64_t rto_us = (r->flags & LEARND_REC_APPLIED) && r->syn_rto_ms ?
 				  (uint64_t)r->syn_rto_ms * 1000 :
-				  (uint64_t)KERNEL_SYN_RTO_MS * 1000;
+				  (uint64_t)LEARND_KERNEL_SYN_RTO_MS * 1000;
 	unsigned idx = lm_qbucket(r->handshake_us, LM_US_LO);
 	bool clean, spurious, rescued;
 	double rtt;
@@ -888,7 +886,7 @@ unsigned learnd_model_rows_no_effect(const struct learnd_model_row *rows, size_t
 		if (r->kind == LEARND_ROW_REL && row_ok(r))
 			rel = r;
 		else if (r->kind == LEARND_ROW_PARAM && r->param <= LEARND_PARAM_RWND)
-			moved[r->param] = r->key != (r->param == LEARND_PARAM_IW ? 10u : 0u);
+			moved[r->param] = r->key != (r->param == LEARND_PARAM_IW ? LEARND_KERNEL_IW : 0u);
 	}
 	if (!rel || rel->n < LM_REL_MIN_N)
 		return 0;
@@ -934,7 +932,7 @@ enum learnd_model_status learnd_model_status(const struct learnd_model *m, unsig
 
 		learnd_model_estimates(m, &e);
 		if (!e.rto_ms) {
-			snprintf(why, len, "kernel's 1000 ms until %.0f handshakes (%.0f so far)", m->cfg.est_min_samples,
+			snprintf(why, len, "kernel's %u ms until %.0f handshakes (%.0f so far)", LEARND_KERNEL_SYN_RTO_MS, m->cfg.est_min_samples,
 				 e.handshake_n);
 			return LEARND_STATUS_WAITING;
 		}
@@ -956,12 +954,13 @@ enum learnd_model_status learnd_model_status(const struct learnd_model *m, unsig
 		return LEARND_STATUS_WAITING;
 	}
 	if (!relevant(m, NULL, p)) {
-		snprintf(why, len, "%s more than 10 segments (~14 KB) in only %.1f%% of connections",
-			 p == LEARND_PARAM_IW ? "sends" : "receives", 100 * frac);
+		snprintf(why, len, "%s more than %u segments (~%u KB) in only %.1f%% of connections",
+			 p == LEARND_PARAM_IW ? "sends" : "receives", LEARND_KERNEL_IW, LEARND_KERNEL_IW * 1448 / 1000,
+			 100 * frac);
 		return LEARND_STATUS_NO_EFFECT;
 	}
-	snprintf(why, len, "%s more than 10 segments in %.0f%% of connections", p == LEARND_PARAM_IW ? "sends" : "receives",
-		 100 * frac);
+	snprintf(why, len, "%s more than %u segments in %.0f%% of connections", p == LEARND_PARAM_IW ? "sends" : "receives",
+		 LEARND_KERNEL_IW, 100 * frac);
 	return LEARND_STATUS_LEARNED;
 }
 
