@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: learnctl's argument handling, the whole of it: lc_main()
  * with arbitrary arguments after "learnctl -c learnd.conf", against a real
- * database made by the store's own code (tests/unit/mkdb.c) and a pin
+ * database made by the store's own code (tools/sim/mkdb.c) and a pin
  * directory that does not exist.  Every command, option and value parser
  * (CIDRs, PARAM=N, times, sort keys, limits) runs as an operator would run it.
  *
@@ -119,7 +119,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		   "[prefix 2001:db8:1::/48]\niw = 20\n",
 		dir, dir);
 	CHECK(fclose(f) == 0);
-	CHECK(ld_test_mkdb(DB, 5, 3) == 0);
+	CHECK(ld_mkdb(DB, 5, 3, NULL) == 0);
 	pristine = slurp(DB, &pristine_len);
 	stderr_fd = dup(STDERR_FILENO);
 	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # test_learnctl: learnctl against a database made by the store's own code
-# (tests/unit/learnctl_mkdb.c calls ld_store_open/put_* as learnd does).
+# (tools/sim/learnctl_mkdb.c calls ld_store_open/put_* as learnd does).
 #   1. report text (80 columns), --json (parsed), --csv (parsed), --sort/--prefix/--limit,
 #      and the numbers: IW in force, bounds, FCT estimate, conns_1h and retrans_rate
 #      equal to the view v_prefix_summary's
@@ -18,7 +18,7 @@ NAME=learnctl
 SRC=${LEARND_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LEARND_BUILD=${LEARND_BUILD:-$SRC/build}
 LC=$LEARND_BUILD/learner/learnctl
-MKDB=$LEARND_BUILD/tests/unit/learnctl_mkdb
+MKDB=$LEARND_BUILD/tools/sim/learnctl_mkdb
 WORK=$(mktemp -d /tmp/test_learnctl.XXXXXX)
 DB=$WORK/learnd.db
 
@@ -113,7 +113,7 @@ ok "report --prefix (containment), --limit, --sort"
 grep -q 'fct_change *-33.3%' "$WORK/show.txt" || fail "show: no FCT estimate"
 grep -Eq '^  iw +10 +240 +0 +300 ' "$WORK/show.txt" || fail "show: value 10 row: $(cat "$WORK/show.txt")"
 grep -q 'iw 10->20: cost "0.67" vs 1.00' "$WORK/show.txt" || fail "show: decision reason"
-# per parameter, from the model state of a server (tests/unit/mkdb.c)
+# per parameter, from the model state of a server (tools/sim/mkdb.c)
 grep -Eq '^  iw +learned +sends more than 10 segments in 100% of connections' "$WORK/show.txt" ||
 	fail "show: iw status: $(cat "$WORK/show.txt")"
 grep -Eq '^  rwnd +no effect here +receives more than 10 segments \(~14 KB\) in only 0.0% of connections' "$WORK/show.txt" ||

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "harness.h"
 #include "pathsim.h"
 
 /* States are ~9 KB: keep them off the stack. */

@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 
+#include "harness.h"
 #include "pathsim.h"
 
 #define SEEDS 20

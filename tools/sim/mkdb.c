@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * ld_test_mkdb(DB, NPREFIXES, BUCKETS): a learnd database made by the store's own
+ * ld_mkdb(DB, NPREFIXES, BUCKETS): a learnd database made by the store's own
  * code (ld_store_open applies schema/, then the same
  * ld_store_put_* calls learnd makes every tick), with known contents, for
- * tests/unit/test_learnctl.sh (through learnctl_mkdb), tools/bench_report.sh
+ * tests/unit/test_learnctl.sh and the testbed (through learnctl_mkdb), tools/bench_report.sh
  * and tests/fuzz/fuzz_learnctl.c.
  *
  * Prefix 1 is 192.0.2.0/24 (configured: iw 4..64, rwnd 10..100, syn_rto_ms
@@ -76,7 +76,7 @@ static int put_server_model(struct ld_store *h, const struct ld_store_prefix *p,
 	return ld_store_put_model(h, p->id, rows, n, now);
 }
 
-int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
+int ld_mkdb(const char *path, unsigned long n, unsigned long buckets, unsigned long *aggregates)
 {
 	static const uint32_t values[] = { 10, 20, 40 };
 	static const double mean_ms[] = { 300, 200, 150 };
@@ -90,6 +90,8 @@ int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
 		fprintf(stderr, "mkdb: %s\n", err);
 		return 1;
 	}
+	if (aggregates)
+		*aggregates = 0;
 	now = ld_wall_ns();
 	first_bucket = (now / BUCKET_NS - (buckets ? buckets - 1 : 0)) * BUCKET_NS;
 	if ((rc = ld_store_begin(h)))
@@ -105,7 +107,8 @@ int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
 		memset(&p, 0, sizeof(p));
 		p.id = (uint32_t)i;
 		prefix_text(i, p.cidr, sizeof(p.cidr));
-		p.origin = i == 1 ? "configured" : i == 3 ? "default" : "discovered";
+		p.origin = learnd_origin_name(i == 1 ? LEARND_ORIGIN_CONFIGURED : i == 3 ? LEARND_ORIGIN_DEFAULT
+							 : LEARND_ORIGIN_DISCOVERED, 0);
 		p.created_ns = now - 7200ull * 1000000000ull;
 		p.last_used_ns = now;
 		p.conns_total = 30 * buckets + i % 7;
@@ -142,6 +145,8 @@ int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
 				rc = ld_store_add_aggregate(h, p.id, LEARND_PARAM_IW, values[v], first_bucket + b * BUCKET_NS, &a);
 				if (rc)
 					die("aggregate", rc, h);
+				if (aggregates)
+					++*aggregates;
 			}
 		}
 		rc = ld_store_add_decision(h, now - 3600ull * 1000000000ull, p.id, LEARND_PARAM_IW, -1, 10, "init",

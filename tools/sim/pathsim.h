@@ -2,17 +2,18 @@
 /*
  * A path simulator for the model's tests and benchmarks: it turns (path,
  * values) into close records as the data plane would write them, with the
- * slot draw of the BPF side.  Header-only, on top of harness.h's PRNG.
+ * slot draw of the BPF side.  Header-only, on top of prng.h; no test harness
+ * in it, so benchmarks use it too.
  */
-#ifndef LEARND_TEST_PATHSIM_H
-#define LEARND_TEST_PATHSIM_H
+#ifndef LEARND_SIM_PATHSIM_H
+#define LEARND_SIM_PATHSIM_H
 
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "harness.h"
+#include "prng.h"
 #include "model.h"
 
 /* ---- helpers ---- */
@@ -201,4 +202,4 @@ static inline void sim_record(const struct sim_path *p, struct rng *r, const str
 	rec->srtt_us = (uint32_t)(min_rtt * 1.2);
 }
 
-#endif /* LEARND_TEST_PATHSIM_H */
+#endif /* LEARND_SIM_PATHSIM_H */
