@@ -4,7 +4,7 @@
 #   1. report text (80 columns), --json (parsed), --csv (parsed), --sort/--prefix/--limit,
 #      and the numbers: IW in force, bounds, FCT estimate, conns_1h and retrans_rate
 #      equal to the view v_prefix_summary's
-#   2. show (text and JSON: values tried, slots, decisions with quotes intact)
+#   2. show (text and JSON: values tried, slots, decisions with quotes intact, sampled records)
 #   3. status --json, metrics (Prometheus text), export (CSV/JSON, ranges, -o), plot (SVG);
 #      --json before the command: export in JSON, metrics and plot refused in JSON
 #   4. pin/unpin/pause/resume recorded in pins, control, operator_log; shown by report
@@ -130,10 +130,13 @@ assert d["parameters"]["rwnd"]["status"] == "no effect here" and d["parameters"]
 assert d["decisions"][0]["reason"] == "evidence" and "\"0.67\"" in d["decisions"][0]["why"]
 assert d["decisions"][1]["old_value"] is None and d["pin"] is None
 assert abs(d["estimate"]["fct_change"] + 1/3) < 1e-6
+# the raw sample mkdb wrote: what benchmarks read instead of the samples table
+assert [(r["slot"], r["iw"], r["handshake_us"], r["bytes_acked"]) for r in d["samples"]] == [(0, 20, 40000, 100000)], d["samples"]
 ' || fail "show --json content"
+grep -Eq '^sampled close records' "$WORK/show.txt" || fail "show: no sampled records"
 [ "$("${L[@]}" show 192.0.2.0/24 --decisions 1 --json | py 'import json,sys; print(len(json.load(sys.stdin)["decisions"]))')" = 1 ] ||
 	fail "show --decisions 1"
-ok "show: values with intervals, slots, decisions (text and JSON)"
+ok "show: values with intervals, slots, decisions, sampled records (text and JSON)"
 
 # ---- 3. status, metrics, export, plot ----
 "${L[@]}" status --json | py '
