@@ -4,8 +4,9 @@
  * on, RUN runs one test function, t_summary gives the exit status; and the
  * PRNG of tools/sim/prng.h, which the tests draw from.
  * Header-only (static functions) so each test program is one source file.
- * The kernel tests have theirs in tests/kernel/ktest.h, the fuzz targets in
- * tests/fuzz/fuzz_check.h.
+ * The kernel tests' CHECK (tests/kernel/ktest.h) means the same (count, go
+ * on; it reports on stderr); the fuzz targets' FUZZ_ASSERT (tests/fuzz/
+ * fuzz_check.h) aborts, so it has its own name.
  */
 #ifndef LEARND_TEST_HARNESS_H
 #define LEARND_TEST_HARNESS_H

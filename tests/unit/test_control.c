@@ -36,6 +36,7 @@
 #include "query.h" /* the operator writes learnctl makes */
 #include "store.h"
 #include "harness.h"
+#include "pathsim.h" /* sim_server_record */
 #include "sqlutil.h"
 
 #define sql_open(path) t_sql_open(path, true)
@@ -233,25 +234,13 @@ static bool paused(struct learnd_sim *d)
  * the data plane records it (prefix_id 0: the data plane matched nothing). */
 static void fill_record(struct learnd_record *r, unsigned a, unsigned b, unsigned c, uint32_t prefix_id, unsigned iw)
 {
-	memset(r, 0, sizeof(*r));
+	sim_server_record(r, &(struct learnd_arm){ .iw = (uint16_t)iw }, 40000);
 	r->raddr[10] = r->raddr[11] = 0xff;
 	r->raddr[12] = (uint8_t)a;
 	r->raddr[13] = (uint8_t)b;
 	r->raddr[14] = (uint8_t)c;
 	r->raddr[15] = 7;
 	r->prefix_id = prefix_id;
-	r->flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
-	r->iw = (uint16_t)iw;
-	r->mss = 1448;
-	r->snd_wnd = 4000 * 1448;
-	r->min_rtt_us = 40000;
-	r->srtt_us = 45000;
-	r->handshake_us = 41000;
-	r->bytes_acked = 200000;
-	r->bytes_received = 300;
-	r->data_segs_out = 140;
-	r->busy_us = 160000;
-	r->duration_us = 250000;
 }
 
 static void record(struct learnd_sim *d, unsigned a, unsigned b, unsigned c, uint32_t prefix_id, unsigned iw)

@@ -131,7 +131,7 @@ assert d["decisions"][0]["reason"] == "evidence" and "\"0.67\"" in d["decisions"
 assert d["decisions"][1]["old_value"] is None and d["pin"] is None
 assert abs(d["estimate"]["fct_change"] + 1/3) < 1e-6
 # the raw sample mkdb wrote: what benchmarks read instead of the samples table
-assert [(r["slot"], r["iw"], r["handshake_us"], r["bytes_acked"]) for r in d["samples"]] == [(0, 20, 40000, 100000)], d["samples"]
+assert [(r["slot"], r["iw"], r["handshake_us"], r["bytes_acked"]) for r in d["samples"]] == [(0, 20, 41000, 200000)], d["samples"]
 ' || fail "show --json content"
 grep -Eq '^sampled close records' "$WORK/show.txt" || fail "show: no sampled records"
 [ "$("${L[@]}" show 192.0.2.0/24 --decisions 1 --json | py 'import json,sys; print(len(json.load(sys.stdin)["decisions"]))')" = 1 ] ||

@@ -23,6 +23,7 @@
 #include <string.h>
 #include "mkdb.h"
 #include "model.h"
+#include "pathsim.h" /* sim_server_record */
 #include "store.h"
 
 #define BUCKET_NS (300ull * 1000000000ull)
@@ -60,16 +61,7 @@ static int put_server_model(struct ld_store *h, const struct ld_store_prefix *p,
 	memcpy(cfg.bound, p->bound, sizeof(cfg.bound));
 	if (learnd_model_init(&m, &cfg))
 		return -EINVAL;
-	memset(&r, 0, sizeof(r));
-	r.flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
-	r.iw = 20;
-	r.mss = 1448;
-	r.min_rtt_us = 40000;
-	r.handshake_us = 41000;
-	r.bytes_acked = 200000;
-	r.bytes_received = 300;
-	r.busy_us = 160000;
-	r.duration_us = 250000;
+	sim_server_record(&r, &(struct learnd_arm){ .iw = 20 }, 40000);
 	for (int k = 0; k < 40; k++)
 		learnd_model_observe(&m, &r, now);
 	n = learnd_model_export(&m, rows, LEARND_MODEL_MAX_ROWS);
@@ -157,15 +149,8 @@ int ld_mkdb(const char *path, unsigned long n, unsigned long buckets, unsigned l
 		if (rc)
 			die("decision", rc, h);
 
-		memset(&rec, 0, sizeof(rec));
+		sim_server_record(&rec, &pol.slots[0], 40000);
 		rec.prefix_id = p.id;
-		rec.flags = LEARND_REC_ACTIVE | LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
-		rec.iw = 20;
-		rec.handshake_us = 40000;
-		rec.min_rtt_us = 40000;
-		rec.data_segs_out = 70;
-		rec.bytes_acked = 100000;
-		rec.duration_us = 200000;
 		if ((rc = ld_store_put_sample(h, p.id, 0, now, &rec)))
 			die("sample", rc, h);
 		if (i % 20000 == 0) { /* keep one transaction from growing without end */
