@@ -128,9 +128,9 @@ struct learnd_model_rel {
 
 struct learnd_model {
 	struct learnd_model_cfg cfg;
-	double g_arm, g_est;          /* 1 / gamma of the streams and of the histograms */
-	struct learnd_model_stream st[2];  /* [LEARND_PARAM_IW], [LEARND_PARAM_RWND] */
-	struct learnd_model_qhist hs;      /* handshake_us; aux[0] spurious, aux[1] handshakes */
+	double inv_gamma_stream, inv_gamma_hist; /* 1 / gamma of the streams and of the histograms */
+	struct learnd_model_stream stream[2]; /* [LEARND_PARAM_IW], [LEARND_PARAM_RWND] */
+	struct learnd_model_qhist handshake_hist; /* handshake_us; aux[0] spurious, aux[1] handshakes */
 	struct learnd_model_qhist minrtt;  /* min_rtt_us */
 	struct learnd_model_qhist peerwnd; /* peer window in packets (snd_wnd / mss) */
 	struct learnd_model_rel rel;
