@@ -2,8 +2,9 @@
 /*
  * The text that spells the vocabulary (include/learnd_vocab.h) outside the
  * code says the same as the code's tables: the schema's CHECK lists and its
- * reasons comment, docs/schema.md's origin and reason rows, and the IW grid of
- * docs/config.md and learnd.conf(5).  LEARND_SRC is the source tree.
+ * reasons comment, docs/schema.md's origin and reason rows, the IW grid of
+ * docs/config.md and learnd.conf(5), and the default paths in the man pages,
+ * docs and the packaged learnd.conf.  LEARND_SRC is the source tree.
  */
 #include <stdlib.h>
 #include "harness.h"
@@ -215,10 +216,38 @@ static void test_grid_docs(void)
 	check_grid("man/learnd.conf.5", "a bandit over");
 }
 
+/* The default paths, as the pages that document them spell them. */
+static void test_default_paths(void)
+{
+	static const struct {
+		const char *file;
+		bool config, db, pin_dir;
+	} pages[] = {
+		{ "man/learnd.8", true, true, true },      { "man/learnd.conf.5", true, true, true },
+		{ "man/learnctl.8", true, true, true },    { "docs/config.md", false, true, true },
+		{ "docs/learnctl.md", true, true, true },  { "packaging/learnd.conf", false, true, true },
+	};
+
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		char *text = slurp(pages[i].file);
+
+		CHECK(text, "%s readable", pages[i].file);
+		if (!text)
+			continue;
+		CHECK(!pages[i].config || strstr(text, LEARND_DEFAULT_CONFIG), "%s lacks %s", pages[i].file,
+		      LEARND_DEFAULT_CONFIG);
+		CHECK(!pages[i].db || strstr(text, LEARND_DEFAULT_DB), "%s lacks %s", pages[i].file, LEARND_DEFAULT_DB);
+		CHECK(!pages[i].pin_dir || strstr(text, LEARND_DEFAULT_PIN_DIR), "%s lacks %s", pages[i].file,
+		      LEARND_DEFAULT_PIN_DIR);
+		free(text);
+	}
+}
+
 int main(void)
 {
 	RUN(test_schema_lists);
 	RUN(test_schema_doc);
 	RUN(test_grid_docs);
+	RUN(test_default_paths);
 	return t_summary();
 }
