@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "prng.h" /* tools/sim */
@@ -47,6 +48,35 @@ static int t_passed __attribute__((unused)), t_failed __attribute__((unused));
 		}                                                                                  \
 		fflush(stdout);                                                                    \
 	} while (0)
+
+/* The file rel under the directory src, whole and NUL-terminated (free it), or NULL. */
+static inline char *t_read_file(const char *src, const char *rel)
+{
+	char path[4096];
+	FILE *f;
+	char *buf = NULL;
+	long len;
+
+	snprintf(path, sizeof(path), "%s/%s", src, rel);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (len = ftell(f)) >= 0) {
+		rewind(f);
+		buf = calloc(1, (size_t)len + 1);
+		if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+#ifdef LEARND_SRC
+/* A file of the source tree (the test's LEARND_SRC). */
+#define t_read_src(rel) t_read_file(LEARND_SRC, rel)
+#endif
 
 static inline int t_summary(void)
 {

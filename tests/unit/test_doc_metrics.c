@@ -17,29 +17,6 @@ struct names {
 	unsigned n;
 };
 
-static char *slurp(const char *rel)
-{
-	char path[4096];
-	FILE *f;
-	char *buf = NULL;
-	long len;
-
-	snprintf(path, sizeof(path), "%s/%s", LEARND_SRC, rel);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)len + 1);
-	if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 static bool has(const struct names *w, const char *s)
 {
 	for (unsigned i = 0; i < w->n; i++)
@@ -129,7 +106,7 @@ static struct names doc_series(const char *para, const struct names *known)
 
 static void test_learnctl_md_series(void)
 {
-	char *def = slurp("learner/lib/prom_series.def"), *md = slurp("docs/learnctl.md");
+	char *def = t_read_src("learner/lib/prom_series.def"), *md = t_read_src("docs/learnctl.md");
 	char *para = paragraph(md, "Series: ");
 	struct names want, got;
 
@@ -149,7 +126,7 @@ static void test_learnctl_md_series(void)
 /* The comma-separated list in parentheses after "learnd_bpf_<counter>_total". */
 static void check_counters(const char *rel)
 {
-	char *text = slurp(rel), list[512], *tok, *save;
+	char *text = t_read_src(rel), list[512], *tok, *save;
 	const char *at = text ? strstr(text, "learnd_bpf_<counter>_total") : NULL, *b, *e;
 	unsigned n = 0;
 

@@ -17,29 +17,6 @@ struct names {
 	unsigned n;
 };
 
-static char *slurp(const char *rel)
-{
-	char path[4096];
-	FILE *f;
-	char *buf;
-	long len;
-
-	snprintf(path, sizeof(path), "%s/%s", LEARND_SRC, rel);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)len + 1);
-	if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* The line of text that holds needle, as its own string (static). */
 static const char *line_of(const char *text, const char *needle)
 {
@@ -126,7 +103,7 @@ static const char *why_name(unsigned w) { return learnd_why_name(w); }
 
 static void test_schema_lists(void)
 {
-	char *sql = slurp("schema/001_init.sql");
+	char *sql = t_read_src("schema/001_init.sql");
 	struct names w;
 
 	CHECK(sql, "schema/001_init.sql readable under %s", LEARND_SRC);
@@ -167,7 +144,7 @@ static struct names row_words(const char *row)
 
 static void test_schema_doc(void)
 {
-	char *md = slurp("docs/schema.md");
+	char *md = t_read_src("docs/schema.md");
 	struct names w;
 
 	CHECK(md, "docs/schema.md readable");
@@ -182,7 +159,7 @@ static void test_schema_doc(void)
 static void check_grid(const char *rel, const char *lead)
 {
 	static const uint16_t grid[LEARND_IW_GRID_N] = LEARND_IW_GRID;
-	char *text = slurp(rel), *p, *end;
+	char *text = t_read_src(rel), *p, *end;
 	unsigned n = 0;
 
 	CHECK(text, "%s readable", rel);
@@ -229,7 +206,7 @@ static void test_default_paths(void)
 	};
 
 	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		char *text = slurp(pages[i].file);
+		char *text = t_read_src(pages[i].file);
 
 		CHECK(text, "%s readable", pages[i].file);
 		if (!text)
