@@ -69,7 +69,7 @@ CREATE TABLE decisions (
 	param TEXT NOT NULL,
 	old_value INTEGER,               -- NULL: first decision
 	new_value INTEGER NOT NULL,
-	reason TEXT NOT NULL,            -- init | estimate | evidence | bounds | pin | config
+	reason TEXT NOT NULL,            -- none | init | estimate | evidence | bounds | pin (learnd_vocab.h)
 	why TEXT NOT NULL                -- the learner's explanation
 );
 CREATE INDEX decisions_prefix_ts ON decisions(prefix_id, ts_ns);

@@ -50,6 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prng.h" /* tools/sim: seeded, the same as the tests' */
+
 #define PATHEMU_VERSION "1.0"
 #define NSEC_PER_SEC 1000000000ULL
 #define T_NEVER UINT64_MAX
@@ -70,57 +72,6 @@ struct params {
 static const struct params default_params = {
 	.delay_ms = 0, .rate_mbit = 0, .queue_pkts = 1000, .loss = 0, .syn_loss = 0,
 };
-
-/* ------------------------------------------------------------------ PRNG */
-
-/* xoshiro256** seeded with splitmix64: fast, deterministic, good enough. */
-struct rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-/* true with probability p */
-static bool rng_chance(struct rng *r, double p)
-{
-	if (p <= 0)
-		return false;
-	if (p >= 1)
-		return true;
-	double u = (double)(rng_next(r) >> 11) * 0x1.0p-53;
-	return u < p;
-}
 
 /* ---------------------------------------------------------------- packets */
 

@@ -81,8 +81,8 @@ for t in test_model test_jsonw test_store test_control test_retention test_recor
 		echo "   $t: clean"
 	fi
 done
-mkdir -p "$vgdir/build/learner" "$vgdir/build/tests/unit" "$vgdir/logs"
-for b in learner/learnd learner/learnctl tests/unit/learnctl_mkdb; do
+mkdir -p "$vgdir/build/learner" "$vgdir/build/tools/sim" "$vgdir/logs"
+for b in learner/learnd learner/learnctl tools/sim/learnctl_mkdb; do
 	printf '#!/bin/sh\nexec %s --log-file=%s/logs/%%p.log %s "$@"\n' "$VG" "$vgdir" "$SRC/build/$b" >"$vgdir/build/$b"
 	chmod +x "$vgdir/build/$b"
 done

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "param.h"
+#include "learnd_vocab.h"
 #include "cidr.h"
 #include "query.h"
 #include "learnctl.h"

@@ -2,10 +2,12 @@
 /*
  * learnctl: the operator's CLI for learnd.  Dispatches subcommands from a table
  * of {name, handler, help}; every handler prints text, JSON or CSV from the same
- * call path.  The modules: report.c (report, show, export, plot), status.c
- * (status, metrics), operator.c (pin, unpin, pause, resume), dpinfo.c (the
- * pinned maps and link), jsonw.c, table.c.  The database only through the
- * store (store/query.h; lc_db_open, lc_db_fail here).
+ * call path.  The modules, one per command or helper: report.c (report),
+ * show.c (show), export.c (export, plot; svgplot.c draws), status.c (status),
+ * metrics.c (metrics), operator.c (pin, unpin, pause, resume), dpinfo.c (the
+ * pinned maps and link), table.c (rows as text, CSV or JSON), jsonw.c; main()
+ * is learnctl_main.c's.  The database only through the store (store/query.h;
+ * lc_db_open, lc_db_fail here).
  */
 #define _GNU_SOURCE /* timegm */
 #include "learnctl.h"

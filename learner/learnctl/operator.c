@@ -12,14 +12,14 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include "param.h"
+#include "learnd_vocab.h"
 #include "cidr.h"
 #include "query.h"
 #include "dpinfo.h"
 #include "jsonw.h"
 #include "learnctl.h"
 
-/* The pins table's columns are the parameters' names (param.h). */
+/* The pins table's columns are the parameters' names (learnd_vocab.h). */
 #define pin_col(p) (learnd_param_info(p)->name)
 
 /* The bounds in force for a prefix, as learnd stored them in prefixes (the ones

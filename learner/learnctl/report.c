@@ -5,7 +5,7 @@
  * text, CSV or JSON through table.c.  The rows come from the view
  * v_prefix_summary plus pins; see docs/schema.md.
  */
-#include "param.h"
+#include "learnd_vocab.h"
 #include "policy.h"
 #include "report.h"
 #include "model.h"
@@ -66,9 +66,6 @@ static int64_t col_i64(const struct ld_query *q, int i)
  * Columns are found by name (report_cols_find).
  */
 
-/* The IW the kernel uses when nobody sets one (TCP_INIT_CWND): the baseline. */
-#define KERNEL_IW 10
-
 struct arm_sum {
 	double k, sum, sum2;
 };
@@ -127,7 +124,7 @@ static int arm_sum(struct ld_query *q, int64_t id, int64_t value, struct arm_sum
 static int add_aggregates(const struct agg_queries *s, struct lc_report_row *r, int64_t hour_ago)
 {
 	struct arm_sum cur = { 0 }, def = { 0 };
-	int64_t in_force = r->val[LEARND_PARAM_IW] ? r->val[LEARND_PARAM_IW] : KERNEL_IW;
+	int64_t in_force = r->val[LEARND_PARAM_IW] ? r->val[LEARND_PARAM_IW] : LEARND_KERNEL_IW;
 	double segs;
 	int rc = agg_row(s->totals, r->prefix_id, hour_ago);
 
@@ -136,7 +133,7 @@ static int add_aggregates(const struct agg_queries *s, struct lc_report_row *r, 
 	r->conns_1h = ld_query_int(s->totals, 0);
 	segs = ld_query_dbl(s->totals, 2);
 	r->retrans_rate = segs > 0 ? ld_query_dbl(s->totals, 1) / segs : NAN;
-	if (in_force == KERNEL_IW) {
+	if (in_force == LEARND_KERNEL_IW) {
 		r->fct_change = r->fct_lo = r->fct_hi = 0; /* the default itself */
 		return 0;
 	}
@@ -144,7 +141,7 @@ static int add_aggregates(const struct agg_queries *s, struct lc_report_row *r, 
 		return rc;
 	if (cur.k < 2)
 		return 0; /* no evidence for the value in force yet */
-	if ((rc = arm_sum(s->arm, r->prefix_id, KERNEL_IW, &def)))
+	if ((rc = arm_sum(s->arm, r->prefix_id, LEARND_KERNEL_IW, &def)))
 		return rc;
 	if (def.k == 0 && (rc = arm_sum(s->arm, r->prefix_id, 0, &def)))
 		return rc; /* slot value 0 is the kernel default too */
@@ -503,13 +500,9 @@ static void fmt_count(int64_t n, char *buf, size_t len)
 
 static const char *origin_short(const char *o)
 {
-	if (!strcmp(o, "configured"))
-		return "conf";
-	if (!strcmp(o, "discovered"))
-		return "disc";
-	if (!strcmp(o, "default"))
-		return "dflt";
-	return o;
+	int k = learnd_origin_by_name(o);
+
+	return k < 0 ? o : learnd_origin_name((enum learnd_origin)k, 1);
 }
 
 static void put_text_row(struct tab *t, const struct lc_report_row *r, bool wide, int64_t now)

@@ -11,7 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "param.h"
+#include "learnd_vocab.h"
 #include "cidr.h"
 #include "query.h"
 #include "jsonw.h"
@@ -350,10 +350,11 @@ static int pin_row(struct lc *lc, const struct ld_query *q, bool row, const char
 /* Values tried, slots in force, the last decisions. */
 static int show_lists(struct lc *lc, struct ld_db *db, const char *cidr, long decisions, struct jw *w)
 {
-	static const enum ld_q lists[] = { LD_Q_SHOW_VALUES, LD_Q_SHOW_SLOTS, LD_Q_SHOW_DECISIONS };
-	static const char *const list_names[] = { "values", "slots", "decisions" };
+	static const enum ld_q lists[] = { LD_Q_SHOW_VALUES, LD_Q_SHOW_SLOTS, LD_Q_SHOW_DECISIONS, LD_Q_SHOW_SAMPLES };
+	static const char *const list_names[] = { "values", "slots", "decisions", "samples" };
 	static const char *const list_titles[] = { "values tried (mean connection time in ms, \u00b1 ci95_ms for 95%)",
-						   "slots in force", "decisions (newest first)" };
+						   "slots in force", "decisions (newest first)",
+						   "sampled close records (newest first)" };
 	struct ld_query *q = NULL;
 	int rc = 0;
 

@@ -318,14 +318,12 @@ static void text_dataplane(struct lc *lc, const struct lc_dp *dp)
 	if (dp->ctl.present || dp->counters.present || dp->records.present)
 		printf("maps:       ctl_map id %u, counters id %u, records id %u (%u KiB ring)\n", dp->ctl.id,
 		       dp->counters.id, dp->records.id, dp->records.max_entries / 1024);
-	if (dp->have_counters) {
-		printf("counters:   records %" PRIu64 ", ringbuf_drops %" PRIu64 ", lookups %" PRIu64 ", misses %" PRIu64
-		       ",\n            defaulted %" PRIu64 ", iw_fail %" PRIu64 ", rcvbuf_fail %" PRIu64 ", storage_fail %" PRIu64
-		       ",\n            iw_kernel_kept %" PRIu64 "\n",
-		       dp->counter[LEARND_CNT_RECORDS], dp->counter[LEARND_CNT_RB_DROPS], dp->counter[LEARND_CNT_LOOKUPS],
-		       dp->counter[LEARND_CNT_MISSES], dp->counter[LEARND_CNT_DEFAULTED], dp->counter[LEARND_CNT_IW_FAIL],
-		       dp->counter[LEARND_CNT_RCVBUF_FAIL], dp->counter[LEARND_CNT_STORAGE_FAIL],
-		       dp->counter[LEARND_CNT_IW_KERNEL]);
+	if (dp->have_counters) { /* the names of JSON and metrics (maps.c's table), three a line */
+		printf("counters:   ");
+		for (int c = 0; c < LEARND_CNT__MAX; c++)
+			printf("%s%s %" PRIu64, !c ? "" : c % 3 ? ", " : ",\n            ",
+			       ld_counter_name((enum learnd_counter)c), dp->counter[c]);
+		printf("\n");
 	}
 }
 

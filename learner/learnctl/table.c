@@ -6,13 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-static bool shown(const struct tab *t, int c)
-{
-	unsigned fl = t->cols[c].flags;
-
-	return t->fmt == LC_TEXT ? !(fl & TC_DATA_ONLY) : !(fl & TC_TEXT_ONLY);
-}
-
 static void csv_field(FILE *f, const char *s)
 {
 	if (!strpbrk(s, ",\"\r\n")) {
@@ -63,13 +56,8 @@ static void text_cell(struct tab *t, int c, const char *raw)
 		t->text_pos += pad + w;
 	}
 	if (col->flags & TC_LEFT) {
-		/* pad to the column's end now, unless it is the last column shown */
-		bool last = true;
-
-		for (int k = c + 1; k < t->ncols; k++)
-			if (shown(t, k))
-				last = false;
-		if (!last && t->text_pos < t->text_want) {
+		/* pad to the column's end now, unless it is the last column */
+		if (c + 1 < t->ncols && t->text_pos < t->text_want) {
 			fprintf(t->f, "%*s", t->text_want - t->text_pos, "");
 			t->text_pos = t->text_want;
 		}
@@ -88,19 +76,14 @@ void tab_begin(struct tab *t, FILE *f, enum lc_fmt fmt, bool pretty, const struc
 		jw_arr(&t->jw);
 		return;
 	}
-	bool first = true;
-
 	for (int c = 0; c < ncols; c++) {
-		if (!shown(t, c))
-			continue;
 		if (fmt == LC_CSV) {
-			if (!first)
+			if (c)
 				fputc(',', f);
 			csv_field(f, cols[c].name);
 		} else {
 			text_cell(t, c, cols[c].name);
 		}
-		first = false;
 	}
 	fputc('\n', f);
 }
@@ -114,20 +97,17 @@ void tab_row(struct tab *t)
 		jw_obj(&t->jw);
 }
 
-/* Skip columns not shown in this format; true if column c is to be written. */
+/* The next column; false past the last one. */
 static bool next_col(struct tab *t, int *c)
 {
 	*c = t->col++;
-	return *c < t->ncols && shown(t, *c);
+	return *c < t->ncols;
 }
 
 static void csv_sep(struct tab *t, int c)
 {
-	for (int k = 0; k < c; k++)
-		if (shown(t, k)) {
-			fputc(',', t->f);
-			return;
-		}
+	if (c)
+		fputc(',', t->f);
 }
 
 void tab_str(struct tab *t, const char *v)
@@ -161,7 +141,7 @@ void tab_null(struct tab *t)
 		text_cell(t, c, "-");
 }
 
-/* JSON: the key of the next column, NULL when it is not shown. */
+/* JSON: the key of the next column, NULL past the last one. */
 static const char *json_key(struct tab *t)
 {
 	int c;
@@ -207,15 +187,8 @@ void tab_dbl(struct tab *t, double v, const char *text)
 void tab_row_end(struct tab *t)
 {
 	/* columns not given: null/empty */
-	while (t->col < t->ncols) {
-		int c = t->col;
-
-		if (!shown(t, c)) {
-			t->col++;
-			continue;
-		}
+	while (t->col < t->ncols)
 		tab_null(t);
-	}
 	if (t->fmt == LC_JSON)
 		jw_end(&t->jw);
 	else

@@ -2,8 +2,8 @@
 /*
  * Rows out in three formats from one call path: aligned text (fixed column
  * widths, for an 80-column terminal), CSV (RFC 4180 quoting, header line) and
- * JSON (an array of objects, through jsonw).  A column can be text-only (a
- * rendering such as "-38%±4") or data-only (a raw value such as fct_change_lo).
+ * JSON (an array of objects, through jsonw).  Every column is in every format;
+ * a number's text rendering (tab_dbl's text, such as "-38%±4") is text-only.
  */
 #ifndef LEARND_TABLE_H
 #define LEARND_TABLE_H
@@ -14,7 +14,7 @@
 #include "jsonw.h"
 #include "learnctl.h"
 
-enum { TC_TEXT_ONLY = 1, TC_DATA_ONLY = 2, TC_LEFT = 4 };
+enum { TC_LEFT = 1 }; /* text: left-aligned, padded to its width */
 
 struct tab_col {
 	const char *name;  /* CSV header and JSON key (data); text header (text) */

@@ -12,24 +12,13 @@
 
 /* ---- decisions ---- */
 
-static const char *why_name(uint32_t why)
-{
-	switch (why) {
-	case LEARND_WHY_INIT: return "init";
-	case LEARND_WHY_ESTIMATE: return "estimate";
-	case LEARND_WHY_EVIDENCE: return "evidence";
-	case LEARND_WHY_BOUNDS: return "bounds";
-	default: return "none";
-	}
-}
-
 /* The default prefix goes into the map only when [defaults] sets something:
  * otherwise every connection would carry storage for nothing. */
 bool lr_wants_map(const struct pfx *p)
 {
 	if (!p->model)
 		return false; /* light: the enclosing prefix's policy applies */
-	if (p->origin != ORIGIN_DEFAULT)
+	if (p->origin != LEARND_ORIGIN_DEFAULT)
 		return true;
 	for (int i = 0; i < LEARND_PARAM__MAX; i++)
 		if (p->bounds.r[i].set)
@@ -90,12 +79,12 @@ static const char *pin_reason(const struct pfx *p, int i, uint32_t nv, char *why
 		return NULL;
 	if (!ld_pin_applies(&p->bounds.r[i], p->pin[i], r, sizeof(r))) {
 		snprintf(why, len, "operator pin %s=%lld ignored: %s", name, (long long)p->pin[i], r);
-		return "bounds";
+		return learnd_why_name(LEARND_WHY_BOUNDS);
 	}
 	if (nv != (uint64_t)p->pin[i])
 		return NULL;
 	snprintf(why, len, "operator pin %s=%lld", name, (long long)p->pin[i]);
-	return "pin";
+	return learnd_why_name(LEARND_WHY_PIN);
 }
 
 static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
@@ -136,11 +125,11 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 		if (ov == (int64_t)nv)
 			continue;
 		/* a first decision is init, pinned or not */
-		reason = ov < 0 ? "init" : pin_reason(p, i, nv, why, sizeof(why));
+		reason = ov < 0 ? learnd_why_name(LEARND_WHY_INIT) : pin_reason(p, i, nv, why, sizeof(why));
 		if (!reason || ov < 0)
-			snprintf(why, sizeof(why), "%s", d.text[0] ? d.text : why_name(d.why));
+			snprintf(why, sizeof(why), "%s", d.text[0] ? d.text : learnd_why_name(d.why));
 		if (!reason)
-			reason = why_name(d.why);
+			reason = learnd_why_name(d.why);
 		l->st.decisions++;
 		if (ov >= 0)
 			ld_info("%s: %s %lld -> %u (%s)", p->cidr, ld_param_name((enum learnd_param)i), (long long)ov, nv, why);

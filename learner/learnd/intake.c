@@ -106,7 +106,7 @@ void ld_learner_record(struct ld_learner *l, const struct learnd_record *in)
 	struct pfx *p = rec->prefix_id ? lr_find_id(l, rec->prefix_id) : NULL;
 
 	l->st.records++;
-	if (p && p->origin != ORIGIN_DEFAULT) {
+	if (p && p->origin != LEARND_ORIGIN_DEFAULT) {
 		observe(l, p, rec, now);
 		return;
 	}

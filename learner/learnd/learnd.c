@@ -49,14 +49,14 @@ static void usage(FILE *out)
 		"and apply them with a BPF sock_ops program attached to a cgroup v2.\n"
 		"\n"
 		"Options:\n"
-		"  -c, --config FILE   configuration (INI); default " LD_DEFAULT_CONFIG ",\n"
+		"  -c, --config FILE   configuration (INI); default " LEARND_DEFAULT_CONFIG ",\n"
 		"                      built-in defaults when that file does not exist\n"
 		"      --cgroup DIR    cgroup v2 directory whose sockets are tuned (default: config\n"
 		"                      'cgroup'; required: the cgroup v2 mount itself means the whole host)\n"
 		"      --db FILE       SQLite history database (default: config 'db', else\n"
-		"                      /var/lib/learnd/learnd.db)\n"
+		"                      " LEARND_DEFAULT_DB ")\n"
 		"      --pin-dir DIR   bpffs directory for pinned maps and link (default: config\n"
-		"                      'pin_dir', else /sys/fs/bpf/learnd)\n"
+		"                      'pin_dir', else " LEARND_DEFAULT_PIN_DIR ")\n"
 		"      --observe-only  record and learn, but leave every connection on kernel defaults\n"
 		"      --allow-root-cgroup  let --cgroup or 'cgroup' be the cgroup v2 mount itself\n"
 		"                      (every socket of the host; refused without it)\n"
@@ -136,7 +136,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
  * the message already printed. */
 static int load_config(const struct opts *o, struct ld_config *cfg)
 {
-	const char *path = o->config ? o->config : LD_DEFAULT_CONFIG;
+	const char *path = o->config ? o->config : LEARND_DEFAULT_CONFIG;
 	char err[512];
 	int rc;
 

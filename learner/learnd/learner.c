@@ -120,10 +120,10 @@ struct ld_learner *ld_learner_new(const struct ld_config *cfg, struct ld_store *
 	}
 	for (size_t i = 0; i < cfg->nprefixes; i++)
 		if (!lr_find_key(l, &cfg->prefixes[i].key) &&
-		    !lr_pfx_new(l, &cfg->prefixes[i].key, ORIGIN_CONFIGURED, &cfg->prefixes[i].b, 0, NULL))
+		    !lr_pfx_new(l, &cfg->prefixes[i].key, LEARND_ORIGIN_CONFIGURED, &cfg->prefixes[i].b, 0, NULL))
 			goto fail;
 	if (!l->dflt) {
-		l->dflt = lr_pfx_new(l, &default_key, ORIGIN_DEFAULT, &cfg->defaults, 0, NULL);
+		l->dflt = lr_pfx_new(l, &default_key, LEARND_ORIGIN_DEFAULT, &cfg->defaults, 0, NULL);
 		if (!l->dflt)
 			goto fail;
 	}
@@ -168,15 +168,15 @@ void ld_learner_set_config(struct ld_learner *l, const struct ld_config *cfg)
 	for (size_t i = 0; i < l->n;) {
 		struct pfx *p = l->all[i];
 
-		if (p->origin == ORIGIN_CONFIGURED && !lr_configured(cfg, &p->key)) {
+		if (p->origin == LEARND_ORIGIN_CONFIGURED && !lr_configured(cfg, &p->key)) {
 			ld_info("%s: no longer configured; removed", p->cidr);
 			lr_pfx_remove(l, p); /* moves the last entry into i */
 			continue;
 		}
-		if (p->origin != ORIGIN_CONFIGURED && !lr_configured(cfg, &p->key)) {
+		if (p->origin != LEARND_ORIGIN_CONFIGURED && !lr_configured(cfg, &p->key)) {
 			p->bounds = cfg->defaults;
 			lr_apply_cfg(l, p);
-			if (p->origin == ORIGIN_DEFAULT && !lr_wants_map(p) && l->policy_fd >= 0)
+			if (p->origin == LEARND_ORIGIN_DEFAULT && !lr_wants_map(p) && l->policy_fd >= 0)
 				ld_policy_del(l->policy_fd, &p->key); /* -ENOENT when it was not there */
 		}
 		i++;
@@ -187,9 +187,9 @@ void ld_learner_set_config(struct ld_learner *l, const struct ld_config *cfg)
 
 		if (!p)
 			continue;
-		if (p->origin == ORIGIN_DISCOVERED)
+		if (p->origin == LEARND_ORIGIN_DISCOVERED)
 			l->ndiscovered--;
-		p->origin = ORIGIN_CONFIGURED;
+		p->origin = LEARND_ORIGIN_CONFIGURED;
 		p->bounds = pc->b;
 		lr_apply_cfg(l, p);
 	}
@@ -204,7 +204,7 @@ void ld_learner_set_config(struct ld_learner *l, const struct ld_config *cfg)
 		const struct ld_prefix_cfg *pc = &cfg->prefixes[i];
 		char cidr[LD_CIDR_STRLEN];
 
-		if (lr_find_key(l, &pc->key) || lr_pfx_new(l, &pc->key, ORIGIN_CONFIGURED, &pc->b, 0, NULL))
+		if (lr_find_key(l, &pc->key) || lr_pfx_new(l, &pc->key, LEARND_ORIGIN_CONFIGURED, &pc->b, 0, NULL))
 			continue;
 		ld_cidr_format(&pc->key, cidr, sizeof(cidr));
 		ld_err("[prefix %s]: not added: out of memory or the table is full (max_prefixes = %u)", cidr,

@@ -27,8 +27,6 @@
 #include "model.h"
 #include "store.h"
 
-enum origin { ORIGIN_CONFIGURED, ORIGIN_DISCOVERED, ORIGIN_DEFAULT };
-
 #define AGG_BUCKET_NS (300ull * 1000000000ull) /* 5-minute aggregates */
 #define AGG_MAX 16                             /* (param, value) pairs per prefix per tick */
 #define SAMPLE_RING 32                         /* raw records kept per prefix */
@@ -91,7 +89,7 @@ struct pfx {
 	size_t unnamed_pos;                  /* 1 + its index in l->unnamed; 0: not there */
 	uint32_t ts;                         /* 1 + its index in l->ts; 0: no records since the last commit */
 	uint32_t born;                       /* l->pin_epoch at creation */
-	enum origin origin;
+	enum learnd_origin origin;
 	struct ld_bounds bounds;             /* from the configuration */
 	int64_t pin[LEARND_PARAM__MAX];      /* operator pins; < 0: none */
 	int64_t pin_prev[LEARND_PARAM__MAX]; /* before the last read of the pins */
@@ -192,7 +190,7 @@ struct pfx *lr_find_key(const struct ld_learner *l, const struct learnd_key *k);
 /* prefix.c */
 int lr_promote(struct ld_learner *l, struct pfx *p, bool parent);
 void lr_apply_cfg(struct ld_learner *l, struct pfx *p);
-struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum origin origin,
+struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum learnd_origin origin,
 		       const struct ld_bounds *b, uint32_t id, const struct pfx *parent);
 void lr_pfx_remove(struct ld_learner *l, struct pfx *p);
 void lr_name_new(struct ld_learner *l);

@@ -9,8 +9,6 @@
 #include "clock.h"
 #include "log.h"
 
-static const char *const origin_name[] = { "configured", "discovered", "default" };
-
 /* ---- persistence ---- */
 
 static void prefix_row(const struct pfx *p, struct ld_store_prefix *out)
@@ -19,7 +17,7 @@ static void prefix_row(const struct pfx *p, struct ld_store_prefix *out)
 	out->id = p->id;
 	out->parent_id = p->parent_id;
 	snprintf(out->cidr, sizeof(out->cidr), "%s", p->cidr);
-	out->origin = origin_name[p->origin];
+	out->origin = learnd_origin_name(p->origin, 0);
 	out->created_ns = p->created_ns;
 	out->last_used_ns = p->last_used_ns;
 	out->conns_total = p->conns_total;

@@ -78,7 +78,7 @@ int lr_promote(struct ld_learner *l, struct pfx *p, bool parent)
 	p->early = NULL;
 	p->nearly = 0;
 	p->model = m;
-	if (p->origin == ORIGIN_DISCOVERED)
+	if (p->origin == LEARND_ORIGIN_DISCOVERED)
 		l->nlight--;
 	p->cfg_changed = true;
 	p->row_dirty = true;
@@ -181,7 +181,7 @@ static int unnamed(struct ld_learner *l, struct pfx *p)
 /* A prefix into the table.  id: its stored id (restored), or 0 (a new one,
  * looked up: at once, or at the next tick for a discovered prefix, so that a
  * record never waits for the store). */
-struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum origin origin,
+struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum learnd_origin origin,
 			   const struct ld_bounds *b, uint32_t id, const struct pfx *parent)
 {
 	struct pfx *p;
@@ -193,7 +193,7 @@ struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum 
 		return NULL;
 	p->key = *key;
 	ld_cidr_format(key, p->cidr, sizeof(p->cidr));
-	if (id || origin != ORIGIN_DISCOVERED)
+	if (id || origin != LEARND_ORIGIN_DISCOVERED)
 		name(l, p, id);
 	else if (unnamed(l, p)) {
 		free(p);
@@ -215,7 +215,7 @@ struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum 
 	l->all[l->n++] = p;
 	lr_index_put(l, &l->by_key, p);
 	lr_touch(l, p);
-	if (origin == ORIGIN_DISCOVERED) {
+	if (origin == LEARND_ORIGIN_DISCOVERED) {
 		l->ndiscovered++;
 		l->nlight++;
 	} else if (lr_promote(l, p, false)) {
@@ -269,7 +269,7 @@ void lr_pfx_remove(struct ld_learner *l, struct pfx *p)
 	lr_saved(l, p);
 	if (p->ts)
 		l->ts[p->ts - 1].p = NULL;
-	if (p->origin == ORIGIN_DISCOVERED) {
+	if (p->origin == LEARND_ORIGIN_DISCOVERED) {
 		l->ndiscovered--;
 		if (!p->model)
 			l->nlight--;
@@ -318,7 +318,7 @@ void lr_evict_lru(struct ld_learner *l)
 	if (!used)
 		return;
 	for (size_t i = 0; i < l->n; i++)
-		if (l->all[i]->origin == ORIGIN_DISCOVERED)
+		if (l->all[i]->origin == LEARND_ORIGIN_DISCOVERED)
 			used[n++] = l->all[i]->last_ns;
 	if (!n) {
 		free(used);
@@ -330,7 +330,7 @@ void lr_evict_lru(struct ld_learner *l)
 	for (size_t i = 0; i < l->n && drop;) {
 		struct pfx *p = l->all[i];
 
-		if (p->origin == ORIGIN_DISCOVERED && p->last_ns <= cut) {
+		if (p->origin == LEARND_ORIGIN_DISCOVERED && p->last_ns <= cut) {
 			lr_pfx_remove(l, p); /* moves the last entry into i */
 			l->st.evicted++;
 			drop--;
@@ -365,7 +365,7 @@ struct pfx *lr_discover(struct ld_learner *l, const struct learnd_record *rec)
 		return p;
 	if (l->ndiscovered >= lr_discovered_cap(l))
 		lr_evict_lru(l);
-	p = lr_pfx_new(l, &key, ORIGIN_DISCOVERED, &l->cfg->defaults, 0, l->dflt);
+	p = lr_pfx_new(l, &key, LEARND_ORIGIN_DISCOVERED, &l->cfg->defaults, 0, l->dflt);
 	if (p)
 		l->st.discovered++; /* logged when the tick names it */
 	return p;

@@ -32,7 +32,7 @@ int lr_restore_one(void *ctx, const struct ld_store_prefix *row, const struct le
 	struct ld_learner *l = ctx;
 	const struct ld_prefix_cfg *pc;
 	struct learnd_key key;
-	enum origin origin;
+	enum learnd_origin origin;
 	char err[128];
 	struct pfx *p;
 
@@ -40,11 +40,11 @@ int lr_restore_one(void *ctx, const struct ld_store_prefix *row, const struct le
 		ld_warn("database: prefix '%s' skipped: %s", row->cidr, err);
 		return 0;
 	}
-	origin = !strcmp(row->origin, "default") ? ORIGIN_DEFAULT : ORIGIN_DISCOVERED;
+	origin = learnd_origin_by_name(row->origin) == LEARND_ORIGIN_DEFAULT ? LEARND_ORIGIN_DEFAULT : LEARND_ORIGIN_DISCOVERED;
 	pc = lr_configured(l->cfg, &key);
 	if (pc)
-		origin = ORIGIN_CONFIGURED;
-	else if (!strcmp(row->origin, "configured") || (origin == ORIGIN_DISCOVERED && l->ndiscovered >= lr_discovered_cap(l)))
+		origin = LEARND_ORIGIN_CONFIGURED;
+	else if (learnd_origin_by_name(row->origin) == LEARND_ORIGIN_CONFIGURED || (origin == LEARND_ORIGIN_DISCOVERED && l->ndiscovered >= lr_discovered_cap(l)))
 		return l->store ? forget(l, row->id) : 0; /* no longer wanted */
 	if (lr_find_key(l, &key) || lr_find_id(l, row->id))
 		return 0;
@@ -65,7 +65,7 @@ int lr_restore_one(void *ctx, const struct ld_store_prefix *row, const struct le
 		lr_saved(l, p); /* as stored */
 	}
 	p->light_stored = !p->model;
-	if (origin == ORIGIN_DEFAULT)
+	if (origin == LEARND_ORIGIN_DEFAULT)
 		l->dflt = p;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "cgroup.h"
 #include "cidr.h"
+#include "model.h" /* LEARND_PROBE_PCT_MAX, the model configuration a config makes */
 
 const char *ld_param_name(enum learnd_param p)
 {
@@ -32,8 +33,8 @@ void ld_param_limits(enum learnd_param p, uint32_t *min, uint32_t *max)
 #define BOOL(sec, k, def, reload, help) { sec, #k, LD_KEY_BOOL, FIELD(k), NULL, def, 0, 1, 0, reload, help }
 static const struct ld_key keys[] = {
 	PATH("learnd", cgroup, "", LD_KEY_RESTART, "cgroup v2 directory whose sockets are tuned (required)"),
-	PATH("learnd", db, "/var/lib/learnd/learnd.db", LD_KEY_RESTART, "SQLite history"),
-	PATH("learnd", pin_dir, "/sys/fs/bpf/learnd", LD_KEY_RESTART, "bpffs directory for the pinned maps and link"),
+	PATH("learnd", db, LEARND_DEFAULT_DB, LD_KEY_RESTART, "SQLite history"),
+	PATH("learnd", pin_dir, LEARND_DEFAULT_PIN_DIR, LD_KEY_RESTART, "bpffs directory for the pinned maps and link"),
 	PATH("learnd", metrics_file, "", LD_KEY_SIGHUP, "Prometheus textfile rewritten every tick (none by default)"),
 	U32("learnd", sample_rate, 1, 1, 1u << 30, 0, LD_KEY_SIGHUP, "record 1 in N connections"),
 	U32("learnd", record_budget, LEARND_RECORD_BUDGET_DEFAULT, 0, 1u << 20, 0, LD_KEY_SIGHUP,

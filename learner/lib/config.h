@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "learnd_abi.h"
-#include "model.h"
-#include "param.h" /* the four parameters: enum learnd_param, learnd_param_info() */
+#include "learnd_vocab.h" /* the four parameters, the default paths */
+
+struct learnd_model_cfg; /* model.h */
 
 /* A parameter's setting: unset (kernel default), fixed (min == max) or bounds. */
 struct ld_range {
@@ -51,10 +52,10 @@ struct ld_config {
 	size_t nprefixes;
 };
 
-#define LD_DEFAULT_CONFIG "/etc/learnd/learnd.conf"
+#define LD_DEFAULT_CONFIG LEARND_DEFAULT_CONFIG /* the vocabulary's; learnd_vocab.h */
 
 /* The keys of the scalar sections ([learnd]; [defaults] and [prefix] hold the
- * parameters of param.h instead): one row each, in config.c's table, which
+ * parameters of learnd_vocab.h instead): one row each, in config.c's table, which
  * gives ld_config_init its defaults and the parser its checks; docs/config.md,
  * learnd.conf(5) and packaging/learnd.conf are checked against it
  * (tests/cli/test_config_docs.sh).  A section of its own is rows with another
@@ -102,9 +103,9 @@ void ld_config_keep_restart(struct ld_config *next, const struct ld_config *old,
 /* The model's configuration for bounds b under cfg (window, probe share). */
 void ld_config_model_cfg(const struct ld_config *cfg, const struct ld_bounds *b, struct learnd_model_cfg *mc);
 
-/* param.h's name of p, or "?". */
+/* learnd_vocab.h's name of p, or "?". */
 const char *ld_param_name(enum learnd_param p);
-/* Kernel-imposed limits of a parameter's values (param.h). */
+/* Kernel-imposed limits of a parameter's values (learnd_vocab.h). */
 void ld_param_limits(enum learnd_param p, uint32_t *min, uint32_t *max);
 
 /* Built-in defaults, as if from an empty file. */

@@ -81,7 +81,7 @@ int ld_counters_read(int counters_fd, uint64_t out[LEARND_CNT__MAX])
 	return 0;
 }
 
-/* Each counter's name (learnctl status, learnd_bpf_<name>_total) and help. */
+/* Each counter's name (learnctl status in text and JSON, learnd_bpf_<name>_total) and help. */
 static const struct {
 	const char *name, *help;
 } counters[LEARND_CNT__MAX] = {

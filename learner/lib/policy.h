@@ -9,7 +9,7 @@
 #include "config.h"
 #include "learnd_abi.h"
 
-/* The value of parameter p in an arm (its field in param.h's table). */
+/* The value of parameter p in an arm (its field in learnd_vocab.h's table). */
 uint32_t ld_arm_get(const struct learnd_arm *arm, enum learnd_param p);
 void ld_arm_set(struct learnd_arm *arm, enum learnd_param p, uint32_t v);
 

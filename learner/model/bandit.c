@@ -24,7 +24,7 @@
 
 #include "model_int.h"
 
-static const uint16_t grid[] = { 4, 6, 8, 10, 14, 20, 28, 40, 56, 80, 112, 128 };
+static const uint16_t grid[LEARND_IW_GRID_N] = LEARND_IW_GRID;
 
 unsigned learnd_model_allowed(const struct learnd_bound *b, uint16_t *out)
 {
@@ -60,8 +60,8 @@ void lm_stream_setup(struct learnd_model_stream *s, const struct learnd_bound *b
 	if (param == LEARND_PARAM_RWND && b->mode == LEARND_BOUND_LEARN && s->nvalues < LEARND_MODEL_MAX_VALUES)
 		s->values[s->nvalues++] = 0;
 	s->dflt = param == LEARND_PARAM_RWND && b->mode == LEARND_BOUND_LEARN ? s->nvalues - 1 :
-										 lm_stream_nearest(s, 10);
-	s->inc = s->dflt; /* the kernel's default IW (10) and window */
+										 lm_stream_nearest(s, LEARND_KERNEL_IW);
+	s->inc = s->dflt; /* the kernel's default IW and window */
 }
 
 int lm_stream_index(const struct learnd_model_stream *s, uint32_t v)
@@ -559,7 +559,7 @@ static int explore_target(const struct learnd_model_stream *s, const bool *cappe
 	return lm_flight_over(s, j) ? -1 : (int)j;
 }
 
-static void cand(struct lm_probe *out, unsigned *n, unsigned param, unsigned vi, unsigned order,
+static void candidate_add(struct lm_probe *out, unsigned *n, unsigned param, unsigned vi, unsigned order,
 		 bool explore, double weight, double prio)
 {
 	for (unsigned i = 0; i < *n; i++)
@@ -630,14 +630,14 @@ unsigned lm_stream_candidates(const struct learnd_model_stream *s, const struct 
 	 * (the guard: lm_stream_switch goes back to it when it is better); the
 	 * neighbours (non-stationary paths), a value that lost its tail rarely */
 	if (up >= 0)
-		cand(out, &n, param, (unsigned)up, o, explore, explore ? ew : keep_weight(s, cfg, param, (unsigned)up),
+		candidate_add(out, &n, param, (unsigned)up, o, explore, explore ? ew : keep_weight(s, cfg, param, (unsigned)up),
 		     explore ? 4.0 : 1.5);
 	if (inc != s->dflt)
-		cand(out, &n, param, s->dflt, o + 1, false, keep_weight(s, cfg, param, s->dflt), 3.0);
+		candidate_add(out, &n, param, s->dflt, o + 1, false, keep_weight(s, cfg, param, s->dflt), 3.0);
 	if (inc + 1 < s->nvalues)
-		cand(out, &n, param, inc + 1, o + 2, false, keep_weight(s, cfg, param, inc + 1),
+		candidate_add(out, &n, param, inc + 1, o + 2, false, keep_weight(s, cfg, param, inc + 1),
 		     (capped && capped[inc]) ? 0.5 : 1.5);
 	if (inc > 0)
-		cand(out, &n, param, inc - 1, o + 3, false, keep_weight(s, cfg, param, inc - 1), 1.0);
+		candidate_add(out, &n, param, inc - 1, o + 3, false, keep_weight(s, cfg, param, inc - 1), 1.0);
 	return n;
 }

@@ -12,14 +12,12 @@
 #include <string.h>
 
 #include "model_int.h"
-#include "param.h"
 
-/* Names and the kernel's limits: the one parameter table (param.h). */
+/* Names and the kernel's limits: the one parameter table (learnd_vocab.h). */
 #define pname(p) (learnd_param_info(p)->name)
 #define plim_min(p) (learnd_param_info(p)->min)
 #define plim_max(p) (learnd_param_info(p)->max)
 
-#define KERNEL_SYN_RTO_MS 1000u /* TCP_TIMEOUT_INIT */
 
 void learnd_model_cfg_default(struct learnd_model_cfg *cfg)
 {
@@ -44,7 +42,7 @@ static int fail(char *err, size_t len, const char *fmt, ...)
 }
 
 /* lo <= x <= hi, and not NaN */
-static bool in(double x, double lo, double hi)
+static bool within(double x, double lo, double hi)
 {
 	return x >= lo && x <= hi;
 }
@@ -75,7 +73,7 @@ int learnd_model_cfg_check(const struct learnd_model_cfg *c, char *err, size_t l
 		}
 	}
 #define KNOB(field, fmt, def, lo, hi)                                                             \
-	if (!in(c->field, lo, hi))                                                                 \
+	if (!within(c->field, lo, hi))                                                                 \
 		return fail(err, len, "%s " fmt " out of range", #field, c->field);
 #include "model_cfg.def"
 #undef KNOB
@@ -101,14 +99,14 @@ static uint32_t bound_value(const struct learnd_bound *b, double v)
 
 static void reset_stats(struct learnd_model *m)
 {
-	lm_stream_setup(&m->st[LEARND_PARAM_IW], &m->cfg.bound[LEARND_PARAM_IW], LEARND_PARAM_IW);
-	lm_stream_setup(&m->st[LEARND_PARAM_RWND], &m->cfg.bound[LEARND_PARAM_RWND], LEARND_PARAM_RWND);
+	lm_stream_setup(&m->stream[LEARND_PARAM_IW], &m->cfg.bound[LEARND_PARAM_IW], LEARND_PARAM_IW);
+	lm_stream_setup(&m->stream[LEARND_PARAM_RWND], &m->cfg.bound[LEARND_PARAM_RWND], LEARND_PARAM_RWND);
 	memset(&m->rel, 0, sizeof(m->rel));
 	m->rel.w = 1.0;
-	lm_qreset(&m->hs);
+	lm_qreset(&m->handshake_hist);
 	lm_qreset(&m->minrtt);
 	lm_qreset(&m->peerwnd);
-	m->pub_rto_ms = bound_value(&m->cfg.bound[LEARND_PARAM_SYN_RTO], KERNEL_SYN_RTO_MS);
+	m->pub_rto_ms = bound_value(&m->cfg.bound[LEARND_PARAM_SYN_RTO], LEARND_KERNEL_SYN_RTO_MS);
 	m->pub_base_rtt_us = bound_value(&m->cfg.bound[LEARND_PARAM_BASE_RTT], 0);
 	m->decided = 0;
 	m->pending = 0;
@@ -119,8 +117,8 @@ static void reset_stats(struct learnd_model *m)
 
 static void set_gammas(struct learnd_model *m)
 {
-	m->g_arm = (double)m->cfg.window / (m->cfg.window - 1.0);
-	m->g_est = (double)m->cfg.est_window / (m->cfg.est_window - 1.0);
+	m->inv_gamma_stream = (double)m->cfg.window / (m->cfg.window - 1.0);
+	m->inv_gamma_hist = (double)m->cfg.est_window / (m->cfg.est_window - 1.0);
 }
 
 int learnd_model_init(struct learnd_model *m, const struct learnd_model_cfg *cfg)
@@ -134,7 +132,7 @@ int learnd_model_init(struct learnd_model *m, const struct learnd_model_cfg *cfg
 	return 0;
 }
 
-static double minf(double a, double b)
+static double min_double(double a, double b)
 {
 	return a < b ? a : b;
 }
@@ -160,8 +158,8 @@ int learnd_model_init_from_parent(struct learnd_model *m, const struct learnd_mo
 	if (rc)
 		return rc;
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
-		const struct learnd_model_stream *ps = &parent->st[p];
-		struct learnd_model_stream *s = &m->st[p];
+		const struct learnd_model_stream *ps = &parent->stream[p];
+		struct learnd_model_stream *s = &m->stream[p];
 		int inc;
 
 		if (s->nvalues < 2)
@@ -179,7 +177,7 @@ int learnd_model_init_from_parent(struct learnd_model *m, const struct learnd_mo
 			lm_stream_view(ps, parent->cfg.window, i, &v);
 			if (j < 0 || !(v.n > 0.0))
 				continue;
-			f = minf(1.0, cfg->borrow_n / v.n);
+			f = min_double(1.0, cfg->borrow_n / v.n);
 			a = &s->arm[j];
 			a->n = v.n * f;
 			a->raw = v.raw * v.n * f;
@@ -193,7 +191,7 @@ int learnd_model_init_from_parent(struct learnd_model *m, const struct learnd_mo
 		}
 	}
 	if (parent->rel.all / parent->rel.w > 0.0) { /* who feels what: the parent's mix, as a prior */
-		double f = minf(1.0, 4 * cfg->borrow_n / (parent->rel.all / parent->rel.w)) / parent->rel.w;
+		double f = min_double(1.0, 4 * cfg->borrow_n / (parent->rel.all / parent->rel.w)) / parent->rel.w;
 
 		m->rel.all = parent->rel.all * f;
 		m->rel.send = parent->rel.send * f;
@@ -220,7 +218,7 @@ int learnd_model_set_cfg(struct learnd_model *m, const struct learnd_model_cfg *
 	m->cfg = *cfg;
 	set_gammas(m);
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
-		struct learnd_model_stream *s = &m->st[p];
+		struct learnd_model_stream *s = &m->stream[p];
 		uint32_t inc_v = s->values[s->inc];
 		int inc;
 
@@ -247,7 +245,7 @@ int learnd_model_set_cfg(struct learnd_model *m, const struct learnd_model_cfg *
 		}
 	}
 	v = bound_value(&cfg->bound[LEARND_PARAM_SYN_RTO],
-			m->pub_rto_ms ? m->pub_rto_ms : KERNEL_SYN_RTO_MS);
+			m->pub_rto_ms ? m->pub_rto_ms : LEARND_KERNEL_SYN_RTO_MS);
 	if (v != m->pub_rto_ms)
 		m->pending |= 1u << LEARND_PARAM_SYN_RTO;
 	m->pub_rto_ms = v;
@@ -272,7 +270,7 @@ static uint64_t established_duration(const struct learnd_record *r)
 	return d;
 }
 
-static double rtts(uint64_t time_us, uint32_t min_rtt_us)
+static double round_trips(uint64_t time_us, uint32_t min_rtt_us)
 {
 	double x = (double)time_us / min_rtt_us;
 
@@ -294,7 +292,7 @@ static void add_cost(struct learnd_model *m, unsigned p, unsigned vi, double cos
 		     uint32_t mss, double g, double wt, uint64_t now_ns)
 {
 	uint64_t segs = bytes / mss;
-	double ideal = 1.0 + log2(1.0 + (double)segs / 10.0), r;
+	double ideal = 1.0 + log2(1.0 + (double)segs / LEARND_KERNEL_IW), r;
 	int k = 63 - __builtin_clzll(segs | 1);
 
 	if (k >= LEARND_MODEL_NCLASSES)
@@ -304,14 +302,14 @@ static void add_cost(struct learnd_model *m, unsigned p, unsigned vi, double cos
 	r = cost / ideal;
 	if (r > m->cfg.cost_clip)
 		r = m->cfg.cost_clip;
-	lm_stream_add(&m->st[p], &m->cfg, g, wt, vi, (unsigned)k, r, cost, now_ns);
+	lm_stream_add(&m->stream[p], &m->cfg, g, wt, vi, (unsigned)k, r, cost, now_ns);
 }
 
 /* Who can feel IW and RWND: did this connection send / receive more than the
  * kernel's IW 10 segments (a first flight IW or our window can limit)? */
 static void rel_add(struct learnd_model_rel *rl, const struct learnd_record *r, double g, double wt)
 {
-	uint64_t lim = 10ull * rec_mss(r);
+	uint64_t lim = (uint64_t)LEARND_KERNEL_IW * rec_mss(r);
 
 	rl->w *= g;
 	rl->all += wt * rl->w;
@@ -404,7 +402,7 @@ static unsigned observe_handshake(struct learnd_model *m, const struct learnd_re
 {
 	uint64_t rto_us = (r->flags & LEARND_REC_APPLIED) && r->syn_rto_ms ?
 				  (uint64_t)r->syn_rto_ms * 1000 :
-				  (uint64_t)KERNEL_SYN_RTO_MS * 1000;
+				  (uint64_t)LEARND_KERNEL_SYN_RTO_MS * 1000;
 	unsigned idx = lm_qbucket(r->handshake_us, LM_US_LO);
 	bool clean, spurious, rescued;
 	double rtt;
@@ -430,7 +428,7 @@ static unsigned observe_handshake(struct learnd_model *m, const struct learnd_re
 						  r->handshake_us < rto_us + r->min_rtt_us :
 						  (uint64_t)r->handshake_us + 1000 >= rto_us);
 	if (clean || (spurious && !rescued)) {
-		lm_qadd(&m->hs, idx, ge, wt, spurious ? 1.0 : 0.0, 1.0);
+		lm_qadd(&m->handshake_hist, idx, ge, wt, spurious ? 1.0 : 0.0, 1.0);
 		return LEARND_USED_HANDSHAKE | (spurious ? LEARND_USED_SPURIOUS : 0);
 	}
 	/* Spurious but far above the round trip: the peer's SYN-ACK timer raced
@@ -438,7 +436,7 @@ static unsigned observe_handshake(struct learnd_model *m, const struct learnd_re
 	 * could), or a path that slow.  No time: as one it ratcheted our RTO up
 	 * past the peer's (49 -> 98 ms, SYN-loss path, both ends learnd).  It
 	 * counts in the spurious rate, whose backoff covers a path that slow. */
-	lm_qadd(&m->hs, UINT32_MAX, ge, wt, spurious ? 1.0 : 0.0, 1.0);
+	lm_qadd(&m->handshake_hist, UINT32_MAX, ge, wt, spurious ? 1.0 : 0.0, 1.0);
 	return spurious ? LEARND_USED_SPURIOUS : 0;
 }
 
@@ -450,8 +448,8 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 	/* a sampled record stands for weight connections: it weighs that much
 	 * and ages the evidence as much as that many records would */
 	double wt = r->weight > 1 ? (r->weight < LM_WEIGHT_MAX ? r->weight : LM_WEIGHT_MAX) : 1.0;
-	double ge = wt == 1.0 ? m->g_est : minf(pow(m->g_est, wt), LM_WEIGHT_MAX);
-	double ga = wt == 1.0 ? m->g_arm : minf(pow(m->g_arm, wt), LM_WEIGHT_MAX);
+	double ge = wt == 1.0 ? m->inv_gamma_hist : min_double(pow(m->inv_gamma_hist, wt), LM_WEIGHT_MAX);
+	double ga = wt == 1.0 ? m->inv_gamma_stream : min_double(pow(m->inv_gamma_stream, wt), LM_WEIGHT_MAX);
 
 	m->samples++;
 	m->last_ns = now_ns;
@@ -470,7 +468,7 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 	if (!(r->flags & LEARND_REC_APPLIED) || r->min_rtt_us == 0)
 		return used;
 
-	s = &m->st[LEARND_PARAM_IW];
+	s = &m->stream[LEARND_PARAM_IW];
 	if (s->nvalues >= 2 && r->bytes_acked > cfg->min_bytes &&
 	    r->bytes_acked > (uint64_t)s->values[0] * rec_mss(r)) {
 		int vi = lm_stream_index(s, r->iw);
@@ -482,7 +480,7 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 		if (vi >= 0 && iw_ran(r)) {
 			uint64_t t = cfg->iw_time == LEARND_TIME_BUSY ? r->busy_us : established_duration(r);
 			uint32_t retr = r->total_retrans > r->syn_retrans ? r->total_retrans - r->syn_retrans : 0;
-			double cost = rtts(t, r->min_rtt_us) + cfg->retrans_penalty * retr;
+			double cost = round_trips(t, r->min_rtt_us) + cfg->retrans_penalty * retr;
 
 			add_cost(m, LEARND_PARAM_IW, (unsigned)vi, cost, r->bytes_acked, rec_mss(r), ga, wt, now_ns);
 			flight_add(s, r, wt);
@@ -490,13 +488,13 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 		}
 	}
 
-	s = &m->st[LEARND_PARAM_RWND];
+	s = &m->stream[LEARND_PARAM_RWND];
 	if (s->nvalues >= 2 && r->bytes_received > cfg->min_bytes &&
 	    r->bytes_received > (uint64_t)s->values[0] * rec_mss(r)) {
 		int vi = lm_stream_index(s, r->rwnd);
 
 		if (vi >= 0) {
-			add_cost(m, LEARND_PARAM_RWND, (unsigned)vi, rtts(established_duration(r), r->min_rtt_us),
+			add_cost(m, LEARND_PARAM_RWND, (unsigned)vi, round_trips(established_duration(r), r->min_rtt_us),
 				 r->bytes_received, rec_mss(r), ga, wt, now_ns);
 			used |= LEARND_USED_RWND;
 		}
@@ -506,26 +504,26 @@ unsigned learnd_model_observe(struct learnd_model *m, const struct learnd_record
 
 /* ---- estimators ---- */
 
-struct est {
-	double hs_q, hs_n, sp_rate, rtt_q, rtt_n, wnd_p50, wnd_n;
+struct estimates_now {
+	double handshake_q_us, handshake_n, spurious_rate, rtt_q, rtt_n, wnd_p50, wnd_n;
 	uint32_t rto_ms, base_rtt_us; /* 0: not enough data */
 };
 
-static void estimate(const struct learnd_model *m, struct est *e, float *wnd_v)
+static void estimate(const struct learnd_model *m, struct estimates_now *e, float *wnd_v)
 {
 	const struct learnd_model_cfg *cfg = &m->cfg;
 	float v[LEARND_MODEL_QBUCKETS];
-	double hs_all = m->hs.aux[1] / m->hs.w;
+	double handshakes_all = m->handshake_hist.aux[1] / m->handshake_hist.w;
 
 	memset(e, 0, sizeof(*e));
-	e->hs_n = lm_qnorm(&m->hs, v);
-	e->hs_q = lm_qquantile(v, e->hs_n, LM_US_LO, cfg->rto_quantile);
-	e->sp_rate = hs_all > 0.0 ? (m->hs.aux[0] / m->hs.w) / hs_all : 0.0;
-	if (e->hs_n >= cfg->est_min_samples) {
-		double rto = e->hs_q / 1000.0 * cfg->rto_margin + cfg->rto_pad_ms;
+	e->handshake_n = lm_qnorm(&m->handshake_hist, v);
+	e->handshake_q_us = lm_qquantile(v, e->handshake_n, LM_US_LO, cfg->rto_quantile);
+	e->spurious_rate = handshakes_all > 0.0 ? (m->handshake_hist.aux[0] / m->handshake_hist.w) / handshakes_all : 0.0;
+	if (e->handshake_n >= cfg->est_min_samples) {
+		double rto = e->handshake_q_us / 1000.0 * cfg->rto_margin + cfg->rto_pad_ms;
 
-		if (e->sp_rate > cfg->spurious_max) /* back off: the tail is longer than we see */
-			rto *= minf(4.0, e->sp_rate / cfg->spurious_max);
+		if (e->spurious_rate > cfg->spurious_max) /* back off: the tail is longer than we see */
+			rto *= min_double(4.0, e->spurious_rate / cfg->spurious_max);
 		e->rto_ms = bound_value(&cfg->bound[LEARND_PARAM_SYN_RTO], ceil(rto));
 	}
 	e->rtt_n = lm_qnorm(&m->minrtt, v);
@@ -537,7 +535,7 @@ static void estimate(const struct learnd_model *m, struct est *e, float *wnd_v)
 }
 
 /* The prefix's round trip for telling rescued handshakes, from e (estimate()). */
-static float rtt_floor(const struct learnd_model *m, const struct est *e)
+static float rtt_floor(const struct learnd_model *m, const struct estimates_now *e)
 {
 	return e->rtt_n >= m->cfg.est_min_samples ? (float)e->rtt_q : 0.0f;
 }
@@ -545,18 +543,18 @@ static float rtt_floor(const struct learnd_model *m, const struct est *e)
 void learnd_model_estimates(const struct learnd_model *m, struct learnd_model_estimates *out)
 {
 	float wv[LEARND_MODEL_QBUCKETS];
-	struct est e;
+	struct estimates_now e;
 
 	estimate(m, &e, wv);
-	out->handshake_q_us = e.hs_q;
-	out->handshake_n = e.hs_n;
-	out->spurious_rate = e.sp_rate;
+	out->handshake_q_us = e.handshake_q_us;
+	out->handshake_n = e.handshake_n;
+	out->spurious_rate = e.spurious_rate;
 	out->min_rtt_q_us = e.rtt_q;
 	out->min_rtt_n = e.rtt_n;
 	out->peer_wnd_p50 = e.wnd_p50;
 	out->rto_ms = e.rto_ms;
 	out->base_rtt_us = e.base_rtt_us;
-	out->changes = m->st[LEARND_PARAM_IW].changes + m->st[LEARND_PARAM_RWND].changes;
+	out->changes = m->stream[LEARND_PARAM_IW].changes + m->stream[LEARND_PARAM_RWND].changes;
 }
 
 /* ---- decision ---- */
@@ -566,8 +564,8 @@ struct text {
 	size_t len, used;
 };
 
-static void say(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct text *t, const char *fmt, ...)
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(struct text *t, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -587,13 +585,13 @@ static void say(struct text *t, const char *fmt, ...)
 
 static void slot0_values(const struct learnd_model *m, uint32_t v[LEARND_PARAM__MAX])
 {
-	v[LEARND_PARAM_IW] = m->st[LEARND_PARAM_IW].values[m->st[LEARND_PARAM_IW].inc];
-	v[LEARND_PARAM_RWND] = m->st[LEARND_PARAM_RWND].values[m->st[LEARND_PARAM_RWND].inc];
+	v[LEARND_PARAM_IW] = m->stream[LEARND_PARAM_IW].values[m->stream[LEARND_PARAM_IW].inc];
+	v[LEARND_PARAM_RWND] = m->stream[LEARND_PARAM_RWND].values[m->stream[LEARND_PARAM_RWND].inc];
 	v[LEARND_PARAM_SYN_RTO] = bound_value(&m->cfg.bound[LEARND_PARAM_SYN_RTO], m->pub_rto_ms);
 	v[LEARND_PARAM_BASE_RTT] = bound_value(&m->cfg.bound[LEARND_PARAM_BASE_RTT], m->pub_base_rtt_us);
 }
 
-static bool moved(uint32_t pub, uint32_t v, double hyst)
+static bool estimate_moved(uint32_t pub, uint32_t v, double hyst)
 {
 	double d = (double)v - (double)pub;
 
@@ -637,13 +635,13 @@ static bool relevant(const struct learnd_model *m, const struct learnd_model *pa
 {
 	double n, frac;
 
-	if (p > LEARND_PARAM_RWND || m->st[p].nvalues < 2)
+	if (p > LEARND_PARAM_RWND || m->stream[p].nvalues < 2)
 		return false;
 	rel_of(m, parent, p, &n, &frac);
 	/* hysteresis: a value learned away from the kernel's is kept until the
 	 * share falls to half the threshold, so a mix near it does not flap */
 	return n >= LM_REL_MIN_N &&
-	       (frac >= m->cfg.rel_frac || (frac >= m->cfg.rel_frac / 2 && m->st[p].inc != m->st[p].dflt));
+	       (frac >= m->cfg.rel_frac || (frac >= m->cfg.rel_frac / 2 && m->stream[p].inc != m->stream[p].dflt));
 }
 
 unsigned learnd_model_probed(const struct learnd_model *m)
@@ -692,22 +690,22 @@ static const bool *decide_estimates(struct learnd_model *m, struct text *t, uint
 {
 	const struct learnd_model_cfg *cfg = &m->cfg;
 	float wv[LEARND_MODEL_QBUCKETS];
-	struct est e;
+	struct estimates_now e;
 
 	estimate(m, &e, wv);
 	m->rtt_floor_us = rtt_floor(m, &e);
 	if (cfg->bound[LEARND_PARAM_SYN_RTO].mode == LEARND_BOUND_LEARN && e.rto_ms &&
-	    moved(m->pub_rto_ms, e.rto_ms, cfg->est_hysteresis)) {
-		say(t, "syn_rto_ms %u->%u: p%g handshake %.1f ms x%.2g +%g, n=%.0f, spurious %.1f%%",
-		    m->pub_rto_ms, e.rto_ms, cfg->rto_quantile * 100, e.hs_q / 1000.0, cfg->rto_margin,
-		    cfg->rto_pad_ms, e.hs_n, e.sp_rate * 100);
+	    estimate_moved(m->pub_rto_ms, e.rto_ms, cfg->est_hysteresis)) {
+		text_add(t, "syn_rto_ms %u->%u: p%g handshake %.1f ms x%.2g +%g, n=%.0f, spurious %.1f%%",
+		    m->pub_rto_ms, e.rto_ms, cfg->rto_quantile * 100, e.handshake_q_us / 1000.0, cfg->rto_margin,
+		    cfg->rto_pad_ms, e.handshake_n, e.spurious_rate * 100);
 		m->pub_rto_ms = e.rto_ms;
 		if (*why < LEARND_WHY_ESTIMATE)
 			*why = LEARND_WHY_ESTIMATE;
 	}
 	if (cfg->bound[LEARND_PARAM_BASE_RTT].mode == LEARND_BOUND_LEARN && e.base_rtt_us &&
-	    moved(m->pub_base_rtt_us, e.base_rtt_us, cfg->est_hysteresis)) {
-		say(t, "base_rtt_us %u->%u: p%g min_rtt, n=%.0f", m->pub_base_rtt_us, e.base_rtt_us,
+	    estimate_moved(m->pub_base_rtt_us, e.base_rtt_us, cfg->est_hysteresis)) {
+		text_add(t, "base_rtt_us %u->%u: p%g min_rtt, n=%.0f", m->pub_base_rtt_us, e.base_rtt_us,
 		    cfg->base_rtt_quantile * 100, e.rtt_n);
 		m->pub_base_rtt_us = e.base_rtt_us;
 		if (*why < LEARND_WHY_ESTIMATE)
@@ -716,8 +714,8 @@ static const bool *decide_estimates(struct learnd_model *m, struct text *t, uint
 	/* IW values the peer's window caps for most records look alike */
 	if (e.wnd_n < cfg->est_min_samples)
 		return NULL;
-	for (unsigned i = 0; i < m->st[LEARND_PARAM_IW].nvalues; i++)
-		capv[i] = lm_qcdf(wv, e.wnd_n, LM_PKT_LO, m->st[LEARND_PARAM_IW].values[i]) >= cfg->cap_frac;
+	for (unsigned i = 0; i < m->stream[LEARND_PARAM_IW].nvalues; i++)
+		capv[i] = lm_qcdf(wv, e.wnd_n, LM_PKT_LO, m->stream[LEARND_PARAM_IW].values[i]) >= cfg->cap_frac;
 	return capv;
 }
 
@@ -729,7 +727,7 @@ static void decide_streams(struct learnd_model *m, const struct learnd_model *pa
 	const struct learnd_model_cfg *cfg = &m->cfg;
 
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
-		struct learnd_model_stream *s = &m->st[p];
+		struct learnd_model_stream *s = &m->stream[p];
 		const bool *cp = p == LEARND_PARAM_IW ? capped : NULL;
 		char buf[200];
 		bool sw = false;
@@ -739,20 +737,20 @@ static void decide_streams(struct learnd_model *m, const struct learnd_model *pa
 			continue;
 		if (!rel[p]) { /* cannot matter here: the kernel's behaviour, no probes */
 			if (s->inc != s->dflt) {
-				say(t, "%s %u->%u: no effect here", pname(p), s->values[s->inc], s->values[s->dflt]);
+				text_add(t, "%s %u->%u: no effect here", pname(p), s->values[s->inc], s->values[s->dflt]);
 				s->inc = s->dflt;
 				sw = true;
 			}
 		} else {
-			if (parent && follow_parent(s, &parent->st[p], cfg, p, cp, buf, sizeof(buf))) {
-				say(t, "%s", buf);
+			if (parent && follow_parent(s, &parent->stream[p], cfg, p, cp, buf, sizeof(buf))) {
+				text_add(t, "%s", buf);
 				sw = true;
 			}
 			if (lm_stream_switch(s, cfg, cp, pname(p), buf, sizeof(buf))) {
-				say(t, "%s", buf);
+				text_add(t, "%s", buf);
 				sw = true;
 			} else if (p == LEARND_PARAM_IW && lm_stream_flight_switch(s, cfg, cp, pname(p), buf, sizeof(buf))) {
-				say(t, "%s", buf);
+				text_add(t, "%s", buf);
 				sw = true;
 			}
 		}
@@ -777,7 +775,7 @@ static void decide_probes(const struct learnd_model *m, const bool *capped, cons
 
 		if (!rel[p])
 			continue;
-		n = lm_stream_candidates(&m->st[p], cfg, p, p == LEARND_PARAM_IW ? capped : NULL, pc, 0);
+		n = lm_stream_candidates(&m->stream[p], cfg, p, p == LEARND_PARAM_IW ? capped : NULL, pc, 0);
 		sort_probes(pc, n, false);
 		for (unsigned i = 0; i < n && i < room; i++)
 			cand[nc++] = pc[i];
@@ -801,9 +799,9 @@ static void decide_probes(const struct learnd_model *m, const bool *capped, cons
 
 		*a = d->slots[0];
 		if (cand[i].param == LEARND_PARAM_IW)
-			a->iw = m->st[LEARND_PARAM_IW].values[cand[i].vi];
+			a->iw = m->stream[LEARND_PARAM_IW].values[cand[i].vi];
 		else
-			a->rwnd = m->st[LEARND_PARAM_RWND].values[cand[i].vi];
+			a->rwnd = m->stream[LEARND_PARAM_RWND].values[cand[i].vi];
 		a->share = u < 1 ? 1u : (uint32_t)u;
 		sum += a->share;
 	}
@@ -845,7 +843,7 @@ int learnd_model_decide_pooled(struct learnd_model *m, const struct learnd_model
 	if (m->pending) {
 		for (unsigned p = 0; p < LEARND_PARAM__MAX; p++)
 			if (m->pending & (1u << p))
-				say(&t, "%s -> %u: bounds changed", pname(p), before[p]);
+				text_add(&t, "%s -> %u: bounds changed", pname(p), before[p]);
 		why = LEARND_WHY_BOUNDS;
 		m->pending = 0;
 	}
@@ -888,7 +886,7 @@ unsigned learnd_model_rows_no_effect(const struct learnd_model_row *rows, size_t
 		if (r->kind == LEARND_ROW_REL && row_ok(r))
 			rel = r;
 		else if (r->kind == LEARND_ROW_PARAM && r->param <= LEARND_PARAM_RWND)
-			moved[r->param] = r->key != (r->param == LEARND_PARAM_IW ? 10u : 0u);
+			moved[r->param] = r->key != (r->param == LEARND_PARAM_IW ? LEARND_KERNEL_IW : 0u);
 	}
 	if (!rel || rel->n < LM_REL_MIN_N)
 		return 0;
@@ -934,7 +932,7 @@ enum learnd_model_status learnd_model_status(const struct learnd_model *m, unsig
 
 		learnd_model_estimates(m, &e);
 		if (!e.rto_ms) {
-			snprintf(why, len, "kernel's 1000 ms until %.0f handshakes (%.0f so far)", m->cfg.est_min_samples,
+			snprintf(why, len, "kernel's %u ms until %.0f handshakes (%.0f so far)", LEARND_KERNEL_SYN_RTO_MS, m->cfg.est_min_samples,
 				 e.handshake_n);
 			return LEARND_STATUS_WAITING;
 		}
@@ -946,7 +944,7 @@ enum learnd_model_status learnd_model_status(const struct learnd_model *m, unsig
 		snprintf(why, len, "estimated from min RTTs, never probed (only TCP-NV reads it)");
 		return LEARND_STATUS_LEARNED;
 	}
-	if (m->st[p].nvalues < 2) {
+	if (m->stream[p].nvalues < 2) {
 		snprintf(why, len, "bounds allow one value");
 		return LEARND_STATUS_FIXED;
 	}
@@ -956,18 +954,19 @@ enum learnd_model_status learnd_model_status(const struct learnd_model *m, unsig
 		return LEARND_STATUS_WAITING;
 	}
 	if (!relevant(m, NULL, p)) {
-		snprintf(why, len, "%s more than 10 segments (~14 KB) in only %.1f%% of connections",
-			 p == LEARND_PARAM_IW ? "sends" : "receives", 100 * frac);
+		snprintf(why, len, "%s more than %u segments (~%u KB) in only %.1f%% of connections",
+			 p == LEARND_PARAM_IW ? "sends" : "receives", LEARND_KERNEL_IW, LEARND_KERNEL_IW * 1448 / 1000,
+			 100 * frac);
 		return LEARND_STATUS_NO_EFFECT;
 	}
-	snprintf(why, len, "%s more than 10 segments in %.0f%% of connections", p == LEARND_PARAM_IW ? "sends" : "receives",
-		 100 * frac);
+	snprintf(why, len, "%s more than %u segments in %.0f%% of connections", p == LEARND_PARAM_IW ? "sends" : "receives",
+		 LEARND_KERNEL_IW, 100 * frac);
 	return LEARND_STATUS_LEARNED;
 }
 
 /* ---- export / import ---- */
 
-static void put(struct learnd_model_row *rows, size_t max, size_t *n, const struct learnd_model_row *r)
+static void row_add(struct learnd_model_row *rows, size_t max, size_t *n, const struct learnd_model_row *r)
 {
 	if (*n < max)
 		rows[*n] = *r;
@@ -981,7 +980,7 @@ static void export_arms(const struct learnd_model *m, struct learnd_model_row *r
 	size_t n = *np;
 
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++) {
-		const struct learnd_model_stream *s = &m->st[p];
+		const struct learnd_model_stream *s = &m->stream[p];
 
 		for (unsigned i = 0; i < s->nvalues; i++) {
 			struct learnd_model_cell cell[LEARND_MODEL_NCLASSES];
@@ -998,7 +997,7 @@ static void export_arms(const struct learnd_model *m, struct learnd_model_row *r
 			r.sum_raw = raw;
 			r.last_ns = s->arm[i].last_ns;
 			r.age = s->count - s->arm[i].last_seq;
-			put(rows, max, &n, &r);
+			row_add(rows, max, &n, &r);
 			for (unsigned k = 0; k < LEARND_MODEL_NCLASSES; k++) {
 				if (!(cell[k].n > 0.0f))
 					continue;
@@ -1009,7 +1008,7 @@ static void export_arms(const struct learnd_model *m, struct learnd_model_row *r
 				r.n = cell[k].n;
 				r.sum = cell[k].s;
 				r.sum2 = cell[k].s2;
-				put(rows, max, &n, &r);
+				row_add(rows, max, &n, &r);
 			}
 		}
 	}
@@ -1020,7 +1019,7 @@ static void export_arms(const struct learnd_model *m, struct learnd_model_row *r
 static void export_hists(const struct learnd_model *m, struct learnd_model_row *rows, size_t max, size_t *np)
 {
 	static const uint8_t hid[3] = { LEARND_HIST_HANDSHAKE, LEARND_HIST_MIN_RTT, LEARND_HIST_PEER_WND };
-	const struct learnd_model_qhist *h[3] = { &m->hs, &m->minrtt, &m->peerwnd };
+	const struct learnd_model_qhist *h[3] = { &m->handshake_hist, &m->minrtt, &m->peerwnd };
 	struct learnd_model_row r;
 	size_t n = *np;
 
@@ -1036,7 +1035,7 @@ static void export_hists(const struct learnd_model *m, struct learnd_model_row *
 			r.param = hid[k];
 			r.key = i;
 			r.n = hv[i];
-			put(rows, max, &n, &r);
+			row_add(rows, max, &n, &r);
 		}
 	}
 	*np = n;
@@ -1055,10 +1054,10 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
 	r.sum = (double)m->failed;
 	r.sum2 = m->pending;
 	r.last_ns = m->last_ns;
-	put(rows, max, &n, &r);
+	row_add(rows, max, &n, &r);
 
-	v[LEARND_PARAM_IW] = m->st[LEARND_PARAM_IW].values[m->st[LEARND_PARAM_IW].inc];
-	v[LEARND_PARAM_RWND] = m->st[LEARND_PARAM_RWND].values[m->st[LEARND_PARAM_RWND].inc];
+	v[LEARND_PARAM_IW] = m->stream[LEARND_PARAM_IW].values[m->stream[LEARND_PARAM_IW].inc];
+	v[LEARND_PARAM_RWND] = m->stream[LEARND_PARAM_RWND].values[m->stream[LEARND_PARAM_RWND].inc];
 	v[LEARND_PARAM_SYN_RTO] = m->pub_rto_ms;
 	v[LEARND_PARAM_BASE_RTT] = m->pub_base_rtt_us;
 	for (unsigned p = 0; p < LEARND_PARAM__MAX; p++) {
@@ -1067,16 +1066,16 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
 		r.param = (uint8_t)p;
 		r.key = v[p];
 		if (p <= LEARND_PARAM_RWND)
-			r.n = (double)m->st[p].count;
+			r.n = (double)m->stream[p].count;
 		if (p == LEARND_PARAM_SYN_RTO) {
-			r.sum = m->hs.aux[0] / m->hs.w;
-			r.sum2 = m->hs.aux[1] / m->hs.w;
+			r.sum = m->handshake_hist.aux[0] / m->handshake_hist.w;
+			r.sum2 = m->handshake_hist.aux[1] / m->handshake_hist.w;
 		}
-		put(rows, max, &n, &r);
+		row_add(rows, max, &n, &r);
 	}
 	export_arms(m, rows, max, &n);
-	for (unsigned i = 0; i < m->st[LEARND_PARAM_IW].nvalues; i++) {
-		const struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
+	for (unsigned i = 0; i < m->stream[LEARND_PARAM_IW].nvalues; i++) {
+		const struct learnd_model_stream *s = &m->stream[LEARND_PARAM_IW];
 		double fc = lm_f32(s->fc[i] / s->fw), ft = lm_f32(s->ft[i] / s->fw);
 
 		if (s->nvalues < 2 || !(fc > 0.0 || ft > 0.0))
@@ -1087,7 +1086,7 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
 		r.key = s->values[i];
 		r.n = fc;
 		r.sum = ft;
-		put(rows, max, &n, &r);
+		row_add(rows, max, &n, &r);
 	}
 	if (m->rel.all > 0.0) {
 		memset(&r, 0, sizeof(r));
@@ -1095,7 +1094,7 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
 		r.n = m->rel.all / m->rel.w;
 		r.sum = m->rel.send / m->rel.w;
 		r.sum2 = m->rel.recv / m->rel.w;
-		put(rows, max, &n, &r);
+		row_add(rows, max, &n, &r);
 	}
 	export_hists(m, rows, max, &n);
 	return n;
@@ -1103,8 +1102,8 @@ size_t learnd_model_export(const struct learnd_model *m, struct learnd_model_row
 
 static bool row_ok(const struct learnd_model_row *r)
 {
-	return in(r->n, 0, 1e300) && in(r->sum, 0, 1e300) && in(r->sum2, 0, 1e300) &&
-	       in(r->sum_raw, 0, 1e300);
+	return within(r->n, 0, 1e300) && within(r->sum, 0, 1e300) && within(r->sum2, 0, 1e300) &&
+	       within(r->sum_raw, 0, 1e300);
 }
 
 /* Import's first pass: a prefix or parameter row (the arms' ages need the
@@ -1125,7 +1124,7 @@ static int import_head(struct learnd_model *m, const struct learnd_model_row *r)
 		if (r->param >= LEARND_PARAM__MAX || r->n > 0x1p63)
 			return 1;
 		if (r->param <= LEARND_PARAM_RWND) {
-			struct learnd_model_stream *s = &m->st[r->param];
+			struct learnd_model_stream *s = &m->stream[r->param];
 			int j = lm_stream_index(s, r->key);
 
 			s->inc = j >= 0 ? (uint32_t)j : lm_stream_nearest(s, r->key);
@@ -1142,8 +1141,8 @@ static int import_head(struct learnd_model *m, const struct learnd_model_row *r)
 				m->pending |= 1u << r->param;
 			*pub = b->mode == LEARND_BOUND_LEARN ? v : r->key;
 			if (r->param == LEARND_PARAM_SYN_RTO) {
-				m->hs.aux[0] = r->sum;
-				m->hs.aux[1] = r->sum2;
+				m->handshake_hist.aux[0] = r->sum;
+				m->handshake_hist.aux[1] = r->sum2;
 			}
 		}
 	}
@@ -1156,7 +1155,7 @@ static int import_stat(struct learnd_model *m, const struct learnd_model_row *r)
 	if (!row_ok(r) || r->kind == LEARND_ROW_PREFIX || r->kind == LEARND_ROW_PARAM)
 		return 0; /* skipped, or taken, by the first pass */
 	if (r->kind == LEARND_ROW_ARM && r->param <= LEARND_PARAM_RWND) {
-		struct learnd_model_stream *s = &m->st[r->param];
+		struct learnd_model_stream *s = &m->stream[r->param];
 		int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
 		struct learnd_model_arm_stat *a;
 
@@ -1170,7 +1169,7 @@ static int import_stat(struct learnd_model *m, const struct learnd_model_row *r)
 	} else if (r->kind == LEARND_ROW_CELL && r->param <= LEARND_PARAM_RWND &&
 		   (r->key >> 16) < LEARND_MODEL_NCLASSES && r->n < 1e38 && r->sum < 1e38 &&
 		   r->sum2 < 1e38) {
-		struct learnd_model_stream *s = &m->st[r->param];
+		struct learnd_model_stream *s = &m->stream[r->param];
 		int j = s->nvalues >= 2 ? lm_stream_index(s, r->key & 0xffff) : -1;
 		struct learnd_model_cell *c;
 
@@ -1182,7 +1181,7 @@ static int import_stat(struct learnd_model *m, const struct learnd_model_row *r)
 		c->s2 = (float)r->sum2;
 	} else if (r->kind == LEARND_ROW_FLIGHT && r->param == LEARND_PARAM_IW && r->n < 1e38 &&
 		   r->sum < 1e38) {
-		struct learnd_model_stream *s = &m->st[LEARND_PARAM_IW];
+		struct learnd_model_stream *s = &m->stream[LEARND_PARAM_IW];
 		int j = s->nvalues >= 2 ? lm_stream_index(s, r->key) : -1;
 
 		if (j < 0)
@@ -1195,7 +1194,7 @@ static int import_stat(struct learnd_model *m, const struct learnd_model_row *r)
 		m->rel.recv = r->sum2;
 	} else if (r->kind == LEARND_ROW_HIST && r->param <= LEARND_HIST_PEER_WND &&
 		   r->key < LEARND_MODEL_QBUCKETS && r->n < 1e38) {
-		struct learnd_model_qhist *h = r->param == LEARND_HIST_HANDSHAKE ? &m->hs :
+		struct learnd_model_qhist *h = r->param == LEARND_HIST_HANDSHAKE ? &m->handshake_hist :
 					       r->param == LEARND_HIST_MIN_RTT	 ? &m->minrtt :
 										   &m->peerwnd;
 		h->b[r->key] = (float)r->n;
@@ -1216,7 +1215,7 @@ int learnd_model_import(struct learnd_model *m, const struct learnd_model_row *r
 		skipped += import_stat(m, &rows[i]);
 	{ /* the cache of the last decision, from what it was made of */
 		float wv[LEARND_MODEL_QBUCKETS];
-		struct est e;
+		struct estimates_now e;
 
 		estimate(m, &e, wv);
 		m->rtt_floor_us = rtt_floor(m, &e);

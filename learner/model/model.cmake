@@ -1,6 +1,6 @@
 # The learning model (pure C: no libbpf, no SQLite, no I/O), as a static library.
 # Included from learner/CMakeLists.txt and, guarded, from tests/unit/CMakeLists.txt.
-# The parameter table (param.h) lives here too: the model is the lowest layer.
+# The model is the lowest layer of learner/: it reads only include/ (the ABI and the vocabulary).
 if(NOT TARGET learnd_model)
   add_library(learnd_model STATIC
     ${CMAKE_CURRENT_LIST_DIR}/model.c

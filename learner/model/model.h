@@ -22,27 +22,8 @@
 #include <stdint.h>
 
 #include "learnd_abi.h"
-
-/* The four parameters, in the order of the cfg.bound[] array. */
-enum learnd_param {
-	LEARND_PARAM_IW = 0,   /* packets; learned by A/B probes (sender side) */
-	LEARND_PARAM_RWND,     /* packets; learned by A/B probes (receiver side) */
-	LEARND_PARAM_SYN_RTO,  /* ms; estimated from handshake RTTs, never probed */
-	LEARND_PARAM_BASE_RTT, /* us; estimated from min RTTs, never probed */
-	LEARND_PARAM__MAX,
-};
-
-enum learnd_bound_mode {
-	LEARND_BOUND_UNSET = 0, /* kernel default: the value 0 is written, never touched */
-	LEARND_BOUND_FIXED,     /* always .min (== .max) */
-	LEARND_BOUND_LEARN,     /* learned within .min ... .max (inclusive) */
-};
-
-struct learnd_bound {
-	uint32_t mode; /* enum learnd_bound_mode */
-	uint32_t min;  /* FIXED: the value; LEARN: lower bound */
-	uint32_t max;  /* FIXED: ignored (treated as min); LEARN: upper bound */
-};
+#include "learnd_vocab.h" /* enum learnd_param (the order of cfg.bound[]), struct learnd_bound,
+			   * enum learnd_why, the IW grid */
 
 /* How the sender-side (IW) cost measures the time a connection's data took. */
 enum learnd_time_source {
@@ -90,14 +71,15 @@ struct learnd_model_cfg {
 	double borrow_n;         /* a child starts with at most this much of each parent value (4) */
 	double pool_n;           /* a child follows its parent's IW/RWND until it has this many records (30) */
 
-	/* relevance and initial-flight evidence (v2) */
+	/* relevance and initial-flight evidence */
 	double rel_frac;         /* a parameter matters when this share of connections can feel it (0.10) */
 	double n_clean;          /* absorbed initial flights of >= v before exploration moves up to v (2) */
 };
 
 /* ---- state (fields are private: use the functions) ---- */
 
-#define LEARND_MODEL_MAX_VALUES 16 /* grid (12) + two bounds */
+#define LEARND_MODEL_MAX_VALUES 16 /* the grid, two bounds and RWND's 0 fit */
+_Static_assert(LEARND_MODEL_MAX_VALUES >= LEARND_IW_GRID_N + 3, "LEARND_MODEL_MAX_VALUES holds the IW grid");
 #define LEARND_MODEL_NCLASSES 12   /* flow-size classes: floor(log2(segments)), last >= 2048 */
 #define LEARND_MODEL_QBUCKETS 193  /* log histogram: 8 buckets per octave, 24 octaves + 1 */
 
@@ -122,7 +104,7 @@ struct learnd_model_stream {     /* one per probed parameter: IW, RWND */
 	uint32_t inc;                 /* index of the incumbent in values[] */
 	uint16_t values[LEARND_MODEL_MAX_VALUES]; /* ascending; RWND: 0 (no reply = kernel) last */
 	uint32_t changes;             /* change detections (diagnostics; not exported) */
-	uint32_t dflt;                /* index of the kernel's behaviour (IW 10 clamped, RWND 0) */
+	uint32_t dflt;                /* index of the kernel's behaviour (LEARND_KERNEL_IW clamped, RWND 0) */
 	/* Initial-flight evidence (IW), discounted per flight record (fw, window LM_FLIGHT_WINDOW):
 	 * fc[i]: absorbed flights of at least values[i] segments (credited to the largest
 	 *        value <= the flight); ft[i]: flights that lost their tail from a packet index
@@ -145,15 +127,15 @@ struct learnd_model_qhist {      /* discounted log-bucket histogram */
 struct learnd_model_rel {
 	double w;
 	double all;                   /* established connections */
-	double send;                  /* ... that sent more than the kernel's IW (10 x mss) */
-	double recv;                  /* ... that received more than 10 x mss */
+	double send;                  /* ... that sent more than the kernel's IW (LEARND_KERNEL_IW x mss) */
+	double recv;                  /* ... that received more than LEARND_KERNEL_IW x mss */
 };
 
 struct learnd_model {
 	struct learnd_model_cfg cfg;
-	double g_arm, g_est;          /* 1 / gamma of the streams and of the histograms */
-	struct learnd_model_stream st[2];  /* [LEARND_PARAM_IW], [LEARND_PARAM_RWND] */
-	struct learnd_model_qhist hs;      /* handshake_us; aux[0] spurious, aux[1] handshakes */
+	double inv_gamma_stream, inv_gamma_hist; /* 1 / gamma of the streams and of the histograms */
+	struct learnd_model_stream stream[2]; /* [LEARND_PARAM_IW], [LEARND_PARAM_RWND] */
+	struct learnd_model_qhist handshake_hist; /* handshake_us; aux[0] spurious, aux[1] handshakes */
 	struct learnd_model_qhist minrtt;  /* min_rtt_us */
 	struct learnd_model_qhist peerwnd; /* peer window in packets (snd_wnd / mss) */
 	struct learnd_model_rel rel;
@@ -175,17 +157,17 @@ void learnd_model_cfg_default(struct learnd_model_cfg *cfg);
 int learnd_model_cfg_check(const struct learnd_model_cfg *cfg, char *err, size_t errlen);
 
 /*
- * The values a probed parameter may take: the grid 4,6,8,10,14,20,28,40,56,80,
- * 112,128 within [min,max] plus min and max; {v} when FIXED; {0} when UNSET.
+ * The values a probed parameter may take: LEARND_IW_GRID (learnd_vocab.h)
+ * within [min,max] plus min and max; {v} when FIXED; {0} when UNSET.
  * Returns the count (ascending in out[], which needs LEARND_MODEL_MAX_VALUES).
  */
 unsigned learnd_model_allowed(const struct learnd_bound *b, uint16_t *out);
 
 /* ---- lifetime ---- */
 
-/* Fresh state: the kernel's behaviour: IW = allowed value nearest 10, RWND = 0
+/* Fresh state: the kernel's behaviour: IW = allowed value nearest LEARND_KERNEL_IW, RWND = 0
  * (no reply: the kernel's window; a legal value of a learned RWND), SYN RTO =
- * 1000 ms clamped to bounds, BASE_RTT = min (estimated, never probed). */
+ * LEARND_KERNEL_SYN_RTO_MS clamped to bounds, BASE_RTT = min (estimated, never probed). */
 int learnd_model_init(struct learnd_model *m, const struct learnd_model_cfg *cfg);
 
 /* A new (sparse) prefix that starts from its parent's estimate: the parent's
@@ -223,19 +205,11 @@ static inline uint64_t learnd_model_last_used(const struct learnd_model *m) { re
 
 /* ---- decision ---- */
 
-enum learnd_model_why {
-	LEARND_WHY_NONE = 0,  /* no value of slot 0 changed */
-	LEARND_WHY_INIT,      /* first decision of this state */
-	LEARND_WHY_ESTIMATE,  /* SYN RTO / BASE_RTT estimate moved */
-	LEARND_WHY_EVIDENCE,  /* a probe beat the incumbent */
-	LEARND_WHY_BOUNDS,    /* bounds changed: incumbent snapped into them */
-};
-
 struct learnd_model_decision {
 	struct learnd_arm slots[LEARND_MAX_SLOTS]; /* slot 0 incumbent; shares sum to 65536 */
 	uint32_t nslots;
 	uint32_t changed;      /* bit (1u << enum learnd_param): slot-0 value changed */
-	uint32_t why;          /* enum learnd_model_why, the most important change */
+	uint32_t why;          /* enum learnd_why (learnd_vocab.h), the most important change */
 	char text[320];        /* e.g. "iw 10->20: cost 0.81 vs 1.00 (3.1 vs 4.0 rtts), n=54 vs 610" */
 };
 

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
-#include "param.h"
+#include "learnd_vocab.h"
 
 static int db_exec(struct ld_db *db, const char *sql)
 {

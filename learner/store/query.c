@@ -51,6 +51,10 @@ static const char *const query_sql[LD_Q__MAX] = {
 		"SELECT * FROM v_slots WHERE cidr = ?1 ORDER BY slot",
 	[LD_Q_SHOW_DECISIONS] =
 		"SELECT * FROM v_decisions WHERE cidr = ?1 ORDER BY ts_ns DESC LIMIT ?2",
+	[LD_Q_SHOW_SAMPLES] =
+		"SELECT s.ts_ns, s.slot, s.iw, s.rwnd, s.syn_rto_ms, s.base_rtt_us, s.handshake_us, s.min_rtt_us, "
+		"s.retrans, s.duration_us, s.bytes_acked, s.bytes_received FROM samples s "
+		"JOIN prefixes p ON p.id = s.prefix_id WHERE p.cidr = ?1 ORDER BY s.ts_ns DESC, s.seq DESC",
 	[LD_Q_EXPORT_AGG] =
 		"SELECT * FROM v_aggregates WHERE ts_ns >= ?1 AND ts_ns < ?2 AND (?3 IS NULL OR cidr = ?3) "
 		"ORDER BY ts_ns, cidr, param, value",

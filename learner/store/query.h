@@ -62,6 +62,7 @@ enum ld_q {
 	LD_Q_SHOW_VALUES,    /* ?1 cidr: v_value_stats with a 95% interval of the mean */
 	LD_Q_SHOW_SLOTS,     /* ?1 cidr: v_slots */
 	LD_Q_SHOW_DECISIONS, /* ?1 cidr, ?2 limit (-1: all): v_decisions, newest first */
+	LD_Q_SHOW_SAMPLES,   /* ?1 cidr: the sampled close records (a ring per prefix), newest first */
 	LD_Q_EXPORT_AGG,     /* ?1 from, ?2 to (ns, [from, to)), ?3 cidr or NULL for all: v_aggregates */
 	LD_Q_EXPORT_DEC,     /* the same over v_decisions */
 	LD_Q_PLOT_AGG,       /* ?1 from, ?2 to, ?3 cidr, ?4 param: ts_ns, value, mean_cost, samples by value */

@@ -11,9 +11,9 @@
 #include <unistd.h>
 #include "log.h"
 #include "open.h"
-#include "param.h"
+#include "learnd_vocab.h"
 
-/* A parameter's columns are named after it (param.h). */
+/* A parameter's columns are named after it (learnd_vocab.h). */
 #define param_col(p) (learnd_param_info(p)->name)
 
 enum stmt {
@@ -373,8 +373,7 @@ int ld_store_put_prefix(struct ld_store *h, const struct ld_store_prefix *p)
 	sqlite3_stmt *st = h->st[S_PUT_PREFIX];
 
 	/* the CHECK on origin is not evaluated on this connection (ld_store_open) */
-	if (!p->origin || (strcmp(p->origin, "configured") && strcmp(p->origin, "discovered") &&
-			   strcmp(p->origin, "default")))
+	if (learnd_origin_by_name(p->origin) < 0)
 		return -EINVAL;
 	sqlite3_bind_int64(st, 1, p->id);
 	sqlite3_bind_text(st, 2, p->cidr, -1, SQLITE_STATIC);
@@ -458,15 +457,13 @@ static int load_row(sqlite3_stmt *st, void *arg)
 	struct ld_store_prefix p = { 0 };
 	const struct learnd_model_row *rows = NULL;
 	const char *cidr = (const char *)sqlite3_column_text(st, 2);
-	const char *origin = (const char *)sqlite3_column_text(st, 3);
+	int origin = learnd_origin_by_name((const char *)sqlite3_column_text(st, 3));
 	size_t nrows = 0;
 
 	p.id = (uint32_t)sqlite3_column_int64(st, 0);
 	p.parent_id = (uint32_t)sqlite3_column_int64(st, 1);
 	snprintf(p.cidr, sizeof(p.cidr), "%s", cidr ? cidr : "");
-	p.origin = !origin ? "discovered" : !strcmp(origin, "configured") ? "configured"
-					  : !strcmp(origin, "default")    ? "default"
-									  : "discovered";
+	p.origin = learnd_origin_name(origin < 0 ? LEARND_ORIGIN_DISCOVERED : (enum learnd_origin)origin, 0);
 	p.created_ns = (uint64_t)sqlite3_column_int64(st, 4);
 	p.last_used_ns = (uint64_t)sqlite3_column_int64(st, 5);
 	p.conns_total = (uint64_t)sqlite3_column_int64(st, 6);

@@ -78,7 +78,7 @@ struct ld_store_prefix {
 	uint32_t id;
 	uint32_t parent_id;      /* 0: none */
 	char cidr[LD_CIDR_STRLEN];
-	const char *origin;      /* "configured", "discovered", "default" */
+	const char *origin;      /* learnd_origin_name(): "configured", ... */
 	uint64_t created_ns, last_used_ns, conns_total;
 	struct learnd_bound bound[LEARND_PARAM__MAX];
 };

@@ -6,7 +6,7 @@
  *   config_dump --keys   the key table (config.c), one key a line, tab-separated:
  *                        section, key, type, default ("" = none), min, max
  *                        ("" for a path), pow2 or "", reload (sighup/restart), help
- *   config_dump --params the keys of [defaults] and [prefix CIDR] (param.h):
+ *   config_dump --params the keys of [defaults] and [prefix CIDR] (learnd_vocab.h):
  *                        key, kernel minimum, kernel maximum
  *   config_dump FILE     load FILE; print "section.key = value" for every key of
  *                        the table, "defaults.iw = MIN..MAX" for each bound set,

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_config_docs: docs/config.md's key tables, learnd.conf(5)'s key entries and
 # packaging/learnd.conf's keys say what learnd's key table (learner/lib/config.c,
-# printed by config_dump --keys) and the parameter table (param.h, --params) hold: the same keys per section (in the
+# printed by config_dump --keys) and the parameter table (learnd_vocab.h, --params) hold: the same keys per section (in the
 # table's order in the docs), each with its default, range and reload behaviour.
 #   test_config_docs.sh CONFIG_DUMP SOURCE_DIR
 set -euo pipefail

@@ -28,16 +28,16 @@ static void check_key(const struct learnd_key *key, const char *input)
 	struct learnd_key masked = *key, again;
 	char text[LD_CIDR_STRLEN], big[256], err[128];
 
-	CHECK(key->prefixlen <= 128);
+	FUZZ_ASSERT(key->prefixlen <= 128);
 	ld_key_mask(&masked, key->prefixlen);
-	CHECK(key_eq(&masked, key));
-	CHECK(ld_key_contains(key, key));
+	FUZZ_ASSERT(key_eq(&masked, key));
+	FUZZ_ASSERT(ld_key_contains(key, key));
 
 	/* Format into a generous buffer first, to see whether LD_CIDR_STRLEN is enough. */
 	ld_cidr_format(key, big, sizeof(big));
-	CHECK(strlen(big) < LD_CIDR_STRLEN);
+	FUZZ_ASSERT(strlen(big) < LD_CIDR_STRLEN);
 	ld_cidr_format(key, text, sizeof(text));
-	CHECK(!strcmp(text, big));
+	FUZZ_ASSERT(!strcmp(text, big));
 	if (ld_cidr_parse(text, &again, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz_cidr: '%s' parsed, formats as '%s', which does not: %s\n", input, text, err);
 		abort();
@@ -48,7 +48,7 @@ static void check_key(const struct learnd_key *key, const char *input)
 	}
 	/* The canonical text is a fixed point. */
 	ld_cidr_format(&again, big, sizeof(big));
-	CHECK(!strcmp(text, big));
+	FUZZ_ASSERT(!strcmp(text, big));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -69,30 +69,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		host.prefixlen = 128;
 		if (key.prefixlen < 128)
 			host.addr[15] |= 1;
-		CHECK(ld_key_contains(&key, &host));
+		FUZZ_ASSERT(ld_key_contains(&key, &host));
 		/* A bare address: ld_cidr_parse and ld_addr_parse agree. */
 		if (!strchr(text, '/')) {
-			CHECK(ld_addr_parse(text, &key2) == 0);
-			CHECK(key_eq(&key, &key2));
+			FUZZ_ASSERT(ld_addr_parse(text, &key2) == 0);
+			FUZZ_ASSERT(key_eq(&key, &key2));
 		}
 	} else {
-		CHECK(err[0] != '\0');
-		CHECK(strlen(err) < sizeof(err));
+		FUZZ_ASSERT(err[0] != '\0');
+		FUZZ_ASSERT(strlen(err) < sizeof(err));
 		/* A tiny error buffer must be truncated, never overrun. */
-		CHECK(ld_cidr_parse(text, &key, small, sizeof(small)) != 0);
-		CHECK(strlen(small) < sizeof(small));
+		FUZZ_ASSERT(ld_cidr_parse(text, &key, small, sizeof(small)) != 0);
+		FUZZ_ASSERT(strlen(small) < sizeof(small));
 	}
 
 	if (ld_addr_parse(text, &key2) == 0) {
 		char a[LD_CIDR_STRLEN];
 		struct learnd_key key3;
 
-		CHECK(key2.prefixlen == 128);
+		FUZZ_ASSERT(key2.prefixlen == 128);
 		check_key(&key2, text);
 		ld_addr_format(key2.addr, a, sizeof(a));
-		CHECK(ld_addr_parse(a, &key3) == 0);
-		CHECK(key_eq(&key2, &key3));
-		CHECK(ld_addr_is_v4(key2.addr) == (strchr(a, ':') == NULL));
+		FUZZ_ASSERT(ld_addr_parse(a, &key3) == 0);
+		FUZZ_ASSERT(key_eq(&key2, &key3));
+		FUZZ_ASSERT(ld_addr_is_v4(key2.addr) == (strchr(a, ':') == NULL));
 	}
 
 	/* The raw bytes as a key (as read back from a map or the database): masking

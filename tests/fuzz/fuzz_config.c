@@ -92,9 +92,9 @@ static void check_error(const uint8_t *data, size_t size, int rc, const char *er
 	size_t ll;
 	char *end;
 
-	CHECK(rc == -EINVAL || rc == -ENOMEM);
-	CHECK(cfg->prefixes == NULL && cfg->nprefixes == 0);
-	CHECK(strncmp(err, path, plen) == 0 && err[plen] == ':');
+	FUZZ_ASSERT(rc == -EINVAL || rc == -ENOMEM);
+	FUZZ_ASSERT(cfg->prefixes == NULL && cfg->nprefixes == 0);
+	FUZZ_ASSERT(strncmp(err, path, plen) == 0 && err[plen] == ':');
 	if (rc != -EINVAL)
 		return;
 	p = err + plen + 1;
@@ -102,7 +102,7 @@ static void check_error(const uint8_t *data, size_t size, int rc, const char *er
 		return; /* "PATH: message": about the whole file, not one line */
 	errno = 0;
 	line = strtoul(p, &end, 10);
-	CHECK(end != p && *end == ':' && end[1] == ' ');
+	FUZZ_ASSERT(end != p && *end == ':' && end[1] == ' ');
 	msg = end + 2;
 	if (skip_line)
 		return;
@@ -132,11 +132,11 @@ static void check_range(const struct ld_range *r, enum learnd_param p)
 	uint32_t kmin, kmax;
 
 	if (!r->set) {
-		CHECK(r->min == 0 && r->max == 0);
+		FUZZ_ASSERT(r->min == 0 && r->max == 0);
 		return;
 	}
 	ld_param_limits(p, &kmin, &kmax);
-	CHECK(kmin <= r->min && r->min <= r->max && r->max <= kmax);
+	FUZZ_ASSERT(kmin <= r->min && r->min <= r->max && r->max <= kmax);
 }
 
 /* The [prefix CIDR] header on line n says the prefix key is: it is the key
@@ -194,28 +194,28 @@ static void check_path(const char *p)
 	size_t n = strlen(p);
 
 	for (size_t i = 1; i < n; i++)
-		CHECK(!((p[i] == '#' || p[i] == ';') && isspace((unsigned char)p[i - 1])));
-	CHECK(n <= 1 || p[n - 1] != '/');
+		FUZZ_ASSERT(!((p[i] == '#' || p[i] == ';') && isspace((unsigned char)p[i - 1])));
+	FUZZ_ASSERT(n <= 1 || p[n - 1] != '/');
 }
 
 static void check_ok(const uint8_t *data, size_t size, const struct ld_config *cfg)
 {
-	CHECK(cfg->sample_rate >= 1);
-	CHECK(cfg->heartbeat_ttl_ms >= 100);
-	CHECK(cfg->tick_ms >= 10);
-	CHECK(cfg->max_prefixes >= 1);
-	CHECK(cfg->ringbuf_kb >= 4 && (cfg->ringbuf_kb & (cfg->ringbuf_kb - 1)) == 0);
-	CHECK(memchr(cfg->cgroup, '\0', sizeof(cfg->cgroup)) != NULL);
-	CHECK(cfg->cgroup[0] == '\0' || cfg->cgroup[0] == '/');
-	CHECK(memchr(cfg->db, '\0', sizeof(cfg->db)) != NULL && cfg->db[0] == '/');
-	CHECK(memchr(cfg->pin_dir, '\0', sizeof(cfg->pin_dir)) != NULL && cfg->pin_dir[0] == '/');
-	CHECK(!strcmp(cfg->path, path));
+	FUZZ_ASSERT(cfg->sample_rate >= 1);
+	FUZZ_ASSERT(cfg->heartbeat_ttl_ms >= 100);
+	FUZZ_ASSERT(cfg->tick_ms >= 10);
+	FUZZ_ASSERT(cfg->max_prefixes >= 1);
+	FUZZ_ASSERT(cfg->ringbuf_kb >= 4 && (cfg->ringbuf_kb & (cfg->ringbuf_kb - 1)) == 0);
+	FUZZ_ASSERT(memchr(cfg->cgroup, '\0', sizeof(cfg->cgroup)) != NULL);
+	FUZZ_ASSERT(cfg->cgroup[0] == '\0' || cfg->cgroup[0] == '/');
+	FUZZ_ASSERT(memchr(cfg->db, '\0', sizeof(cfg->db)) != NULL && cfg->db[0] == '/');
+	FUZZ_ASSERT(memchr(cfg->pin_dir, '\0', sizeof(cfg->pin_dir)) != NULL && cfg->pin_dir[0] == '/');
+	FUZZ_ASSERT(!strcmp(cfg->path, path));
 	check_path(cfg->cgroup);
 	check_path(cfg->db);
 	check_path(cfg->pin_dir);
 	check_path(cfg->metrics_file);
-	CHECK(cfg->probe_pct >= 1 && cfg->probe_pct <= LEARND_PROBE_PCT_MAX);
-	CHECK((cfg->nprefixes == 0) == (cfg->prefixes == NULL));
+	FUZZ_ASSERT(cfg->probe_pct >= 1 && cfg->probe_pct <= LEARND_PROBE_PCT_MAX);
+	FUZZ_ASSERT((cfg->nprefixes == 0) == (cfg->prefixes == NULL));
 	for (int p = 0; p < LEARND_PARAM__MAX; p++)
 		check_range(&cfg->defaults.r[p], (enum learnd_param)p);
 
@@ -224,20 +224,20 @@ static void check_ok(const uint8_t *data, size_t size, const struct ld_config *c
 		struct learnd_key k = pc->key, again;
 		char text[LD_CIDR_STRLEN], err[160];
 
-		CHECK(pc->key.prefixlen <= 128);
+		FUZZ_ASSERT(pc->key.prefixlen <= 128);
 		ld_key_mask(&k, k.prefixlen);
-		CHECK(!memcmp(&k, &pc->key, sizeof(k)));
+		FUZZ_ASSERT(!memcmp(&k, &pc->key, sizeof(k)));
 		ld_cidr_format(&pc->key, text, sizeof(text));
-		CHECK(ld_cidr_parse(text, &again, err, sizeof(err)) == 0);
-		CHECK(!memcmp(&again, &pc->key, sizeof(again)));
+		FUZZ_ASSERT(ld_cidr_parse(text, &again, err, sizeof(err)) == 0);
+		FUZZ_ASSERT(!memcmp(&again, &pc->key, sizeof(again)));
 		for (int p = 0; p < LEARND_PARAM__MAX; p++) {
 			check_range(&pc->b.r[p], (enum learnd_param)p);
 			if (cfg->defaults.r[p].set)
-				CHECK(pc->b.r[p].set);
+				FUZZ_ASSERT(pc->b.r[p].set);
 		}
 		check_header(data, size, pc);
 		for (size_t j = 0; j < i; j++)
-			CHECK(memcmp(&cfg->prefixes[j].key, &pc->key, sizeof(pc->key)) != 0);
+			FUZZ_ASSERT(memcmp(&cfg->prefixes[j].key, &pc->key, sizeof(pc->key)) != 0);
 	}
 }
 
@@ -258,9 +258,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		check_ok(data, size, &cfg);
 		ld_config_free(&cfg);
-		CHECK(cfg.prefixes == NULL && cfg.nprefixes == 0);
+		FUZZ_ASSERT(cfg.prefixes == NULL && cfg.nprefixes == 0);
 	} else {
-		CHECK(err[0] != '\0');
+		FUZZ_ASSERT(err[0] != '\0');
 		check_error(data, size, rc, err, &cfg);
 	}
 	return 0;

@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: learnctl's argument handling, the whole of it: lc_main()
  * with arbitrary arguments after "learnctl -c learnd.conf", against a real
- * database made by the store's own code (tests/unit/mkdb.c) and a pin
+ * database made by the store's own code (tools/sim/mkdb.c) and a pin
  * directory that does not exist.  Every command, option and value parser
  * (CIDRs, PARAM=N, times, sort keys, limits) runs as an operator would run it.
  *
@@ -58,12 +58,12 @@ static char *slurp(const char *path, size_t *len)
 	char *buf = NULL;
 	size_t cap = 0;
 
-	CHECK(f);
+	FUZZ_ASSERT(f);
 	*len = 0;
 	for (;;) {
 		if (*len == cap) {
 			cap = cap ? 2 * cap : 1 << 16;
-			CHECK((buf = realloc(buf, cap)));
+			FUZZ_ASSERT((buf = realloc(buf, cap)));
 		}
 		size_t n = fread(buf + *len, 1, cap - *len, f);
 
@@ -81,13 +81,13 @@ static void sweep(bool all)
 	DIR *d = opendir(".");
 	struct dirent *e;
 
-	CHECK(d);
+	FUZZ_ASSERT(d);
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		if (!all && (!strcmp(e->d_name, CONF) || !strcmp(e->d_name, DB)))
 			continue;
-		CHECK(unlink(e->d_name) == 0);
+		FUZZ_ASSERT(unlink(e->d_name) == 0);
 	}
 	closedir(d);
 }
@@ -107,27 +107,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	verbose = getenv("LEARND_FUZZ_VERBOSE") != NULL;
-	CHECK(mkdtemp(dir));
-	CHECK((home_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0);
-	CHECK((dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0);
-	CHECK(fchdir(dir_fd) == 0);
+	FUZZ_ASSERT(mkdtemp(dir));
+	FUZZ_ASSERT((home_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0);
+	FUZZ_ASSERT((dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0);
+	FUZZ_ASSERT(fchdir(dir_fd) == 0);
 	atexit(cleanup);
-	CHECK((f = fopen(CONF, "we")));
+	FUZZ_ASSERT((f = fopen(CONF, "we")));
 	/* the pin directory is absent: pause/resume/status find no data plane */
 	fprintf(f, "[learnd]\ndb = %s/" DB "\npin_dir = %s/pins\n\n[defaults]\niw = 4..64\n\n"
 		   "[prefix 192.0.2.0/24]\nrwnd = 10..100\nsyn_rto_ms = 200..3000\n\n"
 		   "[prefix 2001:db8:1::/48]\niw = 20\n",
 		dir, dir);
-	CHECK(fclose(f) == 0);
-	CHECK(ld_test_mkdb(DB, 5, 3) == 0);
+	FUZZ_ASSERT(fclose(f) == 0);
+	FUZZ_ASSERT(ld_mkdb(DB, 5, 3, NULL) == 0);
 	pristine = slurp(DB, &pristine_len);
 	stderr_fd = dup(STDERR_FILENO);
 	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	CHECK(stderr_fd >= 0 && null_fd >= 0);
+	FUZZ_ASSERT(stderr_fd >= 0 && null_fd >= 0);
 	__sanitizer_set_report_fd((void *)(intptr_t)stderr_fd);
 	if (!verbose)
-		CHECK(freopen("/dev/null", "w", stdout));
-	CHECK(fchdir(home_fd) == 0);
+		FUZZ_ASSERT(freopen("/dev/null", "w", stdout));
+	FUZZ_ASSERT(fchdir(home_fd) == 0);
 	return 0;
 }
 
@@ -135,7 +135,7 @@ static void restore_db(void)
 {
 	FILE *f = fopen(DB, "we");
 
-	CHECK(f && fwrite(pristine, 1, pristine_len, f) == pristine_len && fclose(f) == 0);
+	FUZZ_ASSERT(f && fwrite(pristine, 1, pristine_len, f) == pristine_len && fclose(f) == 0);
 }
 
 /* A '/' only inside a CIDR: after a digit or a ':' (an absolute or ./ path
@@ -156,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 4096 || memchr(data, '\0', size))
 		return 0;
-	CHECK((buf = malloc(size + 1)));
+	FUZZ_ASSERT((buf = malloc(size + 1)));
 	memcpy(buf, data, size);
 	buf[size] = '\0';
 	argv[argc++] = "learnctl";
@@ -171,26 +171,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	argv[argc] = NULL;
 
-	CHECK(fchdir(dir_fd) == 0);
+	FUZZ_ASSERT(fchdir(dir_fd) == 0);
 	restore_db();
 	fflush(stdout);
 	if (!verbose)
-		CHECK(dup2(null_fd, STDERR_FILENO) == STDERR_FILENO);
+		FUZZ_ASSERT(dup2(null_fd, STDERR_FILENO) == STDERR_FILENO);
 	rc = lc_main(argc, argv);
 	fflush(stdout);
 	fflush(stderr);
 	if (!verbose)
-		CHECK(dup2(stderr_fd, STDERR_FILENO) == STDERR_FILENO);
+		FUZZ_ASSERT(dup2(stderr_fd, STDERR_FILENO) == STDERR_FILENO);
 
-	CHECK(rc == LC_EXIT_OK || rc == LC_EXIT_FAIL || rc == LC_EXIT_USAGE);
+	FUZZ_ASSERT(rc == LC_EXIT_OK || rc == LC_EXIT_FAIL || rc == LC_EXIT_USAGE);
 	if (rc == LC_EXIT_USAGE) {
 		char *now = slurp(DB, &len);
 
-		CHECK(len == pristine_len && !memcmp(now, pristine, len));
+		FUZZ_ASSERT(len == pristine_len && !memcmp(now, pristine, len));
 		free(now);
 	}
 	sweep(false);
-	CHECK(fchdir(home_fd) == 0);
+	FUZZ_ASSERT(fchdir(home_fd) == 0);
 	free(buf);
 	return 0;
 }

@@ -30,25 +30,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	rc = ld_record_decode(copy, size, &rec);
-	CHECK(rc == 0 || rc == -22 /* -EINVAL */);
+	FUZZ_ASSERT(rc == 0 || rc == -22 /* -EINVAL */);
 	if (size != sizeof(rec))
-		CHECK(rc != 0);
+		FUZZ_ASSERT(rc != 0);
 	if (rc == 0) {
-		CHECK(!memcmp(&rec, copy, sizeof(rec)));
-		CHECK(rec.slot < LEARND_MAX_SLOTS);
-		CHECK((rec.flags & ~LEARND_REC_FLAGS_KNOWN) == 0);
+		FUZZ_ASSERT(!memcmp(&rec, copy, sizeof(rec)));
+		FUZZ_ASSERT(rec.slot < LEARND_MAX_SLOTS);
+		FUZZ_ASSERT((rec.flags & ~LEARND_REC_FLAGS_KNOWN) == 0);
 
 		ld_record_format(&rec, big, sizeof(big));
-		CHECK(strncmp(big, "record raddr=", 13) == 0);
-		CHECK(strchr(big, '\n') == NULL);
+		FUZZ_ASSERT(strncmp(big, "record raddr=", 13) == 0);
+		FUZZ_ASSERT(strchr(big, '\n') == NULL);
 		/* learnd.c's buffer is big enough for any record. */
-		CHECK(strlen(big) < sizeof(line));
+		FUZZ_ASSERT(strlen(big) < sizeof(line));
 		ld_record_format(&rec, line, sizeof(line));
-		CHECK(!strcmp(line, big));
+		FUZZ_ASSERT(!strcmp(line, big));
 		ld_record_format(&rec, tiny, sizeof(tiny));
-		CHECK(strlen(tiny) < sizeof(tiny));
+		FUZZ_ASSERT(strlen(tiny) < sizeof(tiny));
 	}
-	CHECK(ld_record_decode(NULL, sizeof(rec), &rec) == -22);
+	FUZZ_ASSERT(ld_record_decode(NULL, sizeof(rec), &rec) == -22);
 	free(copy);
 	return 0;
 }

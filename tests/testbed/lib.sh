@@ -160,10 +160,10 @@ tb_loopback() {
 }
 
 # tb_mkdb DB: the database learnd keeps, empty, made by the store's own code as
-# learnd makes it (tests/unit/learnctl_mkdb)
+# learnd makes it (tools/sim/learnctl_mkdb)
 tb_mkdb() {
-	tb_need "$LEARND_BUILD/tests/unit/learnctl_mkdb"
-	"$LEARND_BUILD/tests/unit/learnctl_mkdb" "$1" 0 >/dev/null 2>"$WORK/mkdb.err" ||
+	tb_need "$LEARND_BUILD/tools/sim/learnctl_mkdb"
+	"$LEARND_BUILD/tools/sim/learnctl_mkdb" "$1" 0 >/dev/null 2>"$WORK/mkdb.err" ||
 		tb_fail "learnctl_mkdb: $(cat "$WORK/mkdb.err")"
 }
 

@@ -20,6 +20,13 @@ tb_expect_iw "no learnd" 10
 tb_start_learnd "$WORK/learnd.conf" "$WORK/learnd.log" -v
 tb_expect_iw "learnd running, config iw = 20" 20
 
+# status names its counters in text as in JSON (and the metrics): maps.c's table
+text_names=$("${CTL[@]}" status | sed -n '/^counters:/,/^database:/p' | sed '$d' | sed 's/^counters://' |
+	tr ',' '\n' | awk 'NF == 2 { print $1 }')
+json_names=$("${CTL[@]}" status --json | python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin)["dataplane"]["counters"]))')
+[ -n "$text_names" ] && [ "$text_names" = "$json_names" ] ||
+	tb_fail "status counters: text names '$(echo $text_names)' differ from JSON's '$(echo $json_names)'"
+
 "${CTL[@]}" pause >/dev/null
 "${CTL[@]}" status | grep -q 'PAUSED' || tb_fail "status does not show PAUSED"
 tb_expect_iw "paused with learnd running" 10

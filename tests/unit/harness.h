@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The unit tests' harness (tests/unit, and the benchmarks built on them): a
- * seeded PRNG (xoshiro256**, seeded with splitmix64: deterministic on every
- * platform, unlike rand()) and a tiny test runner (CHECK counts a failed check
- * and goes on, RUN runs one test function, t_summary the exit status).
+ * The unit tests' runner (tests/unit): CHECK counts a failed check and goes
+ * on, RUN runs one test function, t_summary gives the exit status; and the
+ * PRNG of tools/sim/prng.h, which the tests draw from.
  * Header-only (static functions) so each test program is one source file.
- * The kernel tests have theirs in tests/kernel/ktest.h, the fuzz targets in
- * tests/fuzz/fuzz_check.h.
+ * The kernel tests' CHECK (tests/kernel/ktest.h) means the same (count, go
+ * on; it reports on stderr); the fuzz targets' FUZZ_ASSERT (tests/fuzz/
+ * fuzz_check.h) aborts, so it has its own name.
  */
 #ifndef LEARND_TEST_HARNESS_H
 #define LEARND_TEST_HARNESS_H
@@ -15,66 +15,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-
-/* ---- PRNG ---- */
-
-struct rng {
-	uint64_t s[4];
-};
-
-static inline uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static inline void rng_seed(struct rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
-}
-
-static inline uint64_t rotl64(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t rng_u64(struct rng *r)
-{
-	uint64_t *s = r->s, res = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl64(s[3], 45);
-	return res;
-}
-
-/* [0, 1) */
-static inline double rng_unif(struct rng *r)
-{
-	return (rng_u64(r) >> 11) * 0x1p-53;
-}
-
-/* [0, n) */
-static inline uint32_t rng_below(struct rng *r, uint32_t n)
-{
-	return (uint32_t)(((rng_u64(r) >> 32) * n) >> 32);
-}
-
-static inline double rng_normal(struct rng *r)
-{
-	double u = rng_unif(r), v = rng_unif(r);
-
-	return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * v);
-}
+#include "prng.h" /* tools/sim */
 
 /* ---- test runner ---- */
 
@@ -104,6 +48,35 @@ static int t_passed __attribute__((unused)), t_failed __attribute__((unused));
 		}                                                                                  \
 		fflush(stdout);                                                                    \
 	} while (0)
+
+/* The file rel under the directory src, whole and NUL-terminated (free it), or NULL. */
+static inline char *t_read_file(const char *src, const char *rel)
+{
+	char path[4096];
+	FILE *f;
+	char *buf = NULL;
+	long len;
+
+	snprintf(path, sizeof(path), "%s/%s", src, rel);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (len = ftell(f)) >= 0) {
+		rewind(f);
+		buf = calloc(1, (size_t)len + 1);
+		if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+#ifdef LEARND_SRC
+/* A file of the source tree (the test's LEARND_SRC). */
+#define t_read_src(rel) t_read_file(LEARND_SRC, rel)
+#endif
 
 static inline int t_summary(void)
 {

@@ -3,8 +3,9 @@
  * The operator-control contract between learnctl and learnd (docs/schema.md,
  * docs/store.md): learnctl writes the pins and control tables with its own
  * connection; learnd (here: the learner with its store, no BPF, policy_fd -1)
- * reads them every tick.  Each test writes the tables the way learnctl does
- * (another SQLite connection) and checks what an operator would look at: the
+ * reads them every tick.  Each test writes the tables through the store's
+ * operator writes learnctl uses (query.h: ld_db_pin_put, ld_db_set_paused, on
+ * another connection) and checks what an operator would look at: the
  * slots in force (v_slots) and the learner's paused flag, which learnd puts into
  * the control map as LEARND_CTL_PAUSED.
  *
@@ -32,8 +33,10 @@
 #include "config.h"
 #include "learner.h"
 #include "log.h"
+#include "query.h" /* the operator writes learnctl makes */
 #include "store.h"
 #include "harness.h"
+#include "pathsim.h" /* sim_server_record */
 #include "sqlutil.h"
 
 #define sql_open(path) t_sql_open(path, true)
@@ -41,43 +44,70 @@
 
 static char dir[4096];
 
-/* ---- what learnctl and an operator do: SQL on a connection of their own ---- */
+/* ---- what learnctl does: the store's operator writes (query.h), on a connection of their own ---- */
 
-static void sql_exec(sqlite3 *db, const char *sql)
+/* A write connection to db's file (learnctl's), in a transaction; NULL after a failed check. */
+static struct ld_db *op_begin(sqlite3 *db)
 {
-	char *msg = NULL;
+	struct ld_db *w = NULL;
+	char err[256] = "";
+	int rc = ld_db_open(sqlite3_db_filename(db, "main"), true, &w, err, sizeof(err));
 
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		CHECK(0, "SQL %s: %s", sql, msg ? msg : "?");
-		sqlite3_free(msg);
+	CHECK(!rc, "ld_db_open for writing: %d: %s", rc, err);
+	if (!rc && (rc = ld_db_begin(w)))
+		CHECK(0, "ld_db_begin: %d: %s", rc, ld_db_errmsg(w));
+	if (rc) {
+		ld_db_close(w);
+		return NULL;
 	}
+	return w;
+}
+
+/* Commit what rc says succeeded (else roll back) and close. */
+static void op_end(struct ld_db *w, int rc, const char *what)
+{
+	if (!rc)
+		rc = ld_db_commit(w);
+	CHECK(!rc, "%s: %d: %s", what, rc, ld_db_errmsg(w));
+	if (rc)
+		ld_db_rollback(w);
+	ld_db_close(w);
 }
 
 /* learnctl pin CIDR iw=V (the row learnctl writes, and its log line). */
 static void pin_iw(sqlite3 *db, const char *cidr, unsigned iw)
 {
-	char sql[512];
+	int64_t vals[LEARND_PARAM__MAX] = { [LEARND_PARAM_IW] = iw, [LEARND_PARAM_RWND] = -1,
+					    [LEARND_PARAM_SYN_RTO] = -1, [LEARND_PARAM_BASE_RTT] = -1 };
+	struct ld_db *w = op_begin(db);
+	char detail[32];
+	int rc;
 
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO pins(cidr, iw, ts_ns, who) VALUES ('%s', %u, 1, 'test') "
-		 "ON CONFLICT(cidr) DO UPDATE SET iw = excluded.iw; "
-		 "INSERT INTO operator_log(ts_ns, who, action, cidr, detail) VALUES (1, 'test', 'pin', '%s', 'iw=%u')",
-		 cidr, iw, cidr, iw);
-	sql_exec(db, sql);
+	if (!w)
+		return;
+	snprintf(detail, sizeof(detail), "iw=%u", iw);
+	rc = ld_db_pin_put(w, cidr, vals, 1, "test");
+	if (!rc)
+		rc = ld_db_log(w, 1, "test", "pin", cidr, detail);
+	op_end(w, rc, "pin");
 }
 
+/* learnctl unpin CIDR (the whole pin) */
 static void unpin(sqlite3 *db, const char *cidr)
 {
-	char sql[256];
+	struct ld_db *w = op_begin(db);
 
-	snprintf(sql, sizeof(sql), "DELETE FROM pins WHERE cidr = '%s'", cidr);
-	sql_exec(db, sql);
+	if (w)
+		op_end(w, ld_db_pin_clear(w, cidr, NULL, 1, "test"), "unpin");
 }
 
+/* learnctl pause / resume */
 static void set_paused(sqlite3 *db, bool on)
 {
-	sql_exec(db, on ? "UPDATE control SET value = '1' WHERE key = 'paused'"
-			: "UPDATE control SET value = '0' WHERE key = 'paused'");
+	struct ld_db *w = op_begin(db);
+
+	if (w)
+		op_end(w, ld_db_set_paused(w, on), on ? "pause" : "resume");
 }
 
 /* Slot k's iw for cidr in v_slots (-1: no such slot). */
@@ -204,25 +234,13 @@ static bool paused(struct learnd_sim *d)
  * the data plane records it (prefix_id 0: the data plane matched nothing). */
 static void fill_record(struct learnd_record *r, unsigned a, unsigned b, unsigned c, uint32_t prefix_id, unsigned iw)
 {
-	memset(r, 0, sizeof(*r));
+	sim_server_record(r, &(struct learnd_arm){ .iw = (uint16_t)iw }, 40000);
 	r->raddr[10] = r->raddr[11] = 0xff;
 	r->raddr[12] = (uint8_t)a;
 	r->raddr[13] = (uint8_t)b;
 	r->raddr[14] = (uint8_t)c;
 	r->raddr[15] = 7;
 	r->prefix_id = prefix_id;
-	r->flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
-	r->iw = (uint16_t)iw;
-	r->mss = 1448;
-	r->snd_wnd = 4000 * 1448;
-	r->min_rtt_us = 40000;
-	r->srtt_us = 45000;
-	r->handshake_us = 41000;
-	r->bytes_acked = 200000;
-	r->bytes_received = 300;
-	r->data_segs_out = 140;
-	r->busy_us = 160000;
-	r->duration_us = 250000;
 }
 
 static void record(struct learnd_sim *d, unsigned a, unsigned b, unsigned c, uint32_t prefix_id, unsigned iw)

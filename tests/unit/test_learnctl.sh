@@ -1,10 +1,10 @@
 #!/bin/bash
 # test_learnctl: learnctl against a database made by the store's own code
-# (tests/unit/learnctl_mkdb.c calls ld_store_open/put_* as learnd does).
+# (tools/sim/learnctl_mkdb.c calls ld_store_open/put_* as learnd does).
 #   1. report text (80 columns), --json (parsed), --csv (parsed), --sort/--prefix/--limit,
 #      and the numbers: IW in force, bounds, FCT estimate, conns_1h and retrans_rate
 #      equal to the view v_prefix_summary's
-#   2. show (text and JSON: values tried, slots, decisions with quotes intact)
+#   2. show (text and JSON: values tried, slots, decisions with quotes intact, sampled records)
 #   3. status --json, metrics (Prometheus text), export (CSV/JSON, ranges, -o), plot (SVG);
 #      --json before the command: export in JSON, metrics and plot refused in JSON
 #   4. pin/unpin/pause/resume recorded in pins, control, operator_log; shown by report
@@ -18,7 +18,7 @@ NAME=learnctl
 SRC=${LEARND_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LEARND_BUILD=${LEARND_BUILD:-$SRC/build}
 LC=$LEARND_BUILD/learner/learnctl
-MKDB=$LEARND_BUILD/tests/unit/learnctl_mkdb
+MKDB=$LEARND_BUILD/tools/sim/learnctl_mkdb
 WORK=$(mktemp -d /tmp/test_learnctl.XXXXXX)
 DB=$WORK/learnd.db
 
@@ -113,7 +113,7 @@ ok "report --prefix (containment), --limit, --sort"
 grep -q 'fct_change *-33.3%' "$WORK/show.txt" || fail "show: no FCT estimate"
 grep -Eq '^  iw +10 +240 +0 +300 ' "$WORK/show.txt" || fail "show: value 10 row: $(cat "$WORK/show.txt")"
 grep -q 'iw 10->20: cost "0.67" vs 1.00' "$WORK/show.txt" || fail "show: decision reason"
-# per parameter, from the model state of a server (tests/unit/mkdb.c)
+# per parameter, from the model state of a server (tools/sim/mkdb.c)
 grep -Eq '^  iw +learned +sends more than 10 segments in 100% of connections' "$WORK/show.txt" ||
 	fail "show: iw status: $(cat "$WORK/show.txt")"
 grep -Eq '^  rwnd +no effect here +receives more than 10 segments \(~14 KB\) in only 0.0% of connections' "$WORK/show.txt" ||
@@ -130,10 +130,13 @@ assert d["parameters"]["rwnd"]["status"] == "no effect here" and d["parameters"]
 assert d["decisions"][0]["reason"] == "evidence" and "\"0.67\"" in d["decisions"][0]["why"]
 assert d["decisions"][1]["old_value"] is None and d["pin"] is None
 assert abs(d["estimate"]["fct_change"] + 1/3) < 1e-6
+# the raw sample mkdb wrote: what benchmarks read instead of the samples table
+assert [(r["slot"], r["iw"], r["handshake_us"], r["bytes_acked"]) for r in d["samples"]] == [(0, 20, 41000, 200000)], d["samples"]
 ' || fail "show --json content"
+grep -Eq '^sampled close records' "$WORK/show.txt" || fail "show: no sampled records"
 [ "$("${L[@]}" show 192.0.2.0/24 --decisions 1 --json | py 'import json,sys; print(len(json.load(sys.stdin)["decisions"]))')" = 1 ] ||
 	fail "show --decisions 1"
-ok "show: values with intervals, slots, decisions (text and JSON)"
+ok "show: values with intervals, slots, decisions, sampled records (text and JSON)"
 
 # ---- 3. status, metrics, export, plot ----
 "${L[@]}" status --json | py '

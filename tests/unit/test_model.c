@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "harness.h"
 #include "pathsim.h"
 
 /* States are ~9 KB: keep them off the stack. */
@@ -538,7 +539,7 @@ static int check_decision(const struct learnd_model_cfg *c, const struct learnd_
 	unsigned probed = learnd_model_probed(m);
 	bool learnable = probed != 0;
 	for (unsigned p = LEARND_PARAM_IW; p <= LEARND_PARAM_RWND; p++)
-		if ((probed & (1u << p)) && m->st[p].nvalues < 2) {
+		if ((probed & (1u << p)) && m->stream[p].nvalues < 2) {
 			CHECK(0, "%s: probes param %u with one value", ctx, p);
 			bad = 1;
 		}

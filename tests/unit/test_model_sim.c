@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 
+#include "harness.h"
 #include "pathsim.h"
 
 #define SEEDS 20
@@ -91,7 +92,7 @@ static bool good(const double *tr, unsigned inc)
 static void run(const struct learnd_model_cfg *cfg, int mode, const struct sim_path *paths, unsigned nph,
 		uint64_t seed, struct phase_out *out)
 {
-	const struct learnd_model_stream *si = &M.st[LEARND_PARAM_IW], *sr = &M.st[LEARND_PARAM_RWND];
+	const struct learnd_model_stream *si = &M.stream[LEARND_PARAM_IW], *sr = &M.stream[LEARND_PARAM_RWND];
 	double tri[2][LEARND_MODEL_MAX_VALUES + 1], trr[2][LEARND_MODEL_MAX_VALUES + 1];
 	struct learnd_model_decision d;
 	struct learnd_record rec;
@@ -319,7 +320,7 @@ static void sparse_cfg(struct learnd_model_cfg *c)
 static void sparse_run(const struct sim_path *sp, int recv, uint64_t seed, const struct learnd_model *parent,
 		       struct sparse_out *o)
 {
-	const struct learnd_model_stream *si = &M.st[LEARND_PARAM_IW], *sr = &M.st[LEARND_PARAM_RWND];
+	const struct learnd_model_stream *si = &M.stream[LEARND_PARAM_IW], *sr = &M.stream[LEARND_PARAM_RWND];
 	double tr[LEARND_MODEL_MAX_VALUES + 1] = { 0 }, dflt, sum = 0, blk = 0;
 	const struct learnd_model_stream *s;
 	struct learnd_model_cfg c;
@@ -549,7 +550,7 @@ static void test_sparse_child(void)
 
 	sparse_path(&p);
 	train_parent(&p);
-	printf("    parent after 2000 records: iw %u\n", P.st[LEARND_PARAM_IW].values[P.st[LEARND_PARAM_IW].inc]);
+	printf("    parent after 2000 records: iw %u\n", P.stream[LEARND_PARAM_IW].values[P.stream[LEARND_PARAM_IW].inc]);
 	{ /* a child created before the parent learned follows it later, until it has pool_n records */
 		struct learnd_model_cfg c;
 		struct learnd_model_decision d;
@@ -591,7 +592,7 @@ static void test_sparse_lone_tail(void)
 	sparse_path(&p);
 	p.knee = 16; /* the parent's path: 14 is its best */
 	train_parent(&p);
-	printf("    parent after 2000 records: iw %u\n", P.st[LEARND_PARAM_IW].values[P.st[LEARND_PARAM_IW].inc]);
+	printf("    parent after 2000 records: iw %u\n", P.stream[LEARND_PARAM_IW].values[P.stream[LEARND_PARAM_IW].inc]);
 	p.knee = 13;
 	sparse_case("lone tails (buffer 13), parent 14", &p, 0, &P, &t);
 	printf("    decisions that took the parent's value: %u in %d seeds\n", t.follows, t.n);

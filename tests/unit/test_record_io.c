@@ -34,6 +34,7 @@
 #include "log.h"
 #include "store.h"
 #include "sqlutil.h"
+#include "harness.h"
 #include "store_sim.h"
 
 /* ---- the wrappers ---- */

@@ -51,6 +51,7 @@
 
 #define sql_open(path) t_sql_open(path, true)
 #define sql_int(db, sql) t_sql_int(db, sql, 0) /* NULL reads as 0 here */
+#include "harness.h"
 #include "store_sim.h"
 
 static char dir[4096];

@@ -15,7 +15,7 @@
  * which ACTIVE of them have records (see scale() below); "null": no store.
  *
  * The records come from a pool of 2^17 made beforehand (sim paths of
- * tests/unit/pathsim.h), each from a random prefix among K, carrying that
+ * tools/sim/pathsim.h), each from a random prefix among K, carrying that
  * prefix's id and a slot's values as the data plane writes them (incumbent iw
  * 20 on 90%, probes 14, 28, 40).  The prefixes are discovered first (one record
  * each with prefix_id 0, then a tick), as learnd meets them; "unmatched" rows

@@ -48,7 +48,9 @@ T0=$(date +%s%N)
 
 iw_now() {
 	if [ -n "$LEARND_PID" ]; then
-		sqlite3 -readonly "$OUT/learnd.db" "SELECT iw FROM v_slots WHERE cidr = '$TOPO_PREFIX4_deep' AND slot = 0" 2>/dev/null || echo "?"
+		"$B/learner/learnctl" --db "$OUT/learnd.db" show "$TOPO_PREFIX4_deep" --json 2>/dev/null |
+			python3 -c 'import json, sys; print([s["iw"] for s in json.load(sys.stdin)["slots"] if s["slot"] == 0][0])' \
+				2>/dev/null || echo "?"
 	else
 		echo "10 (kernel)"
 	fi

@@ -156,6 +156,10 @@ merge_conns() {
 	cat "$1"/conns.*.csv >>"$1/conns.csv"
 }
 
+# show_json DB CIDR: `learnctl show CIDR --json` (slots, sampled records, ...);
+# nothing when the prefix is not in the database yet.
+show_json() { "$B/learner/learnctl" --db "$1" show "$2" --json 2>/dev/null || true; }
+
 # probes DB CIDR SINCE_TS: the close records learnd sampled after SINCE_TS, as
 # "records probes params planned": probes = records on a slot other than 0 (the
 # incumbent); params = the parameters in which the probe slots learnd plans now
@@ -163,21 +167,33 @@ merge_conns() {
 # one record per prefix and tick in a ring of 32, so records is a sample of the
 # block's connections.)
 probes() {
-	sqlite3 -readonly -separator ' ' "$1" "
-		WITH p AS (SELECT id FROM prefixes WHERE cidr = '$2'),
-		     sl AS (SELECT * FROM slots WHERE prefix_id = (SELECT id FROM p)),
-		     inc AS (SELECT * FROM sl WHERE slot = 0),
-		     pr AS (SELECT sl.* FROM sl WHERE slot <> 0 AND share > 0),
-		     s AS (SELECT * FROM samples WHERE prefix_id = (SELECT id FROM p) AND ts_ns > $3)
-		SELECT (SELECT count(*) FROM s), (SELECT coalesce(sum(slot <> 0), 0) FROM s),
-		       coalesce((SELECT group_concat(x, ';') FROM (
-		         SELECT 'iw' AS x FROM pr, inc WHERE pr.iw <> inc.iw UNION
-		         SELECT 'rwnd' FROM pr, inc WHERE pr.rwnd <> inc.rwnd UNION
-		         SELECT 'syn_rto' FROM pr, inc WHERE pr.syn_rto_ms <> inc.syn_rto_ms UNION
-		         SELECT 'base_rtt' FROM pr, inc WHERE pr.base_rtt_us <> inc.base_rtt_us)), '-'),
-		       coalesce((SELECT round(1 - share, 3) FROM inc), -1)" 2>/dev/null || echo "0 0 ? -1"
+	show_json "$1" "$2" | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    d = {}
+if "samples" not in d:  # not in the database yet ({"error": ...})
+    print("0 0 - -1")
+    sys.exit()
+since = int(sys.argv[1])
+s = [r for r in d["samples"] if r["ts_ns"] > since]
+inc = [x for x in d["slots"] if x["slot"] == 0][:1]
+pr = [x for x in d["slots"] if x["slot"] != 0 and x["share"] > 0]
+short = {"iw": "iw", "rwnd": "rwnd", "syn_rto_ms": "syn_rto", "base_rtt_us": "base_rtt"}
+par = sorted({short[k] for p in pr for k in short if inc and p[k] != inc[0][k]})
+print(len(s), sum(r["slot"] != 0 for r in s), ";".join(par) or "-", round(1 - inc[0]["share"], 3) if inc else -1)
+' "$3" 2>/dev/null || echo "0 0 ? -1"
 }
-last_ts() { sqlite3 -readonly "$1" "SELECT coalesce(max(ts_ns), 0) FROM samples" 2>/dev/null || echo 0; }
+# last_ts DB CIDR: the time of the newest record of CIDR learnd sampled (0: none)
+last_ts() {
+	show_json "$1" "$2" | python3 -c '
+import json, sys
+try:
+    print(max([r["ts_ns"] for r in json.load(sys.stdin)["samples"]] + [0]))
+except (ValueError, KeyError):
+    print(0)' 2>/dev/null || echo 0
+}
 
 # ------------------------------------------------------------------ server mode
 # serve_path NAME: the rounds of one path (runs in the background, one per path)
@@ -187,7 +203,7 @@ serve_path() {
 	a=TOPO_PREFIX4_$name
 	PATH_NAME=$name
 	for r in $(seq 0 $((nr - 1))); do
-		t0=$(last_ts "$dir/learnd.db")
+		t0=$(last_ts "$dir/learnd.db" "${!a}")
 		block "$dir" learnd "$r" "$TOPO_SRV4" 5601 "${!ns}"
 		sleep 1.2 # one tick: the block's records are in the samples ring
 		pr=$(probes "$dir/learnd.db" "${!a}" "$t0")
@@ -257,7 +273,7 @@ server_mode() {
 	sleep 1.2
 	"$B/learner/learnctl" --config "$dir/learnd.conf" report >"$dir/report.txt" 2>&1 || true
 	"$B/learner/learnctl" --config "$dir/learnd.conf" report --json >"$dir/report.json" 2>/dev/null || true
-	sqlite3 -readonly -header -csv "$dir/learnd.db" "SELECT * FROM v_decisions" >"$dir/decisions.csv" 2>/dev/null || true
+	"$B/learner/learnctl" --db "$dir/learnd.db" export --what decisions --format csv -o "$dir/decisions.csv" 2>/dev/null || true
 	for name in $TOPO_PATHS; do
 		LD_TOPO=$TS "$SRC/tools/topo.sh" stats "$name" >"$dir/pathemu.$name.stats" 2>/dev/null || true
 	done

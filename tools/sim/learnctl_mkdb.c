@@ -6,7 +6,7 @@
 
 int main(int argc, char **argv)
 {
-	unsigned long n, buckets;
+	unsigned long n, buckets, aggregates = 0;
 
 	if (argc < 3 || argc > 4) {
 		fprintf(stderr, "usage: learnctl_mkdb DB NPREFIXES [BUCKETS (default 24)]\n");
@@ -14,8 +14,8 @@ int main(int argc, char **argv)
 	}
 	n = strtoul(argv[2], NULL, 10);
 	buckets = argc > 3 ? strtoul(argv[3], NULL, 10) : 24;
-	if (ld_test_mkdb(argv[1], n, buckets))
+	if (ld_mkdb(argv[1], n, buckets, &aggregates))
 		return 1;
-	printf("%s: %lu prefixes, %lu buckets\n", argv[1], n, buckets);
+	printf("%s: %lu prefixes, %lu buckets, %lu aggregate rows\n", argv[1], n, buckets, aggregates);
 	return 0;
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * ld_test_mkdb(DB, NPREFIXES, BUCKETS): a learnd database made by the store's own
+ * ld_mkdb(DB, NPREFIXES, BUCKETS): a learnd database made by the store's own
  * code (ld_store_open applies schema/, then the same
  * ld_store_put_* calls learnd makes every tick), with known contents, for
- * tests/unit/test_learnctl.sh (through learnctl_mkdb), tools/bench_report.sh
+ * tests/unit/test_learnctl.sh and the testbed (through learnctl_mkdb), tools/bench_report.sh
  * and tests/fuzz/fuzz_learnctl.c.
  *
  * Prefix 1 is 192.0.2.0/24 (configured: iw 4..64, rwnd 10..100, syn_rto_ms
@@ -23,6 +23,7 @@
 #include <string.h>
 #include "mkdb.h"
 #include "model.h"
+#include "pathsim.h" /* sim_server_record */
 #include "store.h"
 
 #define BUCKET_NS (300ull * 1000000000ull)
@@ -60,23 +61,14 @@ static int put_server_model(struct ld_store *h, const struct ld_store_prefix *p,
 	memcpy(cfg.bound, p->bound, sizeof(cfg.bound));
 	if (learnd_model_init(&m, &cfg))
 		return -EINVAL;
-	memset(&r, 0, sizeof(r));
-	r.flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
-	r.iw = 20;
-	r.mss = 1448;
-	r.min_rtt_us = 40000;
-	r.handshake_us = 41000;
-	r.bytes_acked = 200000;
-	r.bytes_received = 300;
-	r.busy_us = 160000;
-	r.duration_us = 250000;
+	sim_server_record(&r, &(struct learnd_arm){ .iw = 20 }, 40000);
 	for (int k = 0; k < 40; k++)
 		learnd_model_observe(&m, &r, now);
 	n = learnd_model_export(&m, rows, LEARND_MODEL_MAX_ROWS);
 	return ld_store_put_model(h, p->id, rows, n, now);
 }
 
-int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
+int ld_mkdb(const char *path, unsigned long n, unsigned long buckets, unsigned long *aggregates)
 {
 	static const uint32_t values[] = { 10, 20, 40 };
 	static const double mean_ms[] = { 300, 200, 150 };
@@ -90,6 +82,8 @@ int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
 		fprintf(stderr, "mkdb: %s\n", err);
 		return 1;
 	}
+	if (aggregates)
+		*aggregates = 0;
 	now = ld_wall_ns();
 	first_bucket = (now / BUCKET_NS - (buckets ? buckets - 1 : 0)) * BUCKET_NS;
 	if ((rc = ld_store_begin(h)))
@@ -105,7 +99,8 @@ int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
 		memset(&p, 0, sizeof(p));
 		p.id = (uint32_t)i;
 		prefix_text(i, p.cidr, sizeof(p.cidr));
-		p.origin = i == 1 ? "configured" : i == 3 ? "default" : "discovered";
+		p.origin = learnd_origin_name(i == 1 ? LEARND_ORIGIN_CONFIGURED : i == 3 ? LEARND_ORIGIN_DEFAULT
+							 : LEARND_ORIGIN_DISCOVERED, 0);
 		p.created_ns = now - 7200ull * 1000000000ull;
 		p.last_used_ns = now;
 		p.conns_total = 30 * buckets + i % 7;
@@ -142,6 +137,8 @@ int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
 				rc = ld_store_add_aggregate(h, p.id, LEARND_PARAM_IW, values[v], first_bucket + b * BUCKET_NS, &a);
 				if (rc)
 					die("aggregate", rc, h);
+				if (aggregates)
+					++*aggregates;
 			}
 		}
 		rc = ld_store_add_decision(h, now - 3600ull * 1000000000ull, p.id, LEARND_PARAM_IW, -1, 10, "init",
@@ -152,15 +149,8 @@ int ld_test_mkdb(const char *path, unsigned long n, unsigned long buckets)
 		if (rc)
 			die("decision", rc, h);
 
-		memset(&rec, 0, sizeof(rec));
+		sim_server_record(&rec, &pol.slots[0], 40000);
 		rec.prefix_id = p.id;
-		rec.flags = LEARND_REC_ACTIVE | LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
-		rec.iw = 20;
-		rec.handshake_us = 40000;
-		rec.min_rtt_us = 40000;
-		rec.data_segs_out = 70;
-		rec.bytes_acked = 100000;
-		rec.duration_us = 200000;
 		if ((rc = ld_store_put_sample(h, p.id, 0, now, &rec)))
 			die("sample", rc, h);
 		if (i % 20000 == 0) { /* keep one transaction from growing without end */

@@ -6,7 +6,7 @@
  * from the database as learnd wrote them) gets records with that prefix_id, a
  * slot drawn by the shares and that slot's values, APPLIED; an unknown site gets
  * prefix_id 0 and kernel defaults, so the learner discovers its prefix.
- * Header-only (static functions), on top of pathsim.h's path model and harness.h's PRNG.
+ * Header-only (static functions), on top of pathsim.h's path model and prng.h.
  */
 #ifndef LEARND_STORE_SIM_H
 #define LEARND_STORE_SIM_H
