@@ -92,7 +92,6 @@ listen_addresses = '$listen'
 port = $port
 unix_socket_directories = '$dir'
 fsync = off
-synchronous_commit = off
 full_page_writes = off
 max_connections = 200
 shared_buffers = 128MB

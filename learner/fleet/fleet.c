@@ -110,7 +110,9 @@ static void set_state(struct ld_fleet *f, enum ld_fleet_state s, const char *msg
 	snprintf(m, sizeof(m), "%s", msg ? msg : "");
 	one_line(m);
 	pthread_mutex_lock(&f->mu);
-	changed = f->st.state != s || (s != LD_FLEET_CONNECTED && strcmp(m, f->last_msg));
+	/* one line per change of state: a server that stays away is not logged again
+	 * (REFUSED after DOWN is a change: the reason to act differs) */
+	changed = f->st.state != s;
 	f->st.state = s;
 	pthread_mutex_unlock(&f->mu);
 	if (!changed)

@@ -121,10 +121,19 @@ static const char *origin_text(const struct pfx *p)
 void lr_prior_push(struct ld_learner *l)
 {
 	struct ld_fleet_batch *b;
+	struct ld_fleet_stats st;
 	uint64_t start = ld_now_ns();
 
 	if (!l->fleet || !ld_fleet_push_wanted(l->fleet, start) || !(b = ld_fleet_batch_new()))
 		return;
+	ld_fleet_get_stats(l->fleet, &st);
+	if (st.connects != l->fleet_connects) {
+		/* a new connection: everything again, once (the server may have lost
+		 * what it had: a restore, a failover to a replica behind) */
+		l->fleet_connects = st.connects;
+		for (size_t i = 0; i < l->n; i++)
+			l->all[i]->pushed_samples = UINT64_MAX;
+	}
 	for (size_t k = 0; k < l->n; k++) {
 		size_t i = (l->push_cursor + k) % l->n;
 		struct pfx *p = l->all[i];
