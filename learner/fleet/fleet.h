@@ -32,6 +32,8 @@ struct ld_fleet_prefix {
 	uint64_t last_used_wall_ns;        /* push: its last connection (0: none) */
 	uint32_t hosts;                    /* prior: hosts whose rows it merges */
 	char origin[12];                   /* push: configured, discovered, fleet */
+	uint32_t pinned;                   /* push: bits (1u << enum learnd_param) the operator pinned here:
+					      their incumbent (param row) stays home, a pin is no evidence */
 	size_t row0, nrows;                /* its rows in the batch's / prior's rows[] */
 };
 

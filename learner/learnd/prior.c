@@ -155,6 +155,9 @@ void lr_prior_push(struct ld_learner *l)
 		fp.conns_total = p->conns_total;
 		fp.last_used_wall_ns = p->last_used_ns;
 		snprintf(fp.origin, sizeof(fp.origin), "%s", origin_text(p));
+		for (int j = 0; j < LEARND_PARAM__MAX; j++)
+			if (p->pin[j] >= 0)
+				fp.pinned |= 1u << j;
 		if (ld_fleet_batch_add(b, &fp, p->model))
 			break;
 		p->pushed_samples = learnd_model_samples(p->model);
