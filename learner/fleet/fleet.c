@@ -84,13 +84,6 @@ struct ld_fleet {
 	size_t ndirty, dirty_cap;
 };
 
-const char *ld_fleet_state_name(enum ld_fleet_state s)
-{
-	static const char *const n[] = { "off", "connecting", "connected", "down", "refused" };
-
-	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
-}
-
 /* ---- state, logged once per change ---- */
 
 static void one_line(char *s)

@@ -51,14 +51,6 @@ struct ld_fleet_prior {
 	struct learnd_model_row *rows;
 };
 
-enum ld_fleet_state {
-	LD_FLEET_OFF = 0,     /* no [fleet] section */
-	LD_FLEET_CONNECTING,  /* not connected yet, or reconnecting (backoff) */
-	LD_FLEET_CONNECTED,   /* pushes and pulls */
-	LD_FLEET_DOWN,        /* the last attempt failed: retried with backoff */
-	LD_FLEET_REFUSED,     /* the server refused us (password, schema, host not ours): retried slowly */
-};
-const char *ld_fleet_state_name(enum ld_fleet_state s);
 
 struct ld_fleet_stats {
 	enum ld_fleet_state state;
