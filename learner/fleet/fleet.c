@@ -459,6 +459,23 @@ __attribute__((format(printf, 2, 3))) static void sb_add(struct sbuf *b, const c
 	}
 }
 
+/* Closes the n text arrays of col and makes them the parameters after host
+ * (v[0]); false (err set) when one ran out of memory. */
+static bool cols_close(struct ld_fleet *f, struct sbuf *col, int n, const char **v, char *err, size_t len)
+{
+	bool good = true;
+
+	for (int c = 0; c < n; c++) {
+		sb_add(&col[c], "}");
+		good = good && !col[c].oom;
+		v[1 + c] = col[c].s;
+	}
+	v[0] = f->cfg.host;
+	if (!good)
+		snprintf(err, len, "out of memory");
+	return good;
+}
+
 /* one text array per column, "{a,b,...}" */
 #define NCOL_E 9
 static bool push_rows(struct ld_fleet *f, const struct ld_fleet_batch *b, size_t p0, size_t p1, char *err, size_t len)
@@ -489,16 +506,8 @@ static bool push_rows(struct ld_fleet *f, const struct ld_fleet_batch *b, size_t
 			sb_add(&col[8], "%s%llu", sep, (unsigned long long)(r->age > INT64_MAX ? INT64_MAX : r->age));
 		}
 	}
-	good = true;
-	for (int c = 0; c < NCOL_E; c++) {
-		sb_add(&col[c], "}");
-		good = good && !col[c].oom;
-		v[1 + c] = col[c].s;
-	}
-	v[0] = f->cfg.host;
-	if (!good)
-		snprintf(err, len, "out of memory");
-	else
+	good = cols_close(f, col, NCOL_E, v, err, len);
+	if (good)
 		good = exec(f,
 			    "INSERT INTO learnd.evidence AS e (host, prefix, kind, param, key, n, sum, sum2, sum_raw, age, updated) "
 			    "SELECT $1, * , now() FROM unnest($2::cidr[], $3::int2[], $4::int2[], $5::int8[], $6::float8[], "
@@ -517,7 +526,7 @@ static bool push_prefixes(struct ld_fleet *f, const struct ld_fleet_batch *b, si
 {
 	struct sbuf col[NCOL_F] = { 0 };
 	const char *v[1 + NCOL_F];
-	bool good = true;
+	bool good;
 
 	for (int c = 0; c < NCOL_F; c++)
 		sb_add(&col[c], "{");
@@ -536,15 +545,7 @@ static bool push_prefixes(struct ld_fleet *f, const struct ld_fleet_batch *b, si
 		sb_add(&col[8], "%s%llu", sep, (unsigned long long)p->conns_total);
 		sb_add(&col[9], "%s%lld", sep, (long long)(p->last_used_wall_ns / 1000));
 	}
-	for (int c = 0; c < NCOL_F; c++) {
-		sb_add(&col[c], "}");
-		good = good && !col[c].oom;
-		v[1 + c] = col[c].s;
-	}
-	v[0] = f->cfg.host;
-	if (!good)
-		snprintf(err, len, "out of memory");
-	good = good &&
+	good = cols_close(f, col, NCOL_F, v, err, len) &&
 	       exec(f,
 		    "INSERT INTO learnd.in_force (host, prefix, origin, iw, rwnd, syn_rto_ms, base_rtt_us, share, samples, "
 		    "conns_total, last_used, updated) "

@@ -130,3 +130,21 @@ fl_watch_stop() {
 
 # fl_daemon NAME KEY: a value of NAME's daemon table
 fl_daemon() { sqlite3 "$WORK/$1.db" "SELECT value FROM daemon WHERE key = '$2'" 2>/dev/null; }
+
+# fl_host_a: host a (role host_a) with 127.0.0.0/24 fixed at iw 40, 20 connections
+# run, its value in the fleet (in_force) before this returns
+fl_host_a() {
+	local got
+	fl_host a host_a <<-'CONF'
+	[defaults]
+	iw = 4..128
+	[prefix 127.0.0.0/24]
+	iw = 40
+	CONF
+	fl_start a
+	got=$(fl_iws a 20)
+	case " $got " in *" 40 "*) ;; *) tb_fail "host a's connections did not run at iw 40: $got" ;; esac
+	for _ in $(seq 100); do [ "$(fl_a_iw)" = 40 ] && break; sleep 0.1; done
+	[ "$(fl_a_iw)" = 40 ] || tb_fail "a's iw 40 for 127.0.0.0/24 not in the fleet: $(fl_sql "SELECT * FROM learnd.in_force")"
+}
+fl_a_iw() { fl_sql "SELECT iw FROM learnd.in_force WHERE host = 'a' AND prefix = '127.0.0.0/24'"; }

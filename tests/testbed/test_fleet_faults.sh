@@ -27,17 +27,7 @@ fl_role host_b pw-b b
 fl_role host_x pw-x x
 fl_role host_d pw-d d
 
-fl_host a host_a <<'CONF'
-[defaults]
-iw = 4..128
-[prefix 127.0.0.0/24]
-iw = 40
-CONF
-fl_start a
-fl_iws a 20 >/dev/null
-a_iw() { fl_sql "SELECT iw FROM learnd.in_force WHERE host = 'a' AND prefix = '127.0.0.0/24'"; }
-for _ in $(seq 100); do [ "$(a_iw)" = 40 ] && break; sleep 0.1; done
-[ "$(a_iw)" = 40 ] || tb_fail "a's iw 40 not in the fleet"
+fl_host_a
 
 has_prefix() { [ "$(sqlite3 "$WORK/b.db" "SELECT count(*) FROM prefixes WHERE cidr = '127.0.0.0/24'" 2>/dev/null)" = 1 ]; }
 
