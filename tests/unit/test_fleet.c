@@ -177,8 +177,28 @@ static void test_hostile_rows(void)
 	CHECK(ld_fleet_prefix_check(&p, why, sizeof(why)) == -EINVAL, "::/0 taken");
 }
 
+/* a pinned incumbent stays home: the batch drops its param row, keeps the evidence */
+static void test_pinned_not_pushed(void)
+{
+	struct ld_fleet_batch *b = ld_fleet_batch_new();
+	struct ld_fleet_prefix p = { .pinned = 1u << LEARND_PARAM_IW };
+	size_t iw_param = 0, all = 0, arms = 0;
+
+	host_a(56, 50);
+	CHECK(b && ld_fleet_batch_add(b, &p, &A) == 0, "batch_add");
+	for (size_t i = 0; b && i < b->nrows; i++) {
+		all++;
+		iw_param += b->rows[i].kind == LEARND_ROW_PARAM && b->rows[i].param == LEARND_PARAM_IW;
+		arms += b->rows[i].kind != LEARND_ROW_PARAM;
+	}
+	CHECK(iw_param == 0 && arms > 0 && b->pfx[0].nrows == all, "pinned iw: %zu param rows, %zu others, %zu of %zu",
+	      iw_param, arms, b ? b->pfx[0].nrows : 0, all);
+	ld_fleet_batch_free(b);
+}
+
 int main(void)
 {
+	RUN(test_pinned_not_pushed);
 	RUN(test_prior_reaches_b);
 	RUN(test_cap);
 	RUN(test_hostile_rows);
