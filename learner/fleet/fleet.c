@@ -1013,7 +1013,7 @@ static void merge_dirty(struct ld_fleet *f)
 			f->out_cap = c;
 		}
 	}
-	if (f->nout + nout <= f->out_cap) {
+	if (nout && f->nout + nout <= f->out_cap) {
 		memcpy(f->out + f->nout, out, nout * sizeof(*out));
 		f->nout += nout;
 		nout = 0;
