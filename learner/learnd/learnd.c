@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "cidr.h"
 #include "config.h"
+#include "fleet.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -189,6 +190,7 @@ struct daemon {
 	struct ld_dataplane dp;
 	struct ld_store *store;
 	struct ld_learner *learner;
+	struct ld_fleet *fleet; /* [fleet]: the link's thread; NULL: none */
 	struct ring_buffer *rb;
 	unsigned long long records, bad_records;
 	uint64_t start_wall_ns, heartbeat_wall_ns;
@@ -383,6 +385,13 @@ static void reload(struct daemon *d, const struct opts *o)
 	ld_config_keep_restart(&next, &d->cfg, changed, sizeof(changed));
 	if (changed[0])
 		ld_warn("%s: changes take effect at the next start", changed);
+	/* [fleet] is fleet_config.c's: the link thread took its copy at start */
+	if (next.fleet.enabled != d->cfg.fleet.enabled || strcmp(next.fleet.conninfo, d->cfg.fleet.conninfo) ||
+	    strcmp(next.fleet.host, d->cfg.fleet.host) || strcmp(next.fleet.site, d->cfg.fleet.site) ||
+	    next.fleet.interval_s != d->cfg.fleet.interval_s || next.fleet.host_cap != d->cfg.fleet.host_cap ||
+	    next.fleet.other_site_pct != d->cfg.fleet.other_site_pct || next.fleet.timeout_ms != d->cfg.fleet.timeout_ms)
+		ld_warn("[fleet] changes take effect at the next start");
+	next.fleet = d->cfg.fleet; /* the link runs with the one it started with */
 	old = d->cfg;
 	d->cfg = next;
 	ld_learner_set_config(d->learner, &d->cfg);
@@ -528,6 +537,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	store_config(&d);
+	if (d.cfg.fleet.enabled) { /* its own thread: nothing of it is ever in a tick's path */
+		d.fleet = ld_fleet_start(&d.cfg.fleet, LEARND_VERSION);
+		if (!d.fleet)
+			ld_err("fleet: link not started; learning alone");
+		ld_learner_set_fleet(d.learner, d.fleet);
+	}
 	/* policies (restored or configured) in the map before the heartbeat says so */
 	ld_learner_tick(d.learner);
 	ld_store_busy_timeout(d.store, busy_ms(&d.cfg));
@@ -554,6 +569,8 @@ int main(int argc, char **argv)
 	ld_info("stopping: %llu records", d.records);
 out:
 	ring_buffer__free(d.rb);
+	ld_learner_set_fleet(d.learner, NULL);
+	ld_fleet_stop(d.fleet);
 	ld_learner_free(d.learner);
 	free(d.q);
 	/* a clean stop detaches: every connection is back on kernel defaults at once */

@@ -98,7 +98,7 @@ static const char *section_list(void)
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "[%s], ", keys[i].section);
 	}
 	if (used < sizeof(list))
-		snprintf(list + used, sizeof(list) - used, "[defaults] or [prefix CIDR]");
+		snprintf(list + used, sizeof(list) - used, "[fleet], [defaults] or [prefix CIDR]");
 	return list;
 }
 
@@ -198,6 +198,7 @@ void ld_config_init(struct ld_config *cfg)
 		case LD_KEY_BOOL: *(bool *)dst = k->defv; break;
 		}
 	}
+	ld_fleet_config_init(&cfg->fleet); /* [fleet]: fleet_config.c */
 }
 
 struct parse_state {
@@ -217,6 +218,7 @@ struct parse_state {
 	} sections[8];              /* [defaults] and the scalar sections seen, to spot a repeat */
 	unsigned nsections;
 	int read_errno;             /* a read error: not the end of the file */
+	int fleet_line;              /* where [fleet] was */
 	struct {
 		char name[32];
 		int line;
@@ -324,6 +326,13 @@ static int start_section(struct parse_state *st, const char *section)
 		st->target = !strcmp(section, "defaults") ? &cfg->defaults : NULL;
 		return 1;
 	}
+	if (!strcmp(section, "fleet")) { /* keys: fleet_config.c */
+		if (st->fleet_line)
+			return fail(st, "[fleet] given twice (first at line %d)", st->fleet_line);
+		st->fleet_line = st->header_line;
+		st->cfg->fleet.enabled = true;
+		return 1;
+	}
 	if (!strncmp(section, "prefix ", 7)) {
 		struct learnd_key key;
 		struct ld_prefix_cfg *np;
@@ -376,6 +385,11 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	snprintf(value, sizeof(value), "%s", raw);
 	ld_config_strip_comment(value);
 	/* (read_line has started the section: inih's copy of its name may be cut) */
+	if (!strcmp(st->section, "fleet")) {
+		if (!ld_fleet_key(&st->cfg->fleet, name, value, msg, sizeof(msg)))
+			return fail(st, "%s", msg);
+		return 1;
+	}
 	if (st->target) {
 		int p = learnd_param_by_name(name);
 
@@ -586,6 +600,11 @@ int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t er
 	rc = check_all(cfg, err, errlen);
 	if (rc)
 		ld_config_free(cfg);
+	if (!rc && ld_fleet_finish(&cfg->fleet, st.msg, sizeof(st.msg))) {
+		snprintf(err, errlen, "%s:%d: %s", path, st.fleet_line, st.msg);
+		ld_config_free(cfg);
+		rc = -EINVAL;
+	}
 	return rc;
 }
 

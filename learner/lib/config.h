@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "fleet_config.h"
 #include "learnd_abi.h"
 #include "learnd_vocab.h" /* the four parameters, the default paths */
 
@@ -48,6 +49,7 @@ struct ld_config {
 	bool observe_only;
 	bool allow_root_cgroup;  /* cgroup may be the cgroup v2 mount itself (the whole host) */
 	struct ld_bounds defaults;
+	struct ld_fleet_config fleet; /* [fleet]; fleet.enabled false: none */
 	struct ld_prefix_cfg *prefixes;
 	size_t nprefixes;
 };

@@ -114,7 +114,7 @@ check_conf() { # file, what
 check_conf "$DEST$CONF" "example configuration"
 grep -q "^cgroup = /" "$DEST$CONF" || fail "example configuration sets no cgroup"
 # every commented-out key too, when uncommented
-sed -E 's/^;([a-z_0-9]+ = )/\1/; s/^;(\[prefix )/\1/' "$DEST$CONF" >"$TMP/uncommented.conf"
+sed -E 's/^;([a-z_0-9]+ = )/\1/; s/^;(\[(prefix |fleet\]))/\1/' "$DEST$CONF" >"$TMP/uncommented.conf"
 cmp -s "$DEST$CONF" "$TMP/uncommented.conf" && fail "no commented keys found in the example"
 check_conf "$TMP/uncommented.conf" "example configuration with every key uncommented"
 echo "ok: example configuration accepted (as shipped and with every key uncommented)"
