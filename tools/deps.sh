@@ -3,11 +3,13 @@
 # Idempotent: only calls apt-get when something is missing. Needs root.
 set -eu
 
+# postgresql (a throwaway cluster, tools/pgtmp.sh) and libpq-dev: the fleet link
 # systemd (systemd-analyze), man-db and bsdextrautils (man -l, col): tests/packaging
 PKGS="build-essential cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libsqlite3-dev sqlite3 libinih-dev nftables iproute2 iputils-ping
 tcpdump python3 procps valgrind libclang-rt-14-dev
-systemd man-db bsdextrautils"
+systemd man-db bsdextrautils
+postgresql libpq-dev"
 
 missing=""
 for p in $PKGS; do

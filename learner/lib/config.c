@@ -31,6 +31,7 @@ void ld_config_init(struct ld_config *cfg)
 		.auto_prefix_v4 = 24, .auto_prefix_v6 = 48, /* discovered prefixes */
 		.window = 2000, .probe_pct = 5, .retention_days = 30,
 	};
+	ld_fleet_config_init(&cfg->fleet);
 }
 
 struct parse_state {
@@ -44,7 +45,7 @@ struct parse_state {
 	int err_line;               /* line of the first error (the one reported) */
 	bool had_key;               /* a key line since the section header: inih takes an
 				     * indented line after it as a continuation */
-	int learnd_line, defaults_line; /* where [learnd] and [defaults] were, to spot a repeat */
+	int learnd_line, defaults_line, fleet_line; /* where [learnd], [defaults], [fleet] were, to spot a repeat */
 	struct {
 		char name[32];
 		int line;
@@ -146,6 +147,13 @@ static int start_section(struct parse_state *st, const char *section)
 		st->target = section[0] == 'd' ? &cfg->defaults : NULL;
 		return 1;
 	}
+	if (!strcmp(section, "fleet")) { /* keys: fleet_config.c */
+		if (st->fleet_line)
+			return fail(st, "[fleet] given twice (first at line %d)", st->fleet_line);
+		st->fleet_line = st->header_line;
+		cfg->fleet.enabled = true;
+		return 1;
+	}
 	if (!strncmp(section, "prefix ", 7)) {
 		struct learnd_key key;
 		struct ld_prefix_cfg *np;
@@ -175,7 +183,7 @@ static int start_section(struct parse_state *st, const char *section)
 		st->target = &st->pfx->b;
 		return 1;
 	}
-	return fail(st, "unknown section [%s] (expected [learnd], [defaults] or [prefix CIDR])", section);
+	return fail(st, "unknown section [%s] (expected [learnd], [defaults], [fleet] or [prefix CIDR])", section);
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
@@ -195,6 +203,13 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		st->seen[st->nseen++].line = st->line;
 	}
 	/* (read_line has started the section: inih's copy of its name may be cut) */
+	if (!strcmp(st->section, "fleet")) {
+		char msg[sizeof(st->msg)];
+
+		if (!ld_fleet_key(&cfg->fleet, name, value, msg, sizeof(msg)))
+			return fail(st, "%s", msg);
+		return 1;
+	}
 	if (st->target) {
 		int p = learnd_param_by_name(name);
 
@@ -351,6 +366,11 @@ int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t er
 	if (cfg->tick_ms * 2 > cfg->heartbeat_ttl_ms) {
 		snprintf(err, errlen, "%s: tick_ms = %u must be at most half of heartbeat_ttl_ms = %u, or the "
 			 "heartbeat goes stale between ticks", path, cfg->tick_ms, cfg->heartbeat_ttl_ms);
+		ld_config_free(cfg);
+		return -EINVAL;
+	}
+	if (ld_fleet_finish(&cfg->fleet, st.msg, sizeof(st.msg))) {
+		snprintf(err, errlen, "%s:%d: %s", path, st.fleet_line, st.msg);
 		ld_config_free(cfg);
 		return -EINVAL;
 	}

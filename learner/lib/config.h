@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "fleet_config.h"
 #include "learnd_abi.h"
 #include "model.h"
 #include "param.h" /* the four parameters: enum learnd_param, learnd_param_info() */
@@ -46,6 +47,7 @@ struct ld_config {
 	uint32_t retention_days; /* aggregates older than this are dropped */
 	bool observe_only;
 	struct ld_bounds defaults;
+	struct ld_fleet_config fleet; /* [fleet]; fleet.enabled false: none */
 	struct ld_prefix_cfg *prefixes;
 	size_t nprefixes;
 };

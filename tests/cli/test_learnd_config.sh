@@ -51,6 +51,24 @@ expect_bad 6 "base_rtt_us = -5" '[defaults]
 base_rtt_us = -5'
 expect_bad 6 "iw = 4..x" '[defaults]
 iw = 4..x'
+# [fleet]: libpq parses conninfo; a password in it is refused (passfile only)
+expect_bad 6 "conninfo: holds a password" '[fleet]
+conninfo = host=/tmp dbname=fleet password=secret'
+expect_bad 6 "conninfo: holds a password" '[fleet]
+conninfo = postgresql://learnd:secret@db.example/fleet'
+expect_bad 6 "conninfo: missing" '[fleet]
+conninfo = host=/tmp dbname'
+expect_bad 5 "[fleet] needs conninfo" '[fleet]
+host = a'
+expect_bad 6 "interval_s = 0: expected a whole number from 1 to 3600" '[fleet]
+interval_s = 0'
+expect_bad 6 "host = a b" '[fleet]
+host = a b'
+expect_bad 6 "unknown key 'colour' in [fleet]" '[fleet]
+colour = blue'
+expect_bad 7 "[fleet] given twice" '[fleet]
+conninfo = dbname=fleet
+[fleet]'
 expect_bad 5 "10.1.2.3/24" '[prefix 10.1.2.3/24]'
 expect_bad 5 "did you mean 10.1.2.0/24" '[prefix 10.1.2.3/24]'
 expect_bad 5 "300.1.2.0/24" '[prefix 300.1.2.0/24]'

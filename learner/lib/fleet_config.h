@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * learnd.conf's [fleet] section (docs/config.md, docs/fleet.md): where the fleet's
+ * PostgreSQL is and how much other hosts' evidence counts.  Kept apart from
+ * config.c: config.c hands every key of [fleet] to ld_fleet_key().
+ * No [fleet] section: enabled is false and learnd never loads a connection.
+ */
+#ifndef LEARND_FLEET_CONFIG_H
+#define LEARND_FLEET_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LD_FLEET_CONNINFO_MAX 1024
+#define LD_FLEET_NAME_MAX 64
+
+struct ld_fleet_config {
+	bool enabled;                        /* a [fleet] section was given */
+	char conninfo[LD_FLEET_CONNINFO_MAX]; /* libpq string or URI, no password in it */
+	char host[LD_FLEET_NAME_MAX];        /* this host's name in the fleet (default: hostname) */
+	char site[LD_FLEET_NAME_MAX];        /* "" = the one site of all hosts */
+	uint32_t interval_s;                 /* push and pull every this often (10) */
+	uint32_t host_cap;                   /* one host's evidence counts as at most this many samples (50) */
+	uint32_t other_site_pct;             /* evidence of another site counts this % (10) */
+	uint32_t timeout_ms;                 /* connect and statement timeout (5000) */
+	uint32_t install_max;                /* fleet prefixes installed before their first connection (1000) */
+};
+
+void ld_fleet_config_init(struct ld_fleet_config *f);
+/* One key of [fleet]: 1 when taken; 0 with a message in msg (the key's name
+ * and value) when refused. */
+int ld_fleet_key(struct ld_fleet_config *f, const char *name, const char *value, char *msg, size_t msglen);
+/* After the file: 0, or -EINVAL with a message (a [fleet] without conninfo). */
+int ld_fleet_finish(struct ld_fleet_config *f, char *msg, size_t msglen);
+
+#endif
