@@ -91,7 +91,16 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 	p->cfg_changed = false;
 	p->samples_at_decide = learnd_model_samples(p->model);
 	parent = p->parent_id ? lr_find_id(l, p->parent_id) : NULL;
-	learnd_model_decide_pooled(p->model, parent && parent != p && parent->model ? parent->model : NULL, &d);
+	/* the fleet's prior, where there is one, stands where the parent would: it
+	 * knows this very prefix (prior.c) */
+	learnd_model_decide_pooled(p->model, p->fleet ? p->fleet : parent && parent != p && parent->model ? parent->model : NULL,
+				   &d);
+	if (p->from_fleet && !learnd_model_samples(p->model) && d.nslots > 1) {
+		/* known only from the fleet, no connection of its own yet: its first
+		 * ones all get the fleet's value; probes start with its own records */
+		d.nslots = 1;
+		d.slots[0].share = LEARND_SHARE_ONE;
+	}
 	pol.nslots = d.nslots;
 	memcpy(pol.slots, d.slots, sizeof(pol.slots));
 	same = p->written.nslots == pol.nslots && !memcmp(p->written.slots, pol.slots, sizeof(pol.slots[0]) * pol.nslots);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "cidr.h"
 #include "config.h"
+#include "fleet.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -173,6 +174,7 @@ struct daemon {
 	struct ld_dataplane dp;
 	struct ld_store *store;
 	struct ld_learner *learner;
+	struct ld_fleet *fleet; /* [fleet]: the link's thread; NULL: none */
 	struct ring_buffer *rb;
 	unsigned long long records, bad_records;
 	uint64_t start_wall_ns, heartbeat_wall_ns;
@@ -344,6 +346,11 @@ static void reload(struct daemon *d, const struct opts *o)
 	if (strcmp(next.cgroup, d->cfg.cgroup) || strcmp(next.pin_dir, d->cfg.pin_dir) || strcmp(next.db, d->cfg.db) ||
 	    next.max_prefixes != d->cfg.max_prefixes || next.ringbuf_kb != d->cfg.ringbuf_kb)
 		ld_warn("cgroup, pin_dir, db, max_prefixes and ringbuf_kb changes take effect at the next start");
+	if (next.fleet.enabled != d->cfg.fleet.enabled || strcmp(next.fleet.conninfo, d->cfg.fleet.conninfo) ||
+	    strcmp(next.fleet.host, d->cfg.fleet.host) || strcmp(next.fleet.site, d->cfg.fleet.site) ||
+	    next.fleet.interval_s != d->cfg.fleet.interval_s || next.fleet.host_cap != d->cfg.fleet.host_cap ||
+	    next.fleet.other_site_pct != d->cfg.fleet.other_site_pct || next.fleet.timeout_ms != d->cfg.fleet.timeout_ms)
+		ld_warn("[fleet] changes take effect at the next start");
 	old = d->cfg;
 	d->cfg = next;
 	/* keep what only a restart can change */
@@ -483,6 +490,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	store_config(&d);
+	if (d.cfg.fleet.enabled) { /* its own thread: nothing of it is ever in a tick's path */
+		d.fleet = ld_fleet_start(&d.cfg.fleet, LEARND_VERSION);
+		if (!d.fleet)
+			ld_err("fleet: link not started; learning alone");
+		ld_learner_set_fleet(d.learner, d.fleet);
+	}
 	/* policies (restored or configured) in the map before the heartbeat says so */
 	ld_learner_tick(d.learner);
 	ld_store_busy_timeout(d.store, busy_ms(&d.cfg));
@@ -509,6 +522,8 @@ int main(int argc, char **argv)
 	ld_info("stopping: %llu records", d.records);
 out:
 	ring_buffer__free(d.rb);
+	ld_learner_set_fleet(d.learner, NULL);
+	ld_fleet_stop(d.fleet);
 	ld_learner_free(d.learner);
 	free(d.q);
 	/* a clean stop detaches: every connection is back on kernel defaults at once */

@@ -57,11 +57,13 @@ int ld_learner_tick(struct ld_learner *l)
 	l->st.tick_prefixes = l->nwork;
 	lr_name_new(l); /* the record path's I/O, done here */
 	lr_read_control(l);
+	lr_prior_take(l); /* the fleet's priors: before the decisions, which follow them */
 	lr_decide_work(l, wall);
 	l->st.tick_decide_ns = ld_now_ns() - t0;
 	rc = lr_persist(l, wall, false);
 	lr_unmap(l); /* before apply_map: a prefix removed and found again goes back in */
 	apply_map(l);
+	lr_prior_push(l); /* after apply_map: what is in force is in the map */
 	settle(l);
 	l->st.tick_ns = ld_now_ns() - t0;
 	return rc;
@@ -140,6 +142,7 @@ void ld_learner_free(struct ld_learner *l)
 	if (!l)
 		return;
 	for (size_t i = 0; i < l->n; i++) {
+		lr_prior_drop(l->all[i]);
 		free(l->all[i]->model);
 		free(l->all[i]->early);
 		free(l->all[i]);

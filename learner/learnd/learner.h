@@ -44,6 +44,9 @@ struct ld_learner_stats {
 	size_t waiting_history; /* prefixes with records not in the database yet */
 	size_t waiting_decisions; /* prefixes with a decision due */
 	bool paused;            /* the operator's pause (learnctl pause) */
+	uint64_t fleet_priors;  /* fleet priors taken into prefixes */
+	uint64_t fleet_installed;     /* prefixes put into the table because the fleet knows them */
+	uint64_t fleet_not_installed; /* ... not, at install_max or the prefix cap */
 };
 
 /* cfg must outlive the learner (or be replaced with ld_learner_set_config).
@@ -71,5 +74,10 @@ int ld_learner_flush(struct ld_learner *l);
 void ld_learner_set_config(struct ld_learner *l, const struct ld_config *cfg);
 
 void ld_learner_stats(const struct ld_learner *l, struct ld_learner_stats *out);
+
+/* The fleet link (learner/fleet/fleet.h) the ticks pull priors from and push
+ * to; NULL (the default): none.  f must outlive the learner's ticks. */
+struct ld_fleet;
+void ld_learner_set_fleet(struct ld_learner *l, struct ld_fleet *f);
 
 #endif

@@ -96,6 +96,12 @@ struct pfx {
 	int64_t pin[LEARND_PARAM__MAX];      /* operator pins; < 0: none */
 	int64_t pin_prev[LEARND_PARAM__MAX]; /* before the last read of the pins */
 	struct learnd_model *model;          /* NULL: light */
+	struct learnd_model *fleet;          /* the fleet's prior (prior.c), NULL: none */
+	uint32_t fleet_value[LEARND_PARAM__MAX]; /* the fleet's values in force (weighted vote; 0: unknown) */
+	uint32_t fleet_hosts;                /* hosts it merges */
+	uint64_t pushed_samples;             /* model samples at its last push */
+	uint32_t pushed_epoch;               /* policy epoch at its last push */
+	bool from_fleet;                     /* put into the table because the fleet knows it */
 	struct early *early;                 /* light: its records so far */
 	unsigned nearly;
 	struct learnd_policy written;        /* what the map holds (nslots 0: nothing) */
@@ -166,6 +172,9 @@ struct ld_learner {
 	size_t ndec, dec_cap;
 	uint64_t dec_lost;    /* not queued (out of memory, or DEC_MAX uncommitted) */
 	struct ld_learner_stats st;
+	struct ld_fleet *fleet;  /* NULL: no [fleet] */
+	size_t nfleet;           /* prefixes installed from the fleet (install_max) */
+	size_t push_cursor;      /* where the last push stopped in l->all */
 };
 
 #define YIELD_NS 1000000ull
@@ -190,6 +199,7 @@ struct pfx *lr_find_id(const struct ld_learner *l, uint32_t id);
 struct pfx *lr_find_key(const struct ld_learner *l, const struct learnd_key *k);
 
 /* prefix.c */
+void lr_model_cfg(const struct ld_learner *l, const struct pfx *p, struct learnd_model_cfg *mc);
 int lr_promote(struct ld_learner *l, struct pfx *p, bool parent);
 void lr_apply_cfg(struct ld_learner *l, struct pfx *p);
 struct pfx *lr_pfx_new(struct ld_learner *l, const struct learnd_key *key, enum origin origin,
@@ -200,6 +210,12 @@ void lr_unmap(struct ld_learner *l);
 void lr_evict_lru(struct ld_learner *l);
 size_t lr_discovered_cap(const struct ld_learner *l);
 struct pfx *lr_discover(struct ld_learner *l, const struct learnd_record *rec);
+
+/* prior.c: the fleet's priors in, the pushes out */
+void lr_prior_take(struct ld_learner *l);
+void lr_prior_push(struct ld_learner *l);
+void lr_prior_drop(struct pfx *p);
+int lr_prior_daemon(struct ld_learner *l);
 
 /* decide.c */
 bool lr_wants_map(const struct pfx *p);

@@ -229,6 +229,8 @@ static int write_daemon(struct ld_learner *l, uint64_t wall)
 		rc = ld_store_put_daemon(l->store, LD_DAEMON_PREFIXES, (int64_t)l->n);
 	if (!rc)
 		rc = ld_store_put_daemon(l->store, LD_DAEMON_STORE_ERRORS, (int64_t)l->st.store_errors);
+	if (!rc)
+		rc = lr_prior_daemon(l);
 	if (!rc && wall - l->last_prune_ns > 3600ull * 1000000000ull) {
 		rc = ld_store_prune(l->store, wall - (uint64_t)l->cfg->retention_days * 86400ull * 1000000000ull);
 		if (!rc)

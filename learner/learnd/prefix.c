@@ -14,7 +14,7 @@
 
 /* The model's configuration for a prefix: config bounds, then the operator's pins
  * (as fixed values) where they fall within those bounds. */
-static void model_cfg(const struct ld_learner *l, const struct pfx *p, struct learnd_model_cfg *mc)
+void lr_model_cfg(const struct ld_learner *l, const struct pfx *p, struct learnd_model_cfg *mc)
 {
 	learnd_model_cfg_default(mc);
 	ld_bounds_to_model(&p->bounds, mc->bound);
@@ -47,8 +47,9 @@ static bool pinned(const struct pfx *p)
 	return false;
 }
 
-/* A model for p: from its parent's (parent: the prefix's, when it has one and
- * that has a model), then the records it kept while light. */
+/* A model for p: from the fleet's prior when it has one, else from its
+ * parent's (parent: the prefix's, when it has one and that has a model), then
+ * the records it kept while light. */
 int lr_promote(struct ld_learner *l, struct pfx *p, bool parent)
 {
 	const struct pfx *pp = parent && p->parent_id ? lr_find_id(l, p->parent_id) : NULL;
@@ -60,8 +61,10 @@ int lr_promote(struct ld_learner *l, struct pfx *p, bool parent)
 	m = malloc(sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	model_cfg(l, p, &mc);
-	if (pp && pp != p && pp->model)
+	lr_model_cfg(l, p, &mc);
+	if (p->fleet)
+		learnd_model_init_from_parent(m, &mc, p->fleet);
+	else if (pp && pp != p && pp->model)
 		learnd_model_init_from_parent(m, &mc, pp->model);
 	else
 		learnd_model_init(m, &mc);
@@ -93,9 +96,11 @@ void lr_apply_cfg(struct ld_learner *l, struct pfx *p)
 			ld_warn("prefix %s: pin not applied: out of memory", p->cidr);
 		return;
 	}
-	model_cfg(l, p, &mc);
+	lr_model_cfg(l, p, &mc);
 	if (learnd_model_cfg_check(&mc, err, sizeof(err)) || learnd_model_set_cfg(p->model, &mc))
 		ld_warn("prefix %s: model configuration refused: %s", p->cidr, err);
+	else if (p->fleet)
+		learnd_model_set_cfg(p->fleet, &mc); /* the prior within the new bounds and pins too */
 	p->cfg_changed = true;
 	p->row_dirty = true;
 	lr_touch(l, p);
@@ -269,6 +274,9 @@ void lr_pfx_remove(struct ld_learner *l, struct pfx *p)
 	}
 	if (l->dflt == p)
 		l->dflt = NULL;
+	if (p->from_fleet)
+		l->nfleet--;
+	lr_prior_drop(p);
 	free(p->model);
 	free(p->early);
 	free(p);

@@ -119,6 +119,16 @@ int ld_store_put_daemon(struct ld_store *h, const char *key, int64_t value);
 #define LD_DAEMON_RECORDS "records"            /* close records consumed since start */
 #define LD_DAEMON_PREFIXES "prefixes"          /* prefixes held */
 #define LD_DAEMON_STORE_ERRORS "store_errors"  /* failed tick transactions since start */
+/* the fleet link ([fleet] only; docs/fleet.md): state (enum ld_fleet_state:
+ * 1 connecting, 2 connected, 3 down, 4 refused), wall ns of the last push and
+ * pull (0: none yet), rows since start, prefixes installed from the fleet */
+#define LD_DAEMON_FLEET_STATE "fleet_state"
+#define LD_DAEMON_FLEET_PUSH "fleet_last_push_ns"
+#define LD_DAEMON_FLEET_PULL "fleet_last_pull_ns"
+#define LD_DAEMON_FLEET_PUSHED "fleet_rows_pushed"
+#define LD_DAEMON_FLEET_PULLED "fleet_rows_pulled"
+#define LD_DAEMON_FLEET_REJECTED "fleet_rows_rejected"
+#define LD_DAEMON_FLEET_INSTALLED "fleet_prefixes_installed"
 /* Retention (learnd calls it hourly with now - retention_days): drop aggregates
  * of buckets before before_ns, decisions before it except the last of each
  * (prefix, param), and evicted prefixes last used before it with what is left
