@@ -4,24 +4,28 @@
  * tools/bench/fleet_scale.sh runs it on a throwaway cluster).  Each simulated
  * host is a thread with a libpq connection of its own role (so row-level
  * security runs as for a real host), pushing every INTERVAL seconds the rows
- * of its changed prefixes as the fleet link does: in one transaction, batched
- * multi-row INSERT ... ON CONFLICT DO UPDATE into learnd.evidence, the values
- * in force into learnd.in_force, then the prefix's older rows deleted.  The
+ * of its changed prefixes with the fleet link's statements (learner/fleet/fleet.c):
+ * in one transaction, INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO
+ * UPDATE into learnd.evidence (at most 4,000 rows a statement), the values in
+ * force into learnd.in_force, the prefixes' older rows deleted, its host_state;
+ * then it pulls, as the link does, the other hosts' rows updated since its last
+ * pull (--no-pull: not).  The
  * rows are real: what learnd_model_export() gives for a prefix after RECORDS
  * simulated connections on the sparse benchmark's deep path (tests/unit/pathsim.h).
  *
  *   fleet_load --conninfo BASE --hosts N [--prefixes P] [--changed F] [--interval S]
- *              [--duration S] [--records R] [--batch B] [--pg-pid PID] [--max]
+ *              [--duration S] [--records R] [--pg-pid PID] [--max] [--no-pull]
  *     BASE       libpq conninfo without user: host i logs in as fleet_load_hI (its
  *                password from the passfile) and writes the rows of fleet host hI
  *     --changed  share of the prefixes changed per interval (1: all)
  *     --max      no pause between pushes: what the server holds at full load
  *     --pg-pid   the postmaster: its and its children's CPU time is measured
- *   Prints one line of key=value: rows, rows_s, pushes, late (pushes that took
+ *   Prints one line of key=value: rows, rows_s (pushed), pulled_rows_s, pushes, late (pushes that took
  *   longer than the interval), push_p50_ms, push_max_ms, pg_cpu (cores busy),
  *   client_cpu, rows_per_pg_cpu_s, rows_per_prefix.
  */
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libpq-fe.h>
@@ -34,11 +38,9 @@
 
 #include "pathsim.h"
 
-#define MAX_BATCH 1000
-#define ROW_PARAMS 9 /* prefix kind param key n sum sum2 sum_raw age ($1 is the host) */
 
 static const char *conninfo_base;
-static int nhosts = 1, prefixes = 10000, batch = 500, max_mode;
+static int nhosts = 1, prefixes = 10000, max_mode, no_pull;
 static double changed = 1.0, interval_s = 10, duration_s = 60;
 static struct learnd_model_row tmpl[LEARND_MODEL_MAX_ROWS];
 static size_t ntmpl;
@@ -46,7 +48,7 @@ static size_t ntmpl;
 struct host {
 	pthread_t th;
 	int id;
-	long rows, pushes, late, failed;
+	long rows, pulled, pushes, late, failed;
 	double push_ms_max;
 	double *push_ms; /* one per push (for the median) */
 	long cap;
@@ -129,37 +131,75 @@ static void make_rows(unsigned records)
 	ntmpl = learnd_model_export(&m, tmpl, LEARND_MODEL_MAX_ROWS);
 }
 
-/* "INSERT ... VALUES ($1, $2, ...), ... ON CONFLICT ... DO UPDATE" for n rows */
-static char *upsert_sql(int n)
-{
-	size_t len = 512 + (size_t)n * ROW_PARAMS * 16, o;
-	char *s = malloc(len);
-
-	if (!s)
-		return NULL;
-	o = (size_t)snprintf(s, len, "INSERT INTO learnd.evidence (host, prefix, kind, param, key, n, sum, sum2, "
-				     "sum_raw, age, updated) VALUES ");
-	for (int i = 0; i < n; i++) {
-		int b = 2 + i * ROW_PARAMS;
-
-		o += (size_t)snprintf(s + o, len - o, "%s($1,$%d::cidr,$%d::smallint,$%d::smallint,$%d::bigint,"
-						       "$%d::float8,$%d::float8,$%d::float8,$%d::float8,$%d::bigint,now())",
-				      i ? "," : "", b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8);
-	}
-	snprintf(s + o, len - o, " ON CONFLICT (host, prefix, kind, param, key) DO UPDATE SET n = EXCLUDED.n, "
-				 "sum = EXCLUDED.sum, sum2 = EXCLUDED.sum2, sum_raw = EXCLUDED.sum_raw, "
-				 "age = EXCLUDED.age, updated = EXCLUDED.updated");
-	return s;
-}
-
+/*
+ * The statements of the fleet link's push and pull (learner/fleet/fleet.c:
+ * push_rows, push_prefixes, push, pull_evidence, pull_in_force), the same text.
+ */
+#define ROWS_PER_STATEMENT 4000 /* fleet.c's */
+static const char *EVIDENCE_SQL =
+	"INSERT INTO learnd.evidence AS e (host, prefix, kind, param, key, n, sum, sum2, sum_raw, age, updated) "
+	"SELECT $1, * , now() FROM unnest($2::cidr[], $3::int2[], $4::int2[], $5::int8[], $6::float8[], "
+	"$7::float8[], $8::float8[], $9::float8[], $10::int8[]) "
+	"ON CONFLICT (host, prefix, kind, param, key) DO UPDATE SET n = excluded.n, sum = excluded.sum, "
+	"sum2 = excluded.sum2, sum_raw = excluded.sum_raw, age = excluded.age, updated = excluded.updated";
 static const char *IN_FORCE_SQL =
-	"INSERT INTO learnd.in_force (host, prefix, iw, rwnd, syn_rto_ms, base_rtt_us, samples, updated) "
-	"SELECT $1, p, 128, 0, 300, 60000, 300, now() FROM unnest($2::cidr[]) p "
-	"ON CONFLICT (host, prefix) DO UPDATE SET iw = EXCLUDED.iw, rwnd = EXCLUDED.rwnd, "
-	"syn_rto_ms = EXCLUDED.syn_rto_ms, base_rtt_us = EXCLUDED.base_rtt_us, samples = EXCLUDED.samples, "
-	"updated = EXCLUDED.updated";
+	"INSERT INTO learnd.in_force (host, prefix, origin, iw, rwnd, syn_rto_ms, base_rtt_us, share, samples, "
+	"conns_total, last_used, updated) "
+	"SELECT $1, c, o, a, b, s, r, sh, n, t, CASE WHEN u > 0 THEN 'epoch'::timestamptz + u * interval '1 "
+	"microsecond' END, now() FROM unnest($2::cidr[], $3::text[], $4::int4[], $5::int4[], $6::int4[], "
+	"$7::int4[], $8::float8[], $9::int8[], $10::int8[], $11::int8[]) AS x(c, o, a, b, s, r, sh, n, t, u) "
+	"ON CONFLICT (host, prefix) DO UPDATE SET origin = excluded.origin, iw = excluded.iw, rwnd = excluded.rwnd, "
+	"syn_rto_ms = excluded.syn_rto_ms, base_rtt_us = excluded.base_rtt_us, share = excluded.share, "
+	"samples = excluded.samples, conns_total = excluded.conns_total, last_used = excluded.last_used, "
+	"updated = excluded.updated";
 static const char *DELETE_SQL =
 	"DELETE FROM learnd.evidence WHERE host = $1 AND prefix = ANY($2::cidr[]) AND updated < now()";
+static const char *HOST_STATE_SQL =
+	"INSERT INTO learnd.host_state (host, site, learnd_version, interval_s, prefixes, updated) "
+	"VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (host) DO UPDATE SET site = excluded.site, "
+	"learnd_version = excluded.learnd_version, interval_s = excluded.interval_s, "
+	"prefixes = greatest(host_state.prefixes, excluded.prefixes), updated = excluded.updated";
+static const char *PULL_EVIDENCE_SQL =
+	"SELECT host, prefix::text, kind, param, key, n, sum, sum2, sum_raw, age, "
+	"(extract(epoch FROM updated) * 1000000)::int8 FROM learnd.evidence "
+	"WHERE updated > 'epoch'::timestamptz + $1::int8 * interval '1 microsecond' AND host <> $2 "
+	"ORDER BY host, prefix, updated";
+static const char *PULL_IN_FORCE_SQL =
+	"SELECT host, prefix::text, iw, rwnd, syn_rto_ms, base_rtt_us, share, samples, conns_total, "
+	"(extract(epoch FROM updated) * 1000000)::int8 FROM learnd.in_force "
+	"WHERE updated > 'epoch'::timestamptz + $1::int8 * interval '1 microsecond' AND host <> $2";
+
+/* a growing string (what fleet.c's sbuf does) */
+struct sb {
+	char *s;
+	size_t n, cap;
+};
+
+static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = b->cap - b->n;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			abort();
+		if (b->s && (size_t)n < room) {
+			b->n += (size_t)n;
+			return;
+		}
+		b->cap = b->cap ? b->cap * 2 : 65536;
+		while (b->cap < b->n + (size_t)n + 1)
+			b->cap *= 2;
+		if (!(b->s = realloc(b->s, b->cap)))
+			abort();
+	}
+}
 
 static bool ok(PGresult *r, struct host *h, const char *what)
 {
@@ -180,89 +220,121 @@ static void prefix_of(long i, char *out, size_t len)
 	snprintf(out, len, "%ld.%ld.%ld.0/24", 1 + i / 65536, (i / 256) % 256, i % 256);
 }
 
-/* one push: the rows of prefixes [first, first + n) in one transaction */
-static bool push(PGconn *c, struct host *h, long first, long n, char *sql_tail, int tail_rows)
+/* the statements of one chunk of prefixes [p0, p1): their rows, then their values in force */
+static bool push_chunk(PGconn *c, struct host *h, const char *hostname, long p0, long p1)
 {
-	static __thread char vals[MAX_BATCH * ROW_PARAMS][32];
-	static __thread const char *pv[1 + MAX_BATCH * ROW_PARAMS];
-	char hostname[32], *arr = malloc((size_t)n * 24 + 4);
-	long total = n * (long)ntmpl, done = 0;
-	size_t ao = 0;
+	struct sb col[9 + 10] = { 0 };
+	const char *v[11];
+	bool good;
 
-	if (!arr)
-		return false;
+	for (int k = 0; k < 19; k++)
+		sb_add(&col[k], "{");
+	for (long i = p0; i < p1; i++) {
+		char cidr[32];
+		const char *sep = i > p0 ? "," : "";
+
+		prefix_of(i % prefixes, cidr, sizeof(cidr));
+		for (size_t k = 0; k < ntmpl; k++) {
+			const struct learnd_model_row *r = &tmpl[k];
+			const char *rs = i > p0 || k ? "," : "";
+
+			sb_add(&col[0], "%s%s", rs, cidr);
+			sb_add(&col[1], "%s%u", rs, r->kind);
+			sb_add(&col[2], "%s%u", rs, r->param);
+			sb_add(&col[3], "%s%u", rs, r->key);
+			sb_add(&col[4], "%s%.17g", rs, r->n);
+			sb_add(&col[5], "%s%.17g", rs, r->sum);
+			sb_add(&col[6], "%s%.17g", rs, r->sum2);
+			sb_add(&col[7], "%s%.17g", rs, r->sum_raw);
+			sb_add(&col[8], "%s%llu", rs, (unsigned long long)r->age);
+		}
+		sb_add(&col[9], "%s%s", sep, cidr);
+		sb_add(&col[10], "%sdiscovered", sep);
+		sb_add(&col[11], "%s128", sep);
+		sb_add(&col[12], "%s0", sep);
+		sb_add(&col[13], "%s300", sep);
+		sb_add(&col[14], "%s60000", sep);
+		sb_add(&col[15], "%s0.950000", sep);
+		sb_add(&col[16], "%s300", sep);
+		sb_add(&col[17], "%s300", sep);
+		sb_add(&col[18], "%s%lld", sep, (long long)time(NULL) * 1000000);
+	}
+	for (int k = 0; k < 19; k++)
+		sb_add(&col[k], "}");
+	v[0] = hostname;
+	for (int k = 0; k < 9; k++)
+		v[1 + k] = col[k].s;
+	good = ok(PQexecParams(c, EVIDENCE_SQL, 10, NULL, v, NULL, NULL, 0), h, "evidence");
+	for (int k = 0; k < 10; k++)
+		v[1 + k] = col[9 + k].s;
+	good = good && ok(PQexecParams(c, IN_FORCE_SQL, 11, NULL, v, NULL, NULL, 0), h, "in_force") &&
+	       ok(PQexecParams(c, DELETE_SQL, 2, NULL, v, NULL, NULL, 0), h, "delete");
+	for (int k = 0; k < 19; k++)
+		free(col[k].s);
+	return good;
+}
+
+/* one push, as the link's: the rows of prefixes [first, first + n) in one transaction */
+static bool push(PGconn *c, struct host *h, long first, long n)
+{
+	long per = ROWS_PER_STATEMENT / (long)ntmpl, i;
+	char hostname[32], nb[24];
+	const char *v[5] = { hostname, "bench", "fleet_load", "10", nb };
+
+	per = per < 1 ? 1 : per;
 	snprintf(hostname, sizeof(hostname), "h%d", h->id);
-	pv[0] = hostname;
+	snprintf(nb, sizeof(nb), "%ld", n);
 	if (!ok(PQexec(c, "BEGIN"), h, "BEGIN"))
-		goto fail;
-	arr[ao++] = '{';
-	for (long i = 0; i < n; i++) {
-		char pfx[32];
-
-		prefix_of((first + i) % prefixes, pfx, sizeof(pfx));
-		ao += (size_t)sprintf(arr + ao, "%s%s", i ? "," : "", pfx);
-	}
-	arr[ao++] = '}';
-	arr[ao] = 0;
-	while (done < total) {
-		int m = total - done >= batch ? batch : (int)(total - done);
-
-		for (int j = 0; j < m; j++) {
-			const struct learnd_model_row *r = &tmpl[(done + j) % (long)ntmpl];
-			char (*v)[32] = &vals[j * ROW_PARAMS];
-
-			prefix_of((first + (done + j) / (long)ntmpl) % prefixes, v[0], 32);
-			snprintf(v[1], 32, "%u", r->kind);
-			snprintf(v[2], 32, "%u", r->param);
-			snprintf(v[3], 32, "%u", r->key);
-			snprintf(v[4], 32, "%.17g", r->n);
-			snprintf(v[5], 32, "%.17g", r->sum);
-			snprintf(v[6], 32, "%.17g", r->sum2);
-			snprintf(v[7], 32, "%.17g", r->sum_raw);
-			snprintf(v[8], 32, "%llu", (unsigned long long)r->age);
-			for (int q = 0; q < ROW_PARAMS; q++)
-				pv[1 + j * ROW_PARAMS + q] = v[q];
-		}
-		if (m == batch) {
-			if (!ok(PQexecPrepared(c, "up", 1 + m * ROW_PARAMS, pv, NULL, NULL, 0), h, "upsert"))
-				goto fail;
-		} else {
-			char *s = m == tail_rows ? sql_tail : upsert_sql(m);
-
-			if (!s || !ok(PQexecParams(c, s, 1 + m * ROW_PARAMS, NULL, pv, NULL, NULL, 0), h, "upsert")) {
-				if (s != sql_tail)
-					free(s);
-				goto fail;
-			}
-			if (s != sql_tail)
-				free(s);
-		}
-		done += m;
-	}
-	{
-		const char *p2[2] = { hostname, arr };
-
-		if (!ok(PQexecParams(c, IN_FORCE_SQL, 2, NULL, p2, NULL, NULL, 0), h, "in_force") ||
-		    !ok(PQexecParams(c, DELETE_SQL, 2, NULL, p2, NULL, NULL, 0), h, "delete") ||
-		    !ok(PQexec(c, "COMMIT"), h, "COMMIT"))
+		return false;
+	for (i = first; i < first + n; i += per)
+		if (!push_chunk(c, h, hostname, i, i + per < first + n ? i + per : first + n))
 			goto fail;
-	}
-	free(arr);
-	h->rows += total;
+	if (!ok(PQexecParams(c, HOST_STATE_SQL, 5, NULL, v, NULL, NULL, 0), h, "host_state") ||
+	    !ok(PQexec(c, "COMMIT"), h, "COMMIT"))
+		goto fail;
+	h->rows += n * (long)ntmpl;
 	return true;
 fail:
-	free(arr);
 	PQclear(PQexec(c, "ROLLBACK"));
 	return false;
+}
+
+/* one pull, as the link's: the other hosts' rows updated since the last one */
+static bool pull(PGconn *c, struct host *h, long long *since_us)
+{
+	const char *sql[2] = { PULL_EVIDENCE_SQL, PULL_IN_FORCE_SQL };
+	char since[24], hostname[32];
+	const char *v[2] = { since, hostname };
+	long long mx = *since_us;
+
+	snprintf(since, sizeof(since), "%lld", *since_us);
+	snprintf(hostname, sizeof(hostname), "h%d", h->id);
+	for (int q = 0; q < 2; q++) {
+		PGresult *r = PQexecParams(c, sql[q], 2, NULL, v, NULL, NULL, 0);
+		int n = PQntuples(r), col = q ? 9 : 10;
+
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			return ok(r, h, "pull");
+		for (int i = 0; i < n; i++) {
+			long long u = atoll(PQgetvalue(r, i, col));
+
+			mx = u > mx ? u : mx;
+		}
+		if (!q)
+			h->pulled += n;
+		PQclear(r);
+	}
+	*since_us = mx;
+	return true;
 }
 
 static void *host_main(void *arg)
 {
 	struct host *h = arg;
-	char ci[512], *full = upsert_sql(batch), *tail = NULL;
 	long nch = (long)(prefixes * changed + 0.5), next = 0;
-	int tail_rows = (int)((nch * (long)ntmpl) % batch);
 	double t0 = now_s(), tnext = t0;
+	long long since_us = 0;
+	char ci[512];
 	PGconn *c;
 
 	snprintf(ci, sizeof(ci), "%s user=fleet_load_h%d", conninfo_base, h->id);
@@ -271,10 +343,8 @@ static void *host_main(void *arg)
 		snprintf(h->err, sizeof(h->err), "connect: %s", PQerrorMessage(c));
 		goto out;
 	}
-	if (!ok(PQexec(c, "SET statement_timeout = '60s'"), h, "SET") ||
-	    !ok(PQprepare(c, "up", full, 1 + batch * ROW_PARAMS, NULL), h, "prepare"))
+	if (!ok(PQexec(c, "SET statement_timeout = '60s'"), h, "SET"))
 		goto out;
-	tail = tail_rows ? upsert_sql(tail_rows) : NULL;
 	/* start spread over the interval, as hosts of a fleet are */
 	tnext = t0 + (max_mode ? 0 : interval_s * h->id / nhosts);
 	while (now_s() - t0 < duration_s) {
@@ -288,7 +358,7 @@ static void *host_main(void *arg)
 		a = now_s();
 		if (a - t0 >= duration_s)
 			break;
-		if (!push(c, h, next, nch, tail, tail_rows)) {
+		if (!push(c, h, next, nch) || (!no_pull && !pull(c, h, &since_us))) {
 			h->failed++;
 			break;
 		}
@@ -305,8 +375,6 @@ static void *host_main(void *arg)
 	}
 out:
 	PQfinish(c);
-	free(full);
-	free(tail);
 	return NULL;
 }
 
@@ -320,7 +388,7 @@ static int cmp_d(const void *a, const void *b)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fleet_load --conninfo BASE --hosts N [--prefixes P] [--changed F] [--interval S]\n"
-		   "                  [--duration S] [--records R] [--batch B] [--pg-pid PID] [--max]\n");
+		   "                  [--duration S] [--records R] [--pg-pid PID] [--max] [--no-pull]\n");
 }
 
 int main(int argc, char **argv)
@@ -328,10 +396,10 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "conninfo", 1, 0, 'c' }, { "hosts", 1, 0, 'n' },    { "prefixes", 1, 0, 'p' },
 		{ "changed", 1, 0, 'f' },  { "interval", 1, 0, 'i' }, { "duration", 1, 0, 'd' },
-		{ "records", 1, 0, 'r' },  { "batch", 1, 0, 'b' },    { "pg-pid", 1, 0, 'g' },
+		{ "records", 1, 0, 'r' },  { "no-pull", 0, 0, 'u' },    { "pg-pid", 1, 0, 'g' },
 		{ "max", 0, 0, 'm' },      { "help", 0, 0, 'h' },     { 0, 0, 0, 0 },
 	};
-	long pgpid = 0, rows = 0, pushes = 0, late = 0, failed = 0, np = 0;
+	long pgpid = 0, rows = 0, pulled = 0, pushes = 0, late = 0, failed = 0, np = 0;
 	unsigned records = 300;
 	double t0, t1, c0, c1, pmax = 0, *all;
 	struct rusage ru;
@@ -347,7 +415,7 @@ int main(int argc, char **argv)
 		case 'i': interval_s = atof(optarg); break;
 		case 'd': duration_s = atof(optarg); break;
 		case 'r': records = (unsigned)atoi(optarg); break;
-		case 'b': batch = atoi(optarg); break;
+		case 'u': no_pull = 1; break;
 		case 'g': pgpid = atol(optarg); break;
 		case 'm': max_mode = 1; break;
 		case 'h': usage(stdout); return 0;
@@ -355,10 +423,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!conninfo_base || optind < argc || nhosts < 1 || nhosts > 4096 || prefixes < 1 || prefixes > 16777216 ||
-	    !(changed > 0 && changed <= 1) || !(interval_s > 0) || !(duration_s > 0) || batch < 1 ||
-	    batch > MAX_BATCH) {
+	    !(changed > 0 && changed <= 1) || !(interval_s > 0) || !(duration_s > 0)) {
 		fprintf(stderr, "fleet_load: bad or missing option (--conninfo, --hosts 1..4096, --prefixes, "
-				"--changed 0..1, --batch 1..%d)\n", MAX_BATCH);
+				"--changed 0..1)\n");
 		usage(stderr);
 		return 2;
 	}
@@ -378,14 +445,17 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < nhosts; i++)
 		pthread_join(h[i].th, NULL);
-	t1 = now_s();
 	c1 = pg_cpu_s(pgpid);
+	t1 = now_s();
+	if (!max_mode && t1 - t0 < duration_s) /* the last pushes ended early: rates over the whole run */
+		t1 = t0 + duration_s;
 	for (int i = 0; i < nhosts; i++)
 		np += h[i].pushes < h[i].cap ? h[i].pushes : h[i].cap;
 	all = calloc((size_t)np + 1, sizeof(double));
 	np = 0;
 	for (int i = 0; i < nhosts; i++) {
 		rows += h[i].rows;
+		pulled += h[i].pulled;
 		pushes += h[i].pushes;
 		late += h[i].late;
 		failed += h[i].failed;
@@ -398,10 +468,10 @@ int main(int argc, char **argv)
 	if (all && np)
 		qsort(all, (size_t)np, sizeof(double), cmp_d);
 	getrusage(RUSAGE_SELF, &ru);
-	printf("hosts=%d prefixes=%d changed=%g interval_s=%g duration_s=%.1f rows_per_prefix=%zu batch=%d "
-	       "rows=%ld rows_s=%.0f pushes=%ld late=%ld failed=%ld push_p50_ms=%.0f push_max_ms=%.0f "
+	printf("hosts=%d prefixes=%d changed=%g interval_s=%g duration_s=%.1f rows_per_prefix=%zu "
+	       "rows=%ld rows_s=%.0f pulled_rows_s=%.0f pushes=%ld late=%ld failed=%ld push_p50_ms=%.0f push_max_ms=%.0f "
 	       "pg_cpu=%.2f client_cpu=%.2f rows_per_pg_cpu_s=%.0f\n",
-	       nhosts, prefixes, changed, interval_s, t1 - t0, ntmpl, batch, rows, rows / (t1 - t0), pushes, late,
+	       nhosts, prefixes, changed, interval_s, t1 - t0, ntmpl, rows, rows / (t1 - t0), pulled / (t1 - t0), pushes, late,
 	       failed, np ? all[np / 2] : 0.0, pmax, (c1 - c0) / (t1 - t0),
 	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec)) /
 		       (t1 - t0),

@@ -8,8 +8,9 @@
 #   capacity  hosts pushing back to back (1, 2, 4): rows/s, and rows per second
 #             of PostgreSQL CPU (what a core of the server holds)
 #   interval  N hosts x PREFIXES active prefixes at the default interval (10 s),
-#             a share CHANGED of them changed per interval: rows/s, PostgreSQL's
-#             CPU, pushes that took longer than the interval
+#             a share CHANGED of them changed per interval, each host pulling the
+#             others' rows after its push as the link does: rows/s pushed and
+#             pulled, PostgreSQL's CPU, pushes that took longer than the interval
 #
 #   sudo tools/bench/fleet_scale.sh [-p PREFIXES] [-f CHANGED] [-n "N..."] [-d SECONDS] [-o DIR] [-q]
 #     -p  active prefixes per host (default 10000)
@@ -18,7 +19,7 @@
 #     -n  host counts of the interval runs (default "1 2 4 8")
 #     -d  seconds per interval run (default 60; capacity runs: 20)
 #     -o  output directory (default results/fleet-scale)
-#     -q  quick: -p 500 -n 2 -d 5, capacity with 1 host for 5 s
+#     -q  quick: -p 500 -n 2 -d 12, capacity with 1 host for 5 s
 #   Environment: LEARND_BUILD=DIR uses that build as it is.
 set -euo pipefail
 # shellcheck source=tools/bench/lib.sh
@@ -33,7 +34,7 @@ bench_whole 1 "-n" $COUNTS
 bench_need_root "the cluster runs as the postgres user"
 CAP_COUNTS="1 2 4" CAP_DUR=20 CAP_PREFIXES=2000
 if [ "$QUICK" = 1 ]; then
-	PREFIXES=500 COUNTS=2 DUR=5 CAP_COUNTS=1 CAP_DUR=5 CAP_PREFIXES=200
+	PREFIXES=500 COUNTS=2 DUR=12 CAP_COUNTS=1 CAP_DUR=5 CAP_PREFIXES=200
 fi
 bench_build fleet_load
 LOAD=$B/tools/bench/fleet_load
@@ -82,23 +83,23 @@ kv() { tr ' ' '\n' <"$OUT/$1.txt" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
 echo "fleet_scale.sh: $(nproc) cores, PostgreSQL $("$PGTMP_BIN/postgres" --version | awk '{ print $3 }'), output $OUT" >&2
 for n in $CAP_COUNTS; do
-	load "cap$n" --hosts "$n" --prefixes "$CAP_PREFIXES" --max --duration "$CAP_DUR"
+	load "cap$n" --hosts "$n" --prefixes "$CAP_PREFIXES" --max --no-pull --duration "$CAP_DUR"
 done
 for n in $COUNTS; do
 	load "int$n" --hosts "$n" --prefixes "$PREFIXES" --changed "$CHANGED" --duration "$DUR"
 done
 SIZE=$(pgtmp_psql "$WORK/pg" postgres -At -c "SELECT pg_total_relation_size('learnd.evidence')")
 {
-	echo "== Capacity: hosts pushing back to back, $CAP_PREFIXES prefixes each, every prefix changed"
+	echo "== Capacity: hosts pushing back to back (no pulls), $CAP_PREFIXES prefixes each, every prefix changed"
 	printf '%-6s %10s %8s %8s %14s %12s\n' hosts rows/s pg_cpu client rows/pg_cpu_s push_p50_ms
 	for n in $CAP_COUNTS; do
 		printf '%-6s %10s %8s %8s %14s %12s\n' "$n" "$(kv "cap$n" rows_s)" "$(kv "cap$n" pg_cpu)" \
 			"$(kv "cap$n" client_cpu)" "$(kv "cap$n" rows_per_pg_cpu_s)" "$(kv "cap$n" push_p50_ms)"
 	done
 	echo "== Interval 10 s: $PREFIXES active prefixes per host, $CHANGED of them changed per interval, $(kv "int${COUNTS%% *}" rows_per_prefix) rows per prefix"
-	printf '%-6s %10s %8s %8s %8s %12s %12s\n' hosts rows/s pg_cpu pushes late push_p50_ms push_max_ms
+	printf '%-6s %10s %10s %8s %8s %8s %12s %12s\n' hosts rows/s pulled/s pg_cpu pushes late push_p50_ms push_max_ms
 	for n in $COUNTS; do
-		printf '%-6s %10s %8s %8s %8s %12s %12s\n' "$n" "$(kv "int$n" rows_s)" "$(kv "int$n" pg_cpu)" \
+		printf '%-6s %10s %10s %8s %8s %8s %12s %12s\n' "$n" "$(kv "int$n" rows_s)" "$(kv "int$n" pulled_rows_s)" "$(kv "int$n" pg_cpu)" \
 			"$(kv "int$n" pushes)" "$(kv "int$n" late)" "$(kv "int$n" push_p50_ms)" "$(kv "int$n" push_max_ms)"
 	done
 	echo "evidence table after the last run: $((SIZE / 1048576)) MB"
