@@ -127,15 +127,16 @@ report() {
 	"$B/learner/learnctl" --config "$DIR/$1/learnd.conf" report >"$DIR/report.$1.txt" 2>&1 || true
 }
 
-# wait_fleet HOST WHAT: until learnctl status of HOST shows the link's WHAT ("pushed" or
-# "pulled") above 0, at most 4 intervals; says so when it never did
+# wait_fleet HOST WHAT: until the link of HOST has WHAT ("pushed" or "pulled") rows
+# (its daemon table, fleet_rows_WHAT), at most 4 intervals; says so when it never did
 wait_fleet() {
+	local v
 	for _ in $(seq $((INTERVAL * 20))); do
-		"$B/learner/learnctl" --config "$DIR/$1/learnd.conf" status 2>/dev/null |
-			grep -Eiq "$2[^0-9]*[1-9]" && return 0
+		v=$(sqlite3 -readonly "$DIR/$1/learnd.db" "SELECT value FROM daemon WHERE key = 'fleet_rows_$2'" 2>/dev/null || true)
+		[ "${v:-0}" -gt 0 ] 2>/dev/null && return 0
 		sleep 0.2
 	done
-	echo "fleet.sh: host $1: no fleet '$2' seen in learnctl status after $((INTERVAL * 4)) s" >&2
+	echo "fleet.sh: host $1: no fleet rows $2 after $((INTERVAL * 4)) s" >&2
 }
 
 echo "fleet.sh: A warms up on $N connections per path, B and C first 25 next to $REPS default and best-static blocks, interval $INTERVAL s, seed $SEED, output $OUT" >&2
