@@ -78,6 +78,8 @@ pgtmp_start() {
 	[ -n "$dir" ] || { pgtmp_die "start: no DIR"; return 1; }
 	[ -x "$PGTMP_BIN/initdb" ] || { pgtmp_die "no PostgreSQL server (tools/deps.sh installs it)"; return 1; }
 	mkdir -p "$dir" && chown postgres: "$dir" && chmod 755 "$dir" || return 1
+	pgtmp_as test -x "$dir" ||
+		{ pgtmp_die "$dir: the postgres user cannot reach it (chmod o+x its parents)"; return 1; }
 	port=$(pgtmp_free_port) || { pgtmp_die "no free port"; return 1; }
 	echo "$port" >"$dir/port"
 	pgtmp_as "$PGTMP_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||

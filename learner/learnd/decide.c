@@ -98,6 +98,7 @@ static void decide(struct ld_learner *l, struct pfx *p, uint64_t wall)
 	if (p->from_fleet && !learnd_model_samples(p->model) && d.nslots > 1) {
 		/* known only from the fleet, no connection of its own yet: its first
 		 * ones all get the fleet's value; probes start with its own records */
+		memset(&d.slots[1], 0, sizeof(d.slots) - sizeof(d.slots[0]));
 		d.nslots = 1;
 		d.slots[0].share = LEARND_SHARE_ONE;
 	}

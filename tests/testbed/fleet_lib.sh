@@ -1,0 +1,105 @@
+# tests/testbed/fleet_lib.sh: what the fleet tests share (sourced after lib.sh and
+# tb_init).  A throwaway PostgreSQL (tools/pgtmp.sh) and "hosts": each its own
+# cgroup, network namespace (loopback), reading server, pin dir, database and
+# learnd with a [fleet] section.
+#
+#   fl_pg_up [--tcp]            cluster in $PGD ($WORK/pg), stopped and removed at exit;
+#                               PGPASS, the passfile the hosts' conninfo names
+#   fl_role ROLE PASSWORD HOST  a host role (pgtmp.sh role), its password in PGPASS
+#   fl_host NAME ROLE [KEY=VALUE...] <<SECTIONS
+#                               host NAME: sandbox, server on FL_PORT, config
+#                               $WORK/NAME.conf ([learnd] tick_ms=100 + KEY=VALUEs,
+#                               SECTIONS, then [fleet] conninfo/host/interval_s=1
+#                               unless SECTIONS has one)
+#   fl_start NAME               learnd for NAME (pid in FL_PID[NAME]), attached
+#   fl_stop NAME [SIGNAL]
+#   fl_iws NAME N [SIZE]        the IWs of N new connections from NAME's cgroup,
+#                               each sending SIZE bytes (default 150000)
+#   fl_sql SQL                  psql as postgres on the fleet database, -At
+# shellcheck shell=bash disable=SC2034
+
+. "$SRC/tools/pgtmp.sh"
+FL_PORT=5411
+declare -A FL_PID FL_CG FL_NS
+
+fl_pg_up() {
+	PGD=$WORK/pg
+	chmod 711 "$WORK" # the postgres user reaches its directory
+	tb_on_exit "pgtmp_stop '$PGD'"
+	pgtmp_start "$PGD" "${1:-}" >/dev/null || tb_fail "throwaway PostgreSQL did not start"
+	PGPASS=$WORK/pgpass
+	: >"$PGPASS"
+	chmod 600 "$PGPASS"
+}
+
+fl_role() {
+	pgtmp_role "$PGD" "$1" "$2" "$3" || tb_fail "role $1"
+	echo "*:*:*:$1:$2" >>"$PGPASS"
+}
+
+fl_sql() { pgtmp_psql "$PGD" postgres -At -c "$1"; }
+
+fl_conninfo() { echo "host=$PGD port=$(cat "$PGD/port") dbname=fleet user=$1 passfile=$PGPASS"; }
+
+fl_host() {
+	local name=$1 role=$2 cg2 sections
+	shift 2
+	cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	[ -n "$cg2" ] || tb_fail "no cgroup v2 mount"
+	FL_CG[$name]=$cg2/fleet_test_${name}_$$
+	FL_NS[$name]=fl${name}$$
+	mkdir "${FL_CG[$name]}"
+	tb_on_exit "rmdir '${FL_CG[$name]}'"
+	ip netns add "${FL_NS[$name]}"
+	tb_on_exit "ip netns del '${FL_NS[$name]}'"
+	# (mss 1448 as on a real path: 150 KB is then more than an IW of 10 can carry)
+	ip -n "${FL_NS[$name]}" link set lo mtu 1500 up
+	ip netns exec "${FL_NS[$name]}" sysctl -q -w net.ipv4.tcp_no_metrics_save=1
+	ip netns exec "${FL_NS[$name]}" python3 "$SRC/tests/testbed/fleet_probe.py" server $FL_PORT &
+	tb_track $!
+	for _ in $(seq 50); do
+		ip netns exec "${FL_NS[$name]}" ss -Hltn "sport = :$FL_PORT" | grep -q . && break
+		sleep 0.1
+	done
+	sections=$(cat)
+	PIN=/sys/fs/bpf/learnd-test-$$-$name
+	tb_on_exit "rm -rf '$PIN'"
+	tb_conf "$WORK/$name.conf" "${FL_CG[$name]}" "$WORK/$name.db" tick_ms=100 "$@" <<-EOF
+	$sections
+	EOF
+	if ! grep -q '^\[fleet\]' "$WORK/$name.conf"; then
+		printf '[fleet]\nconninfo = %s\nhost = %s\ninterval_s = 1\n' "$(fl_conninfo "$role")" "$name" >>"$WORK/$name.conf"
+	fi
+	PIN=""
+}
+
+fl_start() {
+	local name=$1
+	"$LEARND" --config "$WORK/$name.conf" "${@:2}" >>"$WORK/learnd-$name.log" 2>&1 &
+	FL_PID[$name]=$!
+	tb_track "${FL_PID[$name]}"
+	tb_wait_attached "$WORK/learnd-$name.log" "learnd $name did not attach: $(tail -n 5 "$WORK/learnd-$name.log")"
+}
+
+fl_stop() {
+	local name=$1
+	kill -"${2:-TERM}" "${FL_PID[$name]}"
+	wait "${FL_PID[$name]}" 2>/dev/null || true
+	tb_untrack "${FL_PID[$name]}"
+}
+
+fl_iws() {
+	sh -c 'echo $$ > "$1/cgroup.procs" && exec ip netns exec "$2" python3 "$3" client "$4" "$5" "$6"' \
+		sh "${FL_CG[$1]}" "${FL_NS[$1]}" "$SRC/tests/testbed/fleet_probe.py" $FL_PORT "$2" "${3:-150000}"
+}
+
+# fl_wait SECONDS DESCRIPTION CMD...: until CMD succeeds (every 0.1 s), else fail
+fl_wait() {
+	local t=$1 what=$2 i
+	shift 2
+	for ((i = 0; i < t * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	tb_fail "$what: not within $t s"
+}
