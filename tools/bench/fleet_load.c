@@ -20,12 +20,12 @@
  *     --changed  share of the prefixes changed per interval (1: all)
  *     --max      no pause between pushes: what the server holds at full load
  *     --pg-pid   the postmaster: its and its children's CPU time is measured
+ *   --rows-only: print the rows a prefix exports after --records connections, and exit.
  *   Prints one line of key=value: rows, rows_s (pushed), pulled_rows_s, pushes, late (pushes that took
  *   longer than the interval), push_p50_ms, push_max_ms, pg_cpu (cores busy),
  *   client_cpu, rows_per_pg_cpu_s, rows_per_prefix.
  */
 #include <dirent.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libpq-fe.h>
@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fleet_sql.h"
 #include "pathsim.h"
 
 
@@ -135,71 +136,12 @@ static void make_rows(unsigned records)
  * The statements of the fleet link's push and pull (learner/fleet/fleet.c:
  * push_rows, push_prefixes, push, pull_evidence, pull_in_force), the same text.
  */
-#define ROWS_PER_STATEMENT 4000 /* fleet.c's */
-static const char *EVIDENCE_SQL =
-	"INSERT INTO learnd.evidence AS e (host, prefix, kind, param, key, n, sum, sum2, sum_raw, age, updated) "
-	"SELECT $1, * , now() FROM unnest($2::cidr[], $3::int2[], $4::int2[], $5::int8[], $6::float8[], "
-	"$7::float8[], $8::float8[], $9::float8[], $10::int8[]) "
-	"ON CONFLICT (host, prefix, kind, param, key) DO UPDATE SET n = excluded.n, sum = excluded.sum, "
-	"sum2 = excluded.sum2, sum_raw = excluded.sum_raw, age = excluded.age, updated = excluded.updated";
-static const char *IN_FORCE_SQL =
-	"INSERT INTO learnd.in_force (host, prefix, origin, iw, rwnd, syn_rto_ms, base_rtt_us, share, samples, "
-	"conns_total, last_used, updated) "
-	"SELECT $1, c, o, a, b, s, r, sh, n, t, CASE WHEN u > 0 THEN 'epoch'::timestamptz + u * interval '1 "
-	"microsecond' END, now() FROM unnest($2::cidr[], $3::text[], $4::int4[], $5::int4[], $6::int4[], "
-	"$7::int4[], $8::float8[], $9::int8[], $10::int8[], $11::int8[]) AS x(c, o, a, b, s, r, sh, n, t, u) "
-	"ON CONFLICT (host, prefix) DO UPDATE SET origin = excluded.origin, iw = excluded.iw, rwnd = excluded.rwnd, "
-	"syn_rto_ms = excluded.syn_rto_ms, base_rtt_us = excluded.base_rtt_us, share = excluded.share, "
-	"samples = excluded.samples, conns_total = excluded.conns_total, last_used = excluded.last_used, "
-	"updated = excluded.updated";
-static const char *DELETE_SQL =
-	"DELETE FROM learnd.evidence WHERE host = $1 AND prefix = ANY($2::cidr[]) AND updated < now()";
-static const char *HOST_STATE_SQL =
-	"INSERT INTO learnd.host_state (host, site, learnd_version, interval_s, prefixes, updated) "
-	"VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (host) DO UPDATE SET site = excluded.site, "
-	"learnd_version = excluded.learnd_version, interval_s = excluded.interval_s, "
-	"prefixes = greatest(host_state.prefixes, excluded.prefixes), updated = excluded.updated";
-static const char *PULL_EVIDENCE_SQL =
-	"SELECT host, prefix::text, kind, param, key, n, sum, sum2, sum_raw, age, "
-	"(extract(epoch FROM updated) * 1000000)::int8 FROM learnd.evidence "
-	"WHERE updated > 'epoch'::timestamptz + $1::int8 * interval '1 microsecond' AND host <> $2 "
-	"ORDER BY host, prefix, updated";
-static const char *PULL_IN_FORCE_SQL =
-	"SELECT host, prefix::text, iw, rwnd, syn_rto_ms, base_rtt_us, share, samples, conns_total, "
-	"(extract(epoch FROM updated) * 1000000)::int8 FROM learnd.in_force "
-	"WHERE updated > 'epoch'::timestamptz + $1::int8 * interval '1 microsecond' AND host <> $2";
-
-/* a growing string (what fleet.c's sbuf does) */
-struct sb {
-	char *s;
-	size_t n, cap;
-};
-
-static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		size_t room = b->cap - b->n;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			abort();
-		if (b->s && (size_t)n < room) {
-			b->n += (size_t)n;
-			return;
-		}
-		b->cap = b->cap ? b->cap * 2 : 65536;
-		while (b->cap < b->n + (size_t)n + 1)
-			b->cap *= 2;
-		if (!(b->s = realloc(b->s, b->cap)))
-			abort();
-	}
-}
+static const char *EVIDENCE_SQL = LD_FLEET_SQL_PUSH_EVIDENCE;
+static const char *IN_FORCE_SQL = LD_FLEET_SQL_PUSH_IN_FORCE;
+static const char *DELETE_SQL = LD_FLEET_SQL_PUSH_DELETE;
+static const char *HOST_STATE_SQL = LD_FLEET_SQL_PUSH_HOST_STATE;
+static const char *PULL_EVIDENCE_SQL = LD_FLEET_SQL_PULL_EVIDENCE;
+static const char *PULL_IN_FORCE_SQL = LD_FLEET_SQL_PULL_IN_FORCE;
 
 static bool ok(PGresult *r, struct host *h, const char *what)
 {
@@ -223,12 +165,15 @@ static void prefix_of(long i, char *out, size_t len)
 /* the statements of one chunk of prefixes [p0, p1): their rows, then their values in force */
 static bool push_chunk(PGconn *c, struct host *h, const char *hostname, long p0, long p1)
 {
-	struct sb col[9 + 10] = { 0 };
+	char *buf[19] = { 0 };
+	size_t len[19];
+	FILE *col[19];
 	const char *v[11];
 	bool good;
 
-	for (int k = 0; k < 19; k++)
-		sb_add(&col[k], "{");
+	for (int k = 0; k < 19; k++) /* one text array per column, "{a,b,...}" */
+		if (!(col[k] = open_memstream(&buf[k], &len[k])) || fputc('{', col[k]) == EOF)
+			abort();
 	for (long i = p0; i < p1; i++) {
 		char cidr[32];
 		const char *sep = i > p0 ? "," : "";
@@ -238,46 +183,47 @@ static bool push_chunk(PGconn *c, struct host *h, const char *hostname, long p0,
 			const struct learnd_model_row *r = &tmpl[k];
 			const char *rs = i > p0 || k ? "," : "";
 
-			sb_add(&col[0], "%s%s", rs, cidr);
-			sb_add(&col[1], "%s%u", rs, r->kind);
-			sb_add(&col[2], "%s%u", rs, r->param);
-			sb_add(&col[3], "%s%u", rs, r->key);
-			sb_add(&col[4], "%s%.17g", rs, r->n);
-			sb_add(&col[5], "%s%.17g", rs, r->sum);
-			sb_add(&col[6], "%s%.17g", rs, r->sum2);
-			sb_add(&col[7], "%s%.17g", rs, r->sum_raw);
-			sb_add(&col[8], "%s%llu", rs, (unsigned long long)r->age);
+			fprintf(col[0], "%s%s", rs, cidr);
+			fprintf(col[1], "%s%u", rs, r->kind);
+			fprintf(col[2], "%s%u", rs, r->param);
+			fprintf(col[3], "%s%u", rs, r->key);
+			fprintf(col[4], "%s%.17g", rs, r->n);
+			fprintf(col[5], "%s%.17g", rs, r->sum);
+			fprintf(col[6], "%s%.17g", rs, r->sum2);
+			fprintf(col[7], "%s%.17g", rs, r->sum_raw);
+			fprintf(col[8], "%s%llu", rs, (unsigned long long)r->age);
 		}
-		sb_add(&col[9], "%s%s", sep, cidr);
-		sb_add(&col[10], "%sdiscovered", sep);
-		sb_add(&col[11], "%s128", sep);
-		sb_add(&col[12], "%s0", sep);
-		sb_add(&col[13], "%s300", sep);
-		sb_add(&col[14], "%s60000", sep);
-		sb_add(&col[15], "%s0.950000", sep);
-		sb_add(&col[16], "%s300", sep);
-		sb_add(&col[17], "%s300", sep);
-		sb_add(&col[18], "%s%lld", sep, (long long)time(NULL) * 1000000);
+		fprintf(col[9], "%s%s", sep, cidr);
+		fprintf(col[10], "%sdiscovered", sep);
+		fprintf(col[11], "%s128", sep);
+		fprintf(col[12], "%s0", sep);
+		fprintf(col[13], "%s300", sep);
+		fprintf(col[14], "%s60000", sep);
+		fprintf(col[15], "%s0.950000", sep);
+		fprintf(col[16], "%s300", sep);
+		fprintf(col[17], "%s300", sep);
+		fprintf(col[18], "%s%lld", sep, (long long)time(NULL) * 1000000);
 	}
 	for (int k = 0; k < 19; k++)
-		sb_add(&col[k], "}");
+		if (fputc('}', col[k]) == EOF || fclose(col[k]))
+			abort();
 	v[0] = hostname;
 	for (int k = 0; k < 9; k++)
-		v[1 + k] = col[k].s;
+		v[1 + k] = buf[k];
 	good = ok(PQexecParams(c, EVIDENCE_SQL, 10, NULL, v, NULL, NULL, 0), h, "evidence");
 	for (int k = 0; k < 10; k++)
-		v[1 + k] = col[9 + k].s;
+		v[1 + k] = buf[9 + k];
 	good = good && ok(PQexecParams(c, IN_FORCE_SQL, 11, NULL, v, NULL, NULL, 0), h, "in_force") &&
 	       ok(PQexecParams(c, DELETE_SQL, 2, NULL, v, NULL, NULL, 0), h, "delete");
 	for (int k = 0; k < 19; k++)
-		free(col[k].s);
+		free(buf[k]);
 	return good;
 }
 
 /* one push, as the link's: the rows of prefixes [first, first + n) in one transaction */
 static bool push(PGconn *c, struct host *h, long first, long n)
 {
-	long per = ROWS_PER_STATEMENT / (long)ntmpl, i;
+	long per = LD_FLEET_ROWS_PER_STATEMENT / (long)ntmpl, i;
 	char hostname[32], nb[24];
 	const char *v[5] = { hostname, "bench", "fleet_load", "10", nb };
 
@@ -388,7 +334,7 @@ static int cmp_d(const void *a, const void *b)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fleet_load --conninfo BASE --hosts N [--prefixes P] [--changed F] [--interval S]\n"
-		   "                  [--duration S] [--records R] [--pg-pid PID] [--max] [--no-pull]\n");
+		   "                  [--duration S] [--records R] [--pg-pid PID] [--max] [--no-pull] [--rows-only]\n");
 }
 
 int main(int argc, char **argv)
@@ -397,8 +343,10 @@ int main(int argc, char **argv)
 		{ "conninfo", 1, 0, 'c' }, { "hosts", 1, 0, 'n' },    { "prefixes", 1, 0, 'p' },
 		{ "changed", 1, 0, 'f' },  { "interval", 1, 0, 'i' }, { "duration", 1, 0, 'd' },
 		{ "records", 1, 0, 'r' },  { "no-pull", 0, 0, 'u' },    { "pg-pid", 1, 0, 'g' },
-		{ "max", 0, 0, 'm' },      { "help", 0, 0, 'h' },     { 0, 0, 0, 0 },
+		{ "max", 0, 0, 'm' },      { "help", 0, 0, 'h' },     { "rows-only", 0, 0, 'o' },
+		{ 0, 0, 0, 0 },
 	};
+	int rows_only = 0;
 	long pgpid = 0, rows = 0, pulled = 0, pushes = 0, late = 0, failed = 0, np = 0;
 	unsigned records = 300;
 	double t0, t1, c0, c1, pmax = 0, *all;
@@ -416,11 +364,17 @@ int main(int argc, char **argv)
 		case 'd': duration_s = atof(optarg); break;
 		case 'r': records = (unsigned)atoi(optarg); break;
 		case 'u': no_pull = 1; break;
+		case 'o': rows_only = 1; break;
 		case 'g': pgpid = atol(optarg); break;
 		case 'm': max_mode = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (rows_only) {
+		make_rows(records);
+		printf("records=%u rows_per_prefix=%zu\n", records, ntmpl);
+		return 0;
 	}
 	if (!conninfo_base || optind < argc || nhosts < 1 || nhosts > 4096 || prefixes < 1 || prefixes > 16777216 ||
 	    !(changed > 0 && changed <= 1) || !(interval_s > 0) || !(duration_s > 0)) {
