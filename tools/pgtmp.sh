@@ -16,6 +16,7 @@
 #   pgtmp.sh role DIR ROLE PASSWORD [HOST]
 #                                  a login role in learnd_host that may write the rows of
 #                                  fleet host HOST (default ROLE): learnd.hosts(host, role)
+#   pgtmp.sh ssl DIR CERT KEY     serve TLS with CERT/KEY; TCP connections must use it
 #   pgtmp.sh conninfo DIR [ROLE]   the conninfo of ROLE (default postgres) over the socket
 #   pgtmp.sh psql DIR [ROLE] [psql args...]
 #                                  psql as ROLE (default postgres) on the database "fleet"
@@ -92,7 +93,6 @@ listen_addresses = '$listen'
 port = $port
 unix_socket_directories = '$dir'
 fsync = off
-synchronous_commit = off
 full_page_writes = off
 max_connections = 200
 shared_buffers = 128MB
@@ -135,12 +135,14 @@ INSERT INTO learnd.hosts (host, role) VALUES (:'host', :'role');
 EOF
 }
 
-# pgtmp_ssl DIR CERT KEY: serve TLS with these files (copied into the data directory)
+# pgtmp_ssl DIR CERT KEY: serve TLS with these files (copied into the data
+# directory); TCP connections then must use it (hostssl)
 pgtmp_ssl() {
 	local dir=$1
 	install -o postgres -m 600 "$2" "$dir/data/server.crt" &&
 		install -o postgres -m 600 "$3" "$dir/data/server.key" &&
 		printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n" >>"$dir/data/postgresql.conf" &&
+		sed -i 's/^host all all/hostssl all all/' "$dir/data/pg_hba.conf" &&
 		pgtmp_as "$PGTMP_BIN/pg_ctl" -D "$dir/data" -w reload >/dev/null
 }
 

@@ -85,13 +85,6 @@ struct ld_fleet {
 	size_t ndirty, dirty_cap;
 };
 
-const char *ld_fleet_state_name(enum ld_fleet_state s)
-{
-	static const char *const n[] = { "off", "connecting", "connected", "down", "refused" };
-
-	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
-}
-
 /* ---- state, logged once per change ---- */
 
 static void one_line(char *s)
@@ -111,7 +104,9 @@ static void set_state(struct ld_fleet *f, enum ld_fleet_state s, const char *msg
 	snprintf(m, sizeof(m), "%s", msg ? msg : "");
 	one_line(m);
 	pthread_mutex_lock(&f->mu);
-	changed = f->st.state != s || (s != LD_FLEET_CONNECTED && strcmp(m, f->last_msg));
+	/* one line per change of state: a server that stays away is not logged again
+	 * (REFUSED after DOWN is a change: the reason to act differs) */
+	changed = f->st.state != s;
 	f->st.state = s;
 	pthread_mutex_unlock(&f->mu);
 	if (!changed)

@@ -32,6 +32,8 @@ struct ld_fleet_prefix {
 	uint64_t last_used_wall_ns;        /* push: its last connection (0: none) */
 	uint32_t hosts;                    /* prior: hosts whose rows it merges */
 	char origin[12];                   /* push: configured, discovered, fleet */
+	uint32_t pinned;                   /* push: bits (1u << enum learnd_param) the operator pinned here:
+					      their incumbent (param row) stays home, a pin is no evidence */
 	size_t row0, nrows;                /* its rows in the batch's / prior's rows[] */
 };
 
@@ -49,14 +51,6 @@ struct ld_fleet_prior {
 	struct learnd_model_row *rows;
 };
 
-enum ld_fleet_state {
-	LD_FLEET_OFF = 0,     /* no [fleet] section */
-	LD_FLEET_CONNECTING,  /* not connected yet, or reconnecting (backoff) */
-	LD_FLEET_CONNECTED,   /* pushes and pulls */
-	LD_FLEET_DOWN,        /* the last attempt failed: retried with backoff */
-	LD_FLEET_REFUSED,     /* the server refused us (password, schema, host not ours): retried slowly */
-};
-const char *ld_fleet_state_name(enum ld_fleet_state s);
 
 struct ld_fleet_stats {
 	enum ld_fleet_state state;

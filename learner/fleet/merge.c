@@ -52,6 +52,16 @@ int ld_fleet_batch_add(struct ld_fleet_batch *b, const struct ld_fleet_prefix *p
 	n = learnd_model_export(m, b->rows + b->nrows, LEARND_MODEL_MAX_ROWS);
 	if (n > LEARND_MODEL_MAX_ROWS)
 		n = LEARND_MODEL_MAX_ROWS;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) { /* a pinned incumbent is no vote of this host's */
+		const struct learnd_model_row *r = &b->rows[b->nrows + i];
+
+		if (r->kind == LEARND_ROW_PARAM && r->param < 32 && (p->pinned & (1u << r->param)))
+			continue;
+		b->rows[b->nrows + k++] = *r;
+	}
+	n = k;
 	b->pfx[b->n] = *p;
 	b->pfx[b->n].row0 = b->nrows;
 	b->pfx[b->n].nrows = n;

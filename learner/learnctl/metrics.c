@@ -104,6 +104,17 @@ int cmd_metrics(struct lc *lc, int argc, char **argv)
 	ld_prom_u64(stdout, LD_M_DB_SIZE, (uint64_t)f.size);
 	if (f.last_tick_ns > 0)
 		ld_prom_seconds(stdout, LD_M_DB_LAST_TICK_AGE, ld_wall_ns() - f.last_tick_ns);
+	if (f.fleet_state >= 0) {
+		ld_prom_u64(stdout, LD_M_FLEET_CONNECTED, f.fleet_state == LD_FLEET_CONNECTED);
+		if (f.fleet_push_ns > 0)
+			ld_prom_seconds(stdout, LD_M_FLEET_PUSH_AGE, ld_wall_ns() - f.fleet_push_ns);
+		if (f.fleet_pull_ns > 0)
+			ld_prom_seconds(stdout, LD_M_FLEET_PULL_AGE, ld_wall_ns() - f.fleet_pull_ns);
+		ld_prom_u64(stdout, LD_M_FLEET_ROWS_PUSHED, (uint64_t)f.fleet_pushed);
+		ld_prom_u64(stdout, LD_M_FLEET_ROWS_PULLED, (uint64_t)f.fleet_pulled);
+		ld_prom_u64(stdout, LD_M_FLEET_ROWS_REJECTED, (uint64_t)f.fleet_rejected);
+		ld_prom_u64(stdout, LD_M_FLEET_INSTALLED, (uint64_t)f.fleet_installed);
+	}
 	ld_prom_u64(stdout, LD_M_PREFIXES, (uint64_t)f.prefixes_held);
 	ld_prom_u64(stdout, LD_M_PINS, (uint64_t)f.pins);
 	ld_prom_u64(stdout, LD_M_DECISIONS, (uint64_t)f.decisions);

@@ -241,6 +241,8 @@ static void json_config(struct jw *w, struct lc *lc)
 }
 
 /* The status object: learnd, dataplane, database, config. */
+static void json_fleet(struct jw *w, struct lc *lc, const struct ld_db_facts *f);
+
 static void status_json(struct lc *lc, struct lc_dp *dp, const struct ld_db_facts *f, const char *db_err)
 {
 	struct jw w;
@@ -250,6 +252,7 @@ static void status_json(struct lc *lc, struct lc_dp *dp, const struct ld_db_fact
 	json_learnd(&w, dp);
 	json_dataplane(&w, lc, dp);
 	json_database(&w, lc, dp, f, db_err);
+	json_fleet(&w, lc, f);
 	json_config(&w, lc);
 	jw_end(&w);
 	jw_finish(&w);
@@ -383,11 +386,63 @@ static void text_config(struct lc *lc)
 	}
 }
 
+/* the fleet link, from learnd's daemon table: only with [fleet] */
+static void text_fleet(struct lc *lc, const struct ld_db_facts *f)
+{
+	char push[16] = "never", pull[16] = "never";
+
+	if (!f->ok || (f->fleet_state < 0 && !lc->cfg.fleet.enabled))
+		return;
+	if (f->fleet_state < 0) {
+		printf("fleet:      host %s, not started yet\n", lc->cfg.fleet.host);
+		return;
+	}
+	if (f->fleet_push_ns > 0)
+		lc_fmt_age(ld_wall_ns() - f->fleet_push_ns, push, sizeof(push));
+	if (f->fleet_pull_ns > 0)
+		lc_fmt_age(ld_wall_ns() - f->fleet_pull_ns, pull, sizeof(pull));
+	printf("fleet:      %s as host %s%s%s; last push %s%s, last pull %s%s\n"
+	       "            rows pushed %" PRId64 ", pulled %" PRId64 ", rejected %" PRId64 "; %" PRId64
+	       " prefixes installed from the fleet\n",
+	       ld_fleet_state_name((enum ld_fleet_state)f->fleet_state), lc->cfg.fleet.host,
+	       lc->cfg.fleet.site[0] ? " of site " : "", lc->cfg.fleet.site, push, f->fleet_push_ns > 0 ? " ago" : "",
+	       pull, f->fleet_pull_ns > 0 ? " ago" : "", f->fleet_pushed, f->fleet_pulled, f->fleet_rejected,
+	       f->fleet_installed);
+}
+
+static void json_fleet(struct jw *w, struct lc *lc, const struct ld_db_facts *f)
+{
+	jw_key(w, "fleet");
+	if (!f->ok || (f->fleet_state < 0 && !lc->cfg.fleet.enabled)) {
+		jw_null(w);
+		return;
+	}
+	jw_obj(w);
+	jw_kv_str(w, "host", lc->cfg.fleet.host);
+	jw_kv_str(w, "site", lc->cfg.fleet.site);
+	jw_kv_str(w, "state", f->fleet_state < 0 ? "not started" : ld_fleet_state_name((enum ld_fleet_state)f->fleet_state));
+	jw_kv_bool(w, "connected", f->fleet_state == LD_FLEET_CONNECTED);
+	if (f->fleet_push_ns > 0)
+		jw_kv_dbl(w, "last_push_age_s", (double)(ld_wall_ns() - f->fleet_push_ns) / 1e9);
+	else
+		jw_kv_null(w, "last_push_age_s");
+	if (f->fleet_pull_ns > 0)
+		jw_kv_dbl(w, "last_pull_age_s", (double)(ld_wall_ns() - f->fleet_pull_ns) / 1e9);
+	else
+		jw_kv_null(w, "last_pull_age_s");
+	jw_kv_i64(w, "rows_pushed", f->fleet_pushed);
+	jw_kv_i64(w, "rows_pulled", f->fleet_pulled);
+	jw_kv_i64(w, "rows_rejected", f->fleet_rejected);
+	jw_kv_i64(w, "prefixes_installed", f->fleet_installed);
+	jw_end(w);
+}
+
 static void status_text(struct lc *lc, struct lc_dp *dp, const struct ld_db_facts *f, const char *db_err)
 {
 	text_learnd(lc, dp);
 	text_dataplane(lc, dp);
 	text_database(lc, dp, f, db_err);
+	text_fleet(lc, f);
 	text_config(lc);
 }
 

@@ -175,6 +175,7 @@ struct ld_learner {
 	struct ld_fleet *fleet;  /* NULL: no [fleet] */
 	size_t nfleet;           /* prefixes installed from the fleet (install_max) */
 	size_t push_cursor;      /* where the last push stopped in l->all */
+	uint64_t fleet_connects; /* the link's connects at the last push: a new one pushes everything */
 };
 
 #define YIELD_NS 1000000ull

@@ -128,10 +128,19 @@ static const char *origin_text(const struct pfx *p)
 void lr_prior_push(struct ld_learner *l)
 {
 	struct ld_fleet_batch *b;
+	struct ld_fleet_stats st;
 	uint64_t start = ld_now_ns();
 
 	if (!l->fleet || !ld_fleet_push_wanted(l->fleet, start) || !(b = ld_fleet_batch_new()))
 		return;
+	ld_fleet_get_stats(l->fleet, &st);
+	if (st.connects != l->fleet_connects) {
+		/* a new connection: everything again, once (the server may have lost
+		 * what it had: a restore, a failover to a replica behind) */
+		l->fleet_connects = st.connects;
+		for (size_t i = 0; i < l->n; i++)
+			l->all[i]->pushed_samples = UINT64_MAX;
+	}
 	for (size_t k = 0; k < l->n; k++) {
 		size_t i = (l->push_cursor + k) % l->n;
 		struct pfx *p = l->all[i];
@@ -153,6 +162,9 @@ void lr_prior_push(struct ld_learner *l)
 		fp.conns_total = p->conns_total;
 		fp.last_used_wall_ns = p->last_used_ns;
 		snprintf(fp.origin, sizeof(fp.origin), "%s", origin_text(p));
+		for (int j = 0; j < LEARND_PARAM__MAX; j++)
+			if (p->pin[j] >= 0)
+				fp.pinned |= 1u << j;
 		if (ld_fleet_batch_add(b, &fp, p->model))
 			break;
 		p->pushed_samples = learnd_model_samples(p->model);

@@ -8,6 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
+const char *ld_fleet_state_name(enum ld_fleet_state s)
+{
+	static const char *const n[] = { "off", "connecting", "connected", "down", "refused" };
+
+	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
+}
+
 void ld_fleet_config_init(struct ld_fleet_config *f)
 {
 	*f = (struct ld_fleet_config){

@@ -27,6 +27,16 @@ struct ld_fleet_config {
 	uint32_t install_max;                /* fleet prefixes installed before their first connection (1000) */
 };
 
+/* The fleet link's state (learner/fleet/), as learnd's daemon table holds it. */
+enum ld_fleet_state {
+	LD_FLEET_OFF = 0,     /* no [fleet] section */
+	LD_FLEET_CONNECTING,  /* not connected yet, or reconnecting (backoff) */
+	LD_FLEET_CONNECTED,   /* pushes and pulls */
+	LD_FLEET_DOWN,        /* the last attempt failed: retried with backoff */
+	LD_FLEET_REFUSED,     /* the server refused us (password, schema, host not ours): retried slowly */
+};
+const char *ld_fleet_state_name(enum ld_fleet_state s);
+
 void ld_fleet_config_init(struct ld_fleet_config *f);
 /* One key of [fleet]: 1 when taken; 0 with a message in msg (the key's name
  * and value) when refused. */

@@ -334,4 +334,11 @@ void ld_db_facts(struct ld_db *db, const char *path, struct ld_db_facts *f)
 	f->last_tick_ns = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_LAST_TICK "'", -1);
 	f->records = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_RECORDS "'", -1);
 	f->store_errors = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_STORE_ERRORS "'", -1);
+	f->fleet_state = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_FLEET_STATE "'", -1);
+	f->fleet_push_ns = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_FLEET_PUSH "'", 0);
+	f->fleet_pull_ns = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_FLEET_PULL "'", 0);
+	f->fleet_pushed = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_FLEET_PUSHED "'", 0);
+	f->fleet_pulled = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_FLEET_PULLED "'", 0);
+	f->fleet_rejected = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_FLEET_REJECTED "'", 0);
+	f->fleet_installed = scalar(db, "SELECT value FROM daemon WHERE key = '" LD_DAEMON_FLEET_INSTALLED "'", 0);
 }

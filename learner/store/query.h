@@ -122,6 +122,8 @@ struct ld_db_facts {
 	bool paused;
 	int64_t last_decision_ns;
 	int64_t last_tick_ns, records, store_errors; /* learnd's daemon table; -1: absent */
+	/* the fleet link (LD_DAEMON_FLEET_*): state -1 (absent: no [fleet]) or enum ld_fleet_state */
+	int64_t fleet_state, fleet_push_ns, fleet_pull_ns, fleet_pushed, fleet_pulled, fleet_rejected, fleet_installed;
 };
 /* File sizes of path and its -wal (-1: none), then the counts on db. */
 void ld_db_facts(struct ld_db *db, const char *path, struct ld_db_facts *f);

@@ -103,3 +103,30 @@ fl_wait() {
 	done
 	tb_fail "$what: not within $t s"
 }
+
+# fl_watch_start NAME: sample learnctl status --json of NAME every 0.1 s into
+# $WORK/watch-NAME (heartbeat age, last tick age); fl_watch_stop NAME prints the
+# largest of each, in seconds: "HEARTBEAT TICK"
+fl_watch_start() {
+	local name=$1
+	(
+		while :; do
+			"$LC" -c "$WORK/$name.conf" status --json 2>/dev/null |
+				python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["learnd"]["heartbeat_age_s"], d["database"]["last_tick_age_s"])' \
+					2>/dev/null || true
+			sleep 0.1
+		done
+	) >"$WORK/watch-$name" &
+	FL_WATCH=$!
+	tb_track $FL_WATCH
+}
+fl_watch_stop() {
+	kill "$FL_WATCH" 2>/dev/null || true
+	wait "$FL_WATCH" 2>/dev/null || true
+	tb_untrack "$FL_WATCH"
+	awk 'NF == 2 && $1 != "None" && $2 != "None" { n++; if ($1 > h) h = $1; if ($2 > t) t = $2 }
+	     END { if (!n) print "none none"; else printf "%.2f %.2f\n", h, t }' "$WORK/watch-$1"
+}
+
+# fl_daemon NAME KEY: a value of NAME's daemon table
+fl_daemon() { sqlite3 "$WORK/$1.db" "SELECT value FROM daemon WHERE key = '$2'" 2>/dev/null; }

@@ -104,5 +104,13 @@ st=$(sqlite3 "$WORK/b.db" "SELECT group_concat(key || '=' || value, ' ') FROM da
 echo "  host b: $st"
 echo "$st" | grep -q "fleet_state=2" || tb_fail "host b's link not connected: $st"
 echo "$st" | grep -Eq "fleet_rows_pulled=[1-9]" || tb_fail "host b pulled nothing: $st"
+out=$("$LC" -c "$WORK/b.conf" status)
+echo "$out" | grep -q "^fleet:      connected as host b; last push .* ago, last pull .* ago" ||
+	tb_fail "learnctl status does not show b's link: $out"
+m=$("$LC" -c "$WORK/b.conf" metrics --no-prefixes)
+echo "$m" | grep -qx "learnd_fleet_connected 1" ||
+	tb_fail "learnctl metrics: no learnd_fleet_connected 1"
+! echo "$out" | grep -q "pw-" || tb_fail "a password in learnctl status"
+echo "  ok: learnctl status and metrics show b's link"
 ! grep -q "pw-" "$WORK"/learnd-*.log "$WORK"/*.db || tb_fail "a password in a log or database"
 echo "PASS: $NAME"
