@@ -44,6 +44,7 @@ static const char *conninfo_base;
 static int nhosts = 1, prefixes = 10000, max_mode, no_pull;
 static double changed = 1.0, interval_s = 10, duration_s = 60;
 static struct learnd_model_row tmpl[LEARND_MODEL_MAX_ROWS];
+static pthread_barrier_t done; /* the hosts' backends live until main has read their CPU */
 static size_t ntmpl;
 
 struct host {
@@ -320,6 +321,8 @@ static void *host_main(void *arg)
 			tnext = now_s();
 	}
 out:
+	pthread_barrier_wait(&done);
+	pthread_barrier_wait(&done);
 	PQfinish(c);
 	return NULL;
 }
@@ -387,6 +390,8 @@ int main(int argc, char **argv)
 	h = calloc((size_t)nhosts, sizeof(*h));
 	if (!h)
 		return 1;
+	if (pthread_barrier_init(&done, NULL, (unsigned)nhosts + 1))
+		return 1;
 	t0 = now_s();
 	c0 = pg_cpu_s(pgpid);
 	for (int i = 0; i < nhosts; i++) {
@@ -397,10 +402,12 @@ int main(int argc, char **argv)
 		if (!h[i].push_ms || pthread_create(&h[i].th, NULL, host_main, &h[i]))
 			return 1;
 	}
-	for (int i = 0; i < nhosts; i++)
-		pthread_join(h[i].th, NULL);
+	pthread_barrier_wait(&done); /* every host done, its backend still there */
 	c1 = pg_cpu_s(pgpid);
 	t1 = now_s();
+	pthread_barrier_wait(&done);
+	for (int i = 0; i < nhosts; i++)
+		pthread_join(h[i].th, NULL);
 	if (!max_mode && t1 - t0 < duration_s) /* the last pushes ended early: rates over the whole run */
 		t1 = t0 + duration_s;
 	for (int i = 0; i < nhosts; i++)
