@@ -437,5 +437,10 @@ int main(int argc, char **argv)
 	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec)) /
 		       (t1 - t0),
 	       c1 > c0 ? rows / (c1 - c0) : 0.0);
+	for (int i = 0; i < nhosts; i++)
+		free(h[i].push_ms);
+	free(h);
+	free(all);
+	pthread_barrier_destroy(&done);
 	return failed ? 1 : 0;
 }
