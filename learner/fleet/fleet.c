@@ -8,6 +8,7 @@
  * while the server is away, a minute while it refuses us).
  */
 #include "fleet.h"
+#include "fleet_sql.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -30,7 +31,7 @@ struct ld_fleet_migration {
 extern const struct ld_fleet_migration ld_fleet_migrations[]; /* schema/fleet/, embedded */
 extern const unsigned ld_fleet_nmigrations;
 
-#define ROWS_PER_STATEMENT 4000
+#define ROWS_PER_STATEMENT LD_FLEET_ROWS_PER_STATEMENT
 #define CACHE_ROWS_MAX (4u << 20) /* foreign rows kept for merging (~200 MB): beyond, new prefixes are not kept */
 
 /* one host's latest rows of one prefix */
@@ -509,11 +510,7 @@ static bool push_rows(struct ld_fleet *f, const struct ld_fleet_batch *b, size_t
 	good = cols_close(f, col, NCOL_E, v, err, len);
 	if (good)
 		good = exec(f,
-			    "INSERT INTO learnd.evidence AS e (host, prefix, kind, param, key, n, sum, sum2, sum_raw, age, updated) "
-			    "SELECT $1, * , now() FROM unnest($2::cidr[], $3::int2[], $4::int2[], $5::int8[], $6::float8[], "
-			    "$7::float8[], $8::float8[], $9::float8[], $10::int8[]) "
-			    "ON CONFLICT (host, prefix, kind, param, key) DO UPDATE SET n = excluded.n, sum = excluded.sum, "
-			    "sum2 = excluded.sum2, sum_raw = excluded.sum_raw, age = excluded.age, updated = excluded.updated",
+			    LD_FLEET_SQL_PUSH_EVIDENCE,
 			    1 + NCOL_E, v, err, len);
 	for (int c = 0; c < NCOL_E; c++)
 		free(col[c].s);
@@ -547,19 +544,11 @@ static bool push_prefixes(struct ld_fleet *f, const struct ld_fleet_batch *b, si
 	}
 	good = cols_close(f, col, NCOL_F, v, err, len) &&
 	       exec(f,
-		    "INSERT INTO learnd.in_force (host, prefix, origin, iw, rwnd, syn_rto_ms, base_rtt_us, share, samples, "
-		    "conns_total, last_used, updated) "
-		    "SELECT $1, c, o, a, b, s, r, sh, n, t, CASE WHEN u > 0 THEN 'epoch'::timestamptz + u * interval '1 "
-		    "microsecond' END, now() FROM unnest($2::cidr[], $3::text[], $4::int4[], $5::int4[], $6::int4[], "
-		    "$7::int4[], $8::float8[], $9::int8[], $10::int8[], $11::int8[]) AS x(c, o, a, b, s, r, sh, n, t, u) "
-		    "ON CONFLICT (host, prefix) DO UPDATE SET origin = excluded.origin, iw = excluded.iw, rwnd = excluded.rwnd, "
-		    "syn_rto_ms = excluded.syn_rto_ms, base_rtt_us = excluded.base_rtt_us, share = excluded.share, "
-		    "samples = excluded.samples, conns_total = excluded.conns_total, last_used = excluded.last_used, "
-		    "updated = excluded.updated",
+		    LD_FLEET_SQL_PUSH_IN_FORCE,
 		    11, v, err, len);
 	/* the rows a prefix no longer has (a value its bounds dropped): older than this push */
 	good = good && exec(f,
-			    "DELETE FROM learnd.evidence WHERE host = $1 AND prefix = ANY($2::cidr[]) AND updated < now()",
+			    LD_FLEET_SQL_PUSH_DELETE,
 			    2, v, err, len);
 	for (int c = 0; c < NCOL_F; c++)
 		free(col[c].s);
@@ -586,10 +575,7 @@ static bool push(struct ld_fleet *f, const struct ld_fleet_batch *b, char *err, 
 		i = j;
 	}
 	if (!exec(f,
-		  "INSERT INTO learnd.host_state (host, site, learnd_version, interval_s, prefixes, updated) "
-		  "VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (host) DO UPDATE SET site = excluded.site, "
-		  "learnd_version = excluded.learnd_version, interval_s = excluded.interval_s, "
-		  "prefixes = greatest(host_state.prefixes, excluded.prefixes), updated = excluded.updated",
+		  LD_FLEET_SQL_PUSH_HOST_STATE,
 		  5, v, err, len) ||
 	    !exec(f, "COMMIT", 0, NULL, err, len))
 		goto fail;
@@ -849,10 +835,7 @@ static bool pull_evidence(struct ld_fleet *f, char *err, size_t len, int64_t *ma
 
 	snprintf(since, sizeof(since), "%lld", (long long)f->since_us);
 	r = run(f,
-		"SELECT host, prefix::text, kind, param, key, n, sum, sum2, sum_raw, age, "
-		"(extract(epoch FROM updated) * 1000000)::int8 FROM learnd.evidence "
-		"WHERE updated > 'epoch'::timestamptz + $1::int8 * interval '1 microsecond' AND host <> $2 "
-		"ORDER BY host, prefix, updated",
+		LD_FLEET_SQL_PULL_EVIDENCE,
 		2, v, err, len);
 	if (!ok(r, err, len)) {
 		PQclear(r);
@@ -880,9 +863,7 @@ static bool pull_in_force(struct ld_fleet *f, char *err, size_t len, int64_t *ma
 
 	snprintf(since, sizeof(since), "%lld", (long long)f->since_us);
 	r = run(f,
-		"SELECT host, prefix::text, iw, rwnd, syn_rto_ms, base_rtt_us, share, samples, conns_total, "
-		"(extract(epoch FROM updated) * 1000000)::int8 FROM learnd.in_force "
-		"WHERE updated > 'epoch'::timestamptz + $1::int8 * interval '1 microsecond' AND host <> $2",
+		LD_FLEET_SQL_PULL_IN_FORCE,
 		2, v, err, len);
 	if (!ok(r, err, len)) {
 		PQclear(r);

@@ -46,6 +46,13 @@ static void set_prior(struct ld_learner *l, struct pfx *p, const struct ld_fleet
 	lr_model_cfg(l, p, &mc);
 	learnd_model_init(p->fleet, &mc);
 	learnd_model_import(p->fleet, v->rows, v->p.nrows);
+	{ /* the prior decides on the fleet's evidence: the merge's incumbent is a
+	   * vote of the hosts' values in force, which hosts that each see a prefix
+	   * once a minute never move alone (tests/unit/test_model_fleet.c) */
+		struct learnd_model_decision d;
+
+		learnd_model_decide(p->fleet, &d);
+	}
 	l->st.fleet_priors++;
 	if (!p->model) {
 		if (lr_promote(l, p, true)) /* starts from the prior (lr_promote) */

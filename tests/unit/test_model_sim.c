@@ -23,50 +23,6 @@
 
 static struct learnd_model M; /* big: not on the stack */
 
-static int index_of(const struct learnd_model_stream *s, unsigned v)
-{
-	for (unsigned i = 0; i < s->nvalues; i++)
-		if (s->values[i] == v)
-			return (int)i;
-	return 0;
-}
-
-/* true relative cost of each allowed value of param p on path sp */
-static void truth(const struct sim_path *sp, const struct learnd_model_cfg *cfg, unsigned p,
-		  const uint16_t *vals, unsigned nv, double *out)
-{
-	double best = INFINITY;
-	struct rng r;
-
-	for (unsigned i = 0; i < nv; i++)
-		out[i] = 0;
-	rng_seed(&r, 12345);
-	for (int k = 0; k < 40000; k++) {
-		double bytes = sim_flow_bytes_p(sp, &r), segs = ceil(bytes / sp->mss);
-		double ideal = 1.0 + log2(1.0 + bytes / sp->mss / 10.0);
-
-		if (bytes <= (double)vals[0] * sp->mss)
-			continue;
-		for (unsigned i = 0; i < nv; i++) {
-			if (p == LEARND_PARAM_IW) {
-				double b = vals[i] < sp->peer_wnd ? vals[i] : sp->peer_wnd;
-
-				b = b < segs ? b : segs; /* a random loss in the first flight: one more round */
-				out[i] += (sim_cost(sp, segs, vals[i], cfg->retrans_penalty, NULL) +
-					   1.0 - pow(1.0 - sp->pkt_loss, b)) *
-					  (sp->slow_above && vals[i] > sp->slow_above ? 3.0 : 1.0) / ideal;
-			}
-			else
-				out[i] += (1.0 + ss_rounds(segs, sp->peer_iw < sim_rwnd(sp, vals[i]) ? sp->peer_iw :
-										     sim_rwnd(sp, vals[i]))) / ideal;
-		}
-	}
-	for (unsigned i = 0; i < nv; i++)
-		best = out[i] < best ? out[i] : best;
-	for (unsigned i = 0; i < nv; i++)
-		out[i] /= best;
-}
-
 enum { M_IW = 1, M_RWND = 2 }; /* which parameters learn (and which flows run) */
 
 struct phase_out {

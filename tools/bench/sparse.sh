@@ -85,76 +85,14 @@ RUN=$OUT/.run # what to clean up: "pid N", "cg DIR", "pin DIR" (also from the cl
 : >"$RUN"
 
 cleanup() {
-	local rc=$? what x n
+	local rc=$?
 	trap - EXIT INT TERM
 	[ -z "${CPID:-}" ] || kill "$CPID" 2>/dev/null || true
-	while read -r what x; do [ "$what" != pid ] || kill "$x" 2>/dev/null || true; done <"$RUN"
-	while read -r what x; do # learnd detaches on exit: wait for it
-		[ "$what" = pid ] || continue
-		for n in $(seq 50); do kill -0 "$x" 2>/dev/null || break; sleep 0.1; done
-		[ "$n" -lt 50 ] || kill -KILL "$x" 2>/dev/null || true
-	done <"$RUN"
-	LD_TOPO=$TS "$SRC/tools/topo.sh" down >/dev/null 2>&1 || true
-	LD_TOPO=$TC "$SRC/tools/topo.sh" down >/dev/null 2>&1 || true
-	while read -r what x; do
-		case $what in
-		cg) rmdir "$x" 2>/dev/null || echo "sparse.sh: could not remove cgroup $x" >&2 ;;
-		pin) rm -rf "$x" ;;
-		esac
-	done <"$RUN"
-	rm -f "$RUN"
+	sp_cleanup_run "$TS" "$TC"
 	[ $QUICK -eq 0 ] || rm -f "$PATHS" "$CPATHS"
 	exit $rc
 }
 trap cleanup EXIT INT TERM
-
-# start_learnd DIR CGROUP PIN: learnd with the bounds on CGROUP; config, db, log in DIR
-start_learnd() {
-	local dir=$1 cg=$2 pin=$3 pid
-	mkdir -p "$dir"
-	printf '[learnd]\ncgroup = %s\ndb = %s\npin_dir = %s\n\n[defaults]\n%s\n' \
-		"$cg" "$dir/learnd.db" "$pin" "$BOUNDS" >"$dir/learnd.conf"
-	echo "pin $pin" >>"$RUN"
-	"$B/learner/learnd" --config "$dir/learnd.conf" >"$dir/learnd.log" 2>&1 &
-	pid=$!
-	echo "pid $pid" >>"$RUN"
-	for _ in $(seq 100); do grep -q 'attached to' "$dir/learnd.log" && break; sleep 0.1; done
-	grep -q 'attached to' "$dir/learnd.log" || { cat "$dir/learnd.log" >&2; exit 1; }
-}
-
-# static_routes TOPO_ENV ADDR TABLE IW: answers from ADDR leave through TABLE, whose
-# routes to every client prefix carry initcwnd IW
-static_routes() {
-	local ns=$1 addr=$2 table=$3 iw=$4 name i
-	ip -n "$ns" addr add "$addr/32" dev lo
-	ip -n "$ns" rule add from "$addr" table "$table" pref "$table"
-	for name in $TOPO_PATHS; do
-		i=TOPO_INDEX_$name
-		ip -n "$ns" route add "10.201.${!i}.0/24" dev "t-$name" src "$addr" table "$table" \
-			congctl cubic initcwnd "$iw"
-	done
-	[[ $(ip -n "$ns" route show table "$table") == *"initcwnd $iw"* ]] ||
-		{ echo "sparse.sh: initcwnd $iw not in table $table" >&2; exit 1; }
-}
-
-# block DIR ARM ROUND ADDR PORT NS [CGROUP]: BLOCK connections, one at a time, from
-# namespace NS (in CGROUP if given); rows appended to DIR/conns.PATH.csv as arm,round,...
-block() {
-	local dir=$1 arm=$2 round=$3 addr=$4 port=$5 ns=$6 cg=${7:--} sizes=${SZ:-$SIZES} f
-	f=$dir/blk.$PATH_NAME.$arm.$round.csv
-	sh -c 'cg=$1; shift; [ "$cg" = - ] || echo $$ >"$cg/cgroup.procs"; exec "$@"' sh "$cg" \
-		ip netns exec "$ns" "$FLOWGEN" client --server "$addr" --port "$port" \
-		--sizes "$sizes" --order random --seed $((SEED * 10000 + round)) --count "${COUNT:-$BLOCK}" \
-		--concurrency "${CONC:-1}" --timeout 30 --srv-retrans --path "$PATH_NAME" --out "$f" 2>>"$dir/flowgen.log" ||
-		echo "sparse.sh: flowgen client failed ($PATH_NAME $arm $round)" >&2
-	awk -v a="$arm" -v r="$round" 'NR > 1 { print a "," r "," $0 }' "$f" >>"$dir/conns.$PATH_NAME.csv"
-	rm -f "$f"
-}
-
-merge_conns() {
-	echo "arm,round,path,size,connect_us,fct_us,retrans,ok,err,id,start_us,rtt_us,min_rtt_us,srv_retrans,srv_segs" >"$1/conns.csv"
-	cat "$1"/conns.*.csv >>"$1/conns.csv"
-}
 
 # show_json DB CIDR: `learnctl show CIDR --json` (slots, sampled records, ...);
 # nothing when the prefix is not in the database yet.
@@ -204,30 +142,25 @@ serve_path() {
 	PATH_NAME=$name
 	for r in $(seq 0 $((nr - 1))); do
 		t0=$(last_ts "$dir/learnd.db" "${!a}")
-		block "$dir" learnd "$r" "$TOPO_SRV4" 5601 "${!ns}"
+		sp_block "$dir" learnd "$r" "$TOPO_SRV4" 5601 "${!ns}"
 		sleep 1.2 # one tick: the block's records are in the samples ring
 		pr=$(probes "$dir/learnd.db" "${!a}" "$t0")
 		echo "$name,$r,${pr// /,}" >>"$dir/probes.$name.csv"
-		block "$dir" default "$r" "$TOPO_SRV4" 5602 "${!ns}"
+		sp_block "$dir" default "$r" "$TOPO_SRV4" 5602 "${!ns}"
 		k=$((r % ${#SW[@]}))
-		block "$dir" "static${SW[$k]}" "$r" "10.200.0.$((10 + k))" 5602 "${!ns}"
+		sp_block "$dir" "static${SW[$k]}" "$r" "10.200.0.$((10 + k))" 5602 "${!ns}"
 	done
 	# A path with SYN loss: connect time needs more samples than the rounds give
 	# (a lost SYN costs the client's own 1 s whatever the server does), so
 	# CONN_ROUNDS more rounds of CONN_COUNT 10 KB requests, 4 at a time, learnd, the
 	# default and the floor in turn (the report's "Connect time" table).
-	if [ "$(syn_loss_of "$name")" != 0 ]; then
+	if [ "$(sp_syn_loss_of "$name")" != 0 ]; then
 		for r in $(seq 0 $((CONN_ROUNDS - 1))); do
-			SZ=10k CONC=4 COUNT=$CONN_COUNT block "$dir" conn-learnd "$r" "$TOPO_SRV4" 5601 "${!ns}"
-			SZ=10k CONC=4 COUNT=$CONN_COUNT block "$dir" conn-default "$r" "$TOPO_SRV4" 5602 "${!ns}"
-			SZ=10k CONC=4 COUNT=$CONN_COUNT block "$dir" conn-floor "$r" "$TOPO_SRV4" 5603 "${!ns}"
+			SZ=10k CONC=4 COUNT=$CONN_COUNT sp_block "$dir" conn-learnd "$r" "$TOPO_SRV4" 5601 "${!ns}"
+			SZ=10k CONC=4 COUNT=$CONN_COUNT sp_block "$dir" conn-default "$r" "$TOPO_SRV4" 5602 "${!ns}"
+			SZ=10k CONC=4 COUNT=$CONN_COUNT sp_block "$dir" conn-floor "$r" "$TOPO_SRV4" 5603 "${!ns}"
 		done
 	fi
-}
-
-# syn_loss_of NAME: the path's syn_loss column in the paths file (0 if none)
-syn_loss_of() {
-	awk -v n="$1" '$1 == n { print ($6 == "" ? 0 : $6 + 0); f = 1 } END { if (!f) print 0 }' "$PATHS"
 }
 
 server_mode() {
@@ -238,38 +171,30 @@ server_mode() {
 	. "/run/learnd-topo/$TS/topo.env"
 	mkdir -p "$dir"
 	for k in "${!SW[@]}"; do
-		static_routes "$TOPO_SRV_NS" "10.200.0.$((10 + k))" $((100 + k)) "${SW[$k]}"
+		sp_static_routes "$TOPO_SRV_NS" "10.200.0.$((10 + k))" $((100 + k)) "${SW[$k]}"
 	done
-	start_learnd "$dir" "$TOPO_CGROUP" "$PIN"
+	sp_start_learnd "$dir" "$TOPO_CGROUP" "$PIN"
 	# The floor of a server's SYN-ACK timer, where a path has SYN loss: a second
 	# learnd holding syn_rto_ms at its lowest bound on a cgroup of its own, with a
 	# server on port 5603 (connect phase only; what no server RTO can save is the
 	# client's own lost SYNs)
 	nsrv=2
-	for name in $TOPO_PATHS; do [ "$(syn_loss_of "$name")" = 0 ] || nsrv=3; done
+	for name in $TOPO_PATHS; do [ "$(sp_syn_loss_of "$name")" = 0 ] || nsrv=3; done
 	if [ $nsrv = 3 ]; then
-		FLOOR_CG=$(dirname "$TOPO_CGROUP")/$TS-floor
-		mkdir "$FLOOR_CG"
-		echo "cg $FLOOR_CG" >>"$RUN"
-		BOUNDS="syn_rto_ms = ${BOUNDS_RTO_MIN}" start_learnd "$dir/floor" "$FLOOR_CG" "$PIN-floor"
-		sh -c 'echo $$ >"$1/cgroup.procs"; shift; exec "$@"' sh "$FLOOR_CG" \
-			ip netns exec "$TOPO_SRV_NS" "$FLOWGEN" server --port 5603 --congestion cubic 2>"$dir/server-floor.log" &
-		echo "pid $!" >>"$RUN"
+		sp_cgroup "$TS-floor"
+		BOUNDS="syn_rto_ms = ${BOUNDS_RTO_MIN}" sp_start_learnd "$dir/floor" "$SP_CG" "$PIN-floor"
+		sp_server "$SP_CG" 5603 "$dir/server-floor.log"
 	fi
 	"$SRC/tools/topo.sh" exec srv -- "$FLOWGEN" server --port 5601 --congestion cubic 2>"$dir/server-learnd.log" &
 	echo "pid $!" >>"$RUN"
-	ip netns exec "$TOPO_SRV_NS" "$FLOWGEN" server --port 5602 --congestion cubic 2>"$dir/server-default.log" &
-	echo "pid $!" >>"$RUN"
-	for _ in $(seq 50); do
-		[ "$(ip netns exec "$TOPO_SRV_NS" ss -Hltn '( sport = :5601 or sport = :5602 or sport = :5603 )' | wc -l)" -ge $nsrv ] && break
-		sleep 0.1
-	done
+	sp_server - 5602 "$dir/server-default.log"
+	sp_wait_listen $nsrv 5601 5602 5603
 	for name in $TOPO_PATHS; do
 		serve_path "$name" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
-	merge_conns "$dir"
+	sp_merge_conns "$dir"
 	sleep 1.2
 	"$B/learner/learnctl" --config "$dir/learnd.conf" report >"$dir/report.txt" 2>&1 || true
 	"$B/learner/learnctl" --config "$dir/learnd.conf" report --json >"$dir/report.json" 2>/dev/null || true
@@ -288,15 +213,15 @@ client_path() {
 	PATH_NAME=$name
 	for r in $(seq 0 $((nr - 1))); do
 		if [ "$name" = csyn ]; then
-			SZ=10k block "$dir" "learnd.iw10" "$r" "$TOPO_SRV4" 5701 "${!ns}" "$cg"
-			SZ=10k block "$dir" "default.iw10" "$r" "$TOPO_SRV4" 5701 "${!ns}"
+			SZ=10k sp_block "$dir" "learnd.iw10" "$r" "$TOPO_SRV4" 5701 "${!ns}" "$cg"
+			SZ=10k sp_block "$dir" "default.iw10" "$r" "$TOPO_SRV4" 5701 "${!ns}"
 			continue
 		fi
 		for srv in iw10 iw64; do
 			addr=$TOPO_SRV4
 			[ $srv = iw10 ] || addr=10.200.1.64
-			SZ=$CSIZES block "$dir" "learnd.$srv" "$r" "$addr" 5701 "${!ns}" "$cg"
-			SZ=$CSIZES block "$dir" "default.$srv" "$r" "$addr" 5701 "${!ns}"
+			SZ=$CSIZES sp_block "$dir" "learnd.$srv" "$r" "$addr" 5701 "${!ns}" "$cg"
+			SZ=$CSIZES sp_block "$dir" "default.$srv" "$r" "$addr" 5701 "${!ns}"
 		done
 	done
 }
@@ -309,29 +234,23 @@ client_mode() {
 	CGROOT=$(dirname "$TOPO_CGROUP")
 	mkdir -p "$dir"
 	# the IW 64 server address: its own /24, so client-side learnd keeps it apart
-	static_routes "$TOPO_SRV_NS" 10.200.1.64 164 64
+	sp_static_routes "$TOPO_SRV_NS" 10.200.1.64 164 64
 	for name in $TOPO_PATHS; do
 		ns=TOPO_NS_$name
 		if [ "$name" = cdeb ]; then
 			ip netns exec "${!ns}" sysctl -q -w net.ipv4.tcp_rmem="4096 131072 6291456"
 		fi
-		cg=$CGROOT/$TC-cli-$name
-		mkdir "$cg"
-		echo "cg $cg" >>"$RUN"
-		start_learnd "$dir/$name" "$cg" "$PIN-cli-$name"
+		sp_cgroup "$TC-cli-$name"
+		sp_start_learnd "$dir/$name" "$SP_CG" "$PIN-cli-$name"
 	done
-	ip netns exec "$TOPO_SRV_NS" "$FLOWGEN" server --port 5701 --congestion cubic 2>"$dir/server.log" &
-	echo "pid $!" >>"$RUN"
-	for _ in $(seq 50); do
-		ip netns exec "$TOPO_SRV_NS" ss -Hltn 'sport = :5701' | grep -q . && break
-		sleep 0.1
-	done
+	sp_server - 5701 "$dir/server.log"
+	sp_wait_listen 1 5701
 	for name in $TOPO_PATHS; do
 		client_path "$name" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
-	merge_conns "$dir"
+	sp_merge_conns "$dir"
 	sleep 1.2
 	for name in $TOPO_PATHS; do
 		"$B/learner/learnctl" --config "$dir/$name/learnd.conf" report >"$dir/report.$name.txt" 2>&1 || true
