@@ -87,7 +87,7 @@ for b in learner/learnd learner/learnctl tools/sim/learnctl_mkdb; do
 	chmod +x "$vgdir/build/$b"
 done
 for t in tests/unit/test_learnctl.sh tests/cli/test_learnd_config.sh; do
-	if ! LEARND_BUILD=$vgdir/build LEARND_SRC=$SRC bash "$SRC/$t" >"$vgdir/out" 2>&1; then
+	if ! CONFIG_DUMP=$SRC/build/tests/cli/config_dump LEARND_BUILD=$vgdir/build LEARND_SRC=$SRC bash "$SRC/$t" >"$vgdir/out" 2>&1; then
 		echo "FAIL: under valgrind: $t" >&2
 		tail -n 20 "$vgdir/out" >&2
 		rc=1

@@ -201,5 +201,6 @@ int lr_prior_daemon(struct ld_learner *l)
 
 void ld_learner_set_fleet(struct ld_learner *l, struct ld_fleet *f)
 {
-	l->fleet = f;
+	if (l) /* (NULL: learnd's cleanup after a start that failed before the learner) */
+		l->fleet = f;
 }

@@ -208,7 +208,7 @@ int ld_check_foreign(int fd, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "database %s: %s", path, strerror(e));
 		return -e;
 	}
-	if ((n == 0 || n == (ssize_t)sizeof(hdr)) && be32(hdr + 68) != LD_STORE_APPLICATION_ID) {
+	if (n == 0 || (n == (ssize_t)sizeof(hdr) && be32(hdr + 68) != LD_STORE_APPLICATION_ID)) {
 		/* learnd's own file says so in itself; any other, as SQLite would read it */
 		if ((rc = wal_page1(path, whead, &in_wal, err, errlen)))
 			return rc;

@@ -36,6 +36,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "cidr.h"
+#include "model.h" /* LEARND_PROBE_PCT_MAX */
 #include "config.h"
 #include "fuzz_check.h"
 
