@@ -385,13 +385,11 @@ static void reload(struct daemon *d, const struct opts *o)
 	ld_config_keep_restart(&next, &d->cfg, changed, sizeof(changed));
 	if (changed[0])
 		ld_warn("%s: changes take effect at the next start", changed);
-	/* [fleet] is fleet_config.c's: the link thread took its copy at start */
-	if (next.fleet.enabled != d->cfg.fleet.enabled || strcmp(next.fleet.conninfo, d->cfg.fleet.conninfo) ||
-	    strcmp(next.fleet.host, d->cfg.fleet.host) || strcmp(next.fleet.site, d->cfg.fleet.site) ||
-	    next.fleet.interval_s != d->cfg.fleet.interval_s || next.fleet.host_cap != d->cfg.fleet.host_cap ||
-	    next.fleet.other_site_pct != d->cfg.fleet.other_site_pct || next.fleet.timeout_ms != d->cfg.fleet.timeout_ms)
-		ld_warn("[fleet] changes take effect at the next start");
-	next.fleet = d->cfg.fleet; /* the link runs with the one it started with */
+	/* (so are [fleet]'s keys, and the section itself: the link took its copy at start) */
+	if (next.fleet.enabled != d->cfg.fleet.enabled) {
+		ld_warn("[fleet] %s: takes effect at the next start", next.fleet.enabled ? "added" : "removed");
+		next.fleet.enabled = d->cfg.fleet.enabled;
+	}
 	old = d->cfg;
 	d->cfg = next;
 	ld_learner_set_config(d->learner, &d->cfg);

@@ -28,9 +28,12 @@ void ld_param_limits(enum learnd_param p, uint32_t *min, uint32_t *max)
 }
 
 #define FIELD(k) offsetof(struct ld_config, k), sizeof(((struct ld_config *)0)->k)
-#define PATH(sec, k, def, reload, help) { sec, #k, LD_KEY_PATH, FIELD(k), def, 0, 0, 0, 0, reload, help }
-#define U32(sec, k, def, lo, hi, flags, reload, help) { sec, #k, LD_KEY_U32, FIELD(k), NULL, def, lo, hi, flags, reload, help }
-#define BOOL(sec, k, def, reload, help) { sec, #k, LD_KEY_BOOL, FIELD(k), NULL, def, 0, 1, 0, reload, help }
+#define PATH(sec, k, def, reload, help) { sec, #k, LD_KEY_PATH, FIELD(k), def, 0, 0, 0, 0, reload, help, NULL }
+#define U32(sec, k, def, lo, hi, flags, reload, help) { sec, #k, LD_KEY_U32, FIELD(k), NULL, def, lo, hi, flags, reload, help, NULL }
+#define BOOL(sec, k, def, reload, help) { sec, #k, LD_KEY_BOOL, FIELD(k), NULL, def, 0, 1, 0, reload, help, NULL }
+/* [fleet]'s rows: fields of cfg.fleet */
+#define FLEET_TEXT(k, check, help) { "fleet", #k, LD_KEY_TEXT, FIELD(fleet.k), "", 0, 0, 0, 0, LD_KEY_RESTART, help, check }
+#define FLEET_U32(k, def, lo, hi, help) { "fleet", #k, LD_KEY_U32, FIELD(fleet.k), NULL, def, lo, hi, 0, LD_KEY_RESTART, help, NULL }
 static const struct ld_key keys[] = {
 	PATH("learnd", cgroup, "", LD_KEY_RESTART, "cgroup v2 directory whose sockets are tuned (required)"),
 	PATH("learnd", db, LEARND_DEFAULT_DB, LD_KEY_RESTART, "SQLite history"),
@@ -53,11 +56,22 @@ static const struct ld_key keys[] = {
 	BOOL("learnd", observe_only, false, LD_KEY_SIGHUP, "record and learn, never apply"),
 	BOOL("learnd", allow_root_cgroup, false, LD_KEY_RESTART,
 	     "cgroup may be the cgroup v2 mount itself: every socket of the host"),
+	/* [fleet] (fleet_config.h): the link takes its copy at start */
+	FLEET_TEXT(conninfo, ld_fleet_check_conninfo, "libpq connection string or URI of the fleet's PostgreSQL (required; no password)"),
+	FLEET_TEXT(host, ld_fleet_check_name, "this host's name in the fleet (default: the machine's hostname)"),
+	FLEET_TEXT(site, ld_fleet_check_name, "this host's site (default: one site for all)"),
+	FLEET_U32(interval_s, 10, 1, 3600, "push and pull every this many seconds"),
+	FLEET_U32(host_cap, 50, 1, 1000000, "one other host's evidence counts as at most this many samples"),
+	FLEET_U32(other_site_pct, 10, 0, 100, "weight of another site's evidence, percent"),
+	FLEET_U32(timeout_ms, 5000, 100, 600000, "the link's connect, statement and lock timeout"),
+	FLEET_U32(install_max, 1000, 0, 1u << 24, "prefixes only the fleet knows put into the table before their first connection"),
 };
 #undef FIELD
 #undef PATH
 #undef U32
 #undef BOOL
+#undef FLEET_TEXT
+#undef FLEET_U32
 
 const struct ld_key *ld_config_keys(size_t *n)
 {
@@ -98,7 +112,7 @@ static const char *section_list(void)
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "[%s], ", keys[i].section);
 	}
 	if (used < sizeof(list))
-		snprintf(list + used, sizeof(list) - used, "[fleet], [defaults] or [prefix CIDR]");
+		snprintf(list + used, sizeof(list) - used, "[defaults] or [prefix CIDR]");
 	return list;
 }
 
@@ -131,13 +145,14 @@ void ld_config_keep_restart(struct ld_config *next, const struct ld_config *old,
 	changed[0] = '\0';
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct ld_key *k = &keys[i];
-		size_t size = k->type == LD_KEY_PATH ? strnlen((const char *)old + k->off, k->size) + 1 : k->size;
+		bool text = k->type == LD_KEY_PATH || k->type == LD_KEY_TEXT;
+		size_t size = text ? strnlen((const char *)old + k->off, k->size) + 1 : k->size;
 		char *dst = (char *)next + k->off;
 		const char *src = (const char *)old + k->off;
 
 		if (k->reload != LD_KEY_RESTART)
 			continue;
-		if (k->type == LD_KEY_PATH ? strcmp(dst, src) : memcmp(dst, src, size)) {
+		if (text ? strcmp(dst, src) : memcmp(dst, src, size)) {
 			if (used < len)
 				used += (size_t)snprintf(changed + used, len - used, "%s%s", used ? ", " : "", k->name);
 		}
@@ -163,6 +178,15 @@ static int set_key(struct ld_config *cfg, const struct ld_key *k, const char *va
 		}
 		memcpy(dst, value, strlen(value) + 1);
 		ld_path_trim(dst);
+		return 0;
+	case LD_KEY_TEXT:
+		if (strlen(value) >= k->size) {
+			snprintf(msg, len, "%s: longer than %zu characters", k->name, k->size - 1);
+			return -EINVAL;
+		}
+		if (k->check && k->check(k->name, value, msg, len))
+			return -EINVAL;
+		memcpy(dst, value, strlen(value) + 1);
 		return 0;
 	case LD_KEY_BOOL:
 		if (parse_bool(value, dst)) {
@@ -193,12 +217,13 @@ void ld_config_init(struct ld_config *cfg)
 		void *dst = (char *)cfg + k->off;
 
 		switch (k->type) {
-		case LD_KEY_PATH: snprintf(dst, k->size, "%s", k->def); break;
+		case LD_KEY_PATH:
+		case LD_KEY_TEXT: snprintf(dst, k->size, "%s", k->def); break;
 		case LD_KEY_U32: *(uint32_t *)dst = k->defv; break;
 		case LD_KEY_BOOL: *(bool *)dst = k->defv; break;
 		}
 	}
-	ld_fleet_config_init(&cfg->fleet); /* [fleet]: fleet_config.c */
+	ld_fleet_default_host(&cfg->fleet);
 }
 
 struct parse_state {
@@ -218,7 +243,6 @@ struct parse_state {
 	} sections[8];              /* [defaults] and the scalar sections seen, to spot a repeat */
 	unsigned nsections;
 	int read_errno;             /* a read error: not the end of the file */
-	int fleet_line;              /* where [fleet] was */
 	struct {
 		char name[32];
 		int line;
@@ -324,13 +348,8 @@ static int start_section(struct parse_state *st, const char *section)
 			st->nsections++;
 		}
 		st->target = !strcmp(section, "defaults") ? &cfg->defaults : NULL;
-		return 1;
-	}
-	if (!strcmp(section, "fleet")) { /* keys: fleet_config.c */
-		if (st->fleet_line)
-			return fail(st, "[fleet] given twice (first at line %d)", st->fleet_line);
-		st->fleet_line = st->header_line;
-		st->cfg->fleet.enabled = true;
+		if (!strcmp(section, "fleet"))
+			cfg->fleet.enabled = true; /* the section itself says "share" */
 		return 1;
 	}
 	if (!strncmp(section, "prefix ", 7)) {
@@ -385,11 +404,6 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	snprintf(value, sizeof(value), "%s", raw);
 	ld_config_strip_comment(value);
 	/* (read_line has started the section: inih's copy of its name may be cut) */
-	if (!strcmp(st->section, "fleet")) {
-		if (!ld_fleet_key(&st->cfg->fleet, name, value, msg, sizeof(msg)))
-			return fail(st, "%s", msg);
-		return 1;
-	}
 	if (st->target) {
 		int p = learnd_param_by_name(name);
 
@@ -535,6 +549,15 @@ static int check_all(struct ld_config *cfg, char *err, size_t errlen)
 	return check_model(cfg, err, errlen);
 }
 
+/* The line of a scalar section's header (0: not in the file). */
+static int section_line(const struct parse_state *st, const char *section)
+{
+	for (unsigned i = 0; i < st->nsections; i++)
+		if (!strcmp(st->sections[i].name, section))
+			return st->sections[i].line;
+	return 0;
+}
+
 int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t errlen)
 {
 	struct parse_state st = { .cfg = cfg };
@@ -601,7 +624,7 @@ int ld_config_load(const char *path, struct ld_config *cfg, char *err, size_t er
 	if (rc)
 		ld_config_free(cfg);
 	if (!rc && ld_fleet_finish(&cfg->fleet, st.msg, sizeof(st.msg))) {
-		snprintf(err, errlen, "%s:%d: %s", path, st.fleet_line, st.msg);
+		snprintf(err, errlen, "%s:%d: %s", path, section_line(&st, "fleet"), st.msg);
 		ld_config_free(cfg);
 		rc = -EINVAL;
 	}

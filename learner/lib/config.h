@@ -66,6 +66,7 @@ enum ld_key_type {
 	LD_KEY_PATH, /* an absolute path; trailing slashes dropped */
 	LD_KEY_U32,  /* a whole number within min..max */
 	LD_KEY_BOOL, /* true/false, yes/no, on/off, 1/0 */
+	LD_KEY_TEXT, /* a string, checked by the row's check() */
 };
 
 enum ld_key_reload {
@@ -80,12 +81,14 @@ struct ld_key {
 	const char *name;
 	enum ld_key_type type;
 	size_t off, size;      /* of its field in struct ld_config */
-	const char *def;       /* LD_KEY_PATH's default; "" = none */
+	const char *def;       /* LD_KEY_PATH's and LD_KEY_TEXT's default; "" = none */
 	uint32_t defv;         /* the default of LD_KEY_U32 and LD_KEY_BOOL (0/1) */
 	uint32_t min, max;     /* the range of LD_KEY_U32 (and 0..1 for LD_KEY_BOOL) */
 	unsigned flags;
 	enum ld_key_reload reload;
 	const char *help;      /* one line */
+	/* LD_KEY_TEXT: 0, or -EINVAL with "NAME = VALUE: why" in msg */
+	int (*check)(const char *name, const char *value, char *msg, size_t len);
 };
 
 /* The table: n rows. */

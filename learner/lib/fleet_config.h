@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * learnd.conf's [fleet] section (docs/config.md, docs/fleet.md): where the fleet's
- * PostgreSQL is and how much other hosts' evidence counts.  Kept apart from
- * config.c: config.c hands every key of [fleet] to ld_fleet_key().
+ * PostgreSQL is and how much other hosts' evidence counts.  Its keys are rows
+ * of config.c's key table; what only [fleet] needs is here.
  * No [fleet] section: enabled is false and learnd never loads a connection.
  */
 #ifndef LEARND_FLEET_CONFIG_H
@@ -37,10 +37,12 @@ enum ld_fleet_state {
 };
 const char *ld_fleet_state_name(enum ld_fleet_state s);
 
-void ld_fleet_config_init(struct ld_fleet_config *f);
-/* One key of [fleet]: 1 when taken; 0 with a message in msg (the key's name
- * and value) when refused. */
-int ld_fleet_key(struct ld_fleet_config *f, const char *name, const char *value, char *msg, size_t msglen);
+/* The checks of [fleet]'s text keys (config.c's key table holds the section's
+ * rows): 0, or -EINVAL with "NAME = VALUE: why" in msg. */
+int ld_fleet_check_conninfo(const char *name, const char *value, char *msg, size_t len);
+int ld_fleet_check_name(const char *name, const char *value, char *msg, size_t len);
+/* The machine's hostname, host's default (the key table's default is empty). */
+void ld_fleet_default_host(struct ld_fleet_config *f);
 /* After the file: 0, or -EINVAL with a message (a [fleet] without conninfo). */
 int ld_fleet_finish(struct ld_fleet_config *f, char *msg, size_t msglen);
 

@@ -24,6 +24,7 @@ static void print_value(const struct ld_config *cfg, const struct ld_key *k)
 
 	switch (k->type) {
 	case LD_KEY_PATH: printf("%s", (const char *)v); break;
+	case LD_KEY_TEXT: printf("%s", k->def); break; /* the table's (host's is the machine's name) */
 	case LD_KEY_U32: printf("%u", *(const uint32_t *)v); break;
 	case LD_KEY_BOOL: printf("%s", *(const bool *)v ? "true" : "false"); break;
 	}
@@ -39,7 +40,7 @@ static void print_bounds(const char *where, const struct ld_bounds *b)
 
 static const char *type_name(enum ld_key_type t)
 {
-	return t == LD_KEY_PATH ? "path" : t == LD_KEY_U32 ? "u32" : "bool";
+	return t == LD_KEY_PATH ? "path" : t == LD_KEY_U32 ? "u32" : t == LD_KEY_TEXT ? "text" : "bool";
 }
 
 int main(int argc, char **argv)
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
 
 			printf("%s\t%s\t%s\t", k->section, k->name, type_name(k->type));
 			print_value(&cfg, k);
-			if (k->type == LD_KEY_PATH)
+			if (k->type == LD_KEY_PATH || k->type == LD_KEY_TEXT)
 				printf("\t\t");
 			else
 				printf("\t%u\t%u", k->min, k->max);
