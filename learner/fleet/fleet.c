@@ -477,6 +477,19 @@ static bool cols_close(struct ld_fleet *f, struct sbuf *col, int n, const char *
 	return good;
 }
 
+/* Opens n text arrays, "{" each. */
+static void cols_open(struct sbuf *col, int n)
+{
+	for (int c = 0; c < n; c++)
+		sb_add(&col[c], "{");
+}
+
+static void cols_free(struct sbuf *col, int n)
+{
+	for (int c = 0; c < n; c++)
+		free(col[c].s);
+}
+
 /* one text array per column, "{a,b,...}" */
 #define NCOL_E 9
 static bool push_rows(struct ld_fleet *f, const struct ld_fleet_batch *b, size_t p0, size_t p1, char *err, size_t len)
@@ -485,8 +498,7 @@ static bool push_rows(struct ld_fleet *f, const struct ld_fleet_batch *b, size_t
 	const char *v[1 + NCOL_E];
 	bool good;
 
-	for (int c = 0; c < NCOL_E; c++)
-		sb_add(&col[c], "{");
+	cols_open(col, NCOL_E);
 	for (size_t i = p0; i < p1; i++) {
 		const struct ld_fleet_prefix *p = &b->pfx[i];
 		char cidr[LD_CIDR_STRLEN];
@@ -507,13 +519,8 @@ static bool push_rows(struct ld_fleet *f, const struct ld_fleet_batch *b, size_t
 			sb_add(&col[8], "%s%llu", sep, (unsigned long long)(r->age > INT64_MAX ? INT64_MAX : r->age));
 		}
 	}
-	good = cols_close(f, col, NCOL_E, v, err, len);
-	if (good)
-		good = exec(f,
-			    LD_FLEET_SQL_PUSH_EVIDENCE,
-			    1 + NCOL_E, v, err, len);
-	for (int c = 0; c < NCOL_E; c++)
-		free(col[c].s);
+	good = cols_close(f, col, NCOL_E, v, err, len) && exec(f, LD_FLEET_SQL_PUSH_EVIDENCE, 1 + NCOL_E, v, err, len);
+	cols_free(col, NCOL_E);
 	return good;
 }
 
@@ -525,8 +532,7 @@ static bool push_prefixes(struct ld_fleet *f, const struct ld_fleet_batch *b, si
 	const char *v[1 + NCOL_F];
 	bool good;
 
-	for (int c = 0; c < NCOL_F; c++)
-		sb_add(&col[c], "{");
+	cols_open(col, NCOL_F);
 	for (size_t i = p0; i < p1; i++) {
 		const struct ld_fleet_prefix *p = &b->pfx[i];
 		char cidr[LD_CIDR_STRLEN];
@@ -542,16 +548,10 @@ static bool push_prefixes(struct ld_fleet *f, const struct ld_fleet_batch *b, si
 		sb_add(&col[8], "%s%llu", sep, (unsigned long long)p->conns_total);
 		sb_add(&col[9], "%s%lld", sep, (long long)(p->last_used_wall_ns / 1000));
 	}
-	good = cols_close(f, col, NCOL_F, v, err, len) &&
-	       exec(f,
-		    LD_FLEET_SQL_PUSH_IN_FORCE,
-		    11, v, err, len);
+	good = cols_close(f, col, NCOL_F, v, err, len) && exec(f, LD_FLEET_SQL_PUSH_IN_FORCE, 1 + NCOL_F, v, err, len);
 	/* the rows a prefix no longer has (a value its bounds dropped): older than this push */
-	good = good && exec(f,
-			    LD_FLEET_SQL_PUSH_DELETE,
-			    2, v, err, len);
-	for (int c = 0; c < NCOL_F; c++)
-		free(col[c].s);
+	good = good && exec(f, LD_FLEET_SQL_PUSH_DELETE, 2, v, err, len);
+	cols_free(col, NCOL_F);
 	return good;
 }
 
@@ -574,9 +574,7 @@ static bool push(struct ld_fleet *f, const struct ld_fleet_batch *b, char *err, 
 			goto fail;
 		i = j;
 	}
-	if (!exec(f,
-		  LD_FLEET_SQL_PUSH_HOST_STATE,
-		  5, v, err, len) ||
+	if (!exec(f, LD_FLEET_SQL_PUSH_HOST_STATE, 5, v, err, len) ||
 	    !exec(f, "COMMIT", 0, NULL, err, len))
 		goto fail;
 	return true;

@@ -183,6 +183,15 @@ static void json_dataplane(struct jw *w, struct lc *lc, struct lc_dp *dp)
 	jw_end(w);
 }
 
+/* key: seconds since the wall time ns, or null when there is none (<= 0: absent) */
+static void json_age(struct jw *w, const char *key, int64_t ns)
+{
+	if (ns > 0)
+		jw_kv_dbl(w, key, (double)(ld_wall_ns() - ns) / 1e9);
+	else
+		jw_kv_null(w, key);
+}
+
 static void json_database(struct jw *w, struct lc *lc, struct lc_dp *dp, const struct ld_db_facts *f, const char *db_err)
 {
 	jw_key(w, "database");
@@ -196,10 +205,7 @@ static void json_database(struct jw *w, struct lc *lc, struct lc_dp *dp, const s
 		jw_kv_i64(w, "pins", f->pins);
 		jw_kv_i64(w, "decisions", f->decisions);
 		jw_kv_bool(w, "paused", f->paused);
-		if (f->last_tick_ns > 0)
-			jw_kv_dbl(w, "last_tick_age_s", (double)(ld_wall_ns() - f->last_tick_ns) / 1e9);
-		else
-			jw_kv_null(w, "last_tick_age_s");
+		json_age(w, "last_tick_age_s", f->last_tick_ns);
 		jw_kv_i64(w, "records", f->records);
 		jw_kv_i64(w, "store_errors", f->store_errors);
 		jw_kv_bool(w, "stale", db_stale_ns(dp, f) >= 0);
@@ -438,14 +444,8 @@ static void json_fleet(struct jw *w, struct lc *lc, const struct ld_db_facts *f)
 	jw_kv_str(w, "site", lc->cfg.fleet.site);
 	jw_kv_str(w, "state", f->fleet_state < 0 ? "not started" : ld_fleet_state_name((enum ld_fleet_state)f->fleet_state));
 	jw_kv_bool(w, "connected", f->fleet_state == LD_FLEET_CONNECTED);
-	if (f->fleet_push_ns > 0)
-		jw_kv_dbl(w, "last_push_age_s", (double)(ld_wall_ns() - f->fleet_push_ns) / 1e9);
-	else
-		jw_kv_null(w, "last_push_age_s");
-	if (f->fleet_pull_ns > 0)
-		jw_kv_dbl(w, "last_pull_age_s", (double)(ld_wall_ns() - f->fleet_pull_ns) / 1e9);
-	else
-		jw_kv_null(w, "last_pull_age_s");
+	json_age(w, "last_push_age_s", f->fleet_push_ns);
+	json_age(w, "last_pull_age_s", f->fleet_pull_ns);
 	jw_kv_i64(w, "rows_pushed", f->fleet_pushed);
 	jw_kv_i64(w, "rows_pulled", f->fleet_pulled);
 	jw_kv_i64(w, "rows_rejected", f->fleet_rejected);

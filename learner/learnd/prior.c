@@ -33,6 +33,7 @@ void lr_prior_drop(struct pfx *p)
  * outside them can come of it */
 static void set_prior(struct ld_learner *l, struct pfx *p, const struct ld_fleet_prior *v)
 {
+	struct learnd_model_decision d;
 	struct learnd_model_cfg mc;
 
 	memcpy(p->fleet_value, v->p.value, sizeof(p->fleet_value));
@@ -44,15 +45,15 @@ static void set_prior(struct ld_learner *l, struct pfx *p, const struct ld_fleet
 	if (!p->fleet && !(p->fleet = malloc(sizeof(*p->fleet))))
 		return;
 	lr_model_cfg(l, p, &mc);
-	learnd_model_init(p->fleet, &mc);
-	learnd_model_import(p->fleet, v->rows, v->p.nrows);
-	{ /* the prior decides on the fleet's evidence: the merge's incumbent is a
-	   * vote of the hosts' values in force, which hosts that each see a prefix
-	   * once a minute never move alone (tests/unit/test_model_fleet.c) */
-		struct learnd_model_decision d;
-
-		learnd_model_decide(p->fleet, &d);
+	if (learnd_model_init(p->fleet, &mc)) { /* (ld_config_load checked this cfg: never uninitialised) */
+		lr_prior_drop(p);
+		return;
 	}
+	learnd_model_import(p->fleet, v->rows, v->p.nrows);
+	/* the prior decides on the fleet's evidence: the merge's incumbent is a
+	 * vote of the hosts' values in force, which hosts that each see a prefix
+	 * once a minute never move alone (tests/unit/test_model_fleet.c) */
+	learnd_model_decide(p->fleet, &d);
 	l->st.fleet_priors++;
 	if (!p->model) {
 		if (lr_promote(l, p, true)) /* starts from the prior (lr_promote) */
@@ -119,9 +120,10 @@ void lr_prior_take(struct ld_learner *l)
 	lr_name_new(l); /* ids for the new ones, so that this tick decides them */
 }
 
+/* the vocabulary's origin, or "fleet" for a prefix the fleet installed here */
 static const char *origin_text(const struct pfx *p)
 {
-	return p->from_fleet ? "fleet" : p->origin == LEARND_ORIGIN_CONFIGURED ? "configured" : "discovered";
+	return p->from_fleet ? "fleet" : learnd_origin_name(p->origin, 0);
 }
 
 /* every interval: the prefixes whose model or policy moved since their last push */

@@ -128,6 +128,18 @@ fl_watch_stop() {
 	     END { if (!n) print "none none"; else printf "%.2f %.2f\n", h, t }' "$WORK/watch-$1"
 }
 
+# fl_one_line NAME SECONDS WHAT REGEX: after SECONDS, NAME's log holds exactly one
+# "fleet: " line and it matches REGEX (a refused link says so once, clearly); the
+# line in FL_LINE
+fl_one_line() {
+	local n
+	sleep "$2"
+	n=$(grep -c "fleet: " "$WORK/learnd-$1.log" || true)
+	FL_LINE=$(grep "fleet: " "$WORK/learnd-$1.log" || true)
+	[ "$n" = 1 ] || tb_fail "$3: $n fleet lines in $2 s, want one: $FL_LINE"
+	echo "$FL_LINE" | grep -q "$4" || tb_fail "$3: unclear line: $FL_LINE"
+}
+
 # fl_daemon NAME KEY: a value of NAME's daemon table
 fl_daemon() { sqlite3 "$WORK/$1.db" "SELECT value FROM daemon WHERE key = '$2'" 2>/dev/null; }
 

@@ -63,11 +63,7 @@ host = w
 interval_s = 1
 CONF
 fl_start w
-sleep 3
-n=$(grep -c "fleet: " "$WORK/learnd-w.log" || true)
-line=$(grep "fleet: " "$WORK/learnd-w.log" || true)
-[ "$n" = 1 ] || tb_fail "another CA: $n fleet lines in 3 s, want one: $line"
-echo "$line" | grep -q "fleet: refused: .*certificate verify failed" || tb_fail "another CA: unclear line: $line"
+fl_one_line w 3 "another CA" "fleet: refused: .*certificate verify failed"
 kill -0 "${FL_PID[w]}" || tb_fail "learnd w died"
-echo "  ok: another CA: $(echo "$line" | cut -c1-150)"
+echo "  ok: another CA: $(echo "$FL_LINE" | cut -c1-150)"
 echo "PASS: $NAME"

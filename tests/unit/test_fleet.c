@@ -13,23 +13,7 @@
 #include "fleet.h"
 #include "harness.h"
 #include "model.h"
-
-static void record(struct learnd_record *r, uint32_t iw)
-{
-	memset(r, 0, sizeof(*r));
-	r->flags = LEARND_REC_ESTABLISHED | LEARND_REC_APPLIED;
-	r->iw = (uint16_t)iw;
-	r->syn_rto_ms = 1000;
-	r->handshake_us = 10000;
-	r->min_rtt_us = 10000;
-	r->srtt_us = 12000;
-	r->mss = 1448;
-	r->snd_wnd = 1000 * 1448;
-	r->bytes_acked = 200000;
-	r->bytes_received = 200;
-	r->busy_us = 40000;
-	r->duration_us = 60000;
-}
+#include "pathsim.h" /* sim_server_record */
 
 static void cfg_iw(struct learnd_model_cfg *c, uint32_t mode, uint32_t min, uint32_t max)
 {
@@ -51,7 +35,7 @@ static size_t host_a(uint32_t v, unsigned n)
 	cfg_iw(&c, LEARND_BOUND_FIXED, v, v);
 	learnd_model_init(&A, &c);
 	for (unsigned i = 0; i < n; i++) {
-		record(&r, v);
+		sim_server_record(&r, &(struct learnd_arm){ .iw = (uint16_t)v, .syn_rto_ms = 1000 }, 10000);
 		learnd_model_observe(&A, &r, 1000000ull * i);
 		if (i % 10 == 0)
 			learnd_model_decide(&A, &d);
